@@ -1,0 +1,21 @@
+# Decides whether the CUDA kernels are built. The kernels themselves need only nvcc and the CUDA
+# runtime; at run time they are used only when a device is present.
+set(POLYPHONY_WITH_CUDA OFF)
+if(NOT POLYPHONY_CUDA STREQUAL "OFF")
+  include(CheckLanguage)
+  check_language(CUDA)
+  if(CMAKE_CUDA_COMPILER)
+    if(NOT DEFINED CMAKE_CUDA_ARCHITECTURES)
+      # Hopper (H100/H200) is the target GPU; PTX for 90 lets newer GPUs JIT it.
+      set(CMAKE_CUDA_ARCHITECTURES 90)
+    endif()
+    enable_language(CUDA)
+    set(CMAKE_CUDA_STANDARD 17)
+    set(CMAKE_CUDA_STANDARD_REQUIRED ON)
+    find_package(CUDAToolkit REQUIRED)
+    set(POLYPHONY_WITH_CUDA ON)
+  elseif(POLYPHONY_CUDA STREQUAL "ON")
+    message(FATAL_ERROR "POLYPHONY_CUDA=ON but no CUDA compiler (nvcc) was found")
+  endif()
+endif()
+message(STATUS "Polyphony: CUDA kernels ${POLYPHONY_WITH_CUDA}")

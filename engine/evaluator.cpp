@@ -1,0 +1,270 @@
+#include "engine/evaluator.h"
+
+#include <ATen/ATen.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "common/error.h"
+#include "models/recommender.h"
+
+namespace polyphony {
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+// Bytes per (user, item) cell a chunk may hold at once: the float scores, their sorted copy with
+// int64 indices for ranks, the boolean target mask and the model's own temporaries.
+constexpr int64_t kBytesPerCell = 32;
+
+// Per-K utility terms, summed over users (columns of the accumulator).
+enum Utility { kHR, kPrecision, kRecall, kNDCG, kMRR, kMAP, kNumUtility };
+const char* const kUtilityNames[] = {"HR", "Precision", "Recall", "NDCG", "MRR", "MAP"};
+// Per-K popularity terms, summed over users.
+enum PopularityTerm { kARP, kAPLT, kHeadShare, kNovelty, kNumPopularity };
+const char* const kPopularityNames[] = {"ARP", "APLT", "HeadShare", "Novelty"};
+
+// Gini index of a non-negative vector (0 = equal exposure, → 1 = all on one item).
+double gini(const at::Tensor& exposure) {
+  auto x = std::get<0>(exposure.sort());
+  const double total = x.sum().item<double>();
+  const int64_t n = x.numel();
+  if (total <= 0 || n == 0) return kNaN;
+  auto weights = at::arange(1, n + 1, x.options()) * 2.0 - static_cast<double>(n + 1);
+  return (weights * x).sum().item<double>() / (static_cast<double>(n) * total);
+}
+
+// Shannon entropy (nats) of the exposure distribution.
+double entropy(const at::Tensor& exposure) {
+  const double total = exposure.sum().item<double>();
+  if (total <= 0) return kNaN;
+  auto p = exposure / total;
+  return -at::xlogy(p, p).sum().item<double>();
+}
+
+}  // namespace
+
+double EvaluationResult::metric(const std::string& name) const {
+  auto it = metrics.find(name);
+  if (it != metrics.end()) return it->second;
+  std::string known;
+  for (const auto& [key, value] : metrics) known += (known.empty() ? "" : ", ") + key;
+  fail("unknown metric '{}' (known: {})", name, known);
+}
+
+nlohmann::json EvaluationResult::to_json() const {
+  nlohmann::json j = {{"split", split},
+                      {"protocol", protocol},
+                      {"users_evaluated", users_evaluated},
+                      {"ks", ks},
+                      {"metrics", metrics}};
+  if (!group_names.empty()) {
+    nlohmann::json exposure = nlohmann::json::object();
+    for (const auto& [k, shares] : group_exposure_share) exposure[std::to_string(k)] = shares;
+    j["item_groups"] = {{"attribute", group_attribute},
+                        {"names", group_names},
+                        {"test_interactions", group_test_interactions},
+                        {"avg_rank", group_avg_rank},
+                        {"catalogue_share", group_catalogue_share},
+                        {"exposure_share", exposure},
+                        {"over", over_group},
+                        {"under", under_group},
+                        {"avg_rank_gap", avg_rank_gap}};
+  }
+  return j;
+}
+
+Evaluator::Evaluator(const UserItemIndex& train, ItemGroups groups, EvaluatorOptions options,
+                     at::Device device)
+    : options_(std::move(options)),
+      device_(device),
+      num_items_(train.num_items()),
+      num_users_(train.num_users()),
+      groups_(std::move(groups)) {
+  if (options_.ks.empty()) fail("evaluation: at least one cut-off K is needed");
+  for (int64_t k : options_.ks)
+    if (k < 1) fail("evaluation: cut-off K must be at least 1 (got {})", k);
+  std::sort(options_.ks.begin(), options_.ks.end());
+  options_.ks.erase(std::unique(options_.ks.begin(), options_.ks.end()), options_.ks.end());
+  if (!(options_.head_share > 0 && options_.head_share <= 1))
+    fail("evaluation: head share must be in (0, 1] (got {})", options_.head_share);
+  if (options_.memory_budget_mb < 1) fail("evaluation: memory budget must be at least 1 MB");
+
+  auto items = train.items().to(at::kCPU);
+  popularity_ = at::bincount(items, {}, num_items_).to(at::kDouble);
+  // Head = the most popular items holding head_share of the interactions: an item is head when
+  // the items before it in popularity order hold less than that share.
+  auto sorted = popularity_.sort(0, /*descending=*/true);
+  auto values = std::get<0>(sorted);
+  auto before = values.cumsum(0) - values;
+  const double total = values.sum().item<double>();
+  is_head_ = at::zeros({num_items_}, at::kBool);
+  if (total > 0) is_head_.index_put_({std::get<1>(sorted)}, before < options_.head_share * total);
+  popularity_ = popularity_.to(device_);
+  is_head_ = is_head_.to(device_);
+  if (groups_.group_of_item.defined()) {
+    TORCH_CHECK(groups_.group_of_item.numel() == num_items_, "item groups cover ",
+                groups_.group_of_item.numel(), " items, the catalogue has ", num_items_);
+    groups_.group_of_item = groups_.group_of_item.to(device_);
+  }
+}
+
+int64_t Evaluator::chunk_users(int64_t num_items) const {
+  if (options_.chunk_users > 0) return options_.chunk_users;
+  const int64_t budget = options_.memory_budget_mb * (int64_t{1} << 20);
+  return std::max<int64_t>(1, budget / (std::max<int64_t>(num_items, 1) * kBytesPerCell));
+}
+
+EvaluationResult Evaluator::evaluate(Recommender& model, const UserItemIndex& exclude,
+                                     const UserItemIndex& target, const std::string& split) const {
+  at::NoGradGuard no_grad;
+  const auto exclude_dev = exclude.to(device_);
+  const auto target_dev = target.to(device_);
+  const int64_t num_items = num_items_;
+  const auto& ks = options_.ks;
+  const auto num_k = static_cast<int64_t>(ks.size());
+  const int64_t kmax = std::min(ks.back(), num_items);
+  const int64_t num_groups =
+      groups_.group_of_item.defined() ? static_cast<int64_t>(groups_.names.size()) : 0;
+
+  auto long_opts = at::TensorOptions().dtype(at::kLong).device(device_);
+  auto double_opts = at::TensorOptions().dtype(at::kDouble).device(device_);
+  auto all_users = at::arange(num_users_, long_opts);
+  auto users = all_users.masked_select(target_dev.counts_of(all_users) > 0);
+  const int64_t n_users = users.numel();
+
+  auto utility = at::zeros({num_k, kNumUtility}, double_opts);
+  auto popularity_terms = at::zeros({num_k, kNumPopularity}, double_opts);
+  auto exposure = at::zeros({num_k, num_items}, double_opts);
+  auto rank_sum = at::zeros({std::max<int64_t>(num_groups, 1)}, double_opts);
+  auto rank_count = at::zeros_like(rank_sum);
+
+  auto positions = at::arange(1, kmax + 1, double_opts);
+  auto discount = 1.0 / at::log2(positions + 1.0);  // NDCG's 1 / log2(rank + 1), rank from 1
+  auto ideal_dcg = discount.cumsum(0);
+  auto inverse_position = 1.0 / positions;
+  // Self-information of an item, log2(users / its interactions) (Zhou et al., 2010).
+  auto self_information = at::log2(static_cast<double>(num_users_) / popularity_.clamp_min(1.0));
+  auto head = is_head_.to(at::kDouble);
+
+  const int64_t chunk = chunk_users(num_items);
+  for (int64_t begin = 0; begin < n_users; begin += chunk) {
+    auto chunk_users = users.slice(0, begin, std::min(begin + chunk, n_users));
+    const int64_t c = chunk_users.size(0);
+    auto scores = model.score_all_items(chunk_users).to(at::kFloat).contiguous();  // [C, I]
+    TORCH_CHECK(scores.dim() == 2 && scores.size(0) == c && scores.size(1) == num_items,
+                model.kind(), ": score_all_items returned ", scores.sizes(), ", expected [", c,
+                ", ", num_items, "]");
+    auto [ex_rows, ex_items] = exclude_dev.entries_of(chunk_users);
+    scores.index_put_({ex_rows, ex_items}, -std::numeric_limits<float>::infinity());
+
+    auto [t_rows, t_items] = target_dev.entries_of(chunk_users);
+    auto n_target = target_dev.counts_of(chunk_users).to(at::kDouble);  // [C]
+    auto top = at::topk(scores, kmax, 1, /*largest=*/true, /*sorted=*/true);
+    auto top_items = std::get<1>(top);                                         // [C, kmax]
+    auto valid = std::get<0>(top) != -std::numeric_limits<float>::infinity();  // not masked
+    auto is_target = at::zeros({c, num_items}, long_opts.dtype(at::kBool));
+    is_target.index_put_({t_rows, t_items}, true);
+    auto hits = is_target.gather(1, top_items).logical_and(valid).to(at::kDouble);
+    auto valid_d = valid.to(at::kDouble);
+
+    for (int64_t q = 0; q < num_k; ++q) {
+      const int64_t k = std::min(ks[q], kmax);
+      auto h = hits.narrow(1, 0, k);
+      auto n_hits = h.sum(1);
+      auto relevant = n_target.clamp_max(static_cast<double>(k));
+      auto ideal = ideal_dcg.index_select(0, relevant.to(at::kLong) - 1);
+      auto inv = inverse_position.narrow(0, 0, k);
+      auto per_user = at::stack({(n_hits > 0).to(at::kDouble), n_hits / static_cast<double>(ks[q]),
+                                 n_hits / n_target, (h * discount.narrow(0, 0, k)).sum(1) / ideal,
+                                 (h * inv).amax(1), (h.cumsum(1) * inv * h).sum(1) / relevant});
+      utility[q] += per_user.sum(1);
+
+      auto items_k = top_items.narrow(1, 0, k).reshape(-1);
+      auto v = valid_d.narrow(1, 0, k);
+      auto n_valid = v.sum(1).clamp_min(1.0);
+      auto mean_over_list = [&](const at::Tensor& per_item) {
+        return (per_item.index_select(0, items_k).view({c, k}) * v).sum(1) / n_valid;
+      };
+      auto head_share = mean_over_list(head);
+      popularity_terms[q] += at::stack({mean_over_list(popularity_), 1.0 - head_share, head_share,
+                                        mean_over_list(self_information)})
+                                 .sum(1);
+      exposure[q].index_add_(0, items_k, v.reshape(-1));
+    }
+
+    if (num_groups > 0 && t_rows.numel() > 0) {
+      // Rank of a target item = number of unmasked items scored strictly higher (0-based).
+      auto sorted = std::get<0>(scores.sort(1));  // ascending
+      auto counts = n_target.to(at::kLong);
+      auto local = at::arange(t_rows.numel(), long_opts) -
+                   (counts.cumsum(0) - counts).index_select(0, t_rows);
+      const int64_t max_targets = counts.max().item<int64_t>();
+      auto target_scores = at::full({c, max_targets}, std::numeric_limits<float>::infinity(),
+                                    scores.options());
+      target_scores.index_put_({t_rows, local}, scores.index({t_rows, t_items}));
+      auto at_or_below = at::searchsorted(sorted, target_scores, false, /*right=*/true);
+      auto rank = (num_items - at_or_below.index({t_rows, local})).to(at::kDouble);
+      auto group = groups_.group_of_item.index_select(0, t_items);
+      rank_sum.index_add_(0, group, rank);
+      rank_count.index_add_(0, group, at::ones_like(rank));
+    }
+  }
+
+  EvaluationResult r;
+  r.split = split;
+  r.users_evaluated = n_users;
+  r.ks = ks;
+  const double denominator = n_users > 0 ? static_cast<double>(n_users) : kNaN;
+  auto utility_cpu = utility.cpu();
+  auto popularity_cpu = popularity_terms.cpu();
+  auto exposure_cpu = exposure.cpu();
+  for (int64_t q = 0; q < num_k; ++q) {
+    const std::string at_k = "@" + std::to_string(ks[q]);
+    for (int m = 0; m < kNumUtility; ++m)
+      r.metrics[kUtilityNames[m] + at_k] = utility_cpu[q][m].item<double>() / denominator;
+    for (int m = 0; m < kNumPopularity; ++m)
+      r.metrics[kPopularityNames[m] + at_k] = popularity_cpu[q][m].item<double>() / denominator;
+    auto e = exposure_cpu[q];
+    r.metrics["Coverage" + at_k] =
+        (e > 0).sum().item<double>() / static_cast<double>(std::max<int64_t>(num_items, 1));
+    r.metrics["Gini" + at_k] = gini(e);
+    r.metrics["Entropy" + at_k] = entropy(e);
+  }
+
+  if (num_groups > 0) {
+    auto group_cpu = groups_.group_of_item.cpu();
+    auto sums = rank_sum.cpu();
+    auto counts = rank_count.cpu();
+    auto catalogue = at::bincount(group_cpu, {}, num_groups).to(at::kDouble) /
+                     static_cast<double>(num_items);
+    r.group_attribute = groups_.attribute;
+    r.group_names = groups_.names;
+    for (int64_t g = 0; g < num_groups; ++g) {
+      const double n = counts[g].item<double>();
+      r.group_test_interactions.push_back(static_cast<int64_t>(n));
+      r.group_avg_rank.push_back(n > 0 ? sums[g].item<double>() / n : kNaN);
+      r.group_catalogue_share.push_back(catalogue[g].item<double>());
+      r.metrics["AvgRank[" + groups_.names[g] + "]"] = r.group_avg_rank.back();
+    }
+    for (int64_t q = 0; q < num_k; ++q) {
+      auto per_group =
+          at::zeros({num_groups}, at::kDouble).index_add_(0, group_cpu, exposure_cpu[q]);
+      const double total = per_group.sum().item<double>();
+      std::vector<double> shares;
+      for (int64_t g = 0; g < num_groups; ++g)
+        shares.push_back(total > 0 ? per_group[g].item<double>() / total : kNaN);
+      r.group_exposure_share[ks[q]] = shares;
+    }
+    r.avg_rank_gap = kNaN;
+    if (groups_.over >= 0 && groups_.under >= 0) {
+      r.over_group = groups_.names[groups_.over];
+      r.under_group = groups_.names[groups_.under];
+      r.avg_rank_gap = r.group_avg_rank[groups_.under] - r.group_avg_rank[groups_.over];
+      r.metrics["AvgRankGap"] = r.avg_rank_gap;
+    }
+  }
+  return r;
+}
+
+}  // namespace polyphony

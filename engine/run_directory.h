@@ -1,0 +1,41 @@
+#pragma once
+// A run's directory: the resolved config, metrics, id maps and the model, each written
+// atomically (temporary file, fsync, rename) so a crash never leaves a half-written file.
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace polyphony {
+
+class Recommender;
+
+class RunDirectory {
+ public:
+  // Creates `path` (and parents). Refuses a directory that already holds a run, so one run never
+  // overwrites another's results.
+  static RunDirectory create(const std::filesystem::path& path);
+
+  const std::filesystem::path& path() const { return path_; }
+
+  void write_json(const std::string& name, const nlohmann::json& value) const;
+  void append_json_line(const std::string& name, const nlohmann::json& value) const;
+  // One external id per line, in dense-index order.
+  void write_lines(const std::string& name, const std::vector<std::string>& lines) const;
+  void save_model(const std::string& name, Recommender& model) const;
+
+ private:
+  explicit RunDirectory(std::filesystem::path path) : path_(std::move(path)) {}
+  std::filesystem::path path_;
+};
+
+// Writes `contents` to `path` atomically: temporary file in the same directory, fsync, rename.
+void write_file_atomically(const std::filesystem::path& path, const std::string& contents);
+
+// Loads parameters and buffers saved by RunDirectory::save_model into `model`, which must have
+// been built with the same kind and config. Errors name the file.
+void load_model(const std::filesystem::path& path, Recommender& model);
+
+}  // namespace polyphony

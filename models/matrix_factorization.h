@@ -1,0 +1,33 @@
+#pragma once
+// Matrix factorisation: score(u, i) = e_u · e_i (models.md, "Matrix factorisation").
+
+#include "models/recommender.h"
+
+namespace polyphony {
+
+struct MatrixFactorizationOptions {
+  /// Embedding size d.
+  int64_t dim = 64;
+  /// Standard deviation of the N(0, std²) initialisation.
+  double init_std = 0.1;
+};
+
+class MatrixFactorization : public Recommender {
+ public:
+  MatrixFactorization(const ModelContext& context, MatrixFactorizationOptions options);
+
+  std::string kind() const override { return "mf"; }
+  nlohmann::json config() const override;
+  at::Tensor score(const at::Tensor& users, const at::Tensor& items) override;
+  at::Tensor score_all_items(const at::Tensor& users) override;
+
+  const at::Tensor& user_embedding() const { return user_embedding_; }
+  const at::Tensor& item_embedding() const { return item_embedding_; }
+
+ private:
+  MatrixFactorizationOptions options_;
+  at::Tensor user_embedding_;  // [num_users, d]
+  at::Tensor item_embedding_;  // [num_items, d]
+};
+
+}  // namespace polyphony

@@ -1,0 +1,26 @@
+#pragma once
+// Builds a model from its registry name and options. This is the only place that knows every
+// model; the trainer and the tools go through it.
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "models/recommender.h"
+
+namespace polyphony {
+
+struct ModelInfo {
+  std::string name;
+  std::string summary;  // one line for --help
+};
+
+// Every model the registry can build, in the order --help lists them.
+const std::vector<ModelInfo>& available_models();
+
+// Builds `name` with `options` (keys of the model's config; missing keys take defaults, unknown
+// keys are an error naming the key).
+std::shared_ptr<Recommender> make_model(const std::string& name, const ModelContext& context,
+                                        const nlohmann::json& options = nlohmann::json::object());
+
+}  // namespace polyphony

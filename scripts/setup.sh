@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Idempotent set-up for a fresh Debian bookworm machine: system packages from Debian, LibTorch
+# (PyTorch 2.11.0's own) from PyPI into the project venv .venv/. Safe to run again: it installs
+# only what is missing and reuses a venv whose torch version already matches.
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+torch_version=${POLYPHONY_TORCH_VERSION:-2.11.0}
+venv=${POLYPHONY_VENV:-$root/.venv}
+
+packages=(build-essential cmake ninja-build ccache python3 python3-venv python3-pip
+  libfmt-dev libcxxopts-dev libgtest-dev libgmock-dev libbenchmark-dev
+  nlohmann-json3-dev libtomlplusplus-dev gnuplot-nox)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing Debian packages: ${missing[*]}"
+  sudo=""
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null || { echo "setup: need root or sudo to install ${missing[*]}" >&2; exit 1; }
+    sudo=sudo
+  fi
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+have=""
+if [ -x "$venv/bin/python" ]; then
+  have=$("$venv/bin/python" -c 'import torch; print(torch.__version__.split("+")[0])' 2>/dev/null || true)
+fi
+if [ "$have" != "$torch_version" ]; then
+  echo "setup: installing torch==$torch_version into $venv (large download, once)"
+  [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+  "$venv/bin/python" -m pip install -q --upgrade pip
+  "$venv/bin/python" -m pip install -q "torch==$torch_version" numpy
+fi
+echo "setup: ok (torch $torch_version in $venv)"

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# README command 2: set up, build and run the whole test suite. Also builds and tests the
+# CPU-only configuration (POLYPHONY_CUDA=OFF) when nvcc is present, so both keep working.
+# CUDA tests skip themselves, saying so, on a machine without a GPU.
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+"$root/scripts/setup.sh"
+jobs=$(nproc)
+# The CUDA toolkit's usual home, for shells that do not have it on PATH.
+[ -x /usr/local/cuda/bin/nvcc ] && export PATH="/usr/local/cuda/bin:$PATH"
+if command -v nvcc >/dev/null 2>&1; then
+  echo "test: CPU-only configuration (POLYPHONY_CUDA=OFF)"
+  POLYPHONY_BUILD_DIR="$root/build-cpu" "$root/scripts/build.sh" -DPOLYPHONY_CUDA=OFF
+  (cd "$root/build-cpu" && ctest -j "$jobs" --output-on-failure >"$root/build-cpu/ctest.log" 2>&1) ||
+    { cat "$root/build-cpu/ctest.log"; echo "test: the CPU-only configuration failed"; exit 1; }
+  tail -n 3 "$root/build-cpu/ctest.log"
+fi
+echo "test: default configuration (POLYPHONY_CUDA=AUTO)"
+"$root/scripts/build.sh"
+cd "$root/build"
+ctest -j "$jobs" --output-on-failure

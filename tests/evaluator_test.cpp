@@ -1,0 +1,101 @@
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <cmath>
+
+#include "engine/evaluator.h"
+#include "test_support.h"
+
+namespace polyphony {
+namespace {
+
+using testing::FixedScores;
+using testing::pairs;
+
+// Two users, five items. User 0: train {0}, test {2, 4}, scores 5 4 3 2 1, so after masking
+// item 0 its ranking is 1, 2, 3, 4. User 1 has no test items and is not evaluated.
+struct TinyCase {
+  UserItemIndex train{pairs({{0, 0}, {1, 1}, {1, 2}}), 2, 5};
+  UserItemIndex test{pairs({{0, 2}, {0, 4}}), 2, 5};
+  FixedScores model{torch::tensor({5., 4., 3., 2., 1., 1., 1., 1., 1., 1.}).view({2, 5})};
+  ItemGroups groups{"country", torch::tensor({0, 0, 1, 1, 0}, torch::kLong), {"A", "B"}, 0, 1};
+
+  EvaluationResult run(std::vector<int64_t> ks, int64_t chunk = 0) {
+    EvaluatorOptions options;
+    options.ks = std::move(ks);
+    options.chunk_users = chunk;
+    return Evaluator(train, groups, options, torch::kCPU).evaluate(model, train, test, "test");
+  }
+};
+
+TEST(Evaluator, UtilityMetricsMatchHandComputedValues) {
+  TinyCase c;
+  const auto r = c.run({2, 10});
+  EXPECT_EQ(r.users_evaluated, 1);
+  const double d3 = 1 / std::log2(3.0), d5 = 1 / std::log2(5.0);
+  // @2: list [1, 2], hit at position 2.
+  EXPECT_DOUBLE_EQ(r.metric("HR@2"), 1.0);
+  EXPECT_DOUBLE_EQ(r.metric("Precision@2"), 0.5);
+  EXPECT_DOUBLE_EQ(r.metric("Recall@2"), 0.5);
+  EXPECT_NEAR(r.metric("NDCG@2"), d3 / (1 + d3), 1e-12);
+  EXPECT_DOUBLE_EQ(r.metric("MRR@2"), 0.5);
+  EXPECT_DOUBLE_EQ(r.metric("MAP@2"), 0.25);
+  // @10 is longer than the catalogue: the list is the 4 unmasked items, hits at 2 and 4.
+  EXPECT_DOUBLE_EQ(r.metric("HR@10"), 1.0);
+  EXPECT_DOUBLE_EQ(r.metric("Precision@10"), 0.2);
+  EXPECT_DOUBLE_EQ(r.metric("Recall@10"), 1.0);
+  EXPECT_NEAR(r.metric("NDCG@10"), (d3 + d5) / (1 + d3), 1e-12);
+  EXPECT_DOUBLE_EQ(r.metric("MAP@10"), (0.5 + 0.5) / 2);
+}
+
+TEST(Evaluator, PopularityAndGroupMetricsMatchHandComputedValues) {
+  TinyCase c;
+  const auto r = c.run({2});
+  // Top-2 = items 1 and 2, each with one training interaction; exposure [0, 1, 1, 0, 0].
+  EXPECT_DOUBLE_EQ(r.metric("ARP@2"), 1.0);
+  EXPECT_DOUBLE_EQ(r.metric("Coverage@2"), 0.4);
+  EXPECT_NEAR(r.metric("Gini@2"), 0.6, 1e-12);
+  EXPECT_NEAR(r.metric("Entropy@2"), std::log(2.0), 1e-12);
+  // Ranks: item 2 has item 1 above it (rank 1), item 4 has items 1, 2, 3 (rank 3).
+  EXPECT_DOUBLE_EQ(r.group_avg_rank[0], 3.0);
+  EXPECT_DOUBLE_EQ(r.group_avg_rank[1], 1.0);
+  EXPECT_DOUBLE_EQ(r.avg_rank_gap, 1.0 - 3.0);
+  EXPECT_DOUBLE_EQ(r.group_exposure_share.at(2)[0], 0.5);
+  EXPECT_DOUBLE_EQ(r.group_catalogue_share[0], 0.6);
+}
+
+TEST(Evaluator, TiedScoresDoNotCountAsRankedAbove) {
+  TinyCase c;
+  c.model = FixedScores(torch::tensor({9., 3., 3., 3., 1., 1., 1., 1., 1., 1.}).view({2, 5}));
+  const auto r = c.run({10});
+  EXPECT_DOUBLE_EQ(r.group_avg_rank[1], 0.0);  // item 2 ties with items 1 and 3
+  EXPECT_DOUBLE_EQ(r.group_avg_rank[0], 3.0);  // item 4: items 1, 2, 3 strictly above
+}
+
+TEST(Evaluator, ResultDoesNotDependOnChunkSize) {
+  const int64_t users = 53, items = 41;
+  auto all = testing::random_interactions(users, items, 12);
+  auto keep = torch::rand({all.size()}) < 0.7;
+  Interactions train{all.users.masked_select(keep), all.items.masked_select(keep)};
+  Interactions test{all.users.masked_select(~keep), all.items.masked_select(~keep)};
+  UserItemIndex train_index(train, users, items), test_index(test, users, items);
+  FixedScores model(torch::randn({users, items}));
+  ItemGroups groups{"g", torch::randint(3, {items}, torch::kLong), {"x", "y", "z"}, 0, 1};
+  EvaluatorOptions options;
+  options.ks = {1, 5, 10, 50};
+  auto reference = Evaluator(train_index, groups, options, torch::kCPU)
+                       .evaluate(model, train_index, test_index, "test");
+  for (int64_t chunk : {1, 7, 64}) {
+    options.chunk_users = chunk;
+    auto r = Evaluator(train_index, groups, options, torch::kCPU)
+                 .evaluate(model, train_index, test_index, "test");
+    EXPECT_EQ(r.users_evaluated, reference.users_evaluated);
+    for (const auto& [name, value] : reference.metrics) {
+      if (std::isnan(value)) continue;
+      EXPECT_NEAR(r.metric(name), value, 1e-9) << name << " with chunk " << chunk;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace polyphony

@@ -1,0 +1,108 @@
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <filesystem>
+
+#include "common/error.h"
+#include "engine/run_directory.h"
+#include "models/matrix_factorization.h"
+#include "models/popularity.h"
+#include "models/registry.h"
+#include "test_support.h"
+
+namespace polyphony {
+namespace {
+
+ModelContext context(int64_t users, int64_t items) {
+  auto train = testing::random_interactions(users, items, 6);
+  return {users, items, train.users, train.items};
+}
+
+TEST(MatrixFactorization, ScoresAndGradientsMatchTheFormulaInDouble) {
+  auto ctx = context(13, 29);
+  MatrixFactorizationOptions o;
+  o.dim = 9;
+  MatrixFactorization mf(ctx, o);
+  mf.to(torch::kDouble);
+  auto users = torch::randint(13, {6}, torch::kLong);
+  auto items = torch::randint(29, {6, 4}, torch::kLong);
+  auto scores = mf.score(users, items);
+  // Literal: s[b][j] = Σ_f U[u_b][f] · V[i_bj][f].
+  auto u = mf.user_embedding().detach().clone().requires_grad_(true);
+  auto v = mf.item_embedding().detach().clone().requires_grad_(true);
+  auto expected = torch::zeros({6, 4}, torch::kDouble);
+  for (int64_t b = 0; b < 6; ++b)
+    for (int64_t j = 0; j < 4; ++j)
+      expected[b][j] = (u[users[b].item<int64_t>()] * v[items[b][j].item<int64_t>()]).sum();
+  EXPECT_TRUE(torch::allclose(scores, expected, 1e-12, 1e-12));
+  auto weights = torch::randn({6, 4}, torch::kDouble);
+  (scores * weights).sum().backward();
+  (expected * weights).sum().backward();
+  EXPECT_TRUE(torch::allclose(mf.user_embedding().grad(), u.grad(), 1e-12, 1e-12));
+  EXPECT_TRUE(torch::allclose(mf.item_embedding().grad(), v.grad(), 1e-12, 1e-12));
+
+  auto all = mf.score_all_items(users);
+  EXPECT_TRUE(torch::allclose(all.gather(1, items), scores.detach(), 1e-12, 1e-12));
+}
+
+TEST(MatrixFactorization, SavedAndReloadedModelScoresIdentically) {
+  auto ctx = context(11, 17);
+  auto model = make_model("mf", ctx, {{"dim", 5}});
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("polyphony-model-" + std::to_string(torch::randint(1 << 30, {1}).item<int64_t>()));
+  auto run = RunDirectory::create(dir);
+  run.save_model("model.pt", *model);
+  auto reloaded = make_model("mf", ctx, model->config());
+  load_model(dir / "model.pt", *reloaded);
+  auto users = torch::arange(11);
+  EXPECT_TRUE(torch::equal(model->score_all_items(users), reloaded->score_all_items(users)));
+
+  auto other = make_model("mf", ctx, {{"dim", 6}});
+  EXPECT_THROW(load_model(dir / "model.pt", *other), Error);
+  EXPECT_THROW(load_model(dir / "missing.pt", *other), Error);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(Popularity, ScoresAreTrainingCounts) {
+  ModelContext ctx{3, 4, torch::tensor({0, 1, 2, 2}, torch::kLong),
+                   torch::tensor({1, 1, 1, 3}, torch::kLong)};
+  Popularity pop(ctx);
+  auto all = pop.score_all_items(torch::tensor({0, 2}, torch::kLong));
+  EXPECT_TRUE(torch::equal(all, torch::tensor({0., 3., 0., 1., 0., 3., 0., 1.}).view({2, 4}).to(torch::kFloat)));
+  EXPECT_FALSE(pop.trainable());
+}
+
+TEST(Registry, RejectsUnknownModelsAndOptions) {
+  auto ctx = context(3, 4);
+  EXPECT_THROW(make_model("nope", ctx), Error);
+  EXPECT_THROW(make_model("mf", ctx, {{"dimension", 4}}), Error);
+  EXPECT_THROW(make_model("mf", ctx, {{"dim", "big"}}), Error);
+  EXPECT_THROW(make_model("mf", ctx, {{"dim", 0}}), Error);
+  EXPECT_EQ(make_model("mf", ctx, {{"dim", 4}})->config()["dim"], 4);
+}
+
+}  // namespace
+}  // namespace polyphony
+
+namespace polyphony {
+namespace {
+
+TEST(ModelFile, TruncatedFileIsAClearError) {
+  auto ctx = context(5, 7);
+  auto model = make_model("mf", ctx, {{"dim", 3}});
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("polyphony-trunc-" + std::to_string(torch::randint(1 << 30, {1}).item<int64_t>()));
+  RunDirectory::create(dir).save_model("model.pt", *model);
+  const auto size = std::filesystem::file_size(dir / "model.pt");
+  std::filesystem::resize_file(dir / "model.pt", size / 2);
+  try {
+    load_model(dir / "model.pt", *model);
+    ADD_FAILURE() << "a truncated model file loaded";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("truncated or corrupt"), std::string::npos) << e.what();
+  }
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace polyphony

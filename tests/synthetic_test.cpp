@@ -1,0 +1,53 @@
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "common/error.h"
+#include "engine/synthetic.h"
+
+namespace polyphony {
+namespace {
+
+TEST(Synthetic, DemoPresetHasTheStructureTheDemoNeeds) {
+  const Dataset d = generate_synthetic(synthetic_preset("music-demo"), "synthetic:music-demo");
+  EXPECT_EQ(d.num_users, 3000);
+  EXPECT_EQ(d.num_items, 10000);
+  const auto& x = d.interactions;
+  // No duplicate (user, item) pairs; every user has at least the minimum.
+  auto keys = x.users * d.num_items + x.items;
+  EXPECT_EQ(std::get<0>(at::_unique(keys)).numel(), x.size());
+  EXPECT_GE(torch::bincount(x.users, {}, d.num_users).min().item<int64_t>(), 10);
+  // Long tail: the 10% most played items hold far more than 10% of the plays.
+  auto plays = torch::bincount(x.items, {}, d.num_items).to(torch::kDouble);
+  auto top = std::get<0>(plays.topk(d.num_items / 10));
+  EXPECT_GT(top.sum().item<double>() / plays.sum().item<double>(), 0.4);
+  // The majority group ("US") is a minority of the catalogue that holds most of the plays.
+  auto us = d.item_groups.group_of_item == d.item_groups.over;
+  const double catalogue = us.to(torch::kDouble).mean().item<double>();
+  const double share = plays.masked_select(us).sum().item<double>() / plays.sum().item<double>();
+  EXPECT_LT(catalogue, 0.4);
+  EXPECT_GT(share, 0.5);
+  EXPECT_EQ(d.item_ids.size(), 10000u);
+}
+
+TEST(Synthetic, SameSeedSameDataOtherSeedOtherData) {
+  auto o = synthetic_preset("music-small");
+  const Dataset a = generate_synthetic(o, "a"), b = generate_synthetic(o, "b");
+  EXPECT_TRUE(torch::equal(a.interactions.items, b.interactions.items));
+  o.seed += 1;
+  const Dataset c = generate_synthetic(o, "c");
+  EXPECT_FALSE(a.interactions.size() == c.interactions.size() &&
+               torch::equal(a.interactions.items, c.interactions.items));
+}
+
+TEST(Synthetic, BadOptionsAreErrors) {
+  EXPECT_THROW(synthetic_preset("enormous"), Error);
+  SyntheticOptions o;
+  o.items = 1;
+  EXPECT_THROW(generate_synthetic(o, "x"), Error);
+  o = SyntheticOptions{};
+  o.majority_share = 1.5;
+  EXPECT_THROW(generate_synthetic(o, "x"), Error);
+}
+
+}  // namespace
+}  // namespace polyphony

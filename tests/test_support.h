@@ -1,0 +1,53 @@
+#pragma once
+// Small helpers shared by the tests.
+
+#include <torch/torch.h>
+
+#include <vector>
+
+#include "engine/dataset.h"
+#include "models/recommender.h"
+
+namespace polyphony::testing {
+
+// Interactions from (user, item) pairs.
+inline Interactions pairs(const std::vector<std::pair<int64_t, int64_t>>& list) {
+  std::vector<int64_t> users, items;
+  for (const auto& [u, i] : list) {
+    users.push_back(u);
+    items.push_back(i);
+  }
+  const auto n = static_cast<int64_t>(list.size());
+  return {torch::tensor(users, torch::kLong).view({n}), torch::tensor(items, torch::kLong).view({n})};
+}
+
+// Random distinct (user, item) pairs: each user gets between 1 and max_per_user items.
+inline Interactions random_interactions(int64_t num_users, int64_t num_items, int64_t max_per_user) {
+  std::vector<at::Tensor> users, items;
+  for (int64_t u = 0; u < num_users; ++u) {
+    const int64_t n = torch::randint(1, max_per_user + 1, {1}).item<int64_t>();
+    items.push_back(torch::randperm(num_items).slice(0, 0, n));
+    users.push_back(torch::full({n}, u, torch::kLong));
+  }
+  return {torch::cat(users), torch::cat(items)};
+}
+
+// A model whose scores are a fixed [users, items] matrix: evaluation tests control every rank.
+class FixedScores : public Recommender {
+ public:
+  explicit FixedScores(at::Tensor scores) : scores_(register_buffer("scores", scores)) {}
+  std::string kind() const override { return "fixed"; }
+  nlohmann::json config() const override { return nlohmann::json::object(); }
+  bool trainable() const override { return false; }
+  at::Tensor score(const at::Tensor& users, const at::Tensor& items) override {
+    return scores_.index_select(0, users).gather(1, items);
+  }
+  at::Tensor score_all_items(const at::Tensor& users) override {
+    return scores_.index_select(0, users);
+  }
+
+ private:
+  at::Tensor scores_;
+};
+
+}  // namespace polyphony::testing

@@ -1,0 +1,9 @@
+#pragma once
+// The polyphony subcommands. Each parses its own options (argv[0] is the subcommand name) and
+// returns the process exit status; errors a user can act on are thrown as polyphony::Error.
+
+namespace polyphony::cli {
+
+int train(int argc, char** argv);
+
+}  // namespace polyphony::cli

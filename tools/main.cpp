@@ -1,0 +1,64 @@
+// polyphony: the command line. It only composes the engine and the models.
+
+#include <cstring>
+#include <exception>
+#include <string>
+
+#include <c10/util/Exception.h>
+#include <cxxopts.hpp>
+#include <fmt/format.h>
+
+#include "common/error.h"
+#include "tools/commands.h"
+
+namespace {
+
+struct Command {
+  const char* name;
+  const char* summary;
+  int (*run)(int, char**);
+};
+
+const Command kCommands[] = {
+    {"train", "train a model on a dataset, evaluate it and write a run directory",
+     polyphony::cli::train},
+};
+
+void print_usage() {
+  fmt::print(
+      "polyphony — recommendation models that keep mainstream music from crowding out the "
+      "rest\n\n"
+      "usage: polyphony <command> [options]   (polyphony <command> --help for its options)\n\n"
+      "commands:\n");
+  for (const auto& c : kCommands) fmt::print("  {:<10}{}\n", c.name, c.summary);
+  fmt::print("\nWith no command options, `polyphony train` trains matrix factorisation on the\n"
+             "built-in synthetic music dataset and prints utility and fairness metrics.\n");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
+    print_usage();
+    return argc < 2 ? 1 : 0;
+  }
+  const std::string name = argv[1];
+  for (const auto& c : kCommands) {
+    if (name != c.name) continue;
+    try {
+      return c.run(argc - 1, argv + 1);
+    } catch (const polyphony::Error& e) {
+      fmt::print(stderr, "polyphony {}: error: {}\n", name, e.what());
+    } catch (const cxxopts::exceptions::exception& e) {
+      fmt::print(stderr, "polyphony {}: error: {} (see polyphony {} --help)\n", name, e.what(),
+                 name);
+    } catch (const c10::Error& e) {
+      fmt::print(stderr, "polyphony {}: error: {}\n", name, e.what_without_backtrace());
+    } catch (const std::exception& e) {
+      fmt::print(stderr, "polyphony {}: error: {}\n", name, e.what());
+    }
+    return 2;
+  }
+  fmt::print(stderr, "polyphony: unknown command '{}' (see polyphony --help)\n", name);
+  return 2;
+}

@@ -1,0 +1,193 @@
+// polyphony train: dataset -> split -> model -> trainer -> full-ranking test -> run directory.
+
+#include <torch/torch.h>
+
+#include <chrono>
+#include <ctime>
+#include <filesystem>
+#include <string>
+
+#include <cxxopts.hpp>
+#include <fmt/format.h>
+
+#include "common/error.h"
+#include "engine/evaluator.h"
+#include "engine/negative_sampler.h"
+#include "engine/prepared_data.h"
+#include "engine/run_directory.h"
+#include "engine/trainer.h"
+#include "models/registry.h"
+#include "tools/commands.h"
+#include "tools/device.h"
+#include "tools/report.h"
+
+namespace polyphony::cli {
+namespace {
+
+std::string default_run_directory(const std::string& model) {
+  const std::time_t now = std::time(nullptr);
+  char stamp[32];
+  std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", std::localtime(&now));
+  return fmt::format("runs/{}-{}", model, stamp);
+}
+
+}  // namespace
+
+int train(int argc, char** argv) {
+  cxxopts::Options spec("polyphony train",
+                        "Train a model, evaluate it by full ranking, write a run directory.");
+  std::string models_help = "model to train:";
+  for (const auto& m : available_models()) models_help += fmt::format(" {} ({});", m.name, m.summary);
+  TrainerOptions t;
+  spec.add_options()
+      ("dataset", "dataset KIND:ARG (synthetic:music-demo, synthetic:music-small)",
+       cxxopts::value<std::string>()->default_value("synthetic:music-demo"))
+      ("model", models_help, cxxopts::value<std::string>()->default_value("mf"))
+      ("device", "auto (CUDA when present), cpu or cuda",
+       cxxopts::value<std::string>()->default_value("auto"))
+      ("seed", "seed of initialisation, sampling and the split",
+       cxxopts::value<uint64_t>()->default_value("42"))
+      ("epochs", "passes over the training data", cxxopts::value<int64_t>()->default_value("30"))
+      ("batch-size", "positives per step", cxxopts::value<int64_t>()->default_value("4096"))
+      ("negatives", "uniform negatives per positive", cxxopts::value<int64_t>()->default_value("1"))
+      ("loss", "bpr, softmax or bce", cxxopts::value<std::string>()->default_value("bpr"))
+      ("lr", "Adam learning rate", cxxopts::value<double>()->default_value("0.005"))
+      ("weight-decay", "Adam weight decay", cxxopts::value<double>()->default_value("0"))
+      ("dim", "embedding size (models with embeddings; default 64)", cxxopts::value<int64_t>())
+      ("eval-every", "validate every N epochs (0: never)", cxxopts::value<int64_t>()->default_value("5"))
+      ("monitor", "validation metric that picks the best epoch",
+       cxxopts::value<std::string>()->default_value("NDCG@10"))
+      ("patience", "stop after N validations without improvement (0: off)",
+       cxxopts::value<int64_t>()->default_value("0"))
+      ("k", "cut-off shown in the printed table", cxxopts::value<int64_t>()->default_value("10"))
+      ("eval-memory-mb", "memory budget for one evaluation chunk",
+       cxxopts::value<int64_t>()->default_value("512"))
+      ("threads", "CPU threads (0: all cores)", cxxopts::value<int>()->default_value("0"))
+      ("out", "run directory (default runs/MODEL-TIMESTAMP)", cxxopts::value<std::string>())
+      ("quiet", "no per-epoch lines")
+      ("h,help", "show this help");
+  auto args = spec.parse(argc, argv);
+  if (args.count("help")) {
+    fmt::print("{}\n", spec.help());
+    return 0;
+  }
+  if (!args.unmatched().empty()) fail("unexpected argument '{}'", args.unmatched().front());
+
+  const auto device = resolve_device(args["device"].as<std::string>());
+  if (const int threads = args["threads"].as<int>(); threads > 0) torch::set_num_threads(threads);
+  const uint64_t seed = args["seed"].as<uint64_t>();
+  const std::string model_name = args["model"].as<std::string>();
+  t.epochs = args["epochs"].as<int64_t>();
+  t.batch_size = args["batch-size"].as<int64_t>();
+  t.negatives = args["negatives"].as<int64_t>();
+  t.loss = args["loss"].as<std::string>();
+  t.lr = args["lr"].as<double>();
+  t.weight_decay = args["weight-decay"].as<double>();
+  t.eval_every = args["eval-every"].as<int64_t>();
+  t.monitor = args["monitor"].as<std::string>();
+  t.patience = args["patience"].as<int64_t>();
+  check_trainer_options(t);
+  const int64_t table_k = args["k"].as<int64_t>();
+  if (table_k < 1) fail("--k must be at least 1 (got {})", table_k);
+  nlohmann::json model_options = nlohmann::json::object();
+  if (args.count("dim")) model_options["dim"] = args["dim"].as<int64_t>();
+  const bool quiet = args.count("quiet") > 0;
+  const std::string out =
+      args.count("out") ? args["out"].as<std::string>() : default_run_directory(model_name);
+
+  torch::manual_seed(seed);
+  RatioSplitOptions split_options;
+  split_options.seed = seed;
+  const PreparedData data = prepare_data(args["dataset"].as<std::string>(), split_options);
+  const Dataset& dataset = data.dataset;
+  const Split& split = data.split;
+  fmt::print("dataset {}: {} users, {} items, {} interactions\n", dataset.source,
+             dataset.num_users, dataset.num_items, dataset.interactions.size());
+  fmt::print("split per-user 80/10/10 (seed {}): {} train, {} valid, {} test\n", seed,
+             split.train.size(), split.valid.size(), split.test.size());
+
+  ModelContext context{dataset.num_users, dataset.num_items, split.train.users, split.train.items};
+  auto model = make_model(model_name, context, model_options);
+  model->to(device);
+
+  EvaluatorOptions eval_options;
+  eval_options.memory_budget_mb = args["eval-memory-mb"].as<int64_t>();
+  if (std::find(eval_options.ks.begin(), eval_options.ks.end(), table_k) == eval_options.ks.end())
+    eval_options.ks.push_back(table_k);
+  const Evaluator evaluator(data.train, dataset.item_groups, eval_options, device);
+
+  auto run = RunDirectory::create(out);
+  nlohmann::json config = {
+      {"polyphony_version", POLYPHONY_VERSION},
+      {"seed", seed},
+      {"device", device.str()},
+      {"dataset",
+       {{"spec", dataset.source},
+        {"users", dataset.num_users},
+        {"items", dataset.num_items},
+        {"interactions", dataset.interactions.size()}}},
+      {"split",
+       {{"kind", "per-user-ratio"},
+        {"train", split_options.train},
+        {"valid", split_options.valid},
+        {"seed", split_options.seed}}},
+      {"model", {{"name", model->kind()}, {"config", model->config()}}},
+      {"train",
+       {{"epochs", t.epochs},
+        {"batch_size", t.batch_size},
+        {"negatives", t.negatives},
+        {"sampler", "uniform (excluding the user's training items)"},
+        {"loss", t.loss},
+        {"optimizer", "adam"},
+        {"lr", t.lr},
+        {"weight_decay", t.weight_decay},
+        {"eval_every", t.eval_every},
+        {"monitor", t.monitor},
+        {"patience", t.patience}}},
+      {"eval",
+       {{"protocol", "full-ranking"},
+        {"ks", eval_options.ks},
+        {"head_share", eval_options.head_share},
+        {"memory_budget_mb", eval_options.memory_budget_mb}}}};
+  run.write_json("config.resolved.json", config);
+  run.write_lines("users.txt", dataset.user_ids);
+  run.write_lines("items.txt", dataset.item_ids);
+  fmt::print("model {} on {}, run directory {}\n", model->kind(), device.str(), out);
+
+  UniformNegativeSampler sampler(data.train.to(device));
+  Interactions train_on_device{split.train.users.to(device), split.train.items.to(device)};
+  Trainer::Validate validate;
+  if (split.valid.size() > 0) {
+    validate = [&](Recommender& m) { return evaluator.evaluate(m, data.train, data.valid, "valid"); };
+  }
+  const std::string monitor = t.monitor;
+  Trainer trainer(*model, train_on_device, sampler, t, validate, [&](const EpochRecord& e) {
+    nlohmann::json line = {{"epoch", e.epoch},
+                           {"losses", e.losses},
+                           {"seconds", e.seconds},
+                           {"interactions_per_second", e.interactions_per_second}};
+    if (e.validation) line["valid"] = e.validation->metrics;
+    run.append_json_line("metrics.jsonl", line);
+    if (quiet) return;
+    std::string text = fmt::format("epoch {:>3}/{}  loss {:.4f}  {:.0f} interactions/s", e.epoch,
+                                   t.epochs, e.losses.at("loss"), e.interactions_per_second);
+    if (e.validation) text += fmt::format("  valid {} {:.4f}", monitor, e.validation->metric(monitor));
+    fmt::print("{}\n", text);
+  });
+  const TrainingSummary summary = trainer.fit();
+
+  const EvaluationResult test = evaluator.evaluate(*model, data.seen, data.test, "test");
+  fmt::print("\n{}", format_report(test, table_k));
+  run.save_model("model.pt", *model);
+  run.write_json("metrics.json", test.to_json());
+  run.write_json("summary.json", {{"epochs_run", summary.epochs_run},
+                                  {"best_epoch", summary.best_epoch},
+                                  {"best_valid_metric", summary.best_epoch ? summary.best_metric : 0.0},
+                                  {"monitor", t.monitor},
+                                  {"stopped_early", summary.stopped_early},
+                                  {"train_seconds", summary.seconds}});
+  fmt::print("\nwrote {}/{{config.resolved.json, metrics.json, metrics.jsonl, model.pt}}\n", out);
+  return 0;
+}
+
+}  // namespace polyphony::cli
