@@ -5,6 +5,7 @@
 #include "common/error.h"
 #include "models/matrix_factorization.h"
 #include "models/popularity.h"
+#include "models/protomf.h"
 
 namespace polyphony {
 namespace {
@@ -39,6 +40,9 @@ void reject_unknown_keys(const nlohmann::json& options, const std::string& model
 const std::vector<ModelInfo>& available_models() {
   static const std::vector<ModelInfo> models = {
       {"mf", "matrix factorisation, score = e_u . e_i"},
+      {"uprotomf", "ProtoMF with user prototypes (options k_user, ortho_weight, ...)"},
+      {"iprotomf", "ProtoMF with item prototypes (options k_item, ortho_weight, ...)"},
+      {"uiprotomf", "ProtoMF with user and item prototypes (k_user, k_item, ortho_weight, ...)"},
       {"pop", "most-popular baseline (no training)"},
   };
   return models;
@@ -53,6 +57,28 @@ std::shared_ptr<Recommender> make_model(const std::string& name, const ModelCont
     o.dim = read_option(options, name, "dim", o.dim);
     o.init_std = read_option(options, name, "init_std", o.init_std);
     return std::make_shared<MatrixFactorization>(context, o);
+  }
+  if (name == "uprotomf" || name == "iprotomf" || name == "uiprotomf") {
+    reject_unknown_keys(options, name,
+                        {"dim", "user_prototypes", "item_prototypes", "k_user", "k_item",
+                         "user_proto_weight", "user_batch_weight", "item_proto_weight",
+                         "item_batch_weight", "ortho_weight", "ortho_form"});
+    ProtoMFOptions o;
+    o.sides = name == "uprotomf"   ? PrototypeSides::kUser
+              : name == "iprotomf" ? PrototypeSides::kItem
+                                   : PrototypeSides::kBoth;
+    o.dim = read_option(options, name, "dim", o.dim);
+    o.user_prototypes = read_option(options, name, "user_prototypes", o.user_prototypes);
+    o.item_prototypes = read_option(options, name, "item_prototypes", o.item_prototypes);
+    o.k_user = read_option(options, name, "k_user", o.k_user);
+    o.k_item = read_option(options, name, "k_item", o.k_item);
+    o.user_proto_weight = read_option(options, name, "user_proto_weight", o.user_proto_weight);
+    o.user_batch_weight = read_option(options, name, "user_batch_weight", o.user_batch_weight);
+    o.item_proto_weight = read_option(options, name, "item_proto_weight", o.item_proto_weight);
+    o.item_batch_weight = read_option(options, name, "item_batch_weight", o.item_batch_weight);
+    o.ortho_weight = read_option(options, name, "ortho_weight", o.ortho_weight);
+    o.ortho_form = parse_ortho_form(read_option<std::string>(options, name, "ortho_form", "default"));
+    return std::make_shared<ProtoMF>(context, o);
   }
   if (name == "pop") {
     reject_unknown_keys(options, name, {});

@@ -31,6 +31,28 @@ std::string default_run_directory(const std::string& model) {
   return fmt::format("runs/{}-{}", model, stamp);
 }
 
+int64_t parse_integer(const std::string& option, const std::string& text) {
+  try {
+    size_t used = 0;
+    const int64_t value = std::stoll(text, &used);
+    if (used == text.size()) return value;
+  } catch (const std::exception&) {
+  }
+  fail("{}: '{}' is not an integer", option, text);
+}
+
+// --set model.KEY=VALUE: VALUE is read as JSON when it parses (numbers, true/false), else as a
+// string, so --set model.ortho_form=official works unquoted.
+void apply_model_setting(const std::string& assignment, nlohmann::json& model_options) {
+  const auto equals = assignment.find('=');
+  const std::string key = assignment.substr(0, equals);
+  if (equals == std::string::npos || key.rfind("model.", 0) != 0 || key.size() <= 6)
+    fail("--set '{}': expected model.KEY=VALUE", assignment);
+  const std::string text = assignment.substr(equals + 1);
+  auto value = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  model_options[key.substr(6)] = value.is_discarded() ? nlohmann::json(text) : value;
+}
+
 }  // namespace
 
 int train(int argc, char** argv) {
@@ -54,6 +76,10 @@ int train(int argc, char** argv) {
       ("lr", "Adam learning rate", cxxopts::value<double>()->default_value("0.005"))
       ("weight-decay", "Adam weight decay", cxxopts::value<double>()->default_value("0"))
       ("dim", "embedding size (models with embeddings; default 64)", cxxopts::value<int64_t>())
+      ("k-filter", "prototype top-k filter KU[,KT] for ProtoMF (-1: off)", cxxopts::value<std::string>())
+      ("ortho", "weight of the prototype-distributing regulariser (ProtoMF)", cxxopts::value<double>())
+      ("set", "model option model.KEY=VALUE (repeatable), e.g. --set model.user_prototypes=71",
+       cxxopts::value<std::vector<std::string>>())
       ("eval-every", "validate every N epochs (0: never)", cxxopts::value<int64_t>()->default_value("5"))
       ("monitor", "validation metric that picks the best epoch",
        cxxopts::value<std::string>()->default_value("NDCG@10"))
@@ -91,6 +117,17 @@ int train(int argc, char** argv) {
   if (table_k < 1) fail("--k must be at least 1 (got {})", table_k);
   nlohmann::json model_options = nlohmann::json::object();
   if (args.count("dim")) model_options["dim"] = args["dim"].as<int64_t>();
+  if (args.count("k-filter")) {
+    const auto ks = args["k-filter"].as<std::string>();
+    const auto comma = ks.find(',');
+    model_options["k_user"] = parse_integer("--k-filter", ks.substr(0, comma));
+    model_options["k_item"] =
+        parse_integer("--k-filter", comma == std::string::npos ? ks : ks.substr(comma + 1));
+  }
+  if (args.count("ortho")) model_options["ortho_weight"] = args["ortho"].as<double>();
+  if (args.count("set"))
+    for (const auto& assignment : args["set"].as<std::vector<std::string>>())
+      apply_model_setting(assignment, model_options);
   const bool quiet = args.count("quiet") > 0;
   const std::string out =
       args.count("out") ? args["out"].as<std::string>() : default_run_directory(model_name);

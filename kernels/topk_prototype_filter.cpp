@@ -1,0 +1,164 @@
+// Torch adapter of the top-k prototype filter: argument checks, device dispatch to the raw CPU or
+// CUDA kernels, and the autograd function.
+
+#include "kernels/topk_prototype_filter.h"
+
+#include <ATen/ATen.h>
+#include <ATen/Dispatch.h>
+#include <torch/autograd.h>
+
+#include "kernels/topk_prototype_filter_kernels.h"
+
+#ifdef POLYPHONY_WITH_CUDA
+#include <c10/cuda/CUDAGuard.h>
+#include <c10/cuda/CUDAStream.h>
+#endif
+
+namespace polyphony {
+namespace {
+
+kernels::TopkFilterSizes check_arguments(const at::Tensor& entities, const at::Tensor& prototypes,
+                                         int64_t k) {
+  TORCH_CHECK(entities.dim() == 2, "top-k prototype filter: entities must be [N, d], got ",
+              entities.sizes());
+  TORCH_CHECK(prototypes.dim() == 2, "top-k prototype filter: prototypes must be [L, d], got ",
+              prototypes.sizes());
+  TORCH_CHECK(entities.size(1) == prototypes.size(1),
+              "top-k prototype filter: entity dimension ", entities.size(1),
+              " differs from prototype dimension ", prototypes.size(1));
+  TORCH_CHECK(prototypes.size(0) >= 1, "top-k prototype filter: there are no prototypes");
+  TORCH_CHECK(k >= 1 && k <= prototypes.size(0), "top-k prototype filter: k must be in [1, L = ",
+              prototypes.size(0), "], got ", k);
+  TORCH_CHECK(entities.device() == prototypes.device(),
+              "top-k prototype filter: entities on ", entities.device(), ", prototypes on ",
+              prototypes.device());
+  TORCH_CHECK(entities.scalar_type() == prototypes.scalar_type(),
+              "top-k prototype filter: entities are ", entities.scalar_type(), ", prototypes ",
+              prototypes.scalar_type());
+  TORCH_CHECK(entities.is_contiguous() && prototypes.is_contiguous(),
+              "top-k prototype filter: inputs must be contiguous");
+  if (entities.is_cuda()) {
+    TORCH_CHECK(entities.scalar_type() == at::kFloat,
+                "top-k prototype filter: CUDA takes float32, got ", entities.scalar_type());
+  } else {
+    TORCH_CHECK(entities.device().is_cpu(), "top-k prototype filter: unsupported device ",
+                entities.device());
+    TORCH_CHECK(entities.scalar_type() == at::kFloat || entities.scalar_type() == at::kDouble,
+                "top-k prototype filter: CPU takes float32 or float64, got ",
+                entities.scalar_type());
+  }
+  return {entities.size(0), prototypes.size(0), entities.size(1), k};
+}
+
+#ifdef POLYPHONY_WITH_CUDA
+kernels::Stream current_stream() { return c10::cuda::getCurrentCUDAStream().stream(); }
+#else
+[[noreturn]] void no_cuda() {
+  TORCH_CHECK(false, "top-k prototype filter: this build has no CUDA kernels (POLYPHONY_CUDA=OFF)");
+}
+#endif
+
+class TopkPrototypeFilterFunction
+    : public torch::autograd::Function<TopkPrototypeFilterFunction> {
+ public:
+  static torch::autograd::tensor_list forward(torch::autograd::AutogradContext* ctx,
+                                              const at::Tensor& entities,
+                                              const at::Tensor& prototypes, int64_t k) {
+    auto values = at::empty({entities.size(0), k}, entities.options());
+    auto indices = at::empty({entities.size(0), k}, entities.options().dtype(at::kLong));
+    topk_prototype_filter_forward_into(entities, prototypes, k, values, indices);
+    ctx->mark_non_differentiable({indices});
+    ctx->save_for_backward({entities, prototypes, values, indices});
+    return {values, indices};
+  }
+
+  static torch::autograd::tensor_list backward(torch::autograd::AutogradContext* ctx,
+                                               torch::autograd::tensor_list grads) {
+    auto saved = ctx->get_saved_variables();
+    const auto& entities = saved[0];
+    const auto& prototypes = saved[1];
+    const auto& values = saved[2];
+    const auto& indices = saved[3];
+    auto grad_values = grads[0].defined() ? grads[0].contiguous() : at::zeros_like(values);
+    const auto sizes = check_arguments(entities, prototypes, values.size(1));
+    auto grad_entities = at::empty_like(entities);
+    auto grad_prototypes = at::empty_like(prototypes);
+    if (entities.is_cuda()) {
+#ifdef POLYPHONY_WITH_CUDA
+      const c10::cuda::CUDAGuard guard(entities.device());
+      auto workspace = at::empty({kernels::topk_filter_backward_workspace_floats(sizes)},
+                                 entities.options());
+      kernels::topk_filter_backward_cuda(
+          grad_values.data_ptr<float>(), values.data_ptr<float>(), indices.data_ptr<int64_t>(),
+          entities.data_ptr<float>(), prototypes.data_ptr<float>(), sizes,
+          grad_entities.data_ptr<float>(), grad_prototypes.data_ptr<float>(),
+          workspace.data_ptr<float>(), current_stream());
+#else
+      no_cuda();
+#endif
+    } else {
+      AT_DISPATCH_FLOATING_TYPES(entities.scalar_type(), "topk_filter_backward_cpu", [&] {
+        kernels::topk_filter_backward_cpu<scalar_t>(
+            grad_values.data_ptr<scalar_t>(), values.data_ptr<scalar_t>(),
+            indices.data_ptr<int64_t>(), entities.data_ptr<scalar_t>(),
+            prototypes.data_ptr<scalar_t>(), sizes, grad_entities.data_ptr<scalar_t>(),
+            grad_prototypes.data_ptr<scalar_t>());
+      });
+    }
+    return {grad_entities, grad_prototypes, at::Tensor()};
+  }
+};
+
+}  // namespace
+
+void topk_prototype_filter_forward_into(const at::Tensor& entities, const at::Tensor& prototypes,
+                                        int64_t k, at::Tensor& values, at::Tensor& indices) {
+  const auto sizes = check_arguments(entities, prototypes, k);
+  TORCH_CHECK(values.sizes() == at::IntArrayRef({sizes.rows, k}) && values.is_contiguous() &&
+                  values.scalar_type() == entities.scalar_type() &&
+                  values.device() == entities.device(),
+              "top-k prototype filter: values must be a contiguous [N, k] tensor like entities");
+  TORCH_CHECK(indices.sizes() == values.sizes() && indices.is_contiguous() &&
+                  indices.scalar_type() == at::kLong && indices.device() == entities.device(),
+              "top-k prototype filter: indices must be a contiguous int64 [N, k] tensor");
+  if (entities.is_cuda()) {
+#ifdef POLYPHONY_WITH_CUDA
+    const c10::cuda::CUDAGuard guard(entities.device());
+    kernels::topk_filter_forward_cuda(entities.data_ptr<float>(), prototypes.data_ptr<float>(),
+                                      sizes, values.data_ptr<float>(),
+                                      indices.data_ptr<int64_t>(), current_stream());
+#else
+    no_cuda();
+#endif
+    return;
+  }
+  AT_DISPATCH_FLOATING_TYPES(entities.scalar_type(), "topk_filter_forward_cpu", [&] {
+    kernels::topk_filter_forward_cpu<scalar_t>(entities.data_ptr<scalar_t>(),
+                                               prototypes.data_ptr<scalar_t>(), sizes,
+                                               values.data_ptr<scalar_t>(),
+                                               indices.data_ptr<int64_t>());
+  });
+}
+
+TopkFiltered topk_prototype_filter(const at::Tensor& entities, const at::Tensor& prototypes,
+                                   int64_t k) {
+  auto outputs = TopkPrototypeFilterFunction::apply(entities, prototypes, k);
+  return {outputs[0], outputs[1]};
+}
+
+at::Tensor shifted_cosine_similarity(const at::Tensor& entities, const at::Tensor& prototypes) {
+  auto normalize = [](const at::Tensor& x) {
+    return x / x.norm(2, {1}, /*keepdim=*/true).clamp_min(kernels::kNormEps);
+  };
+  return 1.0 + at::mm(normalize(entities), normalize(prototypes).t());
+}
+
+at::Tensor topk_prototype_filter_dense(const at::Tensor& entities, const at::Tensor& prototypes,
+                                       int64_t k) {
+  if (k <= 0 || k >= prototypes.size(0)) return shifted_cosine_similarity(entities, prototypes);
+  auto kept = topk_prototype_filter(entities, prototypes, k);
+  return at::zeros({entities.size(0), prototypes.size(0)}, kept.values.options())
+      .scatter(1, kept.indices, kept.values);
+}
+
+}  // namespace polyphony

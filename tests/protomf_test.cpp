@@ -1,0 +1,131 @@
+// ProtoMF and its regularisers against literal implementations of models.md's formulas in plain
+// torch ops, in double precision, on fresh random inputs.
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "models/prototype_regularizers.h"
+#include "models/protomf.h"
+#include "models/registry.h"
+#include "test_support.h"
+
+namespace polyphony {
+namespace {
+
+// sim(a, b) = 1 + cos(a, b) for every row pair, literally.
+at::Tensor literal_sim(const at::Tensor& a, const at::Tensor& b) {
+  auto out = torch::empty({a.size(0), b.size(0)}, a.options());
+  for (int64_t i = 0; i < a.size(0); ++i)
+    for (int64_t j = 0; j < b.size(0); ++j)
+      out[i][j] = 1 + (a[i] * b[j]).sum() / (a[i].norm() * b[j].norm());
+  return out;
+}
+
+// Keeps the k largest of each row (ties to the lower index), zeros the rest; k = -1: all.
+at::Tensor literal_filter(const at::Tensor& s, int64_t k) {
+  if (k < 0 || k >= s.size(1)) return s;
+  auto order = std::get<1>(s.detach().sort(/*stable=*/true, 1, /*descending=*/true));
+  auto mask = torch::zeros_like(s).scatter(1, order.narrow(1, 0, k), 1.0);
+  return s * mask;
+}
+
+class ProtoMFFormula : public ::testing::TestWithParam<std::tuple<std::string, int64_t>> {};
+
+TEST_P(ProtoMFFormula, ScoresAndGradientsMatchTheLiteralFormula) {
+  const auto [name, k] = GetParam();
+  auto train = testing::random_interactions(9, 14, 5);
+  ModelContext ctx{9, 14, train.users, train.items};
+  auto model = make_model(name, ctx, {{"dim", 6}, {"user_prototypes", 5}, {"item_prototypes", 4},
+                                      {"k_user", k}, {"k_item", k}});
+  model->to(torch::kDouble);
+  auto users = torch::randint(9, {4}, torch::kLong);
+  auto items = torch::randint(14, {4, 3}, torch::kLong);
+  auto scores = model->score(users, items);
+
+  // Literal formula on detached copies of the parameters.
+  std::map<std::string, at::Tensor> p;
+  for (const auto& kv : model->named_parameters())
+    p[kv.key()] = kv.value().detach().clone().requires_grad_(true);
+  auto expected = torch::zeros({4, 3}, torch::kDouble);
+  for (int64_t b = 0; b < 4; ++b) {
+    auto u = p["user_embedding"][users[b].item<int64_t>()].unsqueeze(0);
+    for (int64_t j = 0; j < 3; ++j) {
+      auto t = p["item_embedding"][items[b][j].item<int64_t>()].unsqueeze(0);
+      at::Tensor s;
+      if (name == "uprotomf") {
+        s = (literal_filter(literal_sim(u, p["user_prototypes"]), k) * t).sum();
+      } else if (name == "iprotomf") {
+        s = (u * literal_filter(literal_sim(t, p["item_prototypes"]), k)).sum();
+      } else {
+        auto u_star = literal_filter(literal_sim(u, p["user_prototypes"]), k);
+        auto t_star = literal_filter(literal_sim(t, p["item_prototypes"]), k);
+        auto u_hat = u.mm(p["user_projection.weight"].t());
+        auto t_hat = t.mm(p["item_projection.weight"].t());
+        s = (u_star * t_hat).sum() + (u_hat * t_star).sum();
+      }
+      expected[b][j] = s;
+    }
+  }
+  ASSERT_TRUE(torch::allclose(scores, expected, 1e-10, 1e-10)) << scores << expected;
+  auto w = torch::randn({4, 3}, torch::kDouble);
+  (scores * w).sum().backward();
+  (expected * w).sum().backward();
+  for (const auto& kv : model->named_parameters()) {
+    auto got = kv.value().grad();
+    auto want = p[kv.key()].grad();
+    if (!want.defined()) want = torch::zeros_like(kv.value());
+    if (!got.defined()) got = torch::zeros_like(kv.value());
+    EXPECT_TRUE(torch::allclose(got, want, 1e-9, 1e-10)) << name << " gradient of " << kv.key();
+  }
+  // Full ranking agrees with pairwise scoring.
+  torch::NoGradGuard no_grad;
+  EXPECT_TRUE(torch::allclose(model->score_all_items(users).gather(1, items), scores.detach(), 1e-10, 1e-10));
+}
+
+INSTANTIATE_TEST_SUITE_P(Models, ProtoMFFormula,
+                         ::testing::Combine(::testing::Values("uprotomf", "iprotomf", "uiprotomf"),
+                                            ::testing::Values(-1, 2)),
+                         [](const auto& info) {
+                           return std::get<0>(info.param) +
+                                  (std::get<1>(info.param) < 0 ? "_nofilter" : "_k2");
+                         });
+
+TEST(PrototypeRegularizers, MatchTheirFormulas) {
+  auto s = torch::rand({7, 5}, torch::kDouble) * 2;
+  double p_to_b = 0, b_to_p = 0;
+  for (int64_t l = 0; l < 5; ++l) p_to_b -= s.select(1, l).max().item<double>() / 5;
+  for (int64_t i = 0; i < 7; ++i) b_to_p -= s[i].max().item<double>() / 7;
+  EXPECT_NEAR(prototypes_to_batch_loss(s).item<double>(), p_to_b, 1e-12);
+  EXPECT_NEAR(batch_to_prototypes_loss(s).item<double>(), b_to_p, 1e-12);
+
+  auto prototypes = torch::randn({6, 4}, torch::kDouble);
+  auto cos = literal_sim(prototypes, prototypes) - 1;
+  double off_diagonal = 0, official = 0;
+  for (int64_t i = 0; i < 6; ++i)
+    for (int64_t j = 0; j < 6; ++j) {
+      const double c = cos[i][j].item<double>();
+      if (i != j) off_diagonal += c * c;
+      const double g = (i == j ? 0.0 : c) - (i == j ? 1.0 : 0.0);  // (G − diag G) − I
+      official += g * g;
+    }
+  EXPECT_NEAR(orthogonality_loss(prototypes, OrthoForm::kDefault).item<double>(), off_diagonal, 1e-10);
+  EXPECT_NEAR(orthogonality_loss(prototypes, OrthoForm::kOfficial).item<double>(), std::sqrt(official), 1e-10);
+}
+
+TEST(ProtoMF, ReportsEachRegulariserSeparately) {
+  auto train = testing::random_interactions(8, 10, 4);
+  ModelContext ctx{8, 10, train.users, train.items};
+  auto model = make_model("uiprotomf", ctx, {{"dim", 4}, {"k_user", 2}, {"ortho_weight", 0.5}});
+  Batch batch{torch::randint(8, {5}, torch::kLong), torch::randint(10, {5}, torch::kLong),
+              torch::randint(10, {5, 3}, torch::kLong)};
+  model->score(batch.users, torch::cat({batch.positives.unsqueeze(1), batch.negatives}, 1));
+  std::set<std::string> names;
+  for (const auto& t : model->regularization(batch)) names.insert(t.name);
+  EXPECT_EQ(names, (std::set<std::string>{"user_proto", "user_batch", "user_ortho", "item_proto",
+                                          "item_batch", "item_ortho"}));
+  EXPECT_THROW(make_model("uiprotomf", ctx, {{"k_user", 0}}), std::exception);
+  EXPECT_THROW(make_model("uiprotomf", ctx, {{"ortho_form", "fancy"}}), std::exception);
+}
+
+}  // namespace
+}  // namespace polyphony

@@ -1,0 +1,158 @@
+// One parity suite for the top-k prototype filter on every device, against a double-precision
+// reference in plain torch ops (normalise, matmul, stable sort), on fresh random inputs.
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <tuple>
+
+#include "device_cases.h"
+#include "kernels/topk_prototype_filter.h"
+
+namespace polyphony {
+namespace {
+
+struct Case {
+  int64_t rows, prototypes, dim, k;
+};
+
+// Sizes not multiples of 32, k = 1 and k = L, N = 0, one row, several prototype chunks.
+const Case kCases[] = {{0, 7, 5, 3},     {1, 1, 1, 1},     {37, 45, 33, 1},  {37, 45, 33, 45},
+                       {129, 70, 17, 12}, {300, 128, 64, 32}, {65, 300, 129, 25}, {50, 1024, 96, 40}};
+
+// Reference in double: similarities [N, L] and the kept indices in descending order (a stable
+// sort keeps the lower index first among equal values).
+std::tuple<at::Tensor, at::Tensor> reference(const at::Tensor& e, const at::Tensor& p, int64_t k) {
+  auto ed = e.to(torch::kCPU, torch::kDouble), pd = p.to(torch::kCPU, torch::kDouble);
+  auto en = ed / ed.norm(2, {1}, true).clamp_min(1e-8);
+  auto pn = pd / pd.norm(2, {1}, true).clamp_min(1e-8);
+  auto sims = 1.0 + en.mm(pn.t());
+  auto order = std::get<1>(sims.sort(/*stable=*/true, 1, /*descending=*/true));
+  return {sims, order.narrow(1, 0, k)};
+}
+
+class TopkFilterParity : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(TopkFilterParity, ForwardMatchesReferenceOnPoisonedOutputs) {
+  const torch::Device device(GetParam());
+  POLYPHONY_SKIP_WITHOUT(device);
+  for (const auto& c : kCases) {
+    auto e = torch::randn({c.rows, c.dim}, torch::dtype(torch::kFloat).device(device));
+    auto p = torch::randn({c.prototypes, c.dim}, torch::dtype(torch::kFloat).device(device));
+    auto values = torch::full({c.rows, c.k}, NAN, e.options());
+    auto indices = torch::full({c.rows, c.k}, -7, e.options().dtype(torch::kLong));
+    topk_prototype_filter_forward_into(e, p, c.k, values, indices);
+    auto [sims, ref_indices] = reference(e, p, c.k);
+    values = values.cpu().to(torch::kDouble);
+    indices = indices.cpu();
+    const std::string where = "N=" + std::to_string(c.rows) + " L=" + std::to_string(c.prototypes) +
+                              " d=" + std::to_string(c.dim) + " k=" + std::to_string(c.k);
+    ASSERT_FALSE(values.isnan().any().item<bool>()) << "unwritten values, " << where;
+    ASSERT_TRUE((indices >= 0).all().item<bool>() && (indices < c.prototypes).all().item<bool>())
+        << "unwritten or invalid indices, " << where;
+    if (c.rows == 0) continue;
+    // Each kept value is the similarity of its prototype, and the kept values are the k largest
+    // (compared by value, so near-ties in float32 may pick either prototype).
+    EXPECT_TRUE(torch::allclose(values, sims.gather(1, indices), 1e-5, 1e-5)) << where;
+    EXPECT_TRUE(torch::allclose(values, sims.gather(1, ref_indices), 1e-5, 1e-5)) << where;
+    EXPECT_TRUE((std::get<0>(indices.sort(1)).diff(1, 1) > 0).all().item<bool>())
+        << "a prototype kept twice, " << where;
+  }
+}
+
+TEST_P(TopkFilterParity, TiesGoToTheLowerPrototypeIndex) {
+  const torch::Device device(GetParam());
+  POLYPHONY_SKIP_WITHOUT(device);
+  // Prototypes repeated three times: l, l + 5 and l + 10 are equal, so their similarities are
+  // equal bit for bit and the kept order within a group must be l, l + 5, l + 10.
+  auto base = torch::randn({5, 11});
+  auto p = torch::cat({base, base, base}).to(device);
+  auto e = torch::randn({23, 11}).to(device);
+  auto kept = topk_prototype_filter(e, p, 7);
+  auto unique_order = std::get<1>(reference(e, base.to(device), 5));  // [23, 5]
+  auto expected = torch::stack({unique_order, unique_order + 5, unique_order + 10}, 2)
+                      .reshape({23, 15})
+                      .narrow(1, 0, 7);
+  EXPECT_TRUE(torch::equal(kept.indices.cpu(), expected)) << kept.indices << expected;
+}
+
+TEST_P(TopkFilterParity, DenseFormKeepsKPerRowAndZerosTheRest) {
+  const torch::Device device(GetParam());
+  POLYPHONY_SKIP_WITHOUT(device);
+  auto e = torch::randn({31, 19}).to(device);
+  auto p = torch::randn({13, 19}).to(device);
+  auto dense = topk_prototype_filter_dense(e, p, 4).cpu();
+  EXPECT_TRUE(((dense != 0).sum(1) == 4).all().item<bool>());
+  auto [sims, ref_indices] = reference(e, p, 4);
+  auto mask = torch::zeros_like(sims).scatter(1, ref_indices, 1.0);
+  EXPECT_TRUE(torch::allclose(dense.to(torch::kDouble), sims * mask, 1e-5, 1e-5));
+  // k off: the plain shifted cosine.
+  EXPECT_TRUE(torch::allclose(topk_prototype_filter_dense(e, p, -1).cpu().to(torch::kDouble), sims,
+                              1e-5, 1e-5));
+}
+
+TEST_P(TopkFilterParity, GradientsMatchTheReferenceThroughKeptEntries) {
+  const torch::Device device(GetParam());
+  POLYPHONY_SKIP_WITHOUT(device);
+  for (const auto& c : {Case{41, 37, 23, 5}, Case{64, 128, 64, 16}, Case{3, 9, 4, 9}}) {
+    auto e = torch::randn({c.rows, c.dim}).to(device).requires_grad_(true);
+    auto p = torch::randn({c.prototypes, c.dim}).to(device).requires_grad_(true);
+    auto kept = topk_prototype_filter(e, p, c.k);
+    auto weights = torch::randn({c.rows, c.k});
+    (kept.values * weights.to(device)).sum().backward();
+    // Reference: the same kept entries, gathered from plain double ops, through torch autograd.
+    auto ed = e.detach().cpu().to(torch::kDouble).requires_grad_(true);
+    auto pd = p.detach().cpu().to(torch::kDouble).requires_grad_(true);
+    auto sims = 1.0 + (ed / ed.norm(2, {1}, true)).mm((pd / pd.norm(2, {1}, true)).t());
+    (sims.gather(1, kept.indices.cpu()) * weights.to(torch::kDouble)).sum().backward();
+    EXPECT_TRUE(torch::allclose(e.grad().cpu().to(torch::kDouble), ed.grad(), 1e-4, 1e-5));
+    EXPECT_TRUE(torch::allclose(p.grad().cpu().to(torch::kDouble), pd.grad(), 1e-4, 1e-5));
+  }
+}
+
+TEST_P(TopkFilterParity, InvalidArgumentsAreClearErrors) {
+  const torch::Device device(GetParam());
+  POLYPHONY_SKIP_WITHOUT(device);
+  auto e = torch::randn({4, 3}).to(device);
+  auto p = torch::randn({5, 3}).to(device);
+  EXPECT_THROW(topk_prototype_filter(e, p, 0), c10::Error);
+  EXPECT_THROW(topk_prototype_filter(e, p, 6), c10::Error);
+  EXPECT_THROW(topk_prototype_filter(e, torch::randn({5, 4}).to(device), 2), c10::Error);
+  EXPECT_THROW(topk_prototype_filter(e.t(), torch::randn({5, 4}).to(device), 2), c10::Error);
+  EXPECT_THROW(topk_prototype_filter(e, p.to(torch::kHalf), 2), c10::Error);
+  if (device.is_cuda()) {
+    EXPECT_THROW(topk_prototype_filter(e.cpu(), p, 2), c10::Error);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Devices, TopkFilterParity, ::testing::ValuesIn(testing::test_devices()),
+                         [](const auto& info) { return info.param; });
+
+// Finite differences in double on the CPU: the autograd function's gradients are the
+// derivatives of the function it computes.
+TEST(TopkFilterGradcheck, FiniteDifferencesInDouble) {
+  auto e = torch::randn({6, 5}, torch::kDouble);
+  auto p = torch::randn({9, 5}, torch::kDouble);
+  auto w = torch::randn({6, 3}, torch::kDouble);
+  auto loss = [&](const at::Tensor& ee, const at::Tensor& pp) {
+    return (topk_prototype_filter(ee, pp, 3).values * w).sum().item<double>();
+  };
+  auto ev = e.clone().requires_grad_(true), pv = p.clone().requires_grad_(true);
+  (topk_prototype_filter(ev, pv, 3).values * w).sum().backward();
+  const double h = 1e-6;
+  for (auto [x, grad] : {std::pair{e, ev.grad()}, std::pair{p, pv.grad()}}) {
+    auto flat = x.view(-1);
+    for (int64_t i = 0; i < flat.numel(); ++i) {
+      const double old = flat[i].item<double>();
+      flat[i] = old + h;
+      const double up = loss(e, p);
+      flat[i] = old - h;
+      const double down = loss(e, p);
+      flat[i] = old;
+      EXPECT_NEAR(grad.view(-1)[i].item<double>(), (up - down) / (2 * h), 1e-6) << "element " << i;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace polyphony
