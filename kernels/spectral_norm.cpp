@@ -34,12 +34,14 @@ class FactorizedSpectralNormFunction
                 "factorised spectral norm: factors must be [N, d] and [M, d], got ", users.sizes(),
                 " and ", items.sizes());
     TORCH_CHECK(num_groups >= 1, "factorised spectral norm: num_groups must be at least 1");
-    TORCH_CHECK(groups.defined() || num_groups == 1,
+    // An empty `groups` stands for "all rows in one group" (autograd inputs must be defined).
+    const bool grouped = groups.numel() > 0;
+    TORCH_CHECK(grouped || num_groups == 1 || users.size(0) == 0,
                 "factorised spectral norm: several groups need user_groups");
     const int64_t d = users.size(1);
     auto item_gram = at::mm(items.t(), items);  // H = VᵀV [d, d]
     at::Tensor user_grams;                      // G_g [G, d, d]
-    if (!groups.defined()) {
+    if (!grouped) {
       user_grams = at::mm(users.t(), users).unsqueeze(0);
     } else {
       TORCH_CHECK(groups.sizes() == at::IntArrayRef({users.size(0)}),
@@ -89,7 +91,7 @@ class FactorizedSpectralNormFunction
     auto user_outer = w.unsqueeze(2) * w.unsqueeze(1) * scale.view({-1, 1, 1});  // [G, d, d]
     auto item_outer = (z.unsqueeze(2) * z.unsqueeze(1) * scale.view({-1, 1, 1})).sum(0);
     at::Tensor grad_users;
-    if (!groups.defined()) {
+    if (groups.numel() == 0) {
       grad_users = at::mm(users, user_outer[0]);
     } else {
       grad_users = at::bmm(users.unsqueeze(1), user_outer.index_select(0, groups)).squeeze(1);
@@ -150,7 +152,10 @@ at::Tensor factorized_spectral_norm(const at::Tensor& user_factors, const at::Te
                                     const at::Tensor& user_groups, int64_t num_groups,
                                     SpectralWarmStart* warm_start,
                                     const SpectralNormOptions& options) {
-  return FactorizedSpectralNormFunction::apply(user_factors, item_factors, user_groups, num_groups,
+  auto groups = user_groups.defined()
+                    ? user_groups
+                    : at::empty({0}, user_factors.options().dtype(at::kLong));
+  return FactorizedSpectralNormFunction::apply(user_factors, item_factors, groups, num_groups,
                                                warm_start, options);
 }
 

@@ -31,3 +31,11 @@ at::Tensor MatrixFactorization::score_all_items(const at::Tensor& users) {
 }
 
 }  // namespace polyphony
+
+namespace polyphony {
+
+std::optional<ScoreFactors> MatrixFactorization::score_factors(const at::Tensor& users) {
+  return ScoreFactors{user_embedding_.index_select(0, users), item_embedding_};
+}
+
+}  // namespace polyphony

@@ -113,9 +113,13 @@ at::Tensor ProtoMF::score(const at::Tensor& users, const at::Tensor& items) {
 }
 
 at::Tensor ProtoMF::score_all_items(const at::Tensor& users) {
-  auto u = user_side(users);
-  auto t = item_side(torch::arange(item_embedding_.size(0), users.options()));
-  return torch::mm(u.factor, t.factor.t());
+  auto factors = *score_factors(users);
+  return torch::mm(factors.users, factors.items.t());
+}
+
+std::optional<ScoreFactors> ProtoMF::score_factors(const at::Tensor& users) {
+  return ScoreFactors{user_side(users).factor,
+                      item_side(torch::arange(item_embedding_.size(0), users.options())).factor};
 }
 
 std::vector<RegularizationTerm> ProtoMF::regularization(const Batch& batch) {

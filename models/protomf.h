@@ -48,6 +48,7 @@ class ProtoMF : public Recommender {
   at::Tensor score(const at::Tensor& users, const at::Tensor& items) override;
   at::Tensor score_all_items(const at::Tensor& users) override;
   std::vector<RegularizationTerm> regularization(const Batch& batch) override;
+  std::optional<ScoreFactors> score_factors(const at::Tensor& users) override;
 
   bool has_user_prototypes() const { return options_.sides != PrototypeSides::kItem; }
   bool has_item_prototypes() const { return options_.sides != PrototypeSides::kUser; }

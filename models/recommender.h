@@ -2,6 +2,7 @@
 // The one interface through which the trainer, the evaluator and the exporter see a model.
 // A model knows nothing of the trainer, the data files or the run directory.
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -32,6 +33,13 @@ struct RegularizationTerm {
   at::Tensor value;  // scalar, already multiplied by its weight
 };
 
+// Scores as a product of factors: score(u, i) = users[u] · items[i]. Regularisers on the whole
+// score matrix (ReSN) work on these, never on a materialised users × items matrix.
+struct ScoreFactors {
+  at::Tensor users;  // [B, F] for the requested users
+  at::Tensor items;  // [num_items, F]
+};
+
 class Recommender : public torch::nn::Module {
  public:
   // The registry name, e.g. "mf".
@@ -43,8 +51,14 @@ class Recommender : public torch::nn::Module {
 
   // Scores of items for users: users [B], items [B, n] -> [B, n].
   virtual at::Tensor score(const at::Tensor& users, const at::Tensor& items) = 0;
-  // Scores of every item for a chunk of users: users [B] -> [B, num_items].
+  // Scores of every item for a chunk of users: users [B] -> [B, num_items], a new tensor the
+  // caller may modify.
   virtual at::Tensor score_all_items(const at::Tensor& users) = 0;
+  // The factors of the score matrix for `users`, differentiable, for models whose scores are a
+  // product of factors (none by default).
+  virtual std::optional<ScoreFactors> score_factors(const at::Tensor& /*users*/) {
+    return std::nullopt;
+  }
   // Regularisation terms of a batch (none by default).
   virtual std::vector<RegularizationTerm> regularization(const Batch& /*batch*/) { return {}; }
 };

@@ -1,11 +1,15 @@
 #include "models/registry.h"
 
+#include <optional>
 #include <set>
+
+#include <torch/torch.h>
 
 #include "common/error.h"
 #include "models/matrix_factorization.h"
 #include "models/popularity.h"
 #include "models/protomf.h"
+#include "models/resn.h"
 
 namespace polyphony {
 namespace {
@@ -48,9 +52,10 @@ const std::vector<ModelInfo>& available_models() {
   return models;
 }
 
-std::shared_ptr<Recommender> make_model(const std::string& name, const ModelContext& context,
-                                        const nlohmann::json& options) {
-  if (!options.is_object()) fail("model '{}': options must be an object", name);
+namespace {
+
+std::shared_ptr<Recommender> make_base_model(const std::string& name, const ModelContext& context,
+                                             const nlohmann::json& options) {
   if (name == "mf") {
     reject_unknown_keys(options, name, {"dim", "init_std"});
     MatrixFactorizationOptions o;
@@ -87,6 +92,29 @@ std::shared_ptr<Recommender> make_model(const std::string& name, const ModelCont
   std::string list;
   for (const auto& m : available_models()) list += (list.empty() ? "" : ", ") + m.name;
   fail("unknown model '{}' (available: {})", name, list);
+}
+
+}  // namespace
+
+std::shared_ptr<Recommender> make_model(const std::string& name, const ModelContext& context,
+                                        const nlohmann::json& options) {
+  if (!options.is_object()) fail("model '{}': options must be an object", name);
+  // The ReSN keys belong to the wrapper, every other key to the model itself.
+  nlohmann::json own = options;
+  std::optional<ResnOptions> resn;
+  if (own.contains("resn_weight") || own.contains("resn_form")) {
+    ResnOptions r;
+    r.weight = read_option(own, name, "resn_weight", r.weight);
+    r.form = parse_resn_form(read_option<std::string>(own, name, "resn_form", "power"));
+    own.erase("resn_weight");
+    own.erase("resn_form");
+    resn = r;
+  }
+  auto model = make_base_model(name, context, own);
+  if (!resn) return model;
+  if (!model->score_factors(torch::zeros({1}, torch::kLong)))
+    fail("model '{}' has no score factors: ReSN (resn_weight) does not apply to it", name);
+  return std::make_shared<WithResn>(model, *resn);
 }
 
 }  // namespace polyphony

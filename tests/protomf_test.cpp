@@ -129,3 +129,57 @@ TEST(ProtoMF, ReportsEachRegulariserSeparately) {
 
 }  // namespace
 }  // namespace polyphony
+
+#include "models/resn.h"
+
+namespace polyphony {
+namespace {
+
+// The three ReSN forms against their literal formulas on a dense score matrix, in double.
+TEST(Resn, FormsMatchTheirFormulas) {
+  auto u = torch::randn({7, 4}, torch::kDouble).requires_grad_(true);
+  auto v = torch::randn({11, 4}, torch::kDouble).requires_grad_(true);
+  ResnOptions o;
+  o.weight = 0.3;
+  o.item_chunk = 4;  // several chunks
+  auto y = u.mm(v.t());
+
+  o.form = ResnForm::kPower;
+  SpectralWarmStart warm;
+  auto power = resn_term({u, v}, o, &warm);
+  auto sigma = std::get<0>(torch::linalg_svdvals(y).max(0));
+  EXPECT_NEAR(power.item<double>(), 0.3 * sigma.item<double>() * sigma.item<double>(), 1e-6);
+
+  o.form = ResnForm::kOfficial;
+  auto s = torch::sigmoid(y);
+  auto q = (s.sum(0) / s.sum(0).norm()).detach();
+  auto official_expected = 0.3 * s.mv(q).pow(2).sum();
+  auto official = resn_term({u, v}, o, nullptr);
+  EXPECT_NEAR(official.item<double>(), official_expected.item<double>(), 1e-10);
+  auto gu = torch::autograd::grad({official}, {u}, {}, true)[0];
+  auto gu_expected = torch::autograd::grad({official_expected}, {u}, {}, true)[0];
+  EXPECT_TRUE(torch::allclose(gu, gu_expected, 1e-10, 1e-10));
+
+  o.form = ResnForm::kRatio;
+  auto e = torch::ones({7}, torch::kDouble);
+  auto ratio_expected = 0.3 * y.mm(y.t()).mv(e).pow(2).sum() / y.t().mv(e).pow(2).sum();
+  EXPECT_NEAR(resn_term({u, v}, o, nullptr).item<double>(), ratio_expected.item<double>(), 1e-9);
+}
+
+TEST(Resn, WrapsFactorisedModelsAndRefusesOthers) {
+  auto train = testing::random_interactions(8, 10, 4);
+  ModelContext ctx{8, 10, train.users, train.items};
+  auto model = make_model("mf", ctx, {{"dim", 4}, {"resn_weight", 0.5}});
+  Batch batch{torch::randint(8, {5}, torch::kLong), torch::randint(10, {5}, torch::kLong),
+              torch::randint(10, {5, 2}, torch::kLong)};
+  auto terms = model->regularization(batch);
+  ASSERT_EQ(terms.size(), 1u);
+  EXPECT_EQ(terms[0].name, "resn");
+  EXPECT_EQ(model->config()["resn_weight"], 0.5);
+  EXPECT_EQ(model->config()["resn_form"], "power");
+  EXPECT_THROW(make_model("pop", ctx, {{"resn_weight", 0.5}}), std::exception);
+  EXPECT_THROW(make_model("mf", ctx, {{"resn_form", "spectral"}}), std::exception);
+}
+
+}  // namespace
+}  // namespace polyphony

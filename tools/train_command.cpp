@@ -78,6 +78,7 @@ int train(int argc, char** argv) {
       ("dim", "embedding size (models with embeddings; default 64)", cxxopts::value<int64_t>())
       ("k-filter", "prototype top-k filter KU[,KT] for ProtoMF (-1: off)", cxxopts::value<std::string>())
       ("ortho", "weight of the prototype-distributing regulariser (ProtoMF)", cxxopts::value<double>())
+      ("resn", "weight β of the ReSN spectral-norm regulariser (MF, ProtoMF)", cxxopts::value<double>())
       ("set", "model option model.KEY=VALUE (repeatable), e.g. --set model.user_prototypes=71",
        cxxopts::value<std::vector<std::string>>())
       ("eval-every", "validate every N epochs (0: never)", cxxopts::value<int64_t>()->default_value("5"))
@@ -125,6 +126,7 @@ int train(int argc, char** argv) {
         parse_integer("--k-filter", comma == std::string::npos ? ks : ks.substr(comma + 1));
   }
   if (args.count("ortho")) model_options["ortho_weight"] = args["ortho"].as<double>();
+  if (args.count("resn")) model_options["resn_weight"] = args["resn"].as<double>();
   if (args.count("set"))
     for (const auto& assignment : args["set"].as<std::vector<std::string>>())
       apply_model_setting(assignment, model_options);

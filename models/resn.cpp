@@ -1,0 +1,91 @@
+#include "models/resn.h"
+
+#include <torch/torch.h>
+
+#include "common/error.h"
+
+namespace polyphony {
+
+ResnForm parse_resn_form(const std::string& name) {
+  if (name == "power") return ResnForm::kPower;
+  if (name == "official") return ResnForm::kOfficial;
+  if (name == "ratio") return ResnForm::kRatio;
+  fail("resn_form '{}': expected power, official or ratio", name);
+}
+
+const char* resn_form_name(ResnForm form) {
+  switch (form) {
+    case ResnForm::kPower: return "power";
+    case ResnForm::kOfficial: return "official";
+    case ResnForm::kRatio: return "ratio";
+  }
+  return "?";
+}
+
+at::Tensor resn_term(const ScoreFactors& f, const ResnOptions& options, SpectralWarmStart* warm) {
+  const auto& u = f.users;  // [B, F]
+  const auto& v = f.items;  // [I, F]
+  switch (options.form) {
+    case ResnForm::kPower: {
+      // A few warm-started iterations per step track σ₁ as the factors move.
+      SpectralNormOptions power;
+      power.max_iterations = 20;
+      power.tolerance = 1e-4;
+      auto sigma = factorized_spectral_norm(u, v, {}, 1, warm, power);
+      return options.weight * sigma.pow(2).sum();
+    }
+    case ResnForm::kOfficial: {
+      // r = column sums of sigmoid(U Vᵀ); q = r / ‖r‖ without gradient; then ‖sigmoid(U Vᵀ) q‖²,
+      // both passes over item chunks so no [B, I] matrix is held beyond one chunk.
+      const int64_t items = v.size(0);
+      std::vector<at::Tensor> column_sums;
+      {
+        torch::NoGradGuard no_grad;
+        for (int64_t begin = 0; begin < items; begin += options.item_chunk) {
+          auto chunk = v.narrow(0, begin, std::min(options.item_chunk, items - begin));
+          column_sums.push_back(torch::sigmoid(torch::mm(u, chunk.t())).sum(0));
+        }
+      }
+      auto r = torch::cat(column_sums);
+      auto q = r / r.norm().clamp_min(1e-12);
+      auto projected = torch::zeros({u.size(0)}, u.options());
+      for (int64_t begin = 0; begin < items; begin += options.item_chunk) {
+        const int64_t n = std::min(options.item_chunk, items - begin);
+        projected = projected +
+                    torch::mv(torch::sigmoid(torch::mm(u, v.narrow(0, begin, n).t())), q.narrow(0, begin, n));
+      }
+      return options.weight * projected.pow(2).sum();
+    }
+    case ResnForm::kRatio: {
+      // Yᵀe = V (Uᵀe); Y Yᵀ e = U (VᵀV (Uᵀe)): d-dimensional work only.
+      auto p = u.sum(0);                   // Uᵀ e [F]
+      auto yt_e = torch::mv(v, p);         // [I]
+      auto yyt_e = torch::mv(u, torch::mv(torch::mm(v.t(), v), p));  // [B]
+      return options.weight * yyt_e.pow(2).sum() / yt_e.pow(2).sum().clamp_min(1e-12);
+    }
+  }
+  fail("unknown ReSN form");
+}
+
+WithResn::WithResn(std::shared_ptr<Recommender> model, ResnOptions options)
+    : model_(register_module("model", std::move(model))), options_(options) {
+  if (options_.weight < 0) fail("resn_weight must be non-negative (got {})", options_.weight);
+  if (options_.item_chunk < 1) fail("resn_item_chunk must be at least 1");
+}
+
+nlohmann::json WithResn::config() const {
+  auto c = model_->config();
+  c["resn_weight"] = options_.weight;
+  c["resn_form"] = resn_form_name(options_.form);
+  return c;
+}
+
+std::vector<RegularizationTerm> WithResn::regularization(const Batch& batch) {
+  auto terms = model_->regularization(batch);
+  auto factors = model_->score_factors(batch.users);
+  if (!factors) fail("model '{}' has no score factors, so ReSN cannot apply", model_->kind());
+  terms.push_back({"resn", resn_term(*factors, options_, &warm_)});
+  return terms;
+}
+
+}  // namespace polyphony

@@ -1,0 +1,61 @@
+#pragma once
+// The ReSN spectral-norm regulariser (Lin et al., WSDM 2025; models.md "ReSN"): popularity is
+// memorised in the principal singular direction of the score matrix Y = U Vᵀ, so penalise its
+// singular value. It wraps any model whose scores are a product of factors (MF, ProtoMF, ...)
+// and adds one term, "resn", to the wrapped model's own regularisers.
+
+#include <memory>
+#include <string>
+
+#include "kernels/spectral_norm.h"
+#include "models/recommender.h"
+
+namespace polyphony {
+
+enum class ResnForm {
+  kPower,     // β σ₁(Y_B)², batch users against all items, warm-started power iteration (default)
+  kOfficial,  // the official code: β ‖sigmoid(Y_B) q‖², q = stopgrad(r / ‖r‖), r = column sums
+  kRatio,     // β ‖Y Yᵀ e‖² / ‖Yᵀ e‖² on raw scores, e = ones
+};
+
+ResnForm parse_resn_form(const std::string& name);
+const char* resn_form_name(ResnForm form);
+
+struct ResnOptions {
+  /// β, the weight of the term.
+  double weight = 0.01;
+  ResnForm form = ResnForm::kPower;
+  /// Items per chunk when the official form materialises sigmoid(Y_B).
+  int64_t item_chunk = 65536;
+};
+
+// The ReSN term of the given factors (already multiplied by β). `warm` keeps the power
+// iteration's vector between calls (power form only).
+at::Tensor resn_term(const ScoreFactors& factors, const ResnOptions& options,
+                     SpectralWarmStart* warm);
+
+class WithResn : public Recommender {
+ public:
+  WithResn(std::shared_ptr<Recommender> model, ResnOptions options);
+
+  std::string kind() const override { return model_->kind(); }
+  nlohmann::json config() const override;
+  bool trainable() const override { return model_->trainable(); }
+  at::Tensor score(const at::Tensor& users, const at::Tensor& items) override {
+    return model_->score(users, items);
+  }
+  at::Tensor score_all_items(const at::Tensor& users) override {
+    return model_->score_all_items(users);
+  }
+  std::optional<ScoreFactors> score_factors(const at::Tensor& users) override {
+    return model_->score_factors(users);
+  }
+  std::vector<RegularizationTerm> regularization(const Batch& batch) override;
+
+ private:
+  std::shared_ptr<Recommender> model_;
+  ResnOptions options_;
+  SpectralWarmStart warm_;
+};
+
+}  // namespace polyphony
