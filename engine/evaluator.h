@@ -27,7 +27,7 @@ struct EvaluatorOptions {
   /// Users per chunk; 0 derives it from the memory budget.
   int64_t chunk_users = 0;
   /// Head items: the most popular items that hold this share of training interactions.
-  double head_share = 0.8;
+  double head_share = 0.5;
 };
 
 struct EvaluationResult {

@@ -111,7 +111,7 @@ std::shared_ptr<Recommender> make_model(const std::string& name, const ModelCont
     resn = r;
   }
   auto model = make_base_model(name, context, own);
-  if (!resn) return model;
+  if (!resn || resn->weight == 0) return model;
   if (!model->score_factors(torch::zeros({1}, torch::kLong)))
     fail("model '{}' has no score factors: ReSN (resn_weight) does not apply to it", name);
   return std::make_shared<WithResn>(model, *resn);

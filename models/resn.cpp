@@ -25,6 +25,9 @@ const char* resn_form_name(ResnForm form) {
 at::Tensor resn_term(const ScoreFactors& f, const ResnOptions& options, SpectralWarmStart* warm) {
   const auto& u = f.users;  // [B, F]
   const auto& v = f.items;  // [I, F]
+  // Each form grows linearly with the number of batch users (a sum over rows of Y_B); dividing by
+  // B makes β independent of the batch size and comparable with a batch-mean ranking loss.
+  const double weight = options.weight / static_cast<double>(std::max<int64_t>(u.size(0), 1));
   switch (options.form) {
     case ResnForm::kPower: {
       // A few warm-started iterations per step track σ₁ as the factors move.
@@ -32,7 +35,7 @@ at::Tensor resn_term(const ScoreFactors& f, const ResnOptions& options, Spectral
       power.max_iterations = 20;
       power.tolerance = 1e-4;
       auto sigma = factorized_spectral_norm(u, v, {}, 1, warm, power);
-      return options.weight * sigma.pow(2).sum();
+      return weight * sigma.pow(2).sum();
     }
     case ResnForm::kOfficial: {
       // r = column sums of sigmoid(U Vᵀ); q = r / ‖r‖ without gradient; then ‖sigmoid(U Vᵀ) q‖²,
@@ -54,14 +57,14 @@ at::Tensor resn_term(const ScoreFactors& f, const ResnOptions& options, Spectral
         projected = projected +
                     torch::mv(torch::sigmoid(torch::mm(u, v.narrow(0, begin, n).t())), q.narrow(0, begin, n));
       }
-      return options.weight * projected.pow(2).sum();
+      return weight * projected.pow(2).sum();
     }
     case ResnForm::kRatio: {
       // Yᵀe = V (Uᵀe); Y Yᵀ e = U (VᵀV (Uᵀe)): d-dimensional work only.
       auto p = u.sum(0);                   // Uᵀ e [F]
       auto yt_e = torch::mv(v, p);         // [I]
       auto yyt_e = torch::mv(u, torch::mv(torch::mm(v.t(), v), p));  // [B]
-      return options.weight * yyt_e.pow(2).sum() / yt_e.pow(2).sum().clamp_min(1e-12);
+      return weight * yyt_e.pow(2).sum() / yt_e.pow(2).sum().clamp_min(1e-12);
     }
   }
   fail("unknown ReSN form");

@@ -22,14 +22,14 @@ ResnForm parse_resn_form(const std::string& name);
 const char* resn_form_name(ResnForm form);
 
 struct ResnOptions {
-  /// β, the weight of the term.
+  /// β, the weight of the term, which Polyphony divides by the number of batch users.
   double weight = 0.01;
   ResnForm form = ResnForm::kPower;
   /// Items per chunk when the official form materialises sigmoid(Y_B).
   int64_t item_chunk = 65536;
 };
 
-// The ReSN term of the given factors (already multiplied by β). `warm` keeps the power
+// The ReSN term of the given factors, multiplied by β / B (B = batch users). `warm` keeps the power
 // iteration's vector between calls (power form only).
 at::Tensor resn_term(const ScoreFactors& factors, const ResnOptions& options,
                      SpectralWarmStart* warm);

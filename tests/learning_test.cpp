@@ -12,11 +12,12 @@
 namespace polyphony {
 namespace {
 
-// Trains `model` on `data` (no validation) and returns test NDCG@10.
-double test_ndcg(const PreparedData& data, const std::string& model_name, int64_t epochs) {
+// Trains `model` on `data` (no validation) and returns its test evaluation.
+EvaluationResult train_and_test(const PreparedData& data, const std::string& model_name,
+                                int64_t epochs, const nlohmann::json& model_options = nlohmann::json::object()) {
   ModelContext ctx{data.dataset.num_users, data.dataset.num_items, data.split.train.users,
                    data.split.train.items};
-  auto model = make_model(model_name, ctx);
+  auto model = make_model(model_name, ctx, model_options);
   TrainerOptions options;
   options.epochs = epochs;
   options.eval_every = 0;
@@ -25,8 +26,11 @@ double test_ndcg(const PreparedData& data, const std::string& model_name, int64_
   EvaluatorOptions eval;
   eval.ks = {10};
   return Evaluator(data.train, data.dataset.item_groups, eval, torch::kCPU)
-      .evaluate(*model, data.seen, data.test, "test")
-      .metric("NDCG@10");
+      .evaluate(*model, data.seen, data.test, "test");
+}
+
+double test_ndcg(const PreparedData& data, const std::string& model_name, int64_t epochs) {
+  return train_and_test(data, model_name, epochs).metric("NDCG@10");
 }
 
 TEST(Learning, MatrixFactorizationClearlyBeatsPopularityOnTheDemoData) {
@@ -38,6 +42,22 @@ TEST(Learning, MatrixFactorizationClearlyBeatsPopularityOnTheDemoData) {
     const double mf = test_ndcg(data, "mf", 12);
     const double pop = test_ndcg(data, "pop", 1);
     EXPECT_GT(mf, 1.5 * pop) << "seed " << seed << ": MF " << mf << ", popularity " << pop;
+  }
+}
+
+// ReSN (Lin et al., WSDM 2025) penalises the principal singular value where popularity is
+// memorised: recommendations get less popular (ARP@10) without losing accuracy.
+TEST(Learning, ResnLowersTheAveragePopularityOfRecommendations) {
+  for (uint64_t seed : {11u, 12u}) {
+    RatioSplitOptions split;
+    split.seed = seed;
+    const PreparedData data = prepare_data("synthetic:music-demo", split);
+    torch::manual_seed(seed);
+    const auto mf = train_and_test(data, "mf", 12);
+    torch::manual_seed(seed);
+    const auto resn = train_and_test(data, "mf", 12, {{"resn_weight", 0.01}});
+    EXPECT_LT(resn.metric("ARP@10"), 0.8 * mf.metric("ARP@10")) << "seed " << seed;
+    EXPECT_GT(resn.metric("NDCG@10"), 0.9 * mf.metric("NDCG@10")) << "seed " << seed;
   }
 }
 

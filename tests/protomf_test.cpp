@@ -148,12 +148,12 @@ TEST(Resn, FormsMatchTheirFormulas) {
   SpectralWarmStart warm;
   auto power = resn_term({u, v}, o, &warm);
   auto sigma = std::get<0>(torch::linalg_svdvals(y).max(0));
-  EXPECT_NEAR(power.item<double>(), 0.3 * sigma.item<double>() * sigma.item<double>(), 1e-6);
+  EXPECT_NEAR(power.item<double>(), 0.3 / 7 * sigma.item<double>() * sigma.item<double>(), 1e-6);
 
   o.form = ResnForm::kOfficial;
   auto s = torch::sigmoid(y);
   auto q = (s.sum(0) / s.sum(0).norm()).detach();
-  auto official_expected = 0.3 * s.mv(q).pow(2).sum();
+  auto official_expected = 0.3 / 7 * s.mv(q).pow(2).sum();
   auto official = resn_term({u, v}, o, nullptr);
   EXPECT_NEAR(official.item<double>(), official_expected.item<double>(), 1e-10);
   auto gu = torch::autograd::grad({official}, {u}, {}, true)[0];
@@ -162,7 +162,7 @@ TEST(Resn, FormsMatchTheirFormulas) {
 
   o.form = ResnForm::kRatio;
   auto e = torch::ones({7}, torch::kDouble);
-  auto ratio_expected = 0.3 * y.mm(y.t()).mv(e).pow(2).sum() / y.t().mv(e).pow(2).sum();
+  auto ratio_expected = 0.3 / 7 * y.mm(y.t()).mv(e).pow(2).sum() / y.t().mv(e).pow(2).sum();
   EXPECT_NEAR(resn_term({u, v}, o, nullptr).item<double>(), ratio_expected.item<double>(), 1e-9);
 }
 
