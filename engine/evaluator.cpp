@@ -200,8 +200,8 @@ EvaluationResult Evaluator::evaluate(Recommender& model, const UserItemIndex& ex
       auto local = at::arange(t_rows.numel(), long_opts) -
                    (counts.cumsum(0) - counts).index_select(0, t_rows);
       const int64_t max_targets = counts.max().item<int64_t>();
-      auto target_scores = at::full({c, max_targets}, std::numeric_limits<float>::infinity(),
-                                    scores.options());
+      auto target_scores =
+          at::full({c, max_targets}, std::numeric_limits<float>::infinity(), scores.options());
       target_scores.index_put_({t_rows, local}, scores.index({t_rows, t_items}));
       auto at_or_below = at::searchsorted(sorted, target_scores, false, /*right=*/true);
       auto rank = (num_items - at_or_below.index({t_rows, local})).to(at::kDouble);
@@ -236,8 +236,8 @@ EvaluationResult Evaluator::evaluate(Recommender& model, const UserItemIndex& ex
     auto group_cpu = groups_.group_of_item.cpu();
     auto sums = rank_sum.cpu();
     auto counts = rank_count.cpu();
-    auto catalogue = at::bincount(group_cpu, {}, num_groups).to(at::kDouble) /
-                     static_cast<double>(num_items);
+    auto catalogue =
+        at::bincount(group_cpu, {}, num_groups).to(at::kDouble) / static_cast<double>(num_items);
     r.group_attribute = groups_.attribute;
     r.group_names = groups_.names;
     for (int64_t g = 0; g < num_groups; ++g) {

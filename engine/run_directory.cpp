@@ -95,8 +95,8 @@ void load_checked(torch::nn::Module& module, torch::serialize::InputArchive& arc
       fail("model file {} has no tensor '{}{}': it was saved from another model", path.string(),
            prefix, name);
     if (stored.sizes() != target.sizes())
-      fail("model file {}: tensor '{}{}' has shape {}, the model expects {}", path.string(),
-           prefix, name, fmt::join(stored.sizes(), "x"), fmt::join(target.sizes(), "x"));
+      fail("model file {}: tensor '{}{}' has shape {}, the model expects {}", path.string(), prefix,
+           name, fmt::join(stored.sizes(), "x"), fmt::join(target.sizes(), "x"));
     torch::NoGradGuard no_grad;
     target.copy_(stored);
   };

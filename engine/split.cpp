@@ -40,9 +40,10 @@ Split split_per_user_ratio(const Interactions& all, int64_t num_users,
     for (int64_t i = count - 1; i > 0; --i) std::swap(first[i], first[rng.below(i + 1)]);
     const int64_t n_train =
         std::max<int64_t>(1, std::llround(options.train * static_cast<double>(count)));
-    const int64_t n_valid =
-        std::min<int64_t>(count - n_train, std::llround(options.valid * static_cast<double>(count)));
-    for (int64_t i = 0; i < count; ++i) part[first[i]] = i < n_train ? 0 : (i < n_train + n_valid ? 1 : 2);
+    const int64_t n_valid = std::min<int64_t>(
+        count - n_train, std::llround(options.valid * static_cast<double>(count)));
+    for (int64_t i = 0; i < count; ++i)
+      part[first[i]] = i < n_train ? 0 : (i < n_train + n_valid ? 1 : 2);
   }
 
   auto part_tensor = at::from_blob(part.data(), {n}, at::kLong);

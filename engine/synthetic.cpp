@@ -101,8 +101,8 @@ Dataset generate_synthetic(const SyntheticOptions& o, const std::string& source)
   for (int64_t u = 0; u < o.users; ++u) {
     // Log-normal activity with mean `mean_items_per_user` (E[exp(σZ − σ²/2)] = 1, σ = 0.8).
     const double activity = o.mean_items_per_user * std::exp(0.8 * rng.normal() - 0.32);
-    const int64_t n_u = std::clamp<int64_t>(std::llround(activity), o.min_items_per_user,
-                                            max_per_user);
+    const int64_t n_u =
+        std::clamp<int64_t>(std::llround(activity), o.min_items_per_user, max_per_user);
     int64_t home[2];
     for (auto& c : home) {
       do {

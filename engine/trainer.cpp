@@ -26,7 +26,8 @@ void check_trainer_options(const TrainerOptions& o) {
   if (o.weight_decay < 0) fail("--weight-decay must be non-negative (got {})", o.weight_decay);
   if (o.eval_every < 0) fail("--eval-every must be non-negative (got {})", o.eval_every);
   if (o.patience < 0) fail("--patience must be non-negative (got {})", o.patience);
-  if (!is_known_loss(o.loss)) fail("--loss: unknown loss '{}' (available: bpr, softmax, bce)", o.loss);
+  if (!is_known_loss(o.loss))
+    fail("--loss: unknown loss '{}' (available: bpr, softmax, bce)", o.loss);
 }
 
 Trainer::Trainer(Recommender& model, Interactions train, const UniformNegativeSampler& sampler,
@@ -38,7 +39,8 @@ Trainer::Trainer(Recommender& model, Interactions train, const UniformNegativeSa
       validate_(std::move(validate)),
       on_epoch_(std::move(on_epoch)) {
   check_trainer_options(options_);
-  if (model_.trainable() && train_.size() == 0) fail("training: there are no training interactions");
+  if (model_.trainable() && train_.size() == 0)
+    fail("training: there are no training interactions");
 }
 
 EpochRecord Trainer::run_epoch(int64_t epoch, torch::optim::Optimizer& optimizer) const {
@@ -65,7 +67,8 @@ EpochRecord Trainer::run_epoch(int64_t epoch, torch::optim::Optimizer& optimizer
     batch.positives = train_.items.index_select(0, index);
     batch.negatives = sampler_.sample(batch.users, options_.negatives);
     // One scoring call for the positive and its negatives: [B, 1 + n_neg].
-    auto scores = model_.score(batch.users, torch::cat({batch.positives.unsqueeze(1), batch.negatives}, 1));
+    auto scores =
+        model_.score(batch.users, torch::cat({batch.positives.unsqueeze(1), batch.negatives}, 1));
     auto ranking = ranking_loss(options_.loss, scores.narrow(1, 0, 1),
                                 scores.narrow(1, 1, options_.negatives));
     auto total = ranking;

@@ -4,8 +4,7 @@
 
 namespace polyphony {
 
-UserItemIndex::UserItemIndex(const Interactions& interactions, int64_t num_users,
-                             int64_t num_items)
+UserItemIndex::UserItemIndex(const Interactions& interactions, int64_t num_users, int64_t num_items)
     : num_users_(num_users), num_items_(num_items) {
   auto options = at::TensorOptions().dtype(at::kLong);
   if (interactions.size() == 0) {
@@ -14,9 +13,9 @@ UserItemIndex::UserItemIndex(const Interactions& interactions, int64_t num_users
     return;
   }
   // One sort of user * num_items + item orders by user, then item; unique drops duplicates.
-  auto keys = std::get<0>(at::_unique(interactions.users.to(at::kCPU) * num_items +
-                                          interactions.items.to(at::kCPU),
-                                      /*sorted=*/true));
+  auto keys = std::get<0>(
+      at::_unique(interactions.users.to(at::kCPU) * num_items + interactions.items.to(at::kCPU),
+                  /*sorted=*/true));
   auto users = keys.div(num_items, "floor");
   items_ = keys.remainder(num_items);
   indptr_ = at::cat({at::zeros({1}, options), at::bincount(users, {}, num_users).cumsum(0)});

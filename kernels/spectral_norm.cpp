@@ -71,8 +71,8 @@ class FactorizedSpectralNormFunction
     auto r = batched_spectral_norm(small, options, warm_right);
     if (warm) warm->right = r.right;
     // w = H^{1/2} b, z = G_g^{1/2} a: the item- and user-side directions of the gradient.
-    auto w = at::matmul(item_root, r.right.unsqueeze(-1)).squeeze(-1);   // [G, d]
-    auto z = at::matmul(user_roots, r.left.unsqueeze(-1)).squeeze(-1);   // [G, d]
+    auto w = at::matmul(item_root, r.right.unsqueeze(-1)).squeeze(-1);  // [G, d]
+    auto z = at::matmul(user_roots, r.left.unsqueeze(-1)).squeeze(-1);  // [G, d]
     ctx->save_for_backward({users, items, groups, r.sigma, w, z});
     return r.sigma;
   }
@@ -135,7 +135,8 @@ SpectralNormResult batched_spectral_norm(const at::Tensor& matrices,
                                         iterations.data_ptr<int32_t>(),
                                         c10::cuda::getCurrentCUDAStream().stream());
 #else
-    TORCH_CHECK(false, "batched spectral norm: this build has no CUDA kernels (POLYPHONY_CUDA=OFF)");
+    TORCH_CHECK(false,
+                "batched spectral norm: this build has no CUDA kernels (POLYPHONY_CUDA=OFF)");
 #endif
   } else {
     TORCH_CHECK(a.device().is_cpu(), "batched spectral norm: unsupported device ", a.device());
@@ -152,9 +153,8 @@ at::Tensor factorized_spectral_norm(const at::Tensor& user_factors, const at::Te
                                     const at::Tensor& user_groups, int64_t num_groups,
                                     SpectralWarmStart* warm_start,
                                     const SpectralNormOptions& options) {
-  auto groups = user_groups.defined()
-                    ? user_groups
-                    : at::empty({0}, user_factors.options().dtype(at::kLong));
+  auto groups =
+      user_groups.defined() ? user_groups : at::empty({0}, user_factors.options().dtype(at::kLong));
   return FactorizedSpectralNormFunction::apply(user_factors, item_factors, groups, num_groups,
                                                warm_start, options);
 }

@@ -24,8 +24,8 @@ __global__ void spectral_norm_kernel(const float* __restrict__ matrices, int m, 
   __shared__ typename Reduce::TempStorage reduce_storage;
   __shared__ float broadcast;
   extern __shared__ float shared[];
-  float* u = shared;      // [m]
-  float* v = u + m;       // [n]
+  float* u = shared;             // [m]
+  float* v = u + m;              // [n]
   float* previous = v + n;       // [n]
   float* staged = previous + n;  // [m * n] when staged
   const int64_t g = blockIdx.x;
@@ -109,9 +109,9 @@ __global__ void spectral_norm_kernel(const float* __restrict__ matrices, int m, 
 
 }  // namespace
 
-void batched_spectral_norm_cuda(const float* matrices, const SpectralNormSizes& s,
-                                bool warm_start, float* sigma, float* left, float* right,
-                                int32_t* iterations, Stream stream) {
+void batched_spectral_norm_cuda(const float* matrices, const SpectralNormSizes& s, bool warm_start,
+                                float* sigma, float* left, float* right, int32_t* iterations,
+                                Stream stream) {
   if (s.batch == 0) return;
   const size_t vectors = sizeof(float) * (s.rows + 2 * s.cols);
   const size_t staged = sizeof(float) * s.rows * s.cols;
@@ -124,8 +124,8 @@ void batched_spectral_norm_cuda(const float* matrices, const SpectralNormSizes& 
              "cudaFuncSetAttribute(spectral_norm_kernel)");
   spectral_norm_kernel<<<static_cast<unsigned>(s.batch), kThreads, bytes, stream>>>(
       matrices, static_cast<int>(s.rows), static_cast<int>(s.cols),
-      static_cast<int>(s.max_iterations), static_cast<float>(s.tolerance), warm_start, stage,
-      sigma, left, right, iterations);
+      static_cast<int>(s.max_iterations), static_cast<float>(s.tolerance), warm_start, stage, sigma,
+      left, right, iterations);
   cuda_check_launch("spectral_norm_kernel");
 }
 

@@ -76,8 +76,8 @@ void batched_spectral_norm_cpu(const T* matrices, const SpectralNormSizes& s, bo
   });
 }
 
-template void batched_spectral_norm_cpu<float>(const float*, const SpectralNormSizes&, bool,
-                                               float*, float*, float*, int32_t*);
+template void batched_spectral_norm_cpu<float>(const float*, const SpectralNormSizes&, bool, float*,
+                                               float*, float*, int32_t*);
 template void batched_spectral_norm_cpu<double>(const double*, const SpectralNormSizes&, bool,
                                                 double*, double*, double*, int32_t*);
 

@@ -23,15 +23,13 @@ kernels::TopkFilterSizes check_arguments(const at::Tensor& entities, const at::T
               entities.sizes());
   TORCH_CHECK(prototypes.dim() == 2, "top-k prototype filter: prototypes must be [L, d], got ",
               prototypes.sizes());
-  TORCH_CHECK(entities.size(1) == prototypes.size(1),
-              "top-k prototype filter: entity dimension ", entities.size(1),
-              " differs from prototype dimension ", prototypes.size(1));
+  TORCH_CHECK(entities.size(1) == prototypes.size(1), "top-k prototype filter: entity dimension ",
+              entities.size(1), " differs from prototype dimension ", prototypes.size(1));
   TORCH_CHECK(prototypes.size(0) >= 1, "top-k prototype filter: there are no prototypes");
-  TORCH_CHECK(k >= 1 && k <= prototypes.size(0), "top-k prototype filter: k must be in [1, L = ",
-              prototypes.size(0), "], got ", k);
-  TORCH_CHECK(entities.device() == prototypes.device(),
-              "top-k prototype filter: entities on ", entities.device(), ", prototypes on ",
-              prototypes.device());
+  TORCH_CHECK(k >= 1 && k <= prototypes.size(0),
+              "top-k prototype filter: k must be in [1, L = ", prototypes.size(0), "], got ", k);
+  TORCH_CHECK(entities.device() == prototypes.device(), "top-k prototype filter: entities on ",
+              entities.device(), ", prototypes on ", prototypes.device());
   TORCH_CHECK(entities.scalar_type() == prototypes.scalar_type(),
               "top-k prototype filter: entities are ", entities.scalar_type(), ", prototypes ",
               prototypes.scalar_type());
@@ -58,8 +56,7 @@ kernels::Stream current_stream() { return c10::cuda::getCurrentCUDAStream().stre
 }
 #endif
 
-class TopkPrototypeFilterFunction
-    : public torch::autograd::Function<TopkPrototypeFilterFunction> {
+class TopkPrototypeFilterFunction : public torch::autograd::Function<TopkPrototypeFilterFunction> {
  public:
   static torch::autograd::tensor_list forward(torch::autograd::AutogradContext* ctx,
                                               const at::Tensor& entities,
@@ -86,8 +83,8 @@ class TopkPrototypeFilterFunction
     if (entities.is_cuda()) {
 #ifdef POLYPHONY_WITH_CUDA
       const c10::cuda::CUDAGuard guard(entities.device());
-      auto workspace = at::empty({kernels::topk_filter_backward_workspace_floats(sizes)},
-                                 entities.options());
+      auto workspace =
+          at::empty({kernels::topk_filter_backward_workspace_floats(sizes)}, entities.options());
       kernels::topk_filter_backward_cuda(
           grad_values.data_ptr<float>(), values.data_ptr<float>(), indices.data_ptr<int64_t>(),
           entities.data_ptr<float>(), prototypes.data_ptr<float>(), sizes,
@@ -125,18 +122,17 @@ void topk_prototype_filter_forward_into(const at::Tensor& entities, const at::Te
 #ifdef POLYPHONY_WITH_CUDA
     const c10::cuda::CUDAGuard guard(entities.device());
     kernels::topk_filter_forward_cuda(entities.data_ptr<float>(), prototypes.data_ptr<float>(),
-                                      sizes, values.data_ptr<float>(),
-                                      indices.data_ptr<int64_t>(), current_stream());
+                                      sizes, values.data_ptr<float>(), indices.data_ptr<int64_t>(),
+                                      current_stream());
 #else
     no_cuda();
 #endif
     return;
   }
   AT_DISPATCH_FLOATING_TYPES(entities.scalar_type(), "topk_filter_forward_cpu", [&] {
-    kernels::topk_filter_forward_cpu<scalar_t>(entities.data_ptr<scalar_t>(),
-                                               prototypes.data_ptr<scalar_t>(), sizes,
-                                               values.data_ptr<scalar_t>(),
-                                               indices.data_ptr<int64_t>());
+    kernels::topk_filter_forward_cpu<scalar_t>(
+        entities.data_ptr<scalar_t>(), prototypes.data_ptr<scalar_t>(), sizes,
+        values.data_ptr<scalar_t>(), indices.data_ptr<int64_t>());
   });
 }
 

@@ -43,6 +43,13 @@ __device__ __forceinline__ void warp_argmax(float& value, int& index) {
   }
 }
 
+// ‖x‖² of a row of `dim` floats, summed across the warp (every lane gets it).
+__device__ __forceinline__ float warp_squared_norm(const float* x, int dim, int lane) {
+  float sq = 0;
+  for (int f = lane; f < dim; f += 32) sq += x[f] * x[f];
+  return warp_sum(sq);
+}
+
 __device__ __forceinline__ float inverse_norm(float squared_norm) {
   return 1.0f / fmaxf(sqrtf(squared_norm), static_cast<float>(kNormEps));
 }
@@ -57,8 +64,8 @@ struct ForwardLayout {
 ForwardLayout forward_layout(const TopkFilterSizes& s, int max_bytes) {
   const size_t fixed = sizeof(float) * (s.prototypes + kWarps * (s.dim + s.prototypes));
   const size_t per_prototype = sizeof(float) * (s.dim + 1);
-  const auto fit = static_cast<int64_t>((static_cast<size_t>(max_bytes) - std::min<size_t>(fixed, max_bytes)) /
-                                        per_prototype);
+  const auto fit = static_cast<int64_t>(
+      (static_cast<size_t>(max_bytes) - std::min<size_t>(fixed, max_bytes)) / per_prototype);
   ForwardLayout layout;
   layout.chunk = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(s.prototypes, fit)));
   layout.bytes = fixed + per_prototype * layout.chunk;
@@ -71,10 +78,10 @@ __global__ void topk_forward_kernel(const float* __restrict__ entities,
                                     float* __restrict__ values, int64_t* __restrict__ indices) {
   extern __shared__ float shared[];
   const int stride = dim + 1;
-  float* p_chunk = shared;                             // [chunk][stride]
-  float* p_inv = p_chunk + chunk * stride;             // [L]
-  float* rows_buf = p_inv + prototypes_count;          // [kWarps][dim]
-  float* sims_buf = rows_buf + kWarps * dim;           // [kWarps][L]
+  float* p_chunk = shared;                     // [chunk][stride]
+  float* p_inv = p_chunk + chunk * stride;     // [L]
+  float* rows_buf = p_inv + prototypes_count;  // [kWarps][dim]
+  float* sims_buf = rows_buf + kWarps * dim;   // [kWarps][L]
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   float* row = rows_buf + warp * dim;
   float* sim = sims_buf + warp * prototypes_count;
@@ -161,9 +168,7 @@ __global__ void inverse_norms_kernel(const float* __restrict__ x, int64_t rows, 
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   for (int64_t r = static_cast<int64_t>(blockIdx.x) * kWarps + warp; r < rows;
        r += static_cast<int64_t>(gridDim.x) * kWarps) {
-    float sq = 0;
-    for (int f = lane; f < dim; f += 32) sq += x[r * dim + f] * x[r * dim + f];
-    sq = warp_sum(sq);
+    const float sq = warp_squared_norm(x + r * dim, dim, lane);
     if (lane == 0) out[r] = inverse_norm(sq);
   }
 }
@@ -180,9 +185,7 @@ __global__ void entity_grad_kernel(const float* __restrict__ grad_values,
   for (int64_t n = static_cast<int64_t>(blockIdx.x) * kWarps + warp; n < rows;
        n += static_cast<int64_t>(gridDim.x) * kWarps) {
     const float* e = entities + n * dim;
-    float sq = 0;
-    for (int f = lane; f < dim; f += 32) sq += e[f] * e[f];
-    sq = warp_sum(sq);
+    const float sq = warp_squared_norm(e, dim, lane);
     const float a = inverse_norm(sq);
     const bool clamped = sqrtf(sq) <= static_cast<float>(kNormEps);
     float weighted_cos = 0;
@@ -218,9 +221,7 @@ __global__ void prototype_accumulate_kernel(const float* __restrict__ grad_value
   for (int64_t n = static_cast<int64_t>(blockIdx.x) * kWarps + warp; n < rows;
        n += static_cast<int64_t>(gridDim.x) * kWarps) {
     const float* e = entities + n * dim;
-    float sq = 0;
-    for (int f = lane; f < dim; f += 32) sq += e[f] * e[f];
-    const float a = inverse_norm(warp_sum(sq));
+    const float a = inverse_norm(warp_squared_norm(e, dim, lane));
     for (int j = 0; j < k; ++j) {
       const int l = static_cast<int>(indices[n * k + j]) - first;
       if (l < 0 || l >= count) continue;
@@ -247,9 +248,7 @@ __global__ void prototype_finish_kernel(const float* __restrict__ sum,
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   for (int l = blockIdx.x * kWarps + warp; l < prototypes_count; l += gridDim.x * kWarps) {
     const float* p = prototypes + static_cast<int64_t>(l) * dim;
-    float sq = 0;
-    for (int f = lane; f < dim; f += 32) sq += p[f] * p[f];
-    sq = warp_sum(sq);
+    const float sq = warp_squared_norm(p, dim, lane);
     const float b = inverse_norm(sq);
     const bool clamped = sqrtf(sq) <= static_cast<float>(kNormEps);
     for (int f = lane; f < dim; f += 32) {
@@ -306,7 +305,8 @@ void topk_filter_backward_cuda(const float* grad_values, const float* values,
         grad_values, values, indices, entities, prototypes, p_inv, s.rows, d, k, grad_entities);
     cuda_check_launch("entity_grad_kernel");
     // Prototype chunk: as many as fit in 48 KB of accumulators.
-    const int chunk = std::max(1, std::min(L, static_cast<int>((48 * 1024 / sizeof(float)) / (d + 1))));
+    const int chunk =
+        std::max(1, std::min(L, static_cast<int>((48 * 1024 / sizeof(float)) / (d + 1))));
     const int chunks = (L + chunk - 1) / chunk;
     const dim3 grid(static_cast<unsigned>(grid_for(s.rows, 2)), static_cast<unsigned>(chunks));
     const size_t bytes = sizeof(float) * chunk * (d + 1);
@@ -315,7 +315,7 @@ void topk_filter_backward_cuda(const float* grad_values, const float* values,
     cuda_check_launch("prototype_accumulate_kernel");
   }
   prototype_finish_kernel<<<grid_for(L, 4), kThreads, 0, stream>>>(sum, cos_sum, prototypes, L, d,
-                                                                    grad_prototypes);
+                                                                   grad_prototypes);
   cuda_check_launch("prototype_finish_kernel");
 }
 

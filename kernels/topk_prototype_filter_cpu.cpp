@@ -123,13 +123,13 @@ void topk_filter_backward_cpu(const T* grad_values, const T* values, const int64
 
 template void topk_filter_forward_cpu<float>(const float*, const float*, const TopkFilterSizes&,
                                              float*, int64_t*);
-template void topk_filter_forward_cpu<double>(const double*, const double*,
-                                              const TopkFilterSizes&, double*, int64_t*);
+template void topk_filter_forward_cpu<double>(const double*, const double*, const TopkFilterSizes&,
+                                              double*, int64_t*);
 template void topk_filter_backward_cpu<float>(const float*, const float*, const int64_t*,
                                               const float*, const float*, const TopkFilterSizes&,
                                               float*, float*);
 template void topk_filter_backward_cpu<double>(const double*, const double*, const int64_t*,
-                                               const double*, const double*,
-                                               const TopkFilterSizes&, double*, double*);
+                                               const double*, const double*, const TopkFilterSizes&,
+                                               double*, double*);
 
 }  // namespace polyphony::kernels

@@ -21,8 +21,9 @@ nlohmann::json MatrixFactorization::config() const {
 }
 
 at::Tensor MatrixFactorization::score(const at::Tensor& users, const at::Tensor& items) {
-  auto u = user_embedding_.index_select(0, users).unsqueeze(1);                   // [B, 1, d]
-  auto v = item_embedding_.index_select(0, items.reshape(-1)).view({items.size(0), items.size(1), -1});  // [B, n, d]
+  auto u = user_embedding_.index_select(0, users).unsqueeze(1);  // [B, 1, d]
+  auto v = item_embedding_.index_select(0, items.reshape(-1))
+               .view({items.size(0), items.size(1), -1});  // [B, n, d]
   return (u * v).sum(-1);
 }
 

@@ -10,9 +10,12 @@ namespace {
 
 const char* side_name(PrototypeSides sides) {
   switch (sides) {
-    case PrototypeSides::kUser: return "user";
-    case PrototypeSides::kItem: return "item";
-    case PrototypeSides::kBoth: return "both";
+    case PrototypeSides::kUser:
+      return "user";
+    case PrototypeSides::kItem:
+      return "item";
+    case PrototypeSides::kBoth:
+      return "both";
   }
   return "?";
 }
@@ -43,12 +46,16 @@ ProtoMF::ProtoMF(const ModelContext& context, ProtoMFOptions options) : options_
   // ProtoMF initialisation: embeddings and prototypes N(0, 1); projections Kaiming-uniform.
   const int64_t user_dim = o.sides == PrototypeSides::kItem ? o.item_prototypes : o.dim;
   const int64_t item_dim = o.sides == PrototypeSides::kUser ? o.user_prototypes : o.dim;
-  user_embedding_ = register_parameter("user_embedding", torch::randn({context.num_users, user_dim}));
-  item_embedding_ = register_parameter("item_embedding", torch::randn({context.num_items, item_dim}));
+  user_embedding_ =
+      register_parameter("user_embedding", torch::randn({context.num_users, user_dim}));
+  item_embedding_ =
+      register_parameter("item_embedding", torch::randn({context.num_items, item_dim}));
   if (has_user_prototypes())
-    user_prototypes_ = register_parameter("user_prototypes", torch::randn({o.user_prototypes, o.dim}));
+    user_prototypes_ =
+        register_parameter("user_prototypes", torch::randn({o.user_prototypes, o.dim}));
   if (has_item_prototypes())
-    item_prototypes_ = register_parameter("item_prototypes", torch::randn({o.item_prototypes, o.dim}));
+    item_prototypes_ =
+        register_parameter("item_prototypes", torch::randn({o.item_prototypes, o.dim}));
   if (o.sides == PrototypeSides::kBoth) {
     user_projection_ = register_module(
         "user_projection",
@@ -61,9 +68,12 @@ ProtoMF::ProtoMF(const ModelContext& context, ProtoMFOptions options) : options_
 
 std::string ProtoMF::kind() const {
   switch (options_.sides) {
-    case PrototypeSides::kUser: return "uprotomf";
-    case PrototypeSides::kItem: return "iprotomf";
-    case PrototypeSides::kBoth: return "uiprotomf";
+    case PrototypeSides::kUser:
+      return "uprotomf";
+    case PrototypeSides::kItem:
+      return "iprotomf";
+    case PrototypeSides::kBoth:
+      return "uiprotomf";
   }
   return "protomf";
 }
@@ -133,7 +143,8 @@ std::vector<RegularizationTerm> ProtoMF::regularization(const Batch& batch) {
                                                : user_side(batch.users).similarities;
     add("user_proto", o.user_proto_weight, [&] { return prototypes_to_batch_loss(sims); });
     add("user_batch", o.user_batch_weight, [&] { return batch_to_prototypes_loss(sims); });
-    add("user_ortho", o.ortho_weight, [&] { return orthogonality_loss(user_prototypes_, o.ortho_form); });
+    add("user_ortho", o.ortho_weight,
+        [&] { return orthogonality_loss(user_prototypes_, o.ortho_form); });
   }
   if (has_item_prototypes()) {
     // The item side of the batch includes the sampled negatives.
@@ -146,7 +157,8 @@ std::vector<RegularizationTerm> ProtoMF::regularization(const Batch& batch) {
     }
     add("item_proto", o.item_proto_weight, [&] { return prototypes_to_batch_loss(sims); });
     add("item_batch", o.item_batch_weight, [&] { return batch_to_prototypes_loss(sims); });
-    add("item_ortho", o.ortho_weight, [&] { return orthogonality_loss(item_prototypes_, o.ortho_form); });
+    add("item_ortho", o.ortho_weight,
+        [&] { return orthogonality_loss(item_prototypes_, o.ortho_form); });
   }
   // The cached graph belongs to this step; drop it so it is not kept alive.
   last_users_ = last_items_ = last_user_similarities_ = last_item_similarities_ = at::Tensor();

@@ -33,8 +33,7 @@ void reject_unknown_keys(const nlohmann::json& options, const std::string& model
     if (!known.count(key)) {
       std::string list;
       for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
-      fail("model '{}': unknown option '{}' (known: {})", model, key,
-           list.empty() ? "none" : list);
+      fail("model '{}': unknown option '{}' (known: {})", model, key, list.empty() ? "none" : list);
     }
   }
 }
@@ -82,7 +81,8 @@ std::shared_ptr<Recommender> make_base_model(const std::string& name, const Mode
     o.item_proto_weight = read_option(options, name, "item_proto_weight", o.item_proto_weight);
     o.item_batch_weight = read_option(options, name, "item_batch_weight", o.item_batch_weight);
     o.ortho_weight = read_option(options, name, "ortho_weight", o.ortho_weight);
-    o.ortho_form = parse_ortho_form(read_option<std::string>(options, name, "ortho_form", "default"));
+    o.ortho_form =
+        parse_ortho_form(read_option<std::string>(options, name, "ortho_form", "default"));
     return std::make_shared<ProtoMF>(context, o);
   }
   if (name == "pop") {

@@ -15,9 +15,12 @@ ResnForm parse_resn_form(const std::string& name) {
 
 const char* resn_form_name(ResnForm form) {
   switch (form) {
-    case ResnForm::kPower: return "power";
-    case ResnForm::kOfficial: return "official";
-    case ResnForm::kRatio: return "ratio";
+    case ResnForm::kPower:
+      return "power";
+    case ResnForm::kOfficial:
+      return "official";
+    case ResnForm::kRatio:
+      return "ratio";
   }
   return "?";
 }
@@ -54,15 +57,15 @@ at::Tensor resn_term(const ScoreFactors& f, const ResnOptions& options, Spectral
       auto projected = torch::zeros({u.size(0)}, u.options());
       for (int64_t begin = 0; begin < items; begin += options.item_chunk) {
         const int64_t n = std::min(options.item_chunk, items - begin);
-        projected = projected +
-                    torch::mv(torch::sigmoid(torch::mm(u, v.narrow(0, begin, n).t())), q.narrow(0, begin, n));
+        projected = projected + torch::mv(torch::sigmoid(torch::mm(u, v.narrow(0, begin, n).t())),
+                                          q.narrow(0, begin, n));
       }
       return weight * projected.pow(2).sum();
     }
     case ResnForm::kRatio: {
       // Yᵀe = V (Uᵀe); Y Yᵀ e = U (VᵀV (Uᵀe)): d-dimensional work only.
-      auto p = u.sum(0);                   // Uᵀ e [F]
-      auto yt_e = torch::mv(v, p);         // [I]
+      auto p = u.sum(0);                                             // Uᵀ e [F]
+      auto yt_e = torch::mv(v, p);                                   // [I]
       auto yyt_e = torch::mv(u, torch::mv(torch::mm(v.t(), v), p));  // [B]
       return weight * yyt_e.pow(2).sum() / yt_e.pow(2).sum().clamp_min(1e-12);
     }

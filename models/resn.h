@@ -13,9 +13,9 @@
 namespace polyphony {
 
 enum class ResnForm {
-  kPower,     // β σ₁(Y_B)², batch users against all items, warm-started power iteration (default)
+  kPower,  // β σ₁(Y_B)², batch users against all items, warm-started power iteration (default)
   kOfficial,  // the official code: β ‖sigmoid(Y_B) q‖², q = stopgrad(r / ‖r‖), r = column sums
-  kRatio,     // β ‖Y Yᵀ e‖² / ‖Yᵀ e‖² on raw scores, e = ones
+  kRatio,  // β ‖Y Yᵀ e‖² / ‖Yᵀ e‖² on raw scores, e = ones
 };
 
 ResnForm parse_resn_form(const std::string& name);

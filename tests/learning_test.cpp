@@ -14,7 +14,8 @@ namespace {
 
 // Trains `model` on `data` (no validation) and returns its test evaluation.
 EvaluationResult train_and_test(const PreparedData& data, const std::string& model_name,
-                                int64_t epochs, const nlohmann::json& model_options = nlohmann::json::object()) {
+                                int64_t epochs,
+                                const nlohmann::json& model_options = nlohmann::json::object()) {
   ModelContext ctx{data.dataset.num_users, data.dataset.num_items, data.split.train.users,
                    data.split.train.items};
   auto model = make_model(model_name, ctx, model_options);

@@ -48,8 +48,9 @@ TEST(MatrixFactorization, ScoresAndGradientsMatchTheFormulaInDouble) {
 TEST(MatrixFactorization, SavedAndReloadedModelScoresIdentically) {
   auto ctx = context(11, 17);
   auto model = make_model("mf", ctx, {{"dim", 5}});
-  const auto dir = std::filesystem::temp_directory_path() /
-                   ("polyphony-model-" + std::to_string(torch::randint(1 << 30, {1}).item<int64_t>()));
+  const auto dir =
+      std::filesystem::temp_directory_path() /
+      ("polyphony-model-" + std::to_string(torch::randint(1 << 30, {1}).item<int64_t>()));
   auto run = RunDirectory::create(dir);
   run.save_model("model.pt", *model);
   auto reloaded = make_model("mf", ctx, model->config());
@@ -68,7 +69,8 @@ TEST(Popularity, ScoresAreTrainingCounts) {
                    torch::tensor({1, 1, 1, 3}, torch::kLong)};
   Popularity pop(ctx);
   auto all = pop.score_all_items(torch::tensor({0, 2}, torch::kLong));
-  EXPECT_TRUE(torch::equal(all, torch::tensor({0., 3., 0., 1., 0., 3., 0., 1.}).view({2, 4}).to(torch::kFloat)));
+  EXPECT_TRUE(torch::equal(
+      all, torch::tensor({0., 3., 0., 1., 0., 3., 0., 1.}).view({2, 4}).to(torch::kFloat)));
   EXPECT_FALSE(pop.trainable());
 }
 
@@ -90,8 +92,9 @@ namespace {
 TEST(ModelFile, TruncatedFileIsAClearError) {
   auto ctx = context(5, 7);
   auto model = make_model("mf", ctx, {{"dim", 3}});
-  const auto dir = std::filesystem::temp_directory_path() /
-                   ("polyphony-trunc-" + std::to_string(torch::randint(1 << 30, {1}).item<int64_t>()));
+  const auto dir =
+      std::filesystem::temp_directory_path() /
+      ("polyphony-trunc-" + std::to_string(torch::randint(1 << 30, {1}).item<int64_t>()));
   RunDirectory::create(dir).save_model("model.pt", *model);
   const auto size = std::filesystem::file_size(dir / "model.pt");
   std::filesystem::resize_file(dir / "model.pt", size / 2);

@@ -39,8 +39,9 @@ TEST(UniformNegativeSampler, IsUniformOverTheNegatives) {
   Interactions train{torch::zeros({30}, torch::kLong), positives};
   const UniformNegativeSampler sampler(UserItemIndex(train, 1, items));
   const int64_t draws = 200000;
-  auto counts = torch::bincount(sampler.sample(torch::zeros({draws}, torch::kLong), 1).view(-1), {}, items)
-                    .to(torch::kDouble);
+  auto counts =
+      torch::bincount(sampler.sample(torch::zeros({draws}, torch::kLong), 1).view(-1), {}, items)
+          .to(torch::kDouble);
   auto negative = torch::ones({items}, torch::kBool);
   negative.index_put_({positives}, false);
   const double expected = static_cast<double>(draws) / (items - 30);

@@ -4,8 +4,8 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
-#include "models/prototype_regularizers.h"
 #include "models/protomf.h"
+#include "models/prototype_regularizers.h"
 #include "models/registry.h"
 #include "test_support.h"
 
@@ -35,8 +35,9 @@ TEST_P(ProtoMFFormula, ScoresAndGradientsMatchTheLiteralFormula) {
   const auto [name, k] = GetParam();
   auto train = testing::random_interactions(9, 14, 5);
   ModelContext ctx{9, 14, train.users, train.items};
-  auto model = make_model(name, ctx, {{"dim", 6}, {"user_prototypes", 5}, {"item_prototypes", 4},
-                                      {"k_user", k}, {"k_item", k}});
+  auto model = make_model(
+      name, ctx,
+      {{"dim", 6}, {"user_prototypes", 5}, {"item_prototypes", 4}, {"k_user", k}, {"k_item", k}});
   model->to(torch::kDouble);
   auto users = torch::randint(9, {4}, torch::kLong);
   auto items = torch::randint(14, {4, 3}, torch::kLong);
@@ -79,7 +80,8 @@ TEST_P(ProtoMFFormula, ScoresAndGradientsMatchTheLiteralFormula) {
   }
   // Full ranking agrees with pairwise scoring.
   torch::NoGradGuard no_grad;
-  EXPECT_TRUE(torch::allclose(model->score_all_items(users).gather(1, items), scores.detach(), 1e-10, 1e-10));
+  EXPECT_TRUE(torch::allclose(model->score_all_items(users).gather(1, items), scores.detach(),
+                              1e-10, 1e-10));
 }
 
 INSTANTIATE_TEST_SUITE_P(Models, ProtoMFFormula,
@@ -108,8 +110,10 @@ TEST(PrototypeRegularizers, MatchTheirFormulas) {
       const double g = (i == j ? 0.0 : c) - (i == j ? 1.0 : 0.0);  // (G − diag G) − I
       official += g * g;
     }
-  EXPECT_NEAR(orthogonality_loss(prototypes, OrthoForm::kDefault).item<double>(), off_diagonal, 1e-10);
-  EXPECT_NEAR(orthogonality_loss(prototypes, OrthoForm::kOfficial).item<double>(), std::sqrt(official), 1e-10);
+  EXPECT_NEAR(orthogonality_loss(prototypes, OrthoForm::kDefault).item<double>(), off_diagonal,
+              1e-10);
+  EXPECT_NEAR(orthogonality_loss(prototypes, OrthoForm::kOfficial).item<double>(),
+              std::sqrt(official), 1e-10);
 }
 
 TEST(ProtoMF, ReportsEachRegulariserSeparately) {

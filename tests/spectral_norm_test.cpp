@@ -23,10 +23,14 @@ void expect_consistent(const SpectralNormResult& r, const at::Tensor& matrices, 
   // A v = σ u with unit u and v.
   auto a = matrices.cpu().to(torch::kDouble);
   auto u = r.left.cpu().to(torch::kDouble), v = r.right.cpu().to(torch::kDouble);
-  EXPECT_TRUE(torch::allclose(u.norm(2, {1}), torch::ones({u.size(0)}, torch::kDouble), 1e-4, 1e-4)) << where;
-  EXPECT_TRUE(torch::allclose(v.norm(2, {1}), torch::ones({v.size(0)}, torch::kDouble), 1e-4, 1e-4)) << where;
+  EXPECT_TRUE(torch::allclose(u.norm(2, {1}), torch::ones({u.size(0)}, torch::kDouble), 1e-4, 1e-4))
+      << where;
+  EXPECT_TRUE(torch::allclose(v.norm(2, {1}), torch::ones({v.size(0)}, torch::kDouble), 1e-4, 1e-4))
+      << where;
   auto av = torch::matmul(a, v.unsqueeze(-1)).squeeze(-1);
-  EXPECT_TRUE(torch::allclose(av, sigma.unsqueeze(1) * u, 1e-3, 1e-3 * (expected.max().item<double>() + 1e-12))) << where;
+  EXPECT_TRUE(torch::allclose(av, sigma.unsqueeze(1) * u, 1e-3,
+                              1e-3 * (expected.max().item<double>() + 1e-12)))
+      << where;
 }
 
 class SpectralNormParity : public ::testing::TestWithParam<std::string> {};
@@ -44,8 +48,9 @@ TEST_P(SpectralNormParity, RandomMatricesMatchSvdvalsOnPoisonedOutputs) {
     auto boost = torch::randn({g, m, 1}) * torch::randn({g, 1, n}) * 2.0;
     auto matrices = (a + boost).to(device);
     auto r = batched_spectral_norm(matrices, options);
-    expect_consistent(r, matrices, 1e-4,
-                      "G=" + std::to_string(g) + " m=" + std::to_string(m) + " n=" + std::to_string(n));
+    expect_consistent(
+        r, matrices, 1e-4,
+        "G=" + std::to_string(g) + " m=" + std::to_string(m) + " n=" + std::to_string(n));
   }
 }
 
@@ -63,14 +68,16 @@ TEST_P(SpectralNormParity, DegenerateMatrices) {
   // Repeated largest singular value: Q diag(3, 3, 1) Rᵀ.
   auto q = std::get<0>(torch::linalg_qr(torch::randn({4, 8, 3})));
   auto p = std::get<0>(torch::linalg_qr(torch::randn({4, 5, 3})));
-  auto repeated = torch::matmul(q * torch::tensor({3.0f, 3.0f, 1.0f}), p.transpose(1, 2)).to(device);
+  auto repeated =
+      torch::matmul(q * torch::tensor({3.0f, 3.0f, 1.0f}), p.transpose(1, 2)).to(device);
   expect_consistent(batched_spectral_norm(repeated), repeated, 1e-5, "repeated σ₁");
 }
 
 TEST_P(SpectralNormParity, WarmStartFromTheAnswerConvergesAtOnce) {
   const torch::Device device(GetParam());
   POLYPHONY_SKIP_WITHOUT(device);
-  auto matrices = (torch::randn({5, 20, 30}) + torch::randn({5, 20, 1}) * torch::randn({5, 1, 30})).to(device);
+  auto matrices =
+      (torch::randn({5, 20, 30}) + torch::randn({5, 20, 1}) * torch::randn({5, 1, 30})).to(device);
   SpectralNormOptions options;
   options.max_iterations = 2000;
   auto cold = batched_spectral_norm(matrices, options);
@@ -100,15 +107,19 @@ TEST_P(SpectralNormParity, FactorisedMatchesDenseSvdAndItsGradient) {
   std::vector<at::Tensor> expected;
   for (int64_t g = 0; g < 3; ++g) {
     auto rows = (groups.cpu() == g).nonzero().squeeze(1);
-    expected.push_back(std::get<0>(torch::linalg_svdvals(ud.index_select(0, rows).mm(vd.t())).max(0)));
+    expected.push_back(
+        std::get<0>(torch::linalg_svdvals(ud.index_select(0, rows).mm(vd.t())).max(0)));
   }
   auto expected_sigma = torch::stack(expected);
   (expected_sigma * weights.cpu().to(torch::kDouble)).sum().backward();
   const double tol = device.is_cuda() ? 1e-4 : 1e-9;
-  EXPECT_TRUE(torch::allclose(sigma.detach().cpu().to(torch::kDouble), expected_sigma.detach(), tol, 0))
+  EXPECT_TRUE(
+      torch::allclose(sigma.detach().cpu().to(torch::kDouble), expected_sigma.detach(), tol, 0))
       << sigma << expected_sigma;
-  EXPECT_TRUE(torch::allclose(users.grad().cpu().to(torch::kDouble), ud.grad(), 10 * tol, 10 * tol));
-  EXPECT_TRUE(torch::allclose(items.grad().cpu().to(torch::kDouble), vd.grad(), 10 * tol, 10 * tol));
+  EXPECT_TRUE(
+      torch::allclose(users.grad().cpu().to(torch::kDouble), ud.grad(), 10 * tol, 10 * tol));
+  EXPECT_TRUE(
+      torch::allclose(items.grad().cpu().to(torch::kDouble), vd.grad(), 10 * tol, 10 * tol));
   EXPECT_EQ(warm.right.sizes(), (std::vector<int64_t>{3, 6}));
 }
 
@@ -116,13 +127,16 @@ TEST_P(SpectralNormParity, InvalidArgumentsAreClearErrors) {
   const torch::Device device(GetParam());
   POLYPHONY_SKIP_WITHOUT(device);
   EXPECT_THROW(batched_spectral_norm(torch::randn({4, 4}).to(device)), c10::Error);
-  EXPECT_THROW(batched_spectral_norm(torch::randn({2, 4, 4}).to(device), {}, torch::randn({2, 3}).to(device)),
+  EXPECT_THROW(batched_spectral_norm(torch::randn({2, 4, 4}).to(device), {},
+                                     torch::randn({2, 3}).to(device)),
                c10::Error);
-  EXPECT_THROW(factorized_spectral_norm(torch::randn({5, 3}).to(device), torch::randn({5, 4}).to(device), {}, 1),
+  EXPECT_THROW(factorized_spectral_norm(torch::randn({5, 3}).to(device),
+                                        torch::randn({5, 4}).to(device), {}, 1),
                c10::Error);
-  EXPECT_THROW(factorized_spectral_norm(torch::randn({5, 3}).to(device), torch::randn({5, 3}).to(device),
-                                        torch::full({5}, 2, torch::kLong).to(device), 2),
-               c10::Error);
+  EXPECT_THROW(
+      factorized_spectral_norm(torch::randn({5, 3}).to(device), torch::randn({5, 3}).to(device),
+                               torch::full({5}, 2, torch::kLong).to(device), 2),
+      c10::Error);
 }
 
 INSTANTIATE_TEST_SUITE_P(Devices, SpectralNormParity, ::testing::ValuesIn(testing::test_devices()),

@@ -36,8 +36,9 @@ TEST(RatioSplit, PartitionsEveryInteractionOnceWithPerUserProportions) {
     const double total = static_cast<double>(n[u].item<int64_t>());
     const int64_t expected_train = std::max<int64_t>(1, std::llround(0.8 * total));
     EXPECT_EQ(n_train[u].item<int64_t>(), expected_train) << "user " << u;
-    EXPECT_EQ(n_valid[u].item<int64_t>(),
-              std::min<int64_t>(static_cast<int64_t>(total) - expected_train, std::llround(0.1 * total)));
+    EXPECT_EQ(
+        n_valid[u].item<int64_t>(),
+        std::min<int64_t>(static_cast<int64_t>(total) - expected_train, std::llround(0.1 * total)));
   }
 }
 

@@ -18,11 +18,13 @@ inline Interactions pairs(const std::vector<std::pair<int64_t, int64_t>>& list) 
     items.push_back(i);
   }
   const auto n = static_cast<int64_t>(list.size());
-  return {torch::tensor(users, torch::kLong).view({n}), torch::tensor(items, torch::kLong).view({n})};
+  return {torch::tensor(users, torch::kLong).view({n}),
+          torch::tensor(items, torch::kLong).view({n})};
 }
 
 // Random distinct (user, item) pairs: each user gets between 1 and max_per_user items.
-inline Interactions random_interactions(int64_t num_users, int64_t num_items, int64_t max_per_user) {
+inline Interactions random_interactions(int64_t num_users, int64_t num_items,
+                                        int64_t max_per_user) {
   std::vector<at::Tensor> users, items;
   for (int64_t u = 0; u < num_users; ++u) {
     const int64_t n = torch::randint(1, max_per_user + 1, {1}).item<int64_t>();

@@ -17,8 +17,9 @@ struct Case {
 };
 
 // Sizes not multiples of 32, k = 1 and k = L, N = 0, one row, several prototype chunks.
-const Case kCases[] = {{0, 7, 5, 3},     {1, 1, 1, 1},     {37, 45, 33, 1},  {37, 45, 33, 45},
-                       {129, 70, 17, 12}, {300, 128, 64, 32}, {65, 300, 129, 25}, {50, 1024, 96, 40}};
+const Case kCases[] = {{0, 7, 5, 3},       {1, 1, 1, 1},      {37, 45, 33, 1},
+                       {37, 45, 33, 45},   {129, 70, 17, 12}, {300, 128, 64, 32},
+                       {65, 300, 129, 25}, {50, 1024, 96, 40}};
 
 // Reference in double: similarities [N, L] and the kept indices in descending order (a stable
 // sort keeps the lower index first among equal values).

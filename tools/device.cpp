@@ -15,7 +15,8 @@ c10::Device resolve_device(const std::string& option) {
     try {
       c10::Device device(option);
       if (device.index() >= static_cast<int>(torch::cuda::device_count()))
-        fail("--device {}: this machine has {} CUDA device(s)", option, torch::cuda::device_count());
+        fail("--device {}: this machine has {} CUDA device(s)", option,
+             torch::cuda::device_count());
       return device;
     } catch (const c10::Error&) {
       fail("--device '{}': expected auto, cpu, cuda or cuda:N", option);

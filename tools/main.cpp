@@ -5,8 +5,8 @@
 #include <string>
 
 #include <c10/util/Exception.h>
-#include <cxxopts.hpp>
 #include <fmt/format.h>
+#include <cxxopts.hpp>
 
 #include "common/error.h"
 #include "tools/commands.h"
@@ -31,8 +31,9 @@ void print_usage() {
       "usage: polyphony <command> [options]   (polyphony <command> --help for its options)\n\n"
       "commands:\n");
   for (const auto& c : kCommands) fmt::print("  {:<10}{}\n", c.name, c.summary);
-  fmt::print("\nWith no command options, `polyphony train` trains matrix factorisation on the\n"
-             "built-in synthetic music dataset and prints utility and fairness metrics.\n");
+  fmt::print(
+      "\nWith no command options, `polyphony train` trains matrix factorisation on the\n"
+      "built-in synthetic music dataset and prints utility and fairness metrics.\n");
 }
 
 }  // namespace

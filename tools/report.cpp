@@ -16,21 +16,21 @@ std::string number(double value) {
 
 std::string format_report(const EvaluationResult& r, int64_t k) {
   const std::string at_k = "@" + std::to_string(k);
-  std::string out = fmt::format("{} split, {} ({} users)\n", r.split, r.protocol,
-                                r.users_evaluated);
+  std::string out =
+      fmt::format("{} split, {} ({} users)\n", r.split, r.protocol, r.users_evaluated);
   out += fmt::format("  {:<28}{:>12}\n", "metric", at_k);
-  for (const char* name : {"HR", "NDCG", "Recall", "Precision", "MRR", "MAP", "Coverage",
-                           "Gini", "ARP", "HeadShare", "Novelty"}) {
+  for (const char* name : {"HR", "NDCG", "Recall", "Precision", "MRR", "MAP", "Coverage", "Gini",
+                           "ARP", "HeadShare", "Novelty"}) {
     auto it = r.metrics.find(name + at_k);
     if (it != r.metrics.end()) out += fmt::format("  {:<28}{:>12}\n", name, number(it->second));
   }
   if (!r.group_names.empty()) {
-    out += fmt::format("  {:<28}{:>12}{:>14}{:>12}{:>12}\n", "item group (" + r.group_attribute + ")",
-                       "avg rank", "exposure" + at_k, "catalogue", "test items");
+    out +=
+        fmt::format("  {:<28}{:>12}{:>14}{:>12}{:>12}\n", "item group (" + r.group_attribute + ")",
+                    "avg rank", "exposure" + at_k, "catalogue", "test items");
     auto exposure = r.group_exposure_share.find(k);
     for (size_t g = 0; g < r.group_names.size(); ++g) {
-      const double share =
-          exposure == r.group_exposure_share.end() ? NAN : exposure->second[g];
+      const double share = exposure == r.group_exposure_share.end() ? NAN : exposure->second[g];
       out += fmt::format("  {:<28}{:>12}{:>14}{:>12}{:>12}\n", r.group_names[g],
                          fmt::format("{:.1f}", r.group_avg_rank[g]), number(share),
                          number(r.group_catalogue_share[g]), r.group_test_interactions[g]);

@@ -7,8 +7,8 @@
 #include <filesystem>
 #include <string>
 
-#include <cxxopts.hpp>
 #include <fmt/format.h>
+#include <cxxopts.hpp>
 
 #include "common/error.h"
 #include "engine/evaluator.h"
@@ -59,40 +59,43 @@ int train(int argc, char** argv) {
   cxxopts::Options spec("polyphony train",
                         "Train a model, evaluate it by full ranking, write a run directory.");
   std::string models_help = "model to train:";
-  for (const auto& m : available_models()) models_help += fmt::format(" {} ({});", m.name, m.summary);
+  for (const auto& m : available_models())
+    models_help += fmt::format(" {} ({});", m.name, m.summary);
   TrainerOptions t;
-  spec.add_options()
-      ("dataset", "dataset KIND:ARG (synthetic:music-demo, synthetic:music-small)",
-       cxxopts::value<std::string>()->default_value("synthetic:music-demo"))
-      ("model", models_help, cxxopts::value<std::string>()->default_value("mf"))
-      ("device", "auto (CUDA when present), cpu or cuda",
-       cxxopts::value<std::string>()->default_value("auto"))
-      ("seed", "seed of initialisation, sampling and the split",
-       cxxopts::value<uint64_t>()->default_value("42"))
-      ("epochs", "passes over the training data", cxxopts::value<int64_t>()->default_value("30"))
-      ("batch-size", "positives per step", cxxopts::value<int64_t>()->default_value("4096"))
-      ("negatives", "uniform negatives per positive", cxxopts::value<int64_t>()->default_value("1"))
-      ("loss", "bpr, softmax or bce", cxxopts::value<std::string>()->default_value("bpr"))
-      ("lr", "Adam learning rate", cxxopts::value<double>()->default_value("0.005"))
-      ("weight-decay", "Adam weight decay", cxxopts::value<double>()->default_value("0"))
-      ("dim", "embedding size (models with embeddings; default 64)", cxxopts::value<int64_t>())
-      ("k-filter", "prototype top-k filter KU[,KT] for ProtoMF (-1: off)", cxxopts::value<std::string>())
-      ("ortho", "weight of the prototype-distributing regulariser (ProtoMF)", cxxopts::value<double>())
-      ("resn", "weight β of the ReSN spectral-norm regulariser (MF, ProtoMF)", cxxopts::value<double>())
-      ("set", "model option model.KEY=VALUE (repeatable), e.g. --set model.user_prototypes=71",
-       cxxopts::value<std::vector<std::string>>())
-      ("eval-every", "validate every N epochs (0: never)", cxxopts::value<int64_t>()->default_value("5"))
-      ("monitor", "validation metric that picks the best epoch",
-       cxxopts::value<std::string>()->default_value("NDCG@10"))
-      ("patience", "stop after N validations without improvement (0: off)",
-       cxxopts::value<int64_t>()->default_value("0"))
-      ("k", "cut-off shown in the printed table", cxxopts::value<int64_t>()->default_value("10"))
-      ("eval-memory-mb", "memory budget for one evaluation chunk",
-       cxxopts::value<int64_t>()->default_value("512"))
-      ("threads", "CPU threads (0: all cores)", cxxopts::value<int>()->default_value("0"))
-      ("out", "run directory (default runs/MODEL-TIMESTAMP)", cxxopts::value<std::string>())
-      ("quiet", "no per-epoch lines")
-      ("h,help", "show this help");
+  spec.add_options()("dataset", "dataset KIND:ARG (synthetic:music-demo, synthetic:music-small)",
+                     cxxopts::value<std::string>()->default_value("synthetic:music-demo"))(
+      "model", models_help, cxxopts::value<std::string>()->default_value("mf"))(
+      "device", "auto (CUDA when present), cpu or cuda",
+      cxxopts::value<std::string>()->default_value("auto"))(
+      "seed", "seed of initialisation, sampling and the split",
+      cxxopts::value<uint64_t>()->default_value("42"))(
+      "epochs", "passes over the training data", cxxopts::value<int64_t>()->default_value("30"))(
+      "batch-size", "positives per step", cxxopts::value<int64_t>()->default_value("4096"))(
+      "negatives", "uniform negatives per positive", cxxopts::value<int64_t>()->default_value("1"))(
+      "loss", "bpr, softmax or bce", cxxopts::value<std::string>()->default_value("bpr"))(
+      "lr", "Adam learning rate", cxxopts::value<double>()->default_value("0.005"))(
+      "weight-decay", "Adam weight decay", cxxopts::value<double>()->default_value("0"))(
+      "dim", "embedding size (models with embeddings; default 64)", cxxopts::value<int64_t>())(
+      "k-filter", "prototype top-k filter KU[,KT] for ProtoMF (-1: off)",
+      cxxopts::value<std::string>())("ortho",
+                                     "weight of the prototype-distributing regulariser (ProtoMF)",
+                                     cxxopts::value<double>())(
+      "resn", "weight β of the ReSN spectral-norm regulariser (MF, ProtoMF)",
+      cxxopts::value<double>())(
+      "set", "model option model.KEY=VALUE (repeatable), e.g. --set model.user_prototypes=71",
+      cxxopts::value<std::vector<std::string>>())("eval-every",
+                                                  "validate every N epochs (0: never)",
+                                                  cxxopts::value<int64_t>()->default_value("5"))(
+      "monitor", "validation metric that picks the best epoch",
+      cxxopts::value<std::string>()->default_value("NDCG@10"))(
+      "patience", "stop after N validations without improvement (0: off)",
+      cxxopts::value<int64_t>()->default_value("0"))(
+      "k", "cut-off shown in the printed table", cxxopts::value<int64_t>()->default_value("10"))(
+      "eval-memory-mb", "memory budget for one evaluation chunk",
+      cxxopts::value<int64_t>()->default_value("512"))("threads", "CPU threads (0: all cores)",
+                                                       cxxopts::value<int>()->default_value("0"))(
+      "out", "run directory (default runs/MODEL-TIMESTAMP)", cxxopts::value<std::string>())(
+      "quiet", "no per-epoch lines")("h,help", "show this help");
   auto args = spec.parse(argc, argv);
   if (args.count("help")) {
     fmt::print("{}\n", spec.help());
@@ -140,8 +143,8 @@ int train(int argc, char** argv) {
   const PreparedData data = prepare_data(args["dataset"].as<std::string>(), split_options);
   const Dataset& dataset = data.dataset;
   const Split& split = data.split;
-  fmt::print("dataset {}: {} users, {} items, {} interactions\n", dataset.source,
-             dataset.num_users, dataset.num_items, dataset.interactions.size());
+  fmt::print("dataset {}: {} users, {} items, {} interactions\n", dataset.source, dataset.num_users,
+             dataset.num_items, dataset.interactions.size());
   fmt::print("split per-user 80/10/10 (seed {}): {} train, {} valid, {} test\n", seed,
              split.train.size(), split.valid.size(), split.test.size());
 
@@ -156,38 +159,37 @@ int train(int argc, char** argv) {
   const Evaluator evaluator(data.train, dataset.item_groups, eval_options, device);
 
   auto run = RunDirectory::create(out);
-  nlohmann::json config = {
-      {"polyphony_version", POLYPHONY_VERSION},
-      {"seed", seed},
-      {"device", device.str()},
-      {"dataset",
-       {{"spec", dataset.source},
-        {"users", dataset.num_users},
-        {"items", dataset.num_items},
-        {"interactions", dataset.interactions.size()}}},
-      {"split",
-       {{"kind", "per-user-ratio"},
-        {"train", split_options.train},
-        {"valid", split_options.valid},
-        {"seed", split_options.seed}}},
-      {"model", {{"name", model->kind()}, {"config", model->config()}}},
-      {"train",
-       {{"epochs", t.epochs},
-        {"batch_size", t.batch_size},
-        {"negatives", t.negatives},
-        {"sampler", "uniform (excluding the user's training items)"},
-        {"loss", t.loss},
-        {"optimizer", "adam"},
-        {"lr", t.lr},
-        {"weight_decay", t.weight_decay},
-        {"eval_every", t.eval_every},
-        {"monitor", t.monitor},
-        {"patience", t.patience}}},
-      {"eval",
-       {{"protocol", "full-ranking"},
-        {"ks", eval_options.ks},
-        {"head_share", eval_options.head_share},
-        {"memory_budget_mb", eval_options.memory_budget_mb}}}};
+  nlohmann::json config = {{"polyphony_version", POLYPHONY_VERSION},
+                           {"seed", seed},
+                           {"device", device.str()},
+                           {"dataset",
+                            {{"spec", dataset.source},
+                             {"users", dataset.num_users},
+                             {"items", dataset.num_items},
+                             {"interactions", dataset.interactions.size()}}},
+                           {"split",
+                            {{"kind", "per-user-ratio"},
+                             {"train", split_options.train},
+                             {"valid", split_options.valid},
+                             {"seed", split_options.seed}}},
+                           {"model", {{"name", model->kind()}, {"config", model->config()}}},
+                           {"train",
+                            {{"epochs", t.epochs},
+                             {"batch_size", t.batch_size},
+                             {"negatives", t.negatives},
+                             {"sampler", "uniform (excluding the user's training items)"},
+                             {"loss", t.loss},
+                             {"optimizer", "adam"},
+                             {"lr", t.lr},
+                             {"weight_decay", t.weight_decay},
+                             {"eval_every", t.eval_every},
+                             {"monitor", t.monitor},
+                             {"patience", t.patience}}},
+                           {"eval",
+                            {{"protocol", "full-ranking"},
+                             {"ks", eval_options.ks},
+                             {"head_share", eval_options.head_share},
+                             {"memory_budget_mb", eval_options.memory_budget_mb}}}};
   run.write_json("config.resolved.json", config);
   run.write_lines("users.txt", dataset.user_ids);
   run.write_lines("items.txt", dataset.item_ids);
@@ -197,7 +199,9 @@ int train(int argc, char** argv) {
   Interactions train_on_device{split.train.users.to(device), split.train.items.to(device)};
   Trainer::Validate validate;
   if (split.valid.size() > 0) {
-    validate = [&](Recommender& m) { return evaluator.evaluate(m, data.train, data.valid, "valid"); };
+    validate = [&](Recommender& m) {
+      return evaluator.evaluate(m, data.train, data.valid, "valid");
+    };
   }
   const std::string monitor = t.monitor;
   Trainer trainer(*model, train_on_device, sampler, t, validate, [&](const EpochRecord& e) {
@@ -210,7 +214,8 @@ int train(int argc, char** argv) {
     if (quiet) return;
     std::string text = fmt::format("epoch {:>3}/{}  loss {:.4f}  {:.0f} interactions/s", e.epoch,
                                    t.epochs, e.losses.at("loss"), e.interactions_per_second);
-    if (e.validation) text += fmt::format("  valid {} {:.4f}", monitor, e.validation->metric(monitor));
+    if (e.validation)
+      text += fmt::format("  valid {} {:.4f}", monitor, e.validation->metric(monitor));
     fmt::print("{}\n", text);
   });
   const TrainingSummary summary = trainer.fit();
@@ -219,12 +224,13 @@ int train(int argc, char** argv) {
   fmt::print("\n{}", format_report(test, table_k));
   run.save_model("model.pt", *model);
   run.write_json("metrics.json", test.to_json());
-  run.write_json("summary.json", {{"epochs_run", summary.epochs_run},
-                                  {"best_epoch", summary.best_epoch},
-                                  {"best_valid_metric", summary.best_epoch ? summary.best_metric : 0.0},
-                                  {"monitor", t.monitor},
-                                  {"stopped_early", summary.stopped_early},
-                                  {"train_seconds", summary.seconds}});
+  run.write_json("summary.json",
+                 {{"epochs_run", summary.epochs_run},
+                  {"best_epoch", summary.best_epoch},
+                  {"best_valid_metric", summary.best_epoch ? summary.best_metric : 0.0},
+                  {"monitor", t.monitor},
+                  {"stopped_early", summary.stopped_early},
+                  {"train_seconds", summary.seconds}});
   fmt::print("\nwrote {}/{{config.resolved.json, metrics.json, metrics.jsonl, model.pt}}\n", out);
   return 0;
 }

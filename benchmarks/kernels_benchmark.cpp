@@ -1,0 +1,149 @@
+// Kernel benchmarks (Google Benchmark): each custom kernel against the plain-torch reference in
+// the same run, on the CPU and, when present, on CUDA. Counters: bytes/s of the compulsory
+// traffic (inputs read once, outputs written once) and items/s.
+//   build/benchmarks/polyphony_benchmarks [--benchmark_filter=...]
+
+#include <benchmark/benchmark.h>
+#include <torch/torch.h>
+
+#include "kernels/spectral_norm.h"
+#include "kernels/topk_prototype_filter.h"
+
+namespace polyphony {
+namespace {
+
+void synchronize(const torch::Device& device) {
+  if (device.is_cuda()) torch::cuda::synchronize();
+}
+
+struct TopkSizes {
+  int64_t rows, prototypes, dim, k;
+};
+
+// Forward + backward of the fused filter.
+void topk_filter_kernel(benchmark::State& state, torch::Device device, TopkSizes s) {
+  auto e = torch::randn({s.rows, s.dim}, torch::device(device)).requires_grad_(true);
+  auto p = torch::randn({s.prototypes, s.dim}, torch::device(device)).requires_grad_(true);
+  auto w = torch::randn({s.rows, s.k}, torch::device(device));
+  for (auto _ : state) {
+    auto kept = topk_prototype_filter(e, p, s.k);
+    (kept.values * w).sum().backward();
+    synchronize(device);
+  }
+  // Forward reads E and P and writes values and indices; backward reads them and writes grads.
+  const double bytes =
+      4.0 * (2 * s.rows * s.dim + 2 * s.prototypes * s.dim) + 12.0 * 2 * s.rows * s.k;
+  state.SetBytesProcessed(static_cast<int64_t>(bytes) * state.iterations());
+  state.SetItemsProcessed(s.rows * state.iterations());
+}
+
+// The same in plain torch ops: normalise, matmul, topk, scatter into a dense matrix.
+void topk_filter_reference(benchmark::State& state, torch::Device device, TopkSizes s) {
+  auto e = torch::randn({s.rows, s.dim}, torch::device(device)).requires_grad_(true);
+  auto p = torch::randn({s.prototypes, s.dim}, torch::device(device)).requires_grad_(true);
+  auto w = torch::randn({s.rows, s.prototypes}, torch::device(device));
+  for (auto _ : state) {
+    auto sims = 1.0 + torch::nn::functional::normalize(
+                          e, torch::nn::functional::NormalizeFuncOptions().dim(1))
+                          .mm(torch::nn::functional::normalize(
+                                  p, torch::nn::functional::NormalizeFuncOptions().dim(1))
+                                  .t());
+    auto top = sims.topk(s.k, 1);
+    auto dense = torch::zeros_like(sims).scatter(1, std::get<1>(top), std::get<0>(top));
+    (dense * w).sum().backward();
+    synchronize(device);
+  }
+  state.SetItemsProcessed(s.rows * state.iterations());
+}
+
+void spectral_norm_kernel(benchmark::State& state, torch::Device device, int64_t batch, int64_t n) {
+  auto a = torch::randn({batch, n, n}, torch::device(device));
+  SpectralNormOptions options;
+  options.max_iterations = 100;
+  options.tolerance = 1e-4;
+  for (auto _ : state) {
+    auto r = batched_spectral_norm(a, options);
+    synchronize(device);
+    benchmark::DoNotOptimize(r.sigma.data_ptr());
+  }
+  state.SetBytesProcessed(4 * batch * n * n * state.iterations());
+  state.SetItemsProcessed(batch * state.iterations());
+}
+
+void spectral_norm_reference(benchmark::State& state, torch::Device device, int64_t batch,
+                             int64_t n) {
+  auto a = torch::randn({batch, n, n}, torch::device(device));
+  for (auto _ : state) {
+    auto sigma = torch::linalg_matrix_norm(a, 2);
+    synchronize(device);
+    benchmark::DoNotOptimize(sigma.data_ptr());
+  }
+  state.SetItemsProcessed(batch * state.iterations());
+}
+
+void factorized_spectral_norm_bench(benchmark::State& state, torch::Device device, int64_t users,
+                                    int64_t items, int64_t dim) {
+  auto u = torch::randn({users, dim}, torch::device(device)).requires_grad_(true);
+  auto v = torch::randn({items, dim}, torch::device(device)).requires_grad_(true);
+  SpectralWarmStart warm;
+  SpectralNormOptions options;
+  options.max_iterations = 10;
+  for (auto _ : state) {
+    factorized_spectral_norm(u, v, {}, 1, &warm, options).sum().backward();
+    synchronize(device);
+  }
+  state.SetBytesProcessed(4 * (users + items) * dim * 2 * state.iterations());
+}
+
+void register_all() {
+  std::vector<torch::Device> devices = {torch::kCPU};
+  if (torch::cuda::is_available()) devices.emplace_back(torch::kCUDA, 0);
+  for (const auto& device : devices) {
+    const std::string dev = device.is_cuda() ? "cuda" : "cpu";
+    // The GPU sizes of the kernels issue; the CPU runs a tenth of the rows.
+    const int64_t rows = device.is_cuda() ? 1000000 : 100000;
+    for (int64_t k : {4, 16, 32}) {
+      const TopkSizes s{rows, 128, 64, k};
+      const std::string sizes = "/N:" + std::to_string(rows) + "/L:128/d:64/k:" + std::to_string(k);
+      benchmark::RegisterBenchmark(("topk_filter_fwd_bwd/" + dev + sizes).c_str(),
+                                   topk_filter_kernel, device, s)
+          ->Unit(benchmark::kMillisecond)
+          ->UseRealTime();
+      benchmark::RegisterBenchmark(("topk_filter_torch_reference/" + dev + sizes).c_str(),
+                                   topk_filter_reference, device, s)
+          ->Unit(benchmark::kMillisecond)
+          ->UseRealTime();
+    }
+    const int64_t batch = device.is_cuda() ? 4096 : 512;
+    const std::string sizes = "/G:" + std::to_string(batch) + "/64x64";
+    benchmark::RegisterBenchmark(("spectral_norm/" + dev + sizes).c_str(), spectral_norm_kernel,
+                                 device, batch, 64)
+        ->Unit(benchmark::kMillisecond)
+        ->UseRealTime();
+    benchmark::RegisterBenchmark(("spectral_norm_torch_matrix_norm/" + dev + sizes).c_str(),
+                                 spectral_norm_reference, device, batch, 64)
+        ->Unit(benchmark::kMillisecond)
+        ->UseRealTime();
+    const int64_t users = device.is_cuda() ? 100000 : 20000,
+                  items = device.is_cuda() ? 500000 : 100000;
+    benchmark::RegisterBenchmark(("factorized_sigma1_fwd_bwd/" + dev + "/U:" +
+                                  std::to_string(users) + "/V:" + std::to_string(items) + "/d:64")
+                                     .c_str(),
+                                 factorized_spectral_norm_bench, device, users, items, 64)
+        ->Unit(benchmark::kMillisecond)
+        ->UseRealTime();
+  }
+}
+
+}  // namespace
+}  // namespace polyphony
+
+int main(int argc, char** argv) {
+  torch::manual_seed(0);
+  polyphony::register_all();
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
