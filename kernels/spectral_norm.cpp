@@ -7,12 +7,8 @@
 #include <ATen/Dispatch.h>
 #include <torch/autograd.h>
 
+#include "kernels/cuda_stream.h"
 #include "kernels/spectral_norm_kernels.h"
-
-#ifdef POLYPHONY_WITH_CUDA
-#include <c10/cuda/CUDAGuard.h>
-#include <c10/cuda/CUDAStream.h>
-#endif
 
 namespace polyphony {
 namespace {
@@ -130,13 +126,11 @@ SpectralNormResult batched_spectral_norm(const at::Tensor& matrices,
     TORCH_CHECK(a.scalar_type() == at::kFloat, "batched spectral norm: CUDA takes float32, got ",
                 a.scalar_type());
     const c10::cuda::CUDAGuard guard(a.device());
-    kernels::batched_spectral_norm_cuda(a.data_ptr<float>(), sizes, warm, sigma.data_ptr<float>(),
-                                        left.data_ptr<float>(), right.data_ptr<float>(),
-                                        iterations.data_ptr<int32_t>(),
-                                        c10::cuda::getCurrentCUDAStream().stream());
+    kernels::batched_spectral_norm_cuda(
+        a.data_ptr<float>(), sizes, warm, sigma.data_ptr<float>(), left.data_ptr<float>(),
+        right.data_ptr<float>(), iterations.data_ptr<int32_t>(), kernels::current_cuda_stream());
 #else
-    TORCH_CHECK(false,
-                "batched spectral norm: this build has no CUDA kernels (POLYPHONY_CUDA=OFF)");
+    kernels::fail_without_cuda("batched spectral norm");
 #endif
   } else {
     TORCH_CHECK(a.device().is_cpu(), "batched spectral norm: unsupported device ", a.device());

@@ -7,12 +7,8 @@
 #include <ATen/Dispatch.h>
 #include <torch/autograd.h>
 
+#include "kernels/cuda_stream.h"
 #include "kernels/topk_prototype_filter_kernels.h"
-
-#ifdef POLYPHONY_WITH_CUDA
-#include <c10/cuda/CUDAGuard.h>
-#include <c10/cuda/CUDAStream.h>
-#endif
 
 namespace polyphony {
 namespace {
@@ -48,14 +44,6 @@ kernels::TopkFilterSizes check_arguments(const at::Tensor& entities, const at::T
   return {entities.size(0), prototypes.size(0), entities.size(1), k};
 }
 
-#ifdef POLYPHONY_WITH_CUDA
-kernels::Stream current_stream() { return c10::cuda::getCurrentCUDAStream().stream(); }
-#else
-[[noreturn]] void no_cuda() {
-  TORCH_CHECK(false, "top-k prototype filter: this build has no CUDA kernels (POLYPHONY_CUDA=OFF)");
-}
-#endif
-
 class TopkPrototypeFilterFunction : public torch::autograd::Function<TopkPrototypeFilterFunction> {
  public:
   static torch::autograd::tensor_list forward(torch::autograd::AutogradContext* ctx,
@@ -89,9 +77,9 @@ class TopkPrototypeFilterFunction : public torch::autograd::Function<TopkPrototy
           grad_values.data_ptr<float>(), values.data_ptr<float>(), indices.data_ptr<int64_t>(),
           entities.data_ptr<float>(), prototypes.data_ptr<float>(), sizes,
           grad_entities.data_ptr<float>(), grad_prototypes.data_ptr<float>(),
-          workspace.data_ptr<float>(), current_stream());
+          workspace.data_ptr<float>(), kernels::current_cuda_stream());
 #else
-      no_cuda();
+      kernels::fail_without_cuda("top-k prototype filter");
 #endif
     } else {
       AT_DISPATCH_FLOATING_TYPES(entities.scalar_type(), "topk_filter_backward_cpu", [&] {
@@ -123,9 +111,9 @@ void topk_prototype_filter_forward_into(const at::Tensor& entities, const at::Te
     const c10::cuda::CUDAGuard guard(entities.device());
     kernels::topk_filter_forward_cuda(entities.data_ptr<float>(), prototypes.data_ptr<float>(),
                                       sizes, values.data_ptr<float>(), indices.data_ptr<int64_t>(),
-                                      current_stream());
+                                      kernels::current_cuda_stream());
 #else
-    no_cuda();
+    kernels::fail_without_cuda("top-k prototype filter");
 #endif
     return;
   }

@@ -20,9 +20,9 @@ const char* side_name(PrototypeSides sides) {
   return "?";
 }
 
-void check_k(int64_t k, int64_t prototypes, const char* name) {
+// k >= L is allowed and keeps every prototype, like -1.
+void check_k(int64_t k, const char* name) {
   if (k == 0 || k < -1) fail("model option {} must be -1 (off) or at least 1 (got {})", name, k);
-  (void)prototypes;  // k >= L simply keeps everything
 }
 
 // Same tensor object (the trainer passes the batch it scored to the regularisers).
@@ -37,8 +37,8 @@ ProtoMF::ProtoMF(const ModelContext& context, ProtoMFOptions options) : options_
   if (o.dim < 1) fail("model option dim must be at least 1 (got {})", o.dim);
   if (o.user_prototypes < 1) fail("model option user_prototypes must be at least 1");
   if (o.item_prototypes < 1) fail("model option item_prototypes must be at least 1");
-  check_k(o.k_user, o.user_prototypes, "k_user");
-  check_k(o.k_item, o.item_prototypes, "k_item");
+  check_k(o.k_user, "k_user");
+  check_k(o.k_item, "k_item");
   for (double w : {o.user_proto_weight, o.user_batch_weight, o.item_proto_weight,
                    o.item_batch_weight, o.ortho_weight})
     if (w < 0) fail("ProtoMF regulariser weights must be non-negative (got {})", w);
