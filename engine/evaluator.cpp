@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "common/error.h"
+#include "engine/groups.h"
 #include "models/recommender.h"
 
 namespace polyphony {
@@ -92,14 +93,7 @@ Evaluator::Evaluator(const UserItemIndex& train, ItemGroups groups, EvaluatorOpt
 
   auto items = train.items().to(at::kCPU);
   popularity_ = at::bincount(items, {}, num_items_).to(at::kDouble);
-  // Head = the most popular items holding head_share of the interactions: an item is head when
-  // the items before it in popularity order hold less than that share.
-  auto sorted = popularity_.sort(0, /*descending=*/true);
-  auto values = std::get<0>(sorted);
-  auto before = values.cumsum(0) - values;
-  const double total = values.sum().item<double>();
-  is_head_ = at::zeros({num_items_}, at::kBool);
-  if (total > 0) is_head_.index_put_({std::get<1>(sorted)}, before < options_.head_share * total);
+  is_head_ = head_items(popularity_, options_.head_share);
   popularity_ = popularity_.to(device_);
   is_head_ = is_head_.to(device_);
   if (groups_.group_of_item.defined()) {

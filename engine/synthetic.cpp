@@ -1,13 +1,16 @@
 #include "engine/synthetic.h"
 
 #include <ATen/ATen.h>
+#include <ATen/Parallel.h>
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <numeric>
-#include <unordered_set>
+#include <optional>
 
 #include "common/error.h"
+#include "engine/line_reader.h"
 #include "engine/random.h"
 
 namespace polyphony {
@@ -16,6 +19,10 @@ namespace {
 constexpr int64_t kMajority = 0;  // "US"
 constexpr int64_t kMinority = 1;  // "non-US"
 constexpr int64_t kUnknown = 2;
+// Listening histories start within this window and advance by about a day per new artist.
+constexpr int64_t kFirstTimestamp = 1104537600;  // 2005-01-01
+constexpr double kStartWindowSeconds = 10 * 365.25 * 86400;
+constexpr double kMeanGapSeconds = 86400;
 
 void validate(const SyntheticOptions& o) {
   if (o.users < 1) fail("synthetic: users must be at least 1 (got {})", o.users);
@@ -38,7 +45,20 @@ int64_t draw(const std::vector<double>& cumulative, Random& rng) {
   return std::min<int64_t>(it - cumulative.begin(), static_cast<int64_t>(cumulative.size()) - 1);
 }
 
+// SplitMix64 finaliser: well-spread per-user seeds from (seed, user).
+uint64_t mix(uint64_t x) {
+  x += 0x9E3779B97F4A7C15ull;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+  return x ^ (x >> 31);
+}
+
 }  // namespace
+
+const std::vector<std::string>& synthetic_presets() {
+  static const std::vector<std::string> names = {"music-demo", "music-small", "lfm-2b-scale"};
+  return names;
+}
 
 SyntheticOptions synthetic_preset(const std::string& name) {
   SyntheticOptions o;
@@ -50,7 +70,65 @@ SyntheticOptions synthetic_preset(const std::string& name) {
     o.communities = 12;
     return o;
   }
-  fail("unknown synthetic preset '{}' (available: music-demo, music-small)", name);
+  if (name == "lfm-2b-scale") {
+    o.users = 120000;
+    o.items = 1000000;
+    o.mean_items_per_user = 850;
+    o.communities = 64;
+    return o;
+  }
+  std::string known;
+  for (const auto& n : synthetic_presets()) known += (known.empty() ? "" : ", ") + n;
+  fail("unknown synthetic preset '{}' (available: {})", name, known);
+}
+
+SyntheticOptions parse_synthetic(const std::string& argument) {
+  size_t from = 0;
+  SyntheticOptions o;
+  std::optional<double> interactions;
+  bool first = true;
+  for (;;) {
+    const size_t comma = argument.find(',', from);
+    const std::string part = argument.substr(from, comma == std::string::npos ? std::string::npos : comma - from);
+    const auto equals = part.find('=');
+    if (equals == std::string::npos) {
+      if (!first) fail("synthetic:{}: expected KEY=VALUE, found '{}'", argument, part);
+      o = synthetic_preset(part);
+    } else {
+      const std::string key = part.substr(0, equals), text = part.substr(equals + 1);
+      static const std::vector<std::string> keys = {
+          "users",    "items",          "interactions",   "min_items",     "zipf", "communities",
+          "affinity", "majority_share", "majority_boost", "unknown_share", "seed"};
+      if (std::find(keys.begin(), keys.end(), key) == keys.end()) {
+        std::string known;
+        for (const auto& k : keys) known += (known.empty() ? "" : ", ") + k;
+        fail("synthetic:{}: unknown key '{}' (known: {})", argument, key, known);
+      }
+      double value = 0;
+      if (!parse_double(text, value)) fail("synthetic:{}: {} '{}' is not a number", argument, key, text);
+      auto integer = [&] {
+        if (value != std::floor(value) || std::fabs(value) > 9e15)
+          fail("synthetic:{}: {} must be an integer (got {})", argument, key, text);
+        return static_cast<int64_t>(value);
+      };
+      if (key == "users") o.users = integer();
+      else if (key == "items") o.items = integer();
+      else if (key == "interactions") interactions = static_cast<double>(integer());
+      else if (key == "min_items") o.min_items_per_user = integer();
+      else if (key == "zipf") o.zipf = value;
+      else if (key == "communities") o.communities = integer();
+      else if (key == "affinity") o.community_affinity = value;
+      else if (key == "majority_share") o.majority_share = value;
+      else if (key == "majority_boost") o.majority_boost = value;
+      else if (key == "unknown_share") o.unknown_share = value;
+      else o.seed = static_cast<uint64_t>(integer());
+    }
+    first = false;
+    if (comma == std::string::npos) break;
+    from = comma + 1;
+  }
+  if (interactions) o.mean_items_per_user = *interactions / static_cast<double>(std::max<int64_t>(o.users, 1));
+  return o;
 }
 
 Dataset generate_synthetic(const SyntheticOptions& o, const std::string& source) {
@@ -91,51 +169,69 @@ Dataset generate_synthetic(const SyntheticOptions& o, const std::string& source)
     cum.push_back((cum.empty() ? 0.0 : cum.back()) + weight[i]);
     all_cumulative[i] = (total += weight[i]);
   }
+  std::vector<int64_t> nonempty;
+  for (int64_t c = 0; c < o.communities; ++c)
+    if (!members[c].empty()) nonempty.push_back(c);
 
-  std::vector<int64_t> users, items;
-  users.reserve(static_cast<size_t>(o.users * o.mean_items_per_user * 1.1));
-  items.reserve(users.capacity());
+  // Activity of each user: log-normal with mean `mean_items_per_user` (E[exp(σZ − σ²/2)] = 1,
+  // σ = 0.8), at least the minimum, at most half the catalogue; offsets into the output.
   const int64_t max_per_user = std::max<int64_t>(o.min_items_per_user, n_items / 2);
-  std::unordered_set<int64_t> chosen;
-  std::vector<int64_t> order;
+  std::vector<int64_t> offset(o.users + 1, 0);
   for (int64_t u = 0; u < o.users; ++u) {
-    // Log-normal activity with mean `mean_items_per_user` (E[exp(σZ − σ²/2)] = 1, σ = 0.8).
     const double activity = o.mean_items_per_user * std::exp(0.8 * rng.normal() - 0.32);
-    const int64_t n_u =
-        std::clamp<int64_t>(std::llround(activity), o.min_items_per_user, max_per_user);
-    int64_t home[2];
-    for (auto& c : home) {
-      do {
-        c = static_cast<int64_t>(rng.below(o.communities));
-      } while (members[c].empty());
-    }
-    chosen.clear();
-    order.clear();
-    for (int64_t tries = 0; static_cast<int64_t>(chosen.size()) < n_u && tries < 50 * n_u;
-         ++tries) {
-      const double r = rng.uniform();
-      int64_t item;
-      if (r < o.community_affinity) {
-        const int64_t c = r < 0.7 * o.community_affinity ? home[0] : home[1];
-        item = members[c][draw(member_cumulative[c], rng)];
-      } else {
-        item = draw(all_cumulative, rng);
-      }
-      if (chosen.insert(item).second) order.push_back(item);
-    }
-    for (int64_t item : order) {
-      users.push_back(u);
-      items.push_back(item);
-    }
+    offset[u + 1] = offset[u] + std::clamp<int64_t>(std::llround(activity), o.min_items_per_user, max_per_user);
   }
+  const int64_t n = offset.back();
+  auto users = at::empty({n}, at::kLong), items = at::empty({n}, at::kLong),
+       times = at::empty({n}, at::kLong);
+  int64_t* user_out = users.data_ptr<int64_t>();
+  int64_t* item_out = items.data_ptr<int64_t>();
+  int64_t* time_out = times.data_ptr<int64_t>();
+
+  at::parallel_for(0, o.users, 64, [&](int64_t begin, int64_t end) {
+    std::vector<bool> taken(n_items, false);
+    for (int64_t u = begin; u < end; ++u) {
+      Random r(mix(o.seed ^ mix(static_cast<uint64_t>(u))));
+      const int64_t home[2] = {nonempty[r.below(nonempty.size())], nonempty[r.below(nonempty.size())]};
+      double t = static_cast<double>(kFirstTimestamp) + r.uniform() * kStartWindowSeconds;
+      int64_t filled = offset[u];
+      // Draws until the user has n_u distinct items; a fallback sweep covers tiny catalogues.
+      for (int64_t tries = 0; filled < offset[u + 1] && tries < 50 * (offset[u + 1] - offset[u]); ++tries) {
+        const double p = r.uniform();
+        int64_t item;
+        if (p < o.community_affinity) {
+          const int64_t c = p < 0.7 * o.community_affinity ? home[0] : home[1];
+          item = members[c][draw(member_cumulative[c], r)];
+        } else {
+          item = draw(all_cumulative, r);
+        }
+        if (taken[item]) continue;
+        taken[item] = true;
+        t += -std::log(1.0 - r.uniform()) * kMeanGapSeconds;
+        item_out[filled] = item;
+        time_out[filled] = static_cast<int64_t>(t);
+        ++filled;
+      }
+      for (int64_t item = 0; filled < offset[u + 1]; ++item) {
+        if (taken[item]) continue;
+        taken[item] = true;
+        t += kMeanGapSeconds;
+        item_out[filled] = item;
+        time_out[filled] = static_cast<int64_t>(t);
+        ++filled;
+      }
+      std::fill(user_out + offset[u], user_out + offset[u + 1], u);
+      for (int64_t k = offset[u]; k < offset[u + 1]; ++k) taken[item_out[k]] = false;
+    }
+  });
 
   Dataset d;
   d.source = source;
   d.num_users = o.users;
   d.num_items = n_items;
-  const auto n = static_cast<int64_t>(users.size());
-  d.interactions.users = at::from_blob(users.data(), {n}, at::kLong).clone();
-  d.interactions.items = at::from_blob(items.data(), {n}, at::kLong).clone();
+  d.interactions.users = users;
+  d.interactions.items = items;
+  d.interactions.timestamps = times;
   d.user_ids.reserve(o.users);
   for (int64_t u = 0; u < o.users; ++u) d.user_ids.push_back(fmt::format("user-{:06d}", u));
   d.item_ids.reserve(n_items);

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "engine/dataset.h"
 
@@ -31,13 +32,26 @@ struct SyntheticOptions {
   double majority_boost = 4.0;
   /// Share of items whose attribute is unknown.
   double unknown_share = 0.02;
-  /// Seed of the generator: same options, same dataset.
+  /// Seed of the generator: same options, same dataset (on any number of threads).
   uint64_t seed = 20240517;
 };
 
-// Options of a named preset ("music-demo", "music-small"); an unknown name is an error.
+// The presets: "music-demo" (3k users, 10k artists, ~150k interactions), "music-small" (600
+// users, 2k artists) and "lfm-2b-scale" (120k users, 1M artists, ~100M interactions).
+const std::vector<std::string>& synthetic_presets();
+
+// Options of a named preset; an unknown name is an error.
 SyntheticOptions synthetic_preset(const std::string& name);
 
+// Parses the argument of synthetic:ARG: a preset name, KEY=VALUE pairs on top of music-demo, or
+// a preset followed by pairs ("lfm-2b-scale,seed=3"). Keys: users, items, interactions (total;
+// sets the mean per user), min_items, zipf, communities, affinity, majority_share,
+// majority_boost, unknown_share, seed.
+SyntheticOptions parse_synthetic(const std::string& argument);
+
+// Generates the dataset in parallel, writing straight into the final arrays (users, items and
+// timestamps: ~24 bytes per interaction and little else). Each user draws from a generator
+// seeded by (seed, user), so the result does not depend on the thread count.
 Dataset generate_synthetic(const SyntheticOptions& options, const std::string& source);
 
 }  // namespace polyphony

@@ -30,7 +30,7 @@ void check_trainer_options(const TrainerOptions& o) {
     fail("--loss: unknown loss '{}' (available: bpr, softmax, bce)", o.loss);
 }
 
-Trainer::Trainer(Recommender& model, Interactions train, const UniformNegativeSampler& sampler,
+Trainer::Trainer(Recommender& model, Interactions train, const NegativeSampler& sampler,
                  TrainerOptions options, Validate validate, OnEpoch on_epoch)
     : model_(model),
       train_(std::move(train)),

@@ -68,7 +68,7 @@ class Trainer {
   using OnEpoch = std::function<void(const EpochRecord&)>;
 
   // `train` lives on the training device; `validate` may be empty (no validation).
-  Trainer(Recommender& model, Interactions train, const UniformNegativeSampler& sampler,
+  Trainer(Recommender& model, Interactions train, const NegativeSampler& sampler,
           TrainerOptions options, Validate validate = {}, OnEpoch on_epoch = {});
 
   // Trains, and with validation leaves the best epoch's parameters in the model.
@@ -79,7 +79,7 @@ class Trainer {
 
   Recommender& model_;
   Interactions train_;
-  const UniformNegativeSampler& sampler_;
+  const NegativeSampler& sampler_;
   TrainerOptions options_;
   Validate validate_;
   OnEpoch on_epoch_;

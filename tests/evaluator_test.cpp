@@ -76,8 +76,8 @@ TEST(Evaluator, ResultDoesNotDependOnChunkSize) {
   const int64_t users = 53, items = 41;
   auto all = testing::random_interactions(users, items, 12);
   auto keep = torch::rand({all.size()}) < 0.7;
-  Interactions train{all.users.masked_select(keep), all.items.masked_select(keep)};
-  Interactions test{all.users.masked_select(~keep), all.items.masked_select(~keep)};
+  Interactions train{all.users.masked_select(keep), all.items.masked_select(keep), {}, {}};
+  Interactions test{all.users.masked_select(~keep), all.items.masked_select(~keep), {}, {}};
   UserItemIndex train_index(train, users, items), test_index(test, users, items);
   FixedScores model(torch::randn({users, items}));
   ItemGroups groups{"g", torch::randint(3, {items}, torch::kLong), {"x", "y", "z"}, 0, 1};

@@ -22,7 +22,7 @@ EvaluationResult train_and_test(const PreparedData& data, const std::string& mod
   TrainerOptions options;
   options.epochs = epochs;
   options.eval_every = 0;
-  UniformNegativeSampler sampler(data.train);
+  const auto sampler = NegativeSampler::uniform(data.train);
   Trainer(*model, data.split.train, sampler, options).fit();
   EvaluatorOptions eval;
   eval.ks = {10};
@@ -37,9 +37,9 @@ double test_ndcg(const PreparedData& data, const std::string& model_name, int64_
 TEST(Learning, MatrixFactorizationClearlyBeatsPopularityOnTheDemoData) {
   for (uint64_t seed : {1u, 2u, 3u}) {
     torch::manual_seed(seed);
-    RatioSplitOptions split;
-    split.seed = seed;
-    const PreparedData data = prepare_data("synthetic:music-demo", split);
+    DataSetup setup;
+    setup.split.seed = seed;
+    const PreparedData data = prepare_data(setup);
     const double mf = test_ndcg(data, "mf", 12);
     const double pop = test_ndcg(data, "pop", 1);
     EXPECT_GT(mf, 1.5 * pop) << "seed " << seed << ": MF " << mf << ", popularity " << pop;
@@ -50,9 +50,9 @@ TEST(Learning, MatrixFactorizationClearlyBeatsPopularityOnTheDemoData) {
 // memorised: recommendations get less popular (ARP@10) without losing accuracy.
 TEST(Learning, ResnLowersTheAveragePopularityOfRecommendations) {
   for (uint64_t seed : {11u, 12u}) {
-    RatioSplitOptions split;
-    split.seed = seed;
-    const PreparedData data = prepare_data("synthetic:music-demo", split);
+    DataSetup setup;
+    setup.split.seed = seed;
+    const PreparedData data = prepare_data(setup);
     torch::manual_seed(seed);
     const auto mf = train_and_test(data, "mf", 12);
     torch::manual_seed(seed);

@@ -10,11 +10,11 @@
 namespace polyphony {
 namespace {
 
-TEST(UniformNegativeSampler, NeverReturnsAPositiveAndReachesEveryNegative) {
+TEST(NegativeSampler, UniformNeverReturnsAPositiveAndReachesEveryNegative) {
   const int64_t users = 40, items = 57;
   auto train = testing::random_interactions(users, items, 50);
   const UserItemIndex index(train, users, items);
-  const UniformNegativeSampler sampler(index);
+  const auto sampler = NegativeSampler::uniform(index);
   auto batch_users = torch::arange(users).repeat_interleave(400);
   auto negatives = sampler.sample(batch_users, 3);
   ASSERT_EQ(negatives.sizes(), (std::vector<int64_t>{users * 400, 3}));
@@ -32,12 +32,12 @@ TEST(UniformNegativeSampler, NeverReturnsAPositiveAndReachesEveryNegative) {
   EXPECT_TRUE(torch::equal(drawn, is_positive.logical_not())) << "some negative is never drawn";
 }
 
-TEST(UniformNegativeSampler, IsUniformOverTheNegatives) {
+TEST(NegativeSampler, UniformIsUniformOverTheNegatives) {
   const int64_t items = 101;
   // One user with a random set of positives.
   auto positives = torch::randperm(items).slice(0, 0, 30);
-  Interactions train{torch::zeros({30}, torch::kLong), positives};
-  const UniformNegativeSampler sampler(UserItemIndex(train, 1, items));
+  Interactions train{torch::zeros({30}, torch::kLong), positives, {}, {}};
+  const auto sampler = NegativeSampler::uniform(UserItemIndex(train, 1, items));
   const int64_t draws = 200000;
   auto counts =
       torch::bincount(sampler.sample(torch::zeros({draws}, torch::kLong), 1).view(-1), {}, items)
@@ -51,6 +51,49 @@ TEST(UniformNegativeSampler, IsUniformOverTheNegatives) {
   // Chi-square with 70 degrees of freedom: mean 70, sd ≈ 11.8; 6 sd is a false alarm < 1e-6.
   EXPECT_LT(chi2, df + 6 * std::sqrt(2 * df)) << "chi2 " << chi2;
   EXPECT_EQ(counts.masked_select(negative.logical_not()).sum().item<double>(), 0.0);
+}
+
+// Popularity sampling: item i (not a positive of the user) is drawn with probability
+// ∝ count_i^α. Several users with different positives share one searchsorted.
+TEST(NegativeSampler, PopularityFollowsTheExponentOverNonPositives) {
+  const int64_t users = 3, items = 60;
+  for (double alpha : {0.0, 0.5, 1.0}) {
+    auto train = testing::random_interactions(users, items, 25);
+    // 300 other users with Zipf-like tastes give the items very different popularity.
+    const int64_t others = 300;
+    auto taste = 1.0 / (torch::arange(items) + 1).to(torch::kDouble);
+    std::vector<at::Tensor> rows;
+    for (int64_t k = 0; k < others; ++k) rows.push_back(torch::multinomial(taste, 8));
+    auto extra_items = torch::cat(rows);
+    auto extra_users = torch::arange(users, users + others).repeat_interleave(8);
+    Interactions all{torch::cat({train.users, extra_users}), torch::cat({train.items, extra_items}), {}, {}};
+    const UserItemIndex index(all, users + others, items);
+    const auto sampler = NegativeSampler::popularity(index, alpha);
+    auto counts = torch::bincount(all.items, {}, items).to(torch::kDouble);
+    for (int64_t user = 0; user < users; ++user) {
+      const int64_t draws = 200000;
+      auto drawn = sampler.sample(torch::full({draws}, user, torch::kLong), 1).view(-1);
+      auto observed = torch::bincount(drawn, {}, items).to(torch::kDouble);
+      auto allowed = torch::ones({items}, torch::kBool);
+      allowed.index_put_({train.items.masked_select(train.users == user)}, false);
+      if (alpha > 0) allowed &= counts > 0;  // count^0 = 1: every item has mass
+      EXPECT_EQ(observed.masked_select(~allowed).sum().item<double>(), 0.0) << "alpha " << alpha;
+      auto weight = counts.pow(alpha).masked_select(allowed);
+      auto expected = weight / weight.sum() * static_cast<double>(draws);
+      auto seen = observed.masked_select(allowed);
+      const double chi2 = ((seen - expected).pow(2) / expected).sum().item<double>();
+      const double df = static_cast<double>(weight.numel() - 1);
+      EXPECT_LT(chi2, df + 6 * std::sqrt(2 * df)) << "alpha " << alpha << " user " << user;
+    }
+  }
+}
+
+TEST(NegativeSampler, SpecsParseAndBadOnesAreErrors) {
+  EXPECT_FALSE(parse_sampler("uniform").popularity_exponent.has_value());
+  EXPECT_EQ(parse_sampler("popularity").popularity_exponent.value(), 0.75);
+  EXPECT_EQ(parse_sampler("popularity:1.5").spec(), "popularity:1.5");
+  for (const char* bad : {"zipf", "popularity:", "popularity:-1", "popularity:x"})
+    EXPECT_THROW(parse_sampler(bad), Error) << bad;
 }
 
 }  // namespace

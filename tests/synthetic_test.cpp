@@ -49,5 +49,40 @@ TEST(Synthetic, BadOptionsAreErrors) {
   EXPECT_THROW(generate_synthetic(o, "x"), Error);
 }
 
+TEST(Synthetic, SameDataOnAnyNumberOfThreads) {
+  auto o = parse_synthetic("music-small,users=300");
+  const int threads = torch::get_num_threads();
+  torch::set_num_threads(1);
+  const Dataset one = generate_synthetic(o, "a");
+  torch::set_num_threads(std::max(2, threads));
+  const Dataset many = generate_synthetic(o, "b");
+  torch::set_num_threads(threads);
+  EXPECT_TRUE(torch::equal(one.interactions.items, many.interactions.items));
+  EXPECT_TRUE(torch::equal(one.interactions.timestamps, many.interactions.timestamps));
+}
+
+TEST(Synthetic, TimestampsIncreaseWithinEachUsersHistory) {
+  const Dataset d = generate_synthetic(synthetic_preset("music-small"), "s");
+  const auto& x = d.interactions;
+  const int64_t n = x.size();
+  auto same_user = x.users.slice(0, 1) == x.users.slice(0, 0, n - 1);
+  auto later = x.timestamps.slice(0, 1) > x.timestamps.slice(0, 0, n - 1);
+  EXPECT_TRUE(later.masked_select(same_user).all().item<bool>());
+}
+
+TEST(Synthetic, ExplicitParametersOverrideThePreset) {
+  const auto o = parse_synthetic("music-demo,users=50,items=400,interactions=2000,zipf=1.2,communities=4,seed=9");
+  EXPECT_EQ(o.users, 50);
+  EXPECT_EQ(o.items, 400);
+  EXPECT_DOUBLE_EQ(o.mean_items_per_user, 40);
+  EXPECT_DOUBLE_EQ(o.zipf, 1.2);
+  EXPECT_EQ(o.communities, 4);
+  EXPECT_EQ(o.seed, 9u);
+  EXPECT_EQ(parse_synthetic("users=7").items, synthetic_preset("music-demo").items);
+  EXPECT_THROW(parse_synthetic("users=ten"), Error);
+  EXPECT_THROW(parse_synthetic("users=1.5"), Error);
+  EXPECT_THROW(parse_synthetic("users=5,music-small"), Error);
+}
+
 }  // namespace
 }  // namespace polyphony

@@ -3,12 +3,59 @@
 
 #include <torch/torch.h>
 
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <string>
 #include <vector>
+
+#include "common/error.h"
 
 #include "engine/dataset.h"
 #include "models/recommender.h"
 
 namespace polyphony::testing {
+
+// A fresh folder under the system's temporary directory, removed with everything in it.
+class TempDir {
+ public:
+  TempDir() {
+    std::string pattern = (std::filesystem::temp_directory_path() / "polyphony-test-XXXXXX").string();
+    if (!::mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
+    path_ = pattern;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+  // Writes `contents` to NAME inside the folder and returns its path.
+  std::filesystem::path write(const std::string& name, const std::string& contents) const {
+    const auto file = path_ / name;
+    std::filesystem::create_directories(file.parent_path());
+    std::ofstream(file, std::ios::binary) << contents;
+    return file;
+  }
+
+ private:
+  std::filesystem::path path_;
+};
+
+// The message of the polyphony::Error `action` throws ("" and a test failure when none).
+inline std::string error_of(const std::function<void()>& action) {
+  try {
+    action();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "expected a polyphony::Error";
+  return "";
+}
 
 // Interactions from (user, item) pairs.
 inline Interactions pairs(const std::vector<std::pair<int64_t, int64_t>>& list) {
@@ -19,7 +66,7 @@ inline Interactions pairs(const std::vector<std::pair<int64_t, int64_t>>& list) 
   }
   const auto n = static_cast<int64_t>(list.size());
   return {torch::tensor(users, torch::kLong).view({n}),
-          torch::tensor(items, torch::kLong).view({n})};
+          torch::tensor(items, torch::kLong).view({n}), {}, {}};
 }
 
 // Random distinct (user, item) pairs: each user gets between 1 and max_per_user items.
@@ -31,7 +78,7 @@ inline Interactions random_interactions(int64_t num_users, int64_t num_items,
     items.push_back(torch::randperm(num_items).slice(0, 0, n));
     users.push_back(torch::full({n}, u, torch::kLong));
   }
-  return {torch::cat(users), torch::cat(items)};
+  return {torch::cat(users), torch::cat(items), {}, {}};
 }
 
 // A model whose scores are a fixed [users, items] matrix: evaluation tests control every rank.

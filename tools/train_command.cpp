@@ -18,6 +18,7 @@
 #include "engine/trainer.h"
 #include "models/registry.h"
 #include "tools/commands.h"
+#include "tools/data_options.h"
 #include "tools/device.h"
 #include "tools/report.h"
 
@@ -62,16 +63,17 @@ int train(int argc, char** argv) {
   for (const auto& m : available_models())
     models_help += fmt::format(" {} ({});", m.name, m.summary);
   TrainerOptions t;
-  spec.add_options()("dataset", "dataset KIND:ARG (synthetic:music-demo, synthetic:music-small)",
-                     cxxopts::value<std::string>()->default_value("synthetic:music-demo"))(
-      "model", models_help, cxxopts::value<std::string>()->default_value("mf"))(
+  add_data_options(spec);
+  spec.add_options()("model", models_help, cxxopts::value<std::string>()->default_value("mf"))(
       "device", "auto (CUDA when present), cpu or cuda",
       cxxopts::value<std::string>()->default_value("auto"))(
       "seed", "seed of initialisation, sampling and the split",
       cxxopts::value<uint64_t>()->default_value("42"))(
       "epochs", "passes over the training data", cxxopts::value<int64_t>()->default_value("30"))(
       "batch-size", "positives per step", cxxopts::value<int64_t>()->default_value("4096"))(
-      "negatives", "uniform negatives per positive", cxxopts::value<int64_t>()->default_value("1"))(
+      "negatives", "negatives per positive", cxxopts::value<int64_t>()->default_value("1"))(
+      "sampler", "negatives: uniform or popularity:ALPHA (over the user's non-training items)",
+      cxxopts::value<std::string>()->default_value("uniform"))(
       "loss", "bpr, softmax or bce", cxxopts::value<std::string>()->default_value("bpr"))(
       "lr", "Adam learning rate", cxxopts::value<double>()->default_value("0.005"))(
       "weight-decay", "Adam weight decay", cxxopts::value<double>()->default_value("0"))(
@@ -137,16 +139,13 @@ int train(int argc, char** argv) {
   const std::string out =
       args.count("out") ? args["out"].as<std::string>() : default_run_directory(model_name);
 
+  const DataSetup data_setup = read_data_options(args, seed);
+  const SamplerOptions sampler_options = parse_sampler(args["sampler"].as<std::string>());
   torch::manual_seed(seed);
-  RatioSplitOptions split_options;
-  split_options.seed = seed;
-  const PreparedData data = prepare_data(args["dataset"].as<std::string>(), split_options);
+  const PreparedData data = prepare_data(data_setup);
   const Dataset& dataset = data.dataset;
   const Split& split = data.split;
-  fmt::print("dataset {}: {} users, {} items, {} interactions\n", dataset.source, dataset.num_users,
-             dataset.num_items, dataset.interactions.size());
-  fmt::print("split per-user 80/10/10 (seed {}): {} train, {} valid, {} test\n", seed,
-             split.train.size(), split.valid.size(), split.test.size());
+  print_data_summary(data, data_setup);
 
   ModelContext context{dataset.num_users, dataset.num_items, split.train.users, split.train.items};
   auto model = make_model(model_name, context, model_options);
@@ -162,22 +161,13 @@ int train(int argc, char** argv) {
   nlohmann::json config = {{"polyphony_version", POLYPHONY_VERSION},
                            {"seed", seed},
                            {"device", device.str()},
-                           {"dataset",
-                            {{"spec", dataset.source},
-                             {"users", dataset.num_users},
-                             {"items", dataset.num_items},
-                             {"interactions", dataset.interactions.size()}}},
-                           {"split",
-                            {{"kind", "per-user-ratio"},
-                             {"train", split_options.train},
-                             {"valid", split_options.valid},
-                             {"seed", split_options.seed}}},
+                           {"data", data_config(data, data_setup)},
                            {"model", {{"name", model->kind()}, {"config", model->config()}}},
                            {"train",
                             {{"epochs", t.epochs},
                              {"batch_size", t.batch_size},
                              {"negatives", t.negatives},
-                             {"sampler", "uniform (excluding the user's training items)"},
+                             {"sampler", sampler_options.spec()},
                              {"loss", t.loss},
                              {"optimizer", "adam"},
                              {"lr", t.lr},
@@ -195,8 +185,9 @@ int train(int argc, char** argv) {
   run.write_lines("items.txt", dataset.item_ids);
   fmt::print("model {} on {}, run directory {}\n", model->kind(), device.str(), out);
 
-  UniformNegativeSampler sampler(data.train.to(device));
-  Interactions train_on_device{split.train.users.to(device), split.train.items.to(device)};
+  const auto sampler = NegativeSampler::create(sampler_options, data.train.to(device));
+  fmt::print("negatives: {} per positive, {}\n", t.negatives, sampler.description());
+  const Interactions train_on_device = split.train.to(device);
   Trainer::Validate validate;
   if (split.valid.size() > 0) {
     validate = [&](Recommender& m) {

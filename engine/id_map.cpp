@@ -1,0 +1,51 @@
+#include "engine/id_map.h"
+
+namespace polyphony {
+namespace {
+
+// A decimal without sign or leading zeros of at most 18 digits: it round-trips through int64.
+bool canonical_number(std::string_view id, int64_t& value) {
+  if (id.empty() || id.size() > 18 || (id[0] == '0' && id.size() > 1)) return false;
+  value = 0;
+  for (char c : id) {
+    if (c < '0' || c > '9') return false;
+    value = value * 10 + (c - '0');
+  }
+  return true;
+}
+
+}  // namespace
+
+int64_t IdMap::index_of(std::string_view id) {
+  const auto next = static_cast<int64_t>(ids_.size());
+  int64_t number = 0;
+  if (canonical_number(id, number)) return index_of(number);
+  std::string key(id);
+  const auto [it, inserted] = text_.try_emplace(key, next);
+  if (inserted) ids_.push_back(std::move(key));
+  return it->second;
+}
+
+int64_t IdMap::index_of(int64_t id) {
+  const auto [it, inserted] = numeric_.try_emplace(id, static_cast<int64_t>(ids_.size()));
+  if (inserted) ids_.push_back(std::to_string(id));
+  return it->second;
+}
+
+int64_t IdMap::find(std::string_view id) const {
+  int64_t number = 0;
+  if (canonical_number(id, number)) {
+    const auto it = numeric_.find(number);
+    return it == numeric_.end() ? -1 : it->second;
+  }
+  const auto it = text_.find(std::string(id));
+  return it == text_.end() ? -1 : it->second;
+}
+
+std::vector<std::string> IdMap::release_ids() {
+  numeric_ = {};
+  text_ = {};
+  return std::move(ids_);
+}
+
+}  // namespace polyphony

@@ -1,0 +1,118 @@
+// Loading end to end: files -> preprocessing -> cache, and the cache's own guarantees.
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <fstream>
+
+#include "engine/dataset_cache.h"
+#include "engine/dataset_loader.h"
+#include "test_support.h"
+
+namespace polyphony {
+namespace {
+
+using testing::TempDir;
+
+void expect_same(const Dataset& a, const Dataset& b) {
+  EXPECT_EQ(a.num_users, b.num_users);
+  EXPECT_EQ(a.num_items, b.num_items);
+  EXPECT_TRUE(torch::equal(a.interactions.users, b.interactions.users));
+  EXPECT_TRUE(torch::equal(a.interactions.items, b.interactions.items));
+  EXPECT_TRUE(torch::equal(a.interactions.weights, b.interactions.weights));
+  EXPECT_TRUE(torch::equal(a.interactions.timestamps, b.interactions.timestamps));
+  EXPECT_EQ(a.user_ids, b.user_ids);
+  EXPECT_EQ(a.item_ids, b.item_ids);
+}
+
+std::string movielens_file(int64_t lines) {
+  std::string text;
+  for (int64_t k = 0; k < lines; ++k)
+    text += fmt::format("{}::{}::{}::{}\n", 1 + k % 37, 1 + (k * 7919) % 101, 1 + k % 5, 978300000 + k);
+  return text;
+}
+
+TEST(DatasetLoader, CacheRoundTripsAndIsKeyedByContentAndOptions) {
+  TempDir dir;
+  dir.write("ml/ratings.dat", movielens_file(2000));
+  DataOptions options;
+  options.dataset = "movielens:" + (dir.path() / "ml").string();
+  options.cache_dir = dir.path() / "cache";
+  options.read.min_weight = 2;
+  options.filters = {3, 3, true};
+
+  const auto first = load_dataset(options);
+  EXPECT_EQ(first.cache.rfind("wrote ", 0), 0u) << first.cache;
+  const auto second = load_dataset(options);
+  EXPECT_EQ(second.cache.rfind("hit ", 0), 0u) << second.cache;
+  expect_same(first.dataset, second.dataset);
+  EXPECT_EQ(second.report.records, 2000);
+  EXPECT_EQ(second.report.duplicates, first.report.duplicates);
+
+  DataOptions uncached = options;
+  uncached.cache_dir.clear();
+  expect_same(load_dataset(uncached).dataset, first.dataset);
+
+  // Other options or other contents: another key.
+  DataOptions other = options;
+  other.read.min_weight = 3;
+  EXPECT_EQ(load_dataset(other).cache.rfind("wrote ", 0), 0u);
+  dir.write("ml/ratings.dat", movielens_file(2001));
+  EXPECT_EQ(load_dataset(options).cache.rfind("wrote ", 0), 0u);
+}
+
+TEST(DatasetLoader, TruncatedOrCorruptCacheIsRebuiltNeverTrusted) {
+  TempDir dir;
+  dir.write("ml/ratings.dat", movielens_file(500));
+  DataOptions options;
+  options.dataset = "movielens:" + (dir.path() / "ml").string();
+  options.cache_dir = dir.path() / "cache";
+  const auto original = load_dataset(options);
+  const auto path = original.cache.substr(6);  // after "wrote "
+  const auto size = std::filesystem::file_size(path);
+
+  {  // flip one byte in the middle of the arrays
+    std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(static_cast<std::streamoff>(size / 2));
+    char c = 0;
+    f.read(&c, 1);
+    f.seekp(static_cast<std::streamoff>(size / 2));
+    c = static_cast<char>(c ^ 0x5a);
+    f.write(&c, 1);
+  }
+  auto reloaded = load_dataset(options);
+  EXPECT_NE(reloaded.cache.find("checksum mismatch"), std::string::npos) << reloaded.cache;
+  expect_same(reloaded.dataset, original.dataset);
+
+  std::filesystem::resize_file(path, size - 100);
+  reloaded = load_dataset(options);
+  EXPECT_NE(reloaded.cache.find("rebuilt"), std::string::npos) << reloaded.cache;
+  expect_same(reloaded.dataset, original.dataset);
+  EXPECT_EQ(load_dataset(options).cache.rfind("hit ", 0), 0u);  // the rebuilt one is good
+}
+
+TEST(DatasetLoader, UnwritableCacheKeepsTheParsedData) {
+  TempDir dir;
+  dir.write("ml/ratings.dat", movielens_file(100));
+  dir.write("blocker", "a file where the cache folder should be");
+  DataOptions options;
+  options.dataset = "movielens:" + (dir.path() / "ml").string();
+  options.cache_dir = dir.path() / "blocker" / "cache";
+  const auto loaded = load_dataset(options);
+  EXPECT_EQ(loaded.cache.rfind("not written", 0), 0u) << loaded.cache;
+  EXPECT_GT(loaded.dataset.interactions.size(), 0);
+}
+
+TEST(DatasetLoader, SyntheticSpecsWithParameters) {
+  DataOptions options;
+  options.dataset = "synthetic:music-small,users=100,items=300,interactions=3000,seed=5";
+  const auto loaded = load_dataset(options);
+  EXPECT_EQ(loaded.dataset.num_users, 100);
+  EXPECT_EQ(loaded.dataset.num_items, 300);
+  EXPECT_NEAR(static_cast<double>(loaded.dataset.interactions.size()), 3000, 600);
+  options.dataset = "synthetic:users=10,colour=blue";
+  EXPECT_NE(testing::error_of([&] { load_dataset(options); }).find("unknown key 'colour'"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace polyphony

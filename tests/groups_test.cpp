@@ -1,0 +1,96 @@
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "engine/groups.h"
+#include "test_support.h"
+
+namespace polyphony {
+namespace {
+
+using testing::TempDir;
+
+Dataset dataset_with_ids(int64_t users, int64_t items) {
+  Dataset d;
+  d.source = "test";
+  d.num_users = users;
+  d.num_items = items;
+  for (int64_t u = 0; u < users; ++u) d.user_ids.push_back("u" + std::to_string(u));
+  for (int64_t i = 0; i < items; ++i) d.item_ids.push_back("a" + std::to_string(i));
+  return d;
+}
+
+TEST(Groups, ItemsByAttributeKeepUnknownApart) {
+  TempDir dir;
+  const auto file = dir.write("artists.tsv",
+                              "id\tname\tcountry\na0\tBjörk\tIS\na1\tX\tUS\na2\tY\tGB\n"
+                              "a3\tZ\t\na9\tnot in the data\tUS\n");
+  const Dataset d = dataset_with_ids(1, 5);  // a4 has no row
+  const Interactions none;
+  const auto two = make_item_groups("attribute:country=US,GB", d, none, file);
+  EXPECT_EQ(two.names, (std::vector<std::string>{"US+GB", "non-US+GB", "unknown"}));
+  EXPECT_TRUE(torch::equal(two.group_of_item, torch::tensor({1, 0, 0, 2, 2}, torch::kLong)));
+  EXPECT_EQ(two.over, 0);
+  EXPECT_EQ(two.under, 1);
+  const auto sided = make_item_groups("attribute:country=US/IS,JP", d, none, file);
+  EXPECT_EQ(sided.names, (std::vector<std::string>{"US", "IS+JP", "other", "unknown"}));
+  EXPECT_TRUE(torch::equal(sided.group_of_item, torch::tensor({1, 0, 2, 3, 3}, torch::kLong)));
+  EXPECT_THROW(make_item_groups("attribute:country=US", d, none, ""), Error);
+  EXPECT_THROW(make_item_groups("attribute:country=US/US", d, none, file), Error);
+}
+
+TEST(Groups, PopularityHeadHoldsTheShare) {
+  const int64_t items = 200;
+  Dataset d = dataset_with_ids(1, items);
+  // Zipf-like counts: item i has 1000 / (i + 1) interactions (random order of items).
+  auto counts = (1000.0 / (torch::arange(items) + 1).to(torch::kDouble)).ceil().to(torch::kLong);
+  auto perm = torch::randperm(items);
+  auto item_counts = torch::zeros({items}, torch::kLong).index_put_({perm}, counts);
+  Interactions train;
+  train.items = torch::repeat_interleave(torch::arange(items), item_counts);
+  train.users = torch::zeros_like(train.items);
+  const auto g = make_item_groups("popularity:0.3", d, train, "");
+  const auto head = g.group_of_item == 0;
+  const double total = item_counts.sum().item<double>();
+  const double head_share = item_counts.masked_select(head).sum().item<double>() / total;
+  EXPECT_GE(head_share, 0.3);
+  // Minimal: without its least popular member the head would hold less than the share.
+  const double smallest = item_counts.masked_select(head).min().item<double>();
+  EXPECT_LT(head_share - smallest / total, 0.3);
+  // Every head item is at least as popular as every tail item.
+  EXPECT_GE(smallest, item_counts.masked_select(~head).max().item<double>());
+}
+
+TEST(Groups, UsersByAttributeBinsAndActivity) {
+  TempDir dir;
+  const auto file = dir.write("users.csv", "user,country,age\nu0,SE,17\nu1,BR,34\nu2,SE,\nu3,,61\n");
+  const Dataset d = dataset_with_ids(4, 3);
+  Interactions train;
+  train.users = torch::tensor({0, 1, 1, 1, 2, 3, 3}, torch::kLong);
+  train.items = torch::zeros_like(train.users);
+  const auto by_country = make_user_groups("attribute:country", d, train, file);
+  EXPECT_EQ(by_country.names, (std::vector<std::string>{"BR", "SE", "unknown"}));
+  EXPECT_TRUE(torch::equal(by_country.group_of_user, torch::tensor({1, 0, 1, 2}, torch::kLong)));
+  const auto by_age = make_user_groups("attribute:age@18,35", d, train, file);
+  EXPECT_EQ(by_age.names, (std::vector<std::string>{"<18", "[18,35)", ">=35", "unknown"}));
+  EXPECT_TRUE(torch::equal(by_age.group_of_user, torch::tensor({0, 1, 3, 2}, torch::kLong)));
+  const auto by_activity = make_user_groups("activity:2", d, train, file);
+  EXPECT_EQ(by_activity.names, (std::vector<std::string>{"Q1", "Q2"}));
+  // Activity 1, 3, 1, 2: the least active half is users 0 and 2.
+  EXPECT_TRUE(torch::equal(by_activity.group_of_user, torch::tensor({0, 1, 0, 1}, torch::kLong)));
+  EXPECT_THROW(make_user_groups("attribute:age@35,18", d, train, file), Error);
+  EXPECT_THROW(make_user_groups("attribute:country@1", d, train, file), Error);  // not numeric
+  EXPECT_THROW(make_user_groups("activity:0", d, train, file), Error);
+}
+
+TEST(Groups, QuantileGroupsHaveEqualSizes) {
+  auto score = torch::rand({1000}, torch::kDouble);
+  const auto g = quantile_groups(score, 5);
+  EXPECT_TRUE(torch::equal(torch::bincount(g, {}, 5), torch::full({5}, 200, torch::kLong)));
+  // Monotone: a higher group never holds a lower score.
+  for (int64_t q = 0; q + 1 < 5; ++q)
+    EXPECT_LE(score.masked_select(g == q).max().item<double>(),
+              score.masked_select(g == q + 1).min().item<double>());
+}
+
+}  // namespace
+}  // namespace polyphony
