@@ -1,11 +1,11 @@
-// Kernel benchmarks (Google Benchmark): each custom kernel against the plain-torch reference in
-// the same run, on the CPU and, when present, on CUDA. Counters: bytes/s of the compulsory
-// traffic (inputs read once, outputs written once) and items/s.
-//   build/benchmarks/polyphony_benchmarks [--benchmark_filter=...]
+// Kernel benchmarks: each custom kernel against the plain-torch reference in the same run, on the
+// CPU and, when present, on CUDA. Counters: bytes/s of the compulsory traffic (inputs read once,
+// outputs written once) and items/s.
 
 #include <benchmark/benchmark.h>
 #include <torch/torch.h>
 
+#include "benchmarks/benchmarks.h"
 #include "kernels/spectral_norm.h"
 #include "kernels/topk_prototype_filter.h"
 
@@ -95,7 +95,9 @@ void factorized_spectral_norm_bench(benchmark::State& state, torch::Device devic
   state.SetBytesProcessed(4 * (users + items) * dim * 2 * state.iterations());
 }
 
-void register_all() {
+}  // namespace
+
+void register_kernel_benchmarks() {
   std::vector<torch::Device> devices = {torch::kCPU};
   if (torch::cuda::is_available()) devices.emplace_back(torch::kCUDA, 0);
   for (const auto& device : devices) {
@@ -135,15 +137,4 @@ void register_all() {
   }
 }
 
-}  // namespace
 }  // namespace polyphony
-
-int main(int argc, char** argv) {
-  torch::manual_seed(0);
-  polyphony::register_all();
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
-}

@@ -14,6 +14,7 @@
 #include <xxhash.h>
 
 #include "common/error.h"
+#include "engine/mapped_file.h"
 
 namespace polyphony {
 namespace {
@@ -21,8 +22,8 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr char kMagic[16] = "POLYPHONY-DATA\n";
-constexpr uint32_t kVersion = 1;
-constexpr size_t kChunk = size_t{1} << 24;
+constexpr uint32_t kVersion = 2;
+constexpr size_t kAlignment = 64;
 
 struct FileCloser {
   void operator()(std::FILE* f) const {
@@ -42,12 +43,18 @@ class Writer {
     if (size && std::fwrite(data, 1, size, file_) != size)
       fail("{}: write failed: {}", path_.string(), std::strerror(errno));
     XXH3_64bits_update(state_, data, size);
+    offset_ += size;
   }
   template <typename T>
   void value(const T& v) {
     bytes(&v, sizeof v);
   }
-  void tensor(const at::Tensor& t) { bytes(t.contiguous().data_ptr(), t.nbytes()); }
+  // Arrays start on 64-byte boundaries, so the loader can hand out tensors on the mapped file.
+  void tensor(const at::Tensor& t) {
+    static const char zeros[kAlignment] = {};
+    bytes(zeros, (kAlignment - offset_ % kAlignment) % kAlignment);
+    bytes(t.contiguous().data_ptr(), t.nbytes());
+  }
   void strings(const std::vector<std::string>& list) {
     value<uint64_t>(list.size());
     std::vector<uint32_t> lengths;
@@ -66,27 +73,16 @@ class Writer {
   std::FILE* file_;
   const fs::path& path_;
   XXH3_state_t* state_;
+  size_t offset_ = 0;
 };
 
-// Sequential reads that check sizes against the file and keep the same running checksum.
+// Reads the sections of a mapped cache file in order, with bounds checks. Tensors point into the
+// mapping (no copy) and keep it alive.
 class Reader {
  public:
-  Reader(std::FILE* file, const fs::path& path, uint64_t size)
-      : file_(file), path_(path), remaining_(size), state_(XXH3_createState()) {
-    XXH3_64bits_reset(state_);
-  }
-  ~Reader() { XXH3_freeState(state_); }
-  void bytes(void* data, size_t size) {
-    if (size > remaining_) fail("{}: truncated cache file", path_.string());
-    for (size_t done = 0; done < size;) {
-      const size_t step = std::min(kChunk, size - done);
-      if (std::fread(static_cast<char*>(data) + done, 1, step, file_) != step)
-        fail("{}: truncated cache file", path_.string());
-      done += step;
-    }
-    remaining_ -= size;
-    XXH3_64bits_update(state_, data, size);
-  }
+  Reader(std::shared_ptr<MappedFile> file, const fs::path& path, size_t end)
+      : file_(std::move(file)), path_(path), end_(end) {}
+  void bytes(void* out, size_t size) { std::memcpy(out, take(size), size); }
   template <typename T>
   T value() {
     T v;
@@ -94,35 +90,37 @@ class Reader {
     return v;
   }
   at::Tensor tensor(at::ScalarType type, int64_t n) {
-    auto t = at::empty({n}, at::TensorOptions().dtype(type));
-    bytes(t.data_ptr(), t.nbytes());
-    return t;
+    at_ = (at_ + kAlignment - 1) / kAlignment * kAlignment;
+    const size_t size = static_cast<size_t>(n) * at::elementSize(type);
+    void* data = take(size);
+    auto keep = file_;
+    return at::from_blob(data, {n}, [keep](void*) {}, at::TensorOptions().dtype(type));
   }
   std::vector<std::string> strings() {
     const auto count = value<uint64_t>();
-    if (count > remaining_ / sizeof(uint32_t)) fail("{}: corrupt cache file (bad id count)", path_.string());
+    if (count > (end_ - at_) / sizeof(uint32_t)) fail("{}: corrupt cache file (bad id count)", path_.string());
     std::vector<uint32_t> lengths(count);
     bytes(lengths.data(), count * sizeof(uint32_t));
     std::vector<std::string> list(count);
     for (uint64_t k = 0; k < count; ++k) {
-      list[k].resize(lengths[k]);
-      bytes(list[k].data(), lengths[k]);
+      const char* text = reinterpret_cast<const char*>(take(lengths[k]));
+      list[k].assign(text, lengths[k]);
     }
     return list;
   }
-  void finish() {
-    const uint64_t expected = XXH3_64bits_digest(state_);
-    uint64_t stored = 0;
-    if (remaining_ != 0 || std::fread(&stored, sizeof stored, 1, file_) != 1)
-      fail("{}: corrupt cache file (unexpected length)", path_.string());
-    if (stored != expected) fail("{}: corrupt cache file (checksum mismatch)", path_.string());
-  }
+  bool at_end() const { return at_ == end_; }
 
  private:
-  std::FILE* file_;
+  uint8_t* take(size_t size) {
+    if (size > end_ - at_) fail("{}: truncated cache file", path_.string());
+    uint8_t* p = file_->data() + at_;
+    at_ += size;
+    return p;
+  }
+  std::shared_ptr<MappedFile> file_;
   const fs::path& path_;
-  uint64_t remaining_;
-  XXH3_state_t* state_;
+  size_t end_;
+  size_t at_ = 0;
 };
 
 std::string hex(const CacheKey& key) {
@@ -134,26 +132,18 @@ std::string hex(const CacheKey& key) {
 }  // namespace
 
 CacheKey dataset_cache_key(const std::vector<fs::path>& files, const std::string& options) {
-  XXH3_state_t* state = XXH3_createState();
+  const std::unique_ptr<XXH3_state_t, decltype(&XXH3_freeState)> owner(XXH3_createState(), XXH3_freeState);
+  XXH3_state_t* state = owner.get();
   XXH3_128bits_reset(state);
   const std::string header = fmt::format("polyphony-cache-v{}\n{}\n", kVersion, options);
   XXH3_128bits_update(state, header.data(), header.size());
-  std::vector<char> buffer(kChunk);
   for (const auto& path : files) {
-    File file(std::fopen(path.c_str(), "rb"));
-    if (!file) {
-      XXH3_freeState(state);
-      fail("{}: cannot open: {}", path.string(), std::strerror(errno));
-    }
-    uint64_t size = 0;
-    for (size_t got; (got = std::fread(buffer.data(), 1, buffer.size(), file.get())) > 0;) {
-      XXH3_128bits_update(state, buffer.data(), got);
-      size += got;
-    }
+    const MappedFile file(path);
+    if (file.size()) XXH3_128bits_update(state, file.data(), file.size());
+    const uint64_t size = file.size();
     XXH3_128bits_update(state, &size, sizeof size);  // file boundaries are part of the key
   }
   const XXH128_hash_t digest = XXH3_128bits_digest(state);
-  XXH3_freeState(state);
   XXH128_canonical_t canonical;
   XXH128_canonicalFromHash(&canonical, digest);
   CacheKey key;
@@ -204,16 +194,21 @@ void save_dataset_cache(const fs::path& path, const CacheKey& key, const Dataset
 }
 
 Dataset load_dataset_cache(const fs::path& path, const CacheKey& key, PreprocessReport& report) {
-  std::error_code ec;
-  const auto size = fs::file_size(path, ec);
-  if (ec) fail("{}: cannot read the cache: {}", path.string(), ec.message());
-  File file(std::fopen(path.c_str(), "rb"));
-  if (!file) fail("{}: cannot open: {}", path.string(), std::strerror(errno));
-  if (size < sizeof(uint64_t)) fail("{}: truncated cache file", path.string());
-  Reader r(file.get(), path, size - sizeof(uint64_t));
+  auto file = std::make_shared<MappedFile>(path, /*writable=*/true);
+  const size_t size = file->size();
+  if (size < sizeof kMagic + sizeof(uint64_t)) fail("{}: truncated cache file", path.string());
+  if (std::memcmp(file->data(), kMagic, sizeof kMagic) != 0)
+    fail("{}: not a Polyphony dataset cache", path.string());
+  // The checksum first: nothing of a damaged file is interpreted.
+  const size_t payload = size - sizeof(uint64_t);
+  uint64_t stored_checksum = 0;
+  std::memcpy(&stored_checksum, file->data() + payload, sizeof stored_checksum);
+  if (XXH3_64bits(file->data(), payload) != stored_checksum)
+    fail("{}: corrupt or truncated cache file (checksum mismatch)", path.string());
+
+  Reader r(file, path, payload);
   char magic[sizeof kMagic];
   r.bytes(magic, sizeof magic);
-  if (std::memcmp(magic, kMagic, sizeof kMagic) != 0) fail("{}: not a Polyphony dataset cache", path.string());
   if (r.value<uint32_t>() != kVersion) fail("{}: cache written by another version", path.string());
   CacheKey stored;
   r.bytes(stored.data(), stored.size());
@@ -236,10 +231,9 @@ Dataset load_dataset_cache(const fs::path& path, const CacheKey& key, Preprocess
   for (int64_t* v : {&report.records, &report.below_min_weight, &report.duplicates,
                      &report.removed_by_counts, &report.filter_rounds})
     *v = r.value<int64_t>();
-  r.finish();
-  if (static_cast<int64_t>(d.user_ids.size()) != d.num_users ||
+  if (!r.at_end() || static_cast<int64_t>(d.user_ids.size()) != d.num_users ||
       static_cast<int64_t>(d.item_ids.size()) != d.num_items)
-    fail("{}: corrupt cache file (id counts)", path.string());
+    fail("{}: corrupt cache file (layout)", path.string());
   return d;
 }
 

@@ -72,16 +72,22 @@ nlohmann::json EvaluationResult::to_json() const {
                         {"under", under_group},
                         {"avg_rank_gap", avg_rank_gap}};
   }
+  if (!user_group_names.empty())
+    j["user_groups"] = {{"attribute", user_group_attribute},
+                        {"method", user_group_method},
+                        {"names", user_group_names},
+                        {"users", user_group_users}};
   return j;
 }
 
 Evaluator::Evaluator(const UserItemIndex& train, ItemGroups groups, EvaluatorOptions options,
-                     at::Device device)
+                     at::Device device, UserGroups user_groups)
     : options_(std::move(options)),
       device_(device),
       num_items_(train.num_items()),
       num_users_(train.num_users()),
-      groups_(std::move(groups)) {
+      groups_(std::move(groups)),
+      user_groups_(std::move(user_groups)) {
   if (options_.ks.empty()) fail("evaluation: at least one cut-off K is needed");
   for (int64_t k : options_.ks)
     if (k < 1) fail("evaluation: cut-off K must be at least 1 (got {})", k);
@@ -100,6 +106,11 @@ Evaluator::Evaluator(const UserItemIndex& train, ItemGroups groups, EvaluatorOpt
     TORCH_CHECK(groups_.group_of_item.numel() == num_items_, "item groups cover ",
                 groups_.group_of_item.numel(), " items, the catalogue has ", num_items_);
     groups_.group_of_item = groups_.group_of_item.to(device_);
+  }
+  if (user_groups_.group_of_user.defined()) {
+    TORCH_CHECK(user_groups_.group_of_user.numel() == num_users_, "user groups cover ",
+                user_groups_.group_of_user.numel(), " users, the dataset has ", num_users_);
+    user_groups_.group_of_user = user_groups_.group_of_user.to(device_);
   }
 }
 
@@ -132,6 +143,10 @@ EvaluationResult Evaluator::evaluate(Recommender& model, const UserItemIndex& ex
   auto exposure = at::zeros({num_k, num_items}, double_opts);
   auto rank_sum = at::zeros({std::max<int64_t>(num_groups, 1)}, double_opts);
   auto rank_count = at::zeros_like(rank_sum);
+  const int64_t num_user_groups =
+      user_groups_.group_of_user.defined() ? static_cast<int64_t>(user_groups_.names.size()) : 0;
+  auto group_utility = at::zeros({std::max<int64_t>(num_user_groups, 1), num_k, kNumUtility}, double_opts);
+  auto group_users = at::zeros({std::max<int64_t>(num_user_groups, 1)}, double_opts);
 
   auto positions = at::arange(1, kmax + 1, double_opts);
   auto discount = 1.0 / at::log2(positions + 1.0);  // NDCG's 1 / log2(rank + 1), rank from 1
@@ -161,6 +176,11 @@ EvaluationResult Evaluator::evaluate(Recommender& model, const UserItemIndex& ex
     is_target.index_put_({t_rows, t_items}, true);
     auto hits = is_target.gather(1, top_items).logical_and(valid).to(at::kDouble);
     auto valid_d = valid.to(at::kDouble);
+    at::Tensor user_group;
+    if (num_user_groups > 0) {
+      user_group = user_groups_.group_of_user.index_select(0, chunk_users);
+      group_users.index_add_(0, user_group, at::ones({c}, double_opts));
+    }
 
     for (int64_t q = 0; q < num_k; ++q) {
       const int64_t k = std::min(ks[q], kmax);
@@ -173,6 +193,7 @@ EvaluationResult Evaluator::evaluate(Recommender& model, const UserItemIndex& ex
                                  n_hits / n_target, (h * discount.narrow(0, 0, k)).sum(1) / ideal,
                                  (h * inv).amax(1), (h.cumsum(1) * inv * h).sum(1) / relevant});
       utility[q] += per_user.sum(1);
+      if (num_user_groups > 0) group_utility.select(1, q).index_add_(0, user_group, per_user.t());
 
       auto items_k = top_items.narrow(1, 0, k).reshape(-1);
       auto v = valid_d.narrow(1, 0, k);
@@ -256,6 +277,28 @@ EvaluationResult Evaluator::evaluate(Recommender& model, const UserItemIndex& ex
       r.under_group = groups_.names[groups_.under];
       r.avg_rank_gap = r.group_avg_rank[groups_.under] - r.group_avg_rank[groups_.over];
       r.metrics["AvgRankGap"] = r.avg_rank_gap;
+    }
+  }
+  if (num_user_groups > 0) {
+    auto sums = group_utility.cpu();
+    auto users_per_group = group_users.cpu();
+    r.user_group_attribute = user_groups_.attribute;
+    r.user_group_method = user_groups_.method;
+    r.user_group_names = user_groups_.names;
+    for (int64_t g = 0; g < num_user_groups; ++g)
+      r.user_group_users.push_back(static_cast<int64_t>(users_per_group[g].item<double>()));
+    for (int64_t q = 0; q < num_k; ++q) {
+      for (int m = 0; m < kNumUtility; ++m) {
+        const std::string name = kUtilityNames[m] + ("@" + std::to_string(ks[q]));
+        double best = -std::numeric_limits<double>::infinity(), worst = -best;
+        for (int64_t g = 0; g < num_user_groups; ++g) {
+          const double n = users_per_group[g].item<double>();
+          const double value = n > 0 ? sums[g][q][m].item<double>() / n : kNaN;
+          r.metrics[name + "[users:" + user_groups_.names[g] + "]"] = value;
+          if (n > 0) best = std::max(best, value), worst = std::min(worst, value);
+        }
+        r.metrics["UserGap[" + name + "]"] = best >= worst ? best - worst : kNaN;
+      }
     }
   }
   return r;

@@ -47,6 +47,12 @@ struct EvaluationResult {
   std::string over_group, under_group;
   double avg_rank_gap = 0;  // avg_rank(under) − avg_rank(over), NaN if undefined
 
+  // User-group fairness (empty without user groups): every utility metric per group, also in
+  // `metrics` as e.g. "NDCG@10[users:Q1]", and "UserGap[NDCG@10]" = best − worst group.
+  std::string user_group_attribute, user_group_method;
+  std::vector<std::string> user_group_names;
+  std::vector<int64_t> user_group_users;  // evaluated users per group
+
   // The named metric; an unknown name is an error listing what exists.
   double metric(const std::string& name) const;
   nlohmann::json to_json() const;
@@ -54,9 +60,9 @@ struct EvaluationResult {
 
 class Evaluator {
  public:
-  // `train` gives item popularity (ARP, head/tail, novelty); `groups` may be empty.
+  // `train` gives item popularity (ARP, head/tail, novelty); the groups may be empty.
   Evaluator(const UserItemIndex& train, ItemGroups groups, EvaluatorOptions options,
-            at::Device device);
+            at::Device device, UserGroups user_groups = {});
 
   // Ranks all items for the users that have items in `target`, masking the items in `exclude`
   // (training, plus validation when testing). Indexes may live on any device.
@@ -74,6 +80,7 @@ class Evaluator {
   at::Tensor popularity_;  // float [I]: training interactions per item
   at::Tensor is_head_;     // bool [I]
   ItemGroups groups_;      // group_of_item on device_
+  UserGroups user_groups_;  // group_of_user on device_
 };
 
 }  // namespace polyphony

@@ -1,7 +1,8 @@
 #pragma once
 // Maps external ids of any form ("1193", "user_000639", a MusicBrainz UUID, an artist name in
 // any script) to dense indices 0..n-1 in order of first appearance. Canonical decimal ids take a
-// fast integer path; every other id is kept as its exact bytes, so "007" and "7" stay distinct.
+// fast integer path (a direct table while the ids are dense enough, a hash map beyond); every
+// other id is kept as its exact bytes, so "007" and "7" stay distinct.
 
 #include <cstdint>
 #include <string>
@@ -26,6 +27,7 @@ class IdMap {
   std::vector<std::string> release_ids();
 
  private:
+  std::vector<uint32_t> direct_;  // id -> index + 1 (0: not here) for small integer ids
   std::unordered_map<int64_t, int64_t> numeric_;
   std::unordered_map<std::string, int64_t> text_;
   std::vector<std::string> ids_;

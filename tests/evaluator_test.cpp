@@ -97,5 +97,35 @@ TEST(Evaluator, ResultDoesNotDependOnChunkSize) {
   }
 }
 
+// A user group's metric is the overall metric of that group's users alone, and the groups'
+// user-weighted mean is the overall metric.
+TEST(Evaluator, UserGroupMetricsAreTheMetricsOfEachGroupsUsers) {
+  const int64_t users = 47, items = 31, groups = 3;
+  auto all = testing::random_interactions(users, items, 10);
+  auto keep = torch::rand({all.size()}) < 0.7;
+  Interactions train{all.users.masked_select(keep), all.items.masked_select(keep), {}, {}};
+  Interactions test{all.users.masked_select(~keep), all.items.masked_select(~keep), {}, {}};
+  UserItemIndex train_index(train, users, items), test_index(test, users, items);
+  FixedScores model(torch::randn({users, items}));
+  UserGroups by_user{"g", "random", torch::randint(groups, {users}, torch::kLong), {"a", "b", "c"}};
+  EvaluatorOptions options;
+  options.ks = {5};
+  const auto r = Evaluator(train_index, {}, options, torch::kCPU, by_user)
+                     .evaluate(model, train_index, test_index, "test");
+  double weighted = 0;
+  for (int64_t g = 0; g < groups; ++g) {
+    auto in_group = by_user.group_of_user.index_select(0, test.users) == g;
+    Interactions only{test.users.masked_select(in_group), test.items.masked_select(in_group), {}, {}};
+    const auto alone = Evaluator(train_index, {}, options, torch::kCPU)
+                           .evaluate(model, train_index, UserItemIndex(only, users, items), "test");
+    ASSERT_EQ(r.user_group_users[g], alone.users_evaluated);
+    const std::string suffix = "[users:" + by_user.names[g] + "]";
+    for (const char* m : {"NDCG@5", "Recall@5", "HR@5", "MAP@5"})
+      EXPECT_NEAR(r.metric(m + suffix), alone.metric(m), 1e-12) << m << suffix;
+    weighted += alone.metric("NDCG@5") * static_cast<double>(alone.users_evaluated);
+  }
+  EXPECT_NEAR(weighted / static_cast<double>(r.users_evaluated), r.metric("NDCG@5"), 1e-12);
+}
+
 }  // namespace
 }  // namespace polyphony

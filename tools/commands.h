@@ -5,5 +5,6 @@
 namespace polyphony::cli {
 
 int train(int argc, char** argv);
+int datagen(int argc, char** argv);
 
 }  // namespace polyphony::cli

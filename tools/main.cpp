@@ -22,6 +22,8 @@ struct Command {
 const Command kCommands[] = {
     {"train", "train a model on a dataset, evaluate it and write a run directory",
      polyphony::cli::train},
+    {"datagen", "write a synthetic preset (or convert a dataset) to files in a supported format",
+     polyphony::cli::datagen},
 };
 
 void print_usage() {

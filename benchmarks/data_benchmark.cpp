@@ -1,0 +1,132 @@
+// Data benchmarks: parsing speed (MB/s on one core), cache loading against parsing, negative
+// sampling throughput and synthetic generation. Input files are generated once into a temporary
+// folder that is removed at exit.
+
+#include <benchmark/benchmark.h>
+#include <stdlib.h>
+#include <torch/torch.h>
+
+#include <filesystem>
+
+#include "benchmarks/benchmarks.h"
+#include "engine/dataset_cache.h"
+#include "engine/dataset_loader.h"
+#include "engine/dataset_writer.h"
+#include "engine/negative_sampler.h"
+#include "engine/split.h"
+#include "engine/synthetic.h"
+#include "engine/user_item_index.h"
+
+namespace polyphony {
+namespace {
+
+namespace fs = std::filesystem;
+
+// The benchmark input: a synthetic dataset of ~2M interactions written in two formats.
+class Inputs {
+ public:
+  static Inputs& get() {
+    static Inputs inputs;
+    return inputs;
+  }
+  ~Inputs() {
+    std::error_code ec;
+    fs::remove_all(folder_, ec);
+  }
+  const fs::path& folder() const { return folder_; }
+  const Dataset& dataset() const { return dataset_; }
+
+ private:
+  Inputs() {
+    std::string pattern = (fs::temp_directory_path() / "polyphony-bench-XXXXXX").string();
+    if (!::mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
+    folder_ = pattern;
+    dataset_ = generate_synthetic(parse_synthetic("users=20000,items=200000,interactions=2000000"), "bench");
+    write_dataset(dataset_, "lfm", folder_ / "lfm");
+    write_dataset(dataset_, "movielens", folder_ / "movielens");
+  }
+  fs::path folder_;
+  Dataset dataset_;
+};
+
+void parse(benchmark::State& state, const std::string& kind, const std::string& file) {
+  const fs::path path = Inputs::get().folder() / kind / file;
+  ReadOptions options;
+  int64_t bytes = 0;
+  for (auto _ : state) {
+    auto log = read_interactions(kind, path, options);
+    bytes = log.bytes;
+    benchmark::DoNotOptimize(log.users.data());
+  }
+  state.SetBytesProcessed(bytes * state.iterations());
+  state.counters["MB"] = static_cast<double>(bytes) / 1e6;
+}
+
+// load_dataset end to end (parse + dedup), without and with the cache (hash the source + read).
+void load(benchmark::State& state, bool cached) {
+  DataOptions options;
+  options.dataset = "movielens:" + (Inputs::get().folder() / "movielens").string();
+  if (cached) {
+    options.cache_dir = Inputs::get().folder() / "cache";
+    load_dataset(options);  // writes it
+  }
+  for (auto _ : state) {
+    auto loaded = load_dataset(options);
+    if (cached && loaded.cache.rfind("hit", 0) != 0) state.SkipWithError("cache missed");
+    benchmark::DoNotOptimize(loaded.dataset.interactions.users.data_ptr());
+  }
+  state.SetItemsProcessed(Inputs::get().dataset().interactions.size() * state.iterations());
+}
+
+void sample(benchmark::State& state, const std::string& spec, torch::Device device) {
+  const Dataset& d = Inputs::get().dataset();
+  const UserItemIndex train = UserItemIndex(d.interactions, d.num_users, d.num_items).to(device);
+  const auto sampler = NegativeSampler::create(parse_sampler(spec), train);
+  const int64_t batch = 4096, negatives = 38;
+  auto users = torch::randint(d.num_users, {batch}, torch::dtype(torch::kLong).device(device));
+  for (auto _ : state) {
+    auto n = sampler.sample(users, negatives);
+    if (device.is_cuda()) torch::cuda::synchronize();
+    benchmark::DoNotOptimize(n.data_ptr());
+  }
+  state.SetItemsProcessed(batch * negatives * state.iterations());
+}
+
+void generate(benchmark::State& state, const std::string& spec) {
+  int64_t n = 0;
+  for (auto _ : state) {
+    auto d = generate_synthetic(parse_synthetic(spec), spec);
+    n = d.interactions.size();
+  }
+  state.SetItemsProcessed(n * state.iterations());
+}
+
+}  // namespace
+
+void register_data_benchmarks() {
+  for (const auto& [kind, file] : {std::pair<std::string, std::string>{"movielens", "ratings.dat"},
+                                   {"lfm", "listening-counts.tsv"}})
+    benchmark::RegisterBenchmark(("data_parse/" + kind + "/2M_lines").c_str(), parse, kind, file)
+        ->Unit(benchmark::kMillisecond)
+        ->UseRealTime();
+  benchmark::RegisterBenchmark("data_load/movielens/parse", load, false)
+      ->Unit(benchmark::kMillisecond)
+      ->UseRealTime();
+  benchmark::RegisterBenchmark("data_load/movielens/cache", load, true)
+      ->Unit(benchmark::kMillisecond)
+      ->UseRealTime();
+  std::vector<torch::Device> devices = {torch::kCPU};
+  if (torch::cuda::is_available()) devices.emplace_back(torch::kCUDA, 0);
+  for (const auto& device : devices)
+    for (const std::string spec : {"uniform", "popularity:0.75"})
+      benchmark::RegisterBenchmark(
+          ("negative_sampler/" + spec + "/" + (device.is_cuda() ? "cuda" : "cpu") + "/B:4096/n:38").c_str(),
+          sample, spec, device)
+          ->Unit(benchmark::kMicrosecond)
+          ->UseRealTime();
+  benchmark::RegisterBenchmark("synthetic_generate/music-demo", generate, std::string("music-demo"))
+      ->Unit(benchmark::kMillisecond)
+      ->UseRealTime();
+}
+
+}  // namespace polyphony
