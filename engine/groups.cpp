@@ -3,6 +3,7 @@
 #include <ATen/ATen.h>
 
 #include <algorithm>
+#include <limits>
 #include <map>
 #include <set>
 
@@ -11,6 +12,7 @@
 #include "common/error.h"
 #include "engine/attributes.h"
 #include "engine/line_reader.h"
+#include "models/truncated_svd.h"
 
 namespace polyphony {
 namespace {
@@ -134,6 +136,18 @@ ItemGroups make_item_groups(const std::string& spec, const Dataset& d, const Int
   return g;
 }
 
+at::Tensor interest_diversity(const Interactions& train, int64_t num_users, int64_t num_items) {
+  const auto e = truncated_svd_item_embeddings(train.users, train.items, num_users, num_items, {});
+  const auto norm = e.norm(2, {1});
+  const auto unit = e / norm.clamp_min(1e-300).unsqueeze(1);  // zero rows stay zero
+  const auto users = train.users.to(at::kCPU), items = train.items.to(at::kCPU);
+  auto sum = at::zeros({num_users, e.size(1)}, at::kDouble).index_add_(0, users, unit.index_select(0, items));
+  auto count = at::zeros({num_users}, at::kDouble)
+                   .index_add_(0, users, (norm > 0).to(at::kDouble).index_select(0, items));
+  auto diversity = 1.0 - (sum / count.clamp_min(1).unsqueeze(1)).norm(2, {1});
+  return at::where(count > 0, diversity, at::full_like(diversity, std::numeric_limits<double>::quiet_NaN()));
+}
+
 UserGroups make_user_groups(const std::string& spec, const Dataset& d, const Interactions& train,
                             const std::filesystem::path& attributes) {
   const auto [kind, argument] = kind_and_argument(spec);
@@ -147,9 +161,24 @@ UserGroups make_user_groups(const std::string& spec, const Dataset& d, const Int
     for (int64_t k = 1; k <= q; ++k) g.names.push_back(fmt::format("Q{}", k));
     return g;
   }
+  if (kind == "diversity") {
+    const int64_t q = positive_integer(argument, "--user-groups", spec);
+    const auto diversity = interest_diversity(train, d.num_users, d.num_items);
+    const auto known = at::logical_not(at::isnan(diversity));
+    g.attribute = "interest diversity";
+    g.method = fmt::format(
+        "{} quantiles of 1 − ‖mean unit item vector‖, truncated-SVD PPMI item embeddings (Q1 least "
+        "diverse)",
+        q);
+    g.group_of_user = at::full({d.num_users}, q, at::kLong);  // q: "unknown"
+    g.group_of_user.index_put_({known}, quantile_groups(diversity.index({known}), q));
+    for (int64_t k = 1; k <= q; ++k) g.names.push_back(fmt::format("Q{}", k));
+    g.names.push_back("unknown");
+    return g;
+  }
   if (kind != "attribute" || argument.empty() || argument[0] == '@')
-    fail("--user-groups '{}': expected attribute:COLUMN, attribute:COLUMN@C1,C2,..., activity:Q "
-         "or none",
+    fail("--user-groups '{}': expected attribute:COLUMN, attribute:COLUMN@C1,C2,..., activity:Q, "
+         "diversity:Q or none",
          spec);
   need_attributes(attributes, "--user", spec);
   const auto at_sign = argument.find('@');

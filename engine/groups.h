@@ -32,9 +32,16 @@ ItemGroups make_item_groups(const std::string& spec, const Dataset& dataset,
 //   "attribute:COLUMN"                one group per value, missing values "unknown"
 //   "attribute:COLUMN@C1,C2,..."      numeric COLUMN binned at the cut points C1 < C2 < ...
 //   "activity:Q"                      Q quantile groups of training interactions (Q1 least)
+//   "diversity:Q"                     Q quantile groups of interest diversity (Q1 least diverse;
+//                                      users with no embedded item: "unknown")
 //   "none"
 UserGroups make_user_groups(const std::string& spec, const Dataset& dataset,
                             const Interactions& train, const std::filesystem::path& attributes);
+
+// Interest diversity of every user (models.md, "User interest diversity"): with x_i the unit
+// truncated-SVD PPMI embedding of item i (built from `train`), div(u) = 1 − ‖mean_{i ∈ I_u} x_i‖
+// over the user's training items that have an embedding; NaN for users with none. double [U].
+at::Tensor interest_diversity(const Interactions& train, int64_t num_users, int64_t num_items);
 
 // Q quantile groups of `score` [n] by rank (ties by index): group = floor(rank * Q / n).
 at::Tensor quantile_groups(const at::Tensor& score, int64_t quantiles);

@@ -62,7 +62,7 @@ void add_data_options(cxxopts::Options& spec) {
       cxxopts::value<std::string>()->default_value("auto"))(
       "item-attributes", "CSV/TSV of item attributes, first column the item id",
       cxxopts::value<std::string>())(
-      "user-groups", "none | activity:Q | attribute:COLUMN | attribute:COLUMN@C1,C2,...",
+      "user-groups", "none | activity:Q | diversity:Q | attribute:COLUMN | attribute:COLUMN@C1,C2,...",
       cxxopts::value<std::string>()->default_value("none"))(
       "user-attributes", "CSV/TSV of user attributes, first column the user id",
       cxxopts::value<std::string>())(
