@@ -41,7 +41,8 @@ class Inputs {
     std::string pattern = (fs::temp_directory_path() / "polyphony-bench-XXXXXX").string();
     if (!::mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
     folder_ = pattern;
-    dataset_ = generate_synthetic(parse_synthetic("users=20000,items=200000,interactions=2000000"), "bench");
+    dataset_ = generate_synthetic(parse_synthetic("users=20000,items=200000,interactions=2000000"),
+                                  "bench");
     write_dataset(dataset_, "lfm", folder_ / "lfm");
     write_dataset(dataset_, "movielens", folder_ / "movielens");
   }
@@ -120,7 +121,8 @@ void register_data_benchmarks() {
   for (const auto& device : devices)
     for (const std::string spec : {"uniform", "popularity:0.75"})
       benchmark::RegisterBenchmark(
-          ("negative_sampler/" + spec + "/" + (device.is_cuda() ? "cuda" : "cpu") + "/B:4096/n:38").c_str(),
+          ("negative_sampler/" + spec + "/" + (device.is_cuda() ? "cuda" : "cpu") + "/B:4096/n:38")
+              .c_str(),
           sample, spec, device)
           ->Unit(benchmark::kMicrosecond)
           ->UseRealTime();

@@ -20,21 +20,25 @@ std::vector<std::string> read_attribute_column(const std::filesystem::path& path
 
   LineReader reader(path);
   std::string_view line;
-  if (!reader.next(line)) fail("{}: empty file (expected a header naming the columns)", path.string());
+  if (!reader.next(line))
+    fail("{}: empty file (expected a header naming the columns)", path.string());
   char delimiter = 0;
   for (char c : {'\t', ',', ';', '|'})
     if (line.find(c) != std::string_view::npos) {
       delimiter = c;
       break;
     }
-  if (!delimiter) reader.fail_here("expected a header with at least two columns (tab, , ; or | separated)");
+  if (!delimiter)
+    reader.fail_here("expected a header with at least two columns (tab, , ; or | separated)");
   std::vector<std::string_view> fields;
   std::vector<std::string> storage;
-  if (!split_quoted_fields(line, delimiter, fields, storage)) reader.fail_here("unterminated double quote");
+  if (!split_quoted_fields(line, delimiter, fields, storage))
+    reader.fail_here("unterminated double quote");
   const auto it = std::find(fields.begin(), fields.end(), column);
   if (it == fields.end() || it == fields.begin()) {
     std::string names;
-    for (size_t k = 1; k < fields.size(); ++k) names += fmt::format("{}{}", k > 1 ? ", " : "", fields[k]);
+    for (size_t k = 1; k < fields.size(); ++k)
+      names += fmt::format("{}{}", k > 1 ? ", " : "", fields[k]);
     fail("{}:1: no attribute column '{}' (the first column is the id; attributes: {})",
          path.string(), column, names);
   }
@@ -48,7 +52,8 @@ std::vector<std::string> read_attribute_column(const std::filesystem::path& path
     if (!split_quoted_fields(line, delimiter, fields, storage))
       reader.fail_here("unterminated or misplaced double quote");
     if (fields.size() != width)
-      reader.fail_here(fmt::format("expected {} fields like the header, found {}", width, fields.size()));
+      reader.fail_here(
+          fmt::format("expected {} fields like the header, found {}", width, fields.size()));
     const auto hit = index_of.find(fields[0]);
     if (hit == index_of.end()) continue;  // an id the dataset does not use
     if (seen[hit->second]) reader.fail_here(fmt::format("id '{}' appears twice", fields[0]));

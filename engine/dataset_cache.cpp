@@ -22,7 +22,7 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr char kMagic[16] = "POLYPHONY-DATA\n";
-constexpr uint32_t kVersion = 2;
+constexpr uint32_t kVersion = 3;
 constexpr size_t kAlignment = 64;
 
 struct FileCloser {
@@ -35,7 +35,8 @@ using File = std::unique_ptr<std::FILE, FileCloser>;
 // Sequential writes that keep a running checksum.
 class Writer {
  public:
-  Writer(std::FILE* file, const fs::path& path) : file_(file), path_(path), state_(XXH3_createState()) {
+  Writer(std::FILE* file, const fs::path& path)
+      : file_(file), path_(path), state_(XXH3_createState()) {
     XXH3_64bits_reset(state_);
   }
   ~Writer() { XXH3_freeState(state_); }
@@ -94,11 +95,13 @@ class Reader {
     const size_t size = static_cast<size_t>(n) * at::elementSize(type);
     void* data = take(size);
     auto keep = file_;
-    return at::from_blob(data, {n}, [keep](void*) {}, at::TensorOptions().dtype(type));
+    return at::from_blob(
+        data, {n}, [keep](void*) {}, at::TensorOptions().dtype(type));
   }
   std::vector<std::string> strings() {
     const auto count = value<uint64_t>();
-    if (count > (end_ - at_) / sizeof(uint32_t)) fail("{}: corrupt cache file (bad id count)", path_.string());
+    if (count > (end_ - at_) / sizeof(uint32_t))
+      fail("{}: corrupt cache file (bad id count)", path_.string());
     std::vector<uint32_t> lengths(count);
     bytes(lengths.data(), count * sizeof(uint32_t));
     std::vector<std::string> list(count);
@@ -132,7 +135,8 @@ std::string hex(const CacheKey& key) {
 }  // namespace
 
 CacheKey dataset_cache_key(const std::vector<fs::path>& files, const std::string& options) {
-  const std::unique_ptr<XXH3_state_t, decltype(&XXH3_freeState)> owner(XXH3_createState(), XXH3_freeState);
+  const std::unique_ptr<XXH3_state_t, decltype(&XXH3_freeState)> owner(XXH3_createState(),
+                                                                       XXH3_freeState);
   XXH3_state_t* state = owner.get();
   XXH3_128bits_reset(state);
   const std::string header = fmt::format("polyphony-cache-v{}\n{}\n", kVersion, options);
@@ -151,7 +155,8 @@ CacheKey dataset_cache_key(const std::vector<fs::path>& files, const std::string
   return key;
 }
 
-fs::path dataset_cache_path(const fs::path& directory, const std::string& kind, const CacheKey& key) {
+fs::path dataset_cache_path(const fs::path& directory, const std::string& kind,
+                            const CacheKey& key) {
   return directory / fmt::format("{}-{}.bin", kind, hex(key));
 }
 
@@ -182,8 +187,8 @@ void save_dataset_cache(const fs::path& path, const CacheKey& key, const Dataset
     if (flags & 4) w.tensor(d.predefined_part);
     w.strings(d.user_ids);
     w.strings(d.item_ids);
-    for (int64_t v : {report.records, report.below_min_weight, report.duplicates,
-                      report.removed_by_counts, report.filter_rounds})
+    for (int64_t v : {report.records, report.users_read, report.items_read, report.below_min_weight,
+                      report.duplicates, report.removed_by_counts, report.filter_rounds})
       w.value(v);
     w.finish();
     if (std::fflush(file.get()) != 0 || ::fsync(::fileno(file.get())) != 0)
@@ -228,8 +233,9 @@ Dataset load_dataset_cache(const fs::path& path, const CacheKey& key, Preprocess
   if (flags & 4) d.predefined_part = r.tensor(at::kByte, n);
   d.user_ids = r.strings();
   d.item_ids = r.strings();
-  for (int64_t* v : {&report.records, &report.below_min_weight, &report.duplicates,
-                     &report.removed_by_counts, &report.filter_rounds})
+  for (int64_t* v :
+       {&report.records, &report.users_read, &report.items_read, &report.below_min_weight,
+        &report.duplicates, &report.removed_by_counts, &report.filter_rounds})
     *v = r.value<int64_t>();
   if (!r.at_end() || static_cast<int64_t>(d.user_ids.size()) != d.num_users ||
       static_cast<int64_t>(d.item_ids.size()) != d.num_items)

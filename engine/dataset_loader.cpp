@@ -14,9 +14,10 @@ namespace {
 std::pair<std::string, std::string> split_spec(const std::string& spec) {
   const auto colon = spec.find(':');
   if (colon == std::string::npos || colon == 0 || colon + 1 == spec.size())
-    fail("--dataset '{}': expected KIND:ARGUMENT, e.g. synthetic:music-demo or "
-         "movielens:ml-1m/ratings.dat",
-         spec);
+    fail(
+        "--dataset '{}': expected KIND:ARGUMENT, e.g. synthetic:music-demo or "
+        "movielens:ml-1m/ratings.dat",
+        spec);
   return {spec.substr(0, colon), spec.substr(colon + 1)};
 }
 
@@ -45,11 +46,14 @@ LoadedDataset load_dataset(const DataOptions& options) {
   LoadedDataset out;
   if (kind == "synthetic") {
     if (options.read.min_weight)
-      fail("--dataset {}: synthetic data has no ratings or play counts to threshold", options.dataset);
+      fail("--dataset {}: synthetic data has no ratings or play counts to threshold",
+           options.dataset);
     out.dataset = generate_synthetic(parse_synthetic(argument), options.dataset);
     out.report.records = out.dataset.interactions.size();
+    out.report.users_read = out.dataset.num_users;
+    out.report.items_read = out.dataset.num_items;
     filter_by_counts(out.dataset, options.filters, out.report);
-    out.cache = "off (synthetic data is generated)";
+    out.cache = "not used for generated data";
     return out;
   }
   const auto files = interaction_files(kind, argument);  // also rejects unknown kinds

@@ -62,7 +62,7 @@ class OutputFile {
 struct Columns {
   const int64_t* users;
   const int64_t* items;
-  const float* weights;      // null: none
+  const float* weights;       // null: none
   const int64_t* timestamps;  // null: none
 };
 
@@ -87,7 +87,8 @@ fs::path write_delimited(const Dataset& d, const fs::path& path, const char* hea
     const float w = c.weights ? c.weights[k] : default_weight;
     fmt::format_to(std::back_inserter(b), "{}{}{}{}{}", c.users[k] + 1, delimiter, c.items[k] + 1,
                    delimiter, w);
-    if (with_time) fmt::format_to(std::back_inserter(b), "{}{}", delimiter, c.timestamps ? c.timestamps[k] : 0);
+    if (with_time)
+      fmt::format_to(std::back_inserter(b), "{}{}", delimiter, c.timestamps ? c.timestamps[k] : 0);
     b.push_back('\n');
     out.flush_if_full();
   });
@@ -104,10 +105,13 @@ std::string csv_field(const std::string& text) {
 fs::path write_csv(const Dataset& d, const fs::path& path) {
   OutputFile out(path);
   auto& b = out.buffer();
-  const bool weights = d.interactions.weights.defined(), times = d.interactions.timestamps.defined();
-  fmt::format_to(std::back_inserter(b), "user,item{}{}\n", weights ? ",weight" : "", times ? ",timestamp" : "");
+  const bool weights = d.interactions.weights.defined(),
+             times = d.interactions.timestamps.defined();
+  fmt::format_to(std::back_inserter(b), "user,item{}{}\n", weights ? ",weight" : "",
+                 times ? ",timestamp" : "");
   for_each_interaction(d.interactions, [&](const Columns& c, int64_t k) {
-    fmt::format_to(std::back_inserter(b), "{},{}", csv_field(d.user_ids[c.users[k]]), csv_field(d.item_ids[c.items[k]]));
+    fmt::format_to(std::back_inserter(b), "{},{}", csv_field(d.user_ids[c.users[k]]),
+                   csv_field(d.item_ids[c.items[k]]));
     if (weights) fmt::format_to(std::back_inserter(b), ",{}", c.weights[k]);
     if (times) fmt::format_to(std::back_inserter(b), ",{}", c.timestamps[k]);
     b.push_back('\n');
@@ -147,16 +151,18 @@ fs::path write_item_groups(const Dataset& d, const fs::path& path, int64_t first
   for (int64_t i = 0; i < d.num_items; ++i) {
     const auto& name = g.names[group.data_ptr<int64_t>()[i]];
     const std::string value = name == "unknown" ? "" : name;  // unknown = no value
-    if (first_id >= 0) fmt::format_to(std::back_inserter(b), "{}\t{}\n", i + first_id, value);
-    else fmt::format_to(std::back_inserter(b), "{}\t{}\n", d.item_ids[i], value);
+    if (first_id >= 0)
+      fmt::format_to(std::back_inserter(b), "{}\t{}\n", i + first_id, value);
+    else
+      fmt::format_to(std::back_inserter(b), "{}\t{}\n", d.item_ids[i], value);
   }
   return out.commit();
 }
 
 }  // namespace
 
-std::vector<fs::path> write_dataset(const Dataset& d, const std::string& format, const fs::path& folder,
-                                    const Split* split) {
+std::vector<fs::path> write_dataset(const Dataset& d, const std::string& format,
+                                    const fs::path& folder, const Split* split) {
   std::error_code ec;
   fs::create_directories(folder, ec);
   if (ec) fail("{}: cannot create the folder: {}", folder.string(), ec.message());
@@ -166,9 +172,11 @@ std::vector<fs::path> write_dataset(const Dataset& d, const std::string& format,
   } else if (format == "ml100k") {
     written.push_back(write_delimited(d, folder / "u.data", nullptr, "\t", true, 5));
   } else if (format == "lastfm-hetrec") {
-    written.push_back(write_delimited(d, folder / "user_artists.dat", "userID\tartistID\tweight", "\t", false, 1));
+    written.push_back(write_delimited(d, folder / "user_artists.dat", "userID\tartistID\tweight",
+                                      "\t", false, 1));
   } else if (format == "lfm") {
-    written.push_back(write_delimited(d, folder / "listening-counts.tsv", "user_id\titem_id\tcount", "\t", false, 1));
+    written.push_back(write_delimited(d, folder / "listening-counts.tsv", "user_id\titem_id\tcount",
+                                      "\t", false, 1));
   } else if (format == "csv") {
     written.push_back(write_csv(d, folder / "interactions.csv"));
   } else if (format == "lightgcn") {

@@ -145,7 +145,8 @@ EvaluationResult Evaluator::evaluate(Recommender& model, const UserItemIndex& ex
   auto rank_count = at::zeros_like(rank_sum);
   const int64_t num_user_groups =
       user_groups_.group_of_user.defined() ? static_cast<int64_t>(user_groups_.names.size()) : 0;
-  auto group_utility = at::zeros({std::max<int64_t>(num_user_groups, 1), num_k, kNumUtility}, double_opts);
+  auto group_utility =
+      at::zeros({std::max<int64_t>(num_user_groups, 1), num_k, kNumUtility}, double_opts);
   auto group_users = at::zeros({std::max<int64_t>(num_user_groups, 1)}, double_opts);
 
   auto positions = at::arange(1, kmax + 1, double_opts);

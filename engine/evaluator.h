@@ -77,9 +77,9 @@ class Evaluator {
   at::Device device_;
   int64_t num_items_;
   int64_t num_users_;
-  at::Tensor popularity_;  // float [I]: training interactions per item
-  at::Tensor is_head_;     // bool [I]
-  ItemGroups groups_;      // group_of_item on device_
+  at::Tensor popularity_;   // float [I]: training interactions per item
+  at::Tensor is_head_;      // bool [I]
+  ItemGroups groups_;       // group_of_item on device_
   UserGroups user_groups_;  // group_of_user on device_
 };
 

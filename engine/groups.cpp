@@ -40,11 +40,14 @@ std::pair<std::string, std::string> kind_and_argument(const std::string& spec) {
   return {spec.substr(0, colon), spec.substr(colon + 1)};
 }
 
-void need_attributes(const std::filesystem::path& file, const char* option, const std::string& spec) {
-  if (file.empty()) fail("{} '{}' needs an attribute file ({}-attributes FILE)", option, spec, option);
+void need_attributes(const std::filesystem::path& file, const char* option,
+                     const std::string& spec) {
+  if (file.empty())
+    fail("{} '{}' needs an attribute file ({}-attributes FILE)", option, spec, option);
 }
 
-int64_t positive_integer(const std::string& text, const std::string& option, const std::string& spec) {
+int64_t positive_integer(const std::string& text, const std::string& option,
+                         const std::string& spec) {
   int64_t value = 0;
   if (!parse_int64(text, value) || value < 1)
     fail("{} '{}': '{}' is not a positive integer", option, spec, text);
@@ -69,7 +72,8 @@ at::Tensor head_items(const at::Tensor& popularity, double share) {
 
 at::Tensor quantile_groups(const at::Tensor& score, int64_t quantiles) {
   const int64_t n = score.numel();
-  const auto order = std::get<1>(score.to(at::kDouble).sort(/*stable=*/std::optional<bool>(true), 0));
+  const auto order =
+      std::get<1>(score.to(at::kDouble).sort(/*stable=*/std::optional<bool>(true), 0));
   auto rank = at::empty({n}, at::kLong).index_put_({order}, at::arange(n, at::kLong));
   return n ? at::div(rank * quantiles, n, "floor") : rank;
 }
@@ -81,7 +85,8 @@ ItemGroups make_item_groups(const std::string& spec, const Dataset& d, const Int
   if (spec == "none") return g;
   if (spec == "builtin") {
     if (!d.item_groups.group_of_item.defined())
-      fail("--item-groups builtin: {} has no built-in item groups (only synthetic data does)", d.source);
+      fail("--item-groups builtin: {} has no built-in item groups (only synthetic data does)",
+           d.source);
     return d.item_groups;
   }
   if (kind == "popularity") {
@@ -89,7 +94,8 @@ ItemGroups make_item_groups(const std::string& spec, const Dataset& d, const Int
     if (!parse_double(argument, share) || !(share > 0 && share < 1))
       fail("--item-groups '{}': expected popularity:SHARE with SHARE in (0, 1)", spec);
     const auto head = head_items(at::bincount(train.items, {}, d.num_items), share);
-    g.attribute = fmt::format("popularity (head holds {:g}% of training interactions)", share * 100);
+    g.attribute =
+        fmt::format("popularity (head holds {:g}% of training interactions)", share * 100);
     g.names = {"head", "tail"};
     g.group_of_item = at::logical_not(head).to(at::kLong);
     g.over = 0;
@@ -97,17 +103,21 @@ ItemGroups make_item_groups(const std::string& spec, const Dataset& d, const Int
     return g;
   }
   const auto equals = argument.find('=');
-  if (kind != "attribute" || equals == std::string::npos || equals == 0 || equals + 1 == argument.size())
-    fail("--item-groups '{}': expected attribute:COLUMN=V1,V2[/W1,W2], popularity:SHARE, builtin "
-         "or none",
-         spec);
+  if (kind != "attribute" || equals == std::string::npos || equals == 0 ||
+      equals + 1 == argument.size())
+    fail(
+        "--item-groups '{}': expected attribute:COLUMN=V1,V2[/W1,W2], popularity:SHARE, builtin "
+        "or none",
+        spec);
   need_attributes(attributes, "--item", spec);
   const std::string column = argument.substr(0, equals);
   const auto sides = split_list(argument.substr(equals + 1), '/');
-  if (sides.size() > 2) fail("--item-groups '{}': at most one '/' between the two value lists", spec);
+  if (sides.size() > 2)
+    fail("--item-groups '{}': at most one '/' between the two value lists", spec);
   const auto over = split_list(sides[0], ',');
   const auto under = sides.size() == 2 ? split_list(sides[1], ',') : std::vector<std::string>{};
-  const std::set<std::string> over_set(over.begin(), over.end()), under_set(under.begin(), under.end());
+  const std::set<std::string> over_set(over.begin(), over.end()),
+      under_set(under.begin(), under.end());
   for (const auto& v : under)
     if (over_set.count(v)) fail("--item-groups '{}': '{}' is on both sides", spec, v);
 
@@ -125,10 +135,14 @@ ItemGroups make_item_groups(const std::string& spec, const Dataset& d, const Int
   std::vector<int64_t> group(values.size());
   for (size_t k = 0; k < values.size(); ++k) {
     const auto& v = values[k];
-    if (v.empty()) group[k] = unknown;
-    else if (over_set.count(v)) group[k] = kOver;
-    else if (under.empty() || under_set.count(v)) group[k] = kUnder;
-    else group[k] = other;
+    if (v.empty())
+      group[k] = unknown;
+    else if (over_set.count(v))
+      group[k] = kOver;
+    else if (under.empty() || under_set.count(v))
+      group[k] = kUnder;
+    else
+      group[k] = other;
   }
   g.group_of_item = to_tensor(group);
   g.over = kOver;
@@ -141,11 +155,13 @@ at::Tensor interest_diversity(const Interactions& train, int64_t num_users, int6
   const auto norm = e.norm(2, {1});
   const auto unit = e / norm.clamp_min(1e-300).unsqueeze(1);  // zero rows stay zero
   const auto users = train.users.to(at::kCPU), items = train.items.to(at::kCPU);
-  auto sum = at::zeros({num_users, e.size(1)}, at::kDouble).index_add_(0, users, unit.index_select(0, items));
+  auto sum = at::zeros({num_users, e.size(1)}, at::kDouble)
+                 .index_add_(0, users, unit.index_select(0, items));
   auto count = at::zeros({num_users}, at::kDouble)
                    .index_add_(0, users, (norm > 0).to(at::kDouble).index_select(0, items));
   auto diversity = 1.0 - (sum / count.clamp_min(1).unsqueeze(1)).norm(2, {1});
-  return at::where(count > 0, diversity, at::full_like(diversity, std::numeric_limits<double>::quiet_NaN()));
+  return at::where(count > 0, diversity,
+                   at::full_like(diversity, std::numeric_limits<double>::quiet_NaN()));
 }
 
 UserGroups make_user_groups(const std::string& spec, const Dataset& d, const Interactions& train,
@@ -177,9 +193,10 @@ UserGroups make_user_groups(const std::string& spec, const Dataset& d, const Int
     return g;
   }
   if (kind != "attribute" || argument.empty() || argument[0] == '@')
-    fail("--user-groups '{}': expected attribute:COLUMN, attribute:COLUMN@C1,C2,..., activity:Q, "
-         "diversity:Q or none",
-         spec);
+    fail(
+        "--user-groups '{}': expected attribute:COLUMN, attribute:COLUMN@C1,C2,..., activity:Q, "
+        "diversity:Q or none",
+        spec);
   need_attributes(attributes, "--user", spec);
   const auto at_sign = argument.find('@');
   const std::string column = argument.substr(0, at_sign);
@@ -203,7 +220,8 @@ UserGroups make_user_groups(const std::string& spec, const Dataset& d, const Int
     std::vector<double> cuts;
     for (const auto& text : split_list(argument.substr(at_sign + 1), ',')) {
       double c = 0;
-      if (!parse_double(text, c)) fail("--user-groups '{}': cut point '{}' is not a number", spec, text);
+      if (!parse_double(text, c))
+        fail("--user-groups '{}': cut point '{}' is not a number", spec, text);
       if (!cuts.empty() && c <= cuts.back())
         fail("--user-groups '{}': cut points must increase", spec);
       cuts.push_back(c);

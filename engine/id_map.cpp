@@ -53,7 +53,8 @@ int64_t IdMap::index_of(int64_t id) {
 int64_t IdMap::find(std::string_view id) const {
   int64_t number = 0;
   if (canonical_number(id, number)) {
-    if (number < static_cast<int64_t>(direct_.size()) && direct_[number]) return direct_[number] - 1;
+    if (number < static_cast<int64_t>(direct_.size()) && direct_[number])
+      return direct_[number] - 1;
     const auto it = numeric_.find(number);
     return it == numeric_.end() ? -1 : it->second;
   }

@@ -17,8 +17,8 @@ namespace fs = std::filesystem;
 // Where each column of a delimited interaction file is, and how its values are read.
 struct Layout {
   std::string delimiter;
-  size_t fields = 0;         // every data line has exactly this many
-  std::string description;   // e.g. "UserID::MovieID::Rating::Timestamp", for messages
+  size_t fields = 0;        // every data line has exactly this many
+  std::string description;  // e.g. "UserID::MovieID::Rating::Timestamp", for messages
   int user = 0, item = 1, weight = -1, timestamp = -1;
   std::string weight_name = "weight";
   bool integer_ids = false;  // the format's ids are integers (MovieLens, Last.fm)
@@ -30,7 +30,9 @@ bool blank(std::string_view line) {
                      [](char c) { return c == ' ' || c == '\t' || c == '\r'; });
 }
 
-std::string shown(std::string_view delimiter) { return delimiter == "\t" ? "tab" : fmt::format("'{}'", delimiter); }
+std::string shown(std::string_view delimiter) {
+  return delimiter == "\t" ? "tab" : fmt::format("'{}'", delimiter);
+}
 
 // Maps one id field; integer formats insist on a non-negative 64-bit integer.
 int64_t map_id(IdMap& ids, std::string_view text, const char* what, const Layout& layout,
@@ -39,7 +41,9 @@ int64_t map_id(IdMap& ids, std::string_view text, const char* what, const Layout
   if (!layout.integer_ids) return ids.index_of(text);
   int64_t value = 0;
   if (!parse_int64(text, value)) {
-    const bool digits = std::all_of(text.begin(), text.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
+    const bool digits = std::all_of(text.begin(), text.end(), [](char c) {
+      return std::isdigit(static_cast<unsigned char>(c));
+    });
     reader.fail_here(digits ? fmt::format("{} id '{}' overflows a 64-bit integer", what, text)
                             : fmt::format("{} id '{}' is not an integer", what, text));
   }
@@ -50,9 +54,8 @@ int64_t map_id(IdMap& ids, std::string_view text, const char* what, const Layout
 void read_record(const std::vector<std::string_view>& fields, const Layout& layout,
                  const ReadOptions& options, const LineReader& reader, InteractionLog& log) {
   if (fields.size() != layout.fields)
-    reader.fail_here(fmt::format("expected {} fields separated by {} ({}), found {}",
-                                 layout.fields, shown(layout.delimiter), layout.description,
-                                 fields.size()));
+    reader.fail_here(fmt::format("expected {} fields separated by {} ({}), found {}", layout.fields,
+                                 shown(layout.delimiter), layout.description, fields.size()));
   ++log.records;
   float weight = 1;
   if (layout.weight >= 0) {
@@ -111,11 +114,13 @@ void read_delimited(const fs::path& path, const Layout& layout, Header header,
       if (header == Header::already_checked) continue;
       if (header == Header::required) {
         bool matches = fields.size() == expected_header.size();
-        for (size_t k = 0; matches && k < fields.size(); ++k) matches = fields[k] == expected_header[k];
+        for (size_t k = 0; matches && k < fields.size(); ++k)
+          matches = fields[k] == expected_header[k];
         if (!matches) {
           std::string wanted;
           for (const auto& name : expected_header) wanted += (wanted.empty() ? "" : " ") + name;
-          reader.fail_here(fmt::format("expected the header '{}' ({} separated)", wanted, shown(layout.delimiter)));
+          reader.fail_here(fmt::format("expected the header '{}' ({} separated)", wanted,
+                                       shown(layout.delimiter)));
         }
         continue;
       }
@@ -138,7 +143,8 @@ fs::path file_in(const fs::path& path, const char* name, const std::string& kind
   if (fs::is_directory(path, ec)) {
     if (*name == '\0') fail("{}: is a folder; the {} format expects a file", path.string(), kind);
     const fs::path file = path / name;
-    if (!fs::exists(file, ec)) fail("{}: no {} in this folder (expected by the {} format)", path.string(), name, kind);
+    if (!fs::exists(file, ec))
+      fail("{}: no {} in this folder (expected by the {} format)", path.string(), name, kind);
     return file;
   }
   if (!fs::exists(path, ec)) fail("{}: no such file or folder", path.string());
@@ -188,7 +194,8 @@ void read_csv(const fs::path& path, const ReadOptions& options, InteractionLog& 
     std::string_view line;
     while (reader.next(line) && blank(line)) {
     }
-    if (reader.line_number() == 0 || blank(line)) fail("{}: empty file (expected a header line)", path.string());
+    if (reader.line_number() == 0 || blank(line))
+      fail("{}: empty file (expected a header line)", path.string());
     std::vector<std::string_view> names;
     std::vector<std::string> storage;
     if (!split_quoted_fields(line, layout.delimiter[0], names, storage))
@@ -199,9 +206,10 @@ void read_csv(const fs::path& path, const ReadOptions& options, InteractionLog& 
     auto column = [&](const std::string& name, const char* role) {
       const auto it = std::find(names.begin(), names.end(), name);
       if (it == names.end())
-        fail("{}:{}: no column '{}' for the {} in the header (columns: {}); map columns with "
-             "--columns user=NAME,item=NAME[,weight=NAME][,timestamp=NAME]",
-             path.string(), reader.line_number(), name, role, all);
+        fail(
+            "{}:{}: no column '{}' for the {} in the header (columns: {}); map columns with "
+            "--columns user=NAME,item=NAME[,weight=NAME][,timestamp=NAME]",
+            path.string(), reader.line_number(), name, role, all);
       return static_cast<int>(it - names.begin());
     };
     layout.user = column(options.columns.user, "user");
@@ -247,7 +255,8 @@ void read_lightgcn(const fs::path& folder, InteractionLog& log) {
       }
     }
     if (part == 0 && log.users.size() == before)
-      fail("{}: no interactions (a lightgcn train.txt lists 'user item item ...' per line)", path.string());
+      fail("{}: no interactions (a lightgcn train.txt lists 'user item item ...' per line)",
+           path.string());
     log.bytes += reader.bytes_read();
     log.files.push_back(path);
   }
@@ -256,8 +265,8 @@ void read_lightgcn(const fs::path& folder, InteractionLog& log) {
 }  // namespace
 
 const std::vector<std::string>& interaction_formats() {
-  static const std::vector<std::string> kinds = {"movielens", "ml100k", "lastfm-hetrec", "lfm",
-                                                 "lightgcn",  "csv"};
+  static const std::vector<std::string> kinds = {"movielens", "ml100k",   "lastfm-hetrec",
+                                                 "lfm",       "lightgcn", "csv"};
   return kinds;
 }
 
@@ -269,12 +278,15 @@ std::vector<fs::path> interaction_files(const std::string& kind, const fs::path&
   if (kind == "lightgcn") {
     std::error_code ec;
     if (!fs::is_directory(path, ec))
-      fail("{}: the lightgcn format expects a folder holding train.txt and test.txt", path.string());
+      fail("{}: the lightgcn format expects a folder holding train.txt and test.txt",
+           path.string());
     std::vector<fs::path> files;
     for (const char* name : {"train.txt", "valid.txt", "test.txt"}) {
       const bool required = std::string(name) != "valid.txt";
-      if (fs::exists(path / name, ec)) files.push_back(path / name);
-      else if (required) fail("{}: no {} in this folder (expected by the lightgcn format)", path.string(), name);
+      if (fs::exists(path / name, ec))
+        files.push_back(path / name);
+      else if (required)
+        fail("{}: no {} in this folder (expected by the lightgcn format)", path.string(), name);
     }
     return files;
   }

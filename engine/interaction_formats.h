@@ -49,9 +49,9 @@ struct InteractionLog {
   std::vector<int64_t> timestamps;  // seconds; empty when the format has none
   std::vector<uint8_t> parts;       // predefined split (0 train, 1 valid, 2 test); else empty
   IdMap user_ids, item_ids;
-  int64_t records = 0;           // data lines (or user-item pairs) read
-  int64_t below_min_weight = 0;  // records dropped by min_weight
-  int64_t bytes = 0;             // bytes parsed
+  int64_t records = 0;                       // data lines (or user-item pairs) read
+  int64_t below_min_weight = 0;              // records dropped by min_weight
+  int64_t bytes = 0;                         // bytes parsed
   std::vector<std::filesystem::path> files;  // the files read, for cache keys and messages
 };
 

@@ -46,7 +46,8 @@ bool fixed_digits(std::string_view text, size_t at, size_t count, int64_t& value
 LineReader::LineReader(std::filesystem::path path, size_t buffer_bytes)
     : path_(std::move(path)), buffer_(std::max<size_t>(buffer_bytes, 64)) {
   std::error_code ec;
-  if (std::filesystem::is_directory(path_, ec)) fail("{}: is a directory, expected a file", path_.string());
+  if (std::filesystem::is_directory(path_, ec))
+    fail("{}: is a directory, expected a file", path_.string());
   file_ = std::fopen(path_.c_str(), "rb");
   if (!file_) fail("{}: cannot open: {}", path_.string(), std::strerror(errno));
 }

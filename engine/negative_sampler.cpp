@@ -20,7 +20,8 @@ NegativeSampler NegativeSampler::uniform(const UserItemIndex& train) {
 NegativeSampler NegativeSampler::popularity(const UserItemIndex& train, double alpha) {
   if (!(alpha >= 0 && std::isfinite(alpha)))
     fail("--sampler popularity:{}: the exponent must be non-negative", alpha);
-  const auto counts = at::bincount(train.items().to(at::kCPU), {}, train.num_items()).to(at::kDouble);
+  const auto counts =
+      at::bincount(train.items().to(at::kCPU), {}, train.num_items()).to(at::kDouble);
   auto weight = alpha == 0 ? at::ones_like(counts) : at::pow(counts, alpha);
   // Integer masses: the total is as large as the per-user key offsets allow (≤ 2^40), so the
   // relative rounding error of any item with mass is below 2^-40 · I.
@@ -40,7 +41,8 @@ SamplerOptions parse_sampler(const std::string& spec) {
   if (spec == "uniform") return o;
   if (spec == "popularity") {
     o.popularity_exponent = 0.75;
-  } else if (spec.rfind("popularity:", 0) == 0 && parse_double(spec.substr(11), alpha) && alpha >= 0) {
+  } else if (spec.rfind("popularity:", 0) == 0 && parse_double(spec.substr(11), alpha) &&
+             alpha >= 0) {
     o.popularity_exponent = alpha;
   } else {
     fail("--sampler '{}': expected uniform, popularity or popularity:ALPHA with ALPHA ≥ 0", spec);
@@ -53,7 +55,8 @@ std::string SamplerOptions::spec() const {
 }
 
 NegativeSampler NegativeSampler::create(const SamplerOptions& options, const UserItemIndex& train) {
-  return options.popularity_exponent ? popularity(train, *options.popularity_exponent) : uniform(train);
+  return options.popularity_exponent ? popularity(train, *options.popularity_exponent)
+                                     : uniform(train);
 }
 
 NegativeSampler::NegativeSampler(const UserItemIndex& train, at::Tensor mass,
@@ -69,10 +72,12 @@ NegativeSampler::NegativeSampler(const UserItemIndex& train, at::Tensor mass,
   const int64_t users = train.num_users();
   const int64_t limit = std::numeric_limits<int64_t>::max() / std::max<int64_t>(users, 1);
   if (stride_ > limit)
-    fail("negative sampler: {} users × total item mass {} overflow 64-bit keys", users, total_mass_);
+    fail("negative sampler: {} users × total item mass {} overflow 64-bit keys", users,
+         total_mass_);
 
   auto counts = indptr_.narrow(0, 1, users) - indptr_.narrow(0, 0, users);
-  auto user_of_entry = at::repeat_interleave(at::arange(users, indptr_.options()), counts, 0, train.nnz());
+  auto user_of_entry =
+      at::repeat_interleave(at::arange(users, indptr_.options()), counts, 0, train.nnz());
   // Mass of the user's positives up to and including each entry (items are sorted per user).
   auto entry_mass = mass_.index_select(0, train.items());
   auto running = entry_mass.cumsum(0);
@@ -93,10 +98,10 @@ at::Tensor NegativeSampler::sample(const at::Tensor& users, int64_t n) const {
   auto fallback = available <= 0;
   available = available.clamp_min(1);
   // Double precision keeps the floor exact for masses up to 2^53.
-  auto r = (at::rand({users.size(0), n}, users.options().dtype(at::kDouble)) *
-            available.to(at::kDouble))
-               .floor()
-               .to(at::kLong);
+  auto r =
+      (at::rand({users.size(0), n}, users.options().dtype(at::kDouble)) * available.to(at::kDouble))
+          .floor()
+          .to(at::kLong);
   r = at::minimum(r, available - 1);
   auto j = at::searchsorted(keys_, users.unsqueeze(1) * stride_ + r, /*out_int32=*/false,
                             /*right=*/true) -
@@ -106,7 +111,9 @@ at::Tensor NegativeSampler::sample(const at::Tensor& users, int64_t n) const {
     items = r + j;
   } else {
     auto preceding = at::where(
-        j > 0, positive_mass_.index_select(0, (start.unsqueeze(1) + j - 1).clamp_min(0).flatten()).view_as(j),
+        j > 0,
+        positive_mass_.index_select(0, (start.unsqueeze(1) + j - 1).clamp_min(0).flatten())
+            .view_as(j),
         at::zeros_like(j));
     items = at::searchsorted(cumulative_, r + preceding, /*out_int32=*/false, /*right=*/true);
   }

@@ -48,14 +48,14 @@ class NegativeSampler {
  private:
   NegativeSampler(const UserItemIndex& train, at::Tensor mass, std::string description);
 
-  at::Tensor indptr_;          // [U + 1]
-  at::Tensor keys_;            // [nnz]: u * stride + key_k, non-decreasing
-  at::Tensor positive_mass_;   // [nnz]: mass of the user's positives up to and including k
-  at::Tensor user_mass_;       // [U]: mass of the user's positives W_u
-  at::Tensor cumulative_;      // [I]: inclusive prefix sum of the item masses
-  at::Tensor mass_;            // [I]: integer mass of each item
-  int64_t total_mass_ = 0;     // M
-  int64_t stride_ = 0;         // M + 1
+  at::Tensor indptr_;         // [U + 1]
+  at::Tensor keys_;           // [nnz]: u * stride + key_k, non-decreasing
+  at::Tensor positive_mass_;  // [nnz]: mass of the user's positives up to and including k
+  at::Tensor user_mass_;      // [U]: mass of the user's positives W_u
+  at::Tensor cumulative_;     // [I]: inclusive prefix sum of the item masses
+  at::Tensor mass_;           // [I]: integer mass of each item
+  int64_t total_mass_ = 0;    // M
+  int64_t stride_ = 0;        // M + 1
   int64_t num_items_ = 0;
   bool uniform_ = false;
   std::string description_;

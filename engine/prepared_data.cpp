@@ -27,7 +27,9 @@ PreparedData prepare_data(const DataSetup& setup) {
   p.valid = UserItemIndex(p.split.valid, users, items);
   p.test = UserItemIndex(p.split.test, users, items);
   const Interactions seen{at::cat({p.split.train.users, p.split.valid.users}),
-                          at::cat({p.split.train.items, p.split.valid.items}), {}, {}};
+                          at::cat({p.split.train.items, p.split.valid.items}),
+                          {},
+                          {}};
   p.seen = UserItemIndex(seen, users, items);
   return p;
 }

@@ -37,6 +37,8 @@ at::Tensor compact_ids(const at::Tensor& used, std::vector<std::string>& ids) {
 
 std::string PreprocessReport::summary() const {
   std::string text = fmt::format("read {} records", records);
+  if (users_read || items_read)
+    text += fmt::format(" ({} users, {} items)", users_read, items_read);
   if (below_min_weight) text += fmt::format(", {} below the minimum weight", below_min_weight);
   text += fmt::format(", merged {} duplicate pairs", duplicates);
   if (filter_rounds)
@@ -50,8 +52,8 @@ Dataset dataset_from_log(InteractionLog&& log, std::string source, PreprocessRep
   report.below_min_weight = log.below_min_weight;
   Dataset d;
   d.source = std::move(source);
-  d.num_users = log.user_ids.size();
-  d.num_items = log.item_ids.size();
+  d.num_users = report.users_read = log.user_ids.size();
+  d.num_items = report.items_read = log.item_ids.size();
   d.user_ids = log.user_ids.release_ids();
   d.item_ids = log.item_ids.release_ids();
   Interactions& x = d.interactions;
@@ -65,7 +67,8 @@ Dataset dataset_from_log(InteractionLog&& log, std::string source, PreprocessRep
   const auto keys = x.users * d.num_items + x.items;
   const auto [sorted, order] = keys.sort(/*stable=*/std::optional<bool>(true), 0);
   auto is_new = at::ones({n}, at::kLong);
-  if (n > 1) is_new.narrow(0, 1, n - 1).copy_(sorted.narrow(0, 1, n - 1) != sorted.narrow(0, 0, n - 1));
+  if (n > 1)
+    is_new.narrow(0, 1, n - 1).copy_(sorted.narrow(0, 1, n - 1) != sorted.narrow(0, 0, n - 1));
   const auto group_sorted = is_new.cumsum(0) - 1;
   const int64_t groups = n ? group_sorted[n - 1].item<int64_t>() + 1 : 0;
   report.duplicates = n - groups;
@@ -83,14 +86,16 @@ Dataset dataset_from_log(InteractionLog&& log, std::string source, PreprocessRep
 
   if (d.predefined_part.defined()) {
     const auto part = d.predefined_part.to(at::kLong);
-    const auto low = at::full({groups}, 3, at::kLong).scatter_reduce(0, new_group, part, "amin", true);
-    const auto high = at::full({groups}, -1, at::kLong).scatter_reduce(0, new_group, part, "amax", true);
+    const auto low =
+        at::full({groups}, 3, at::kLong).scatter_reduce(0, new_group, part, "amin", true);
+    const auto high =
+        at::full({groups}, -1, at::kLong).scatter_reduce(0, new_group, part, "amax", true);
     const auto clash = (low != high).nonzero();
     if (clash.numel() > 0) {
       const int64_t k = kept[clash[0][0].item<int64_t>()].item<int64_t>();
       static const char* names[] = {"train", "valid", "test"};
-      fail("{}: user '{}' and item '{}' appear in both the {} and the {} part",
-           d.source, d.user_ids[x.users[k].item<int64_t>()], d.item_ids[x.items[k].item<int64_t>()],
+      fail("{}: user '{}' and item '{}' appear in both the {} and the {} part", d.source,
+           d.user_ids[x.users[k].item<int64_t>()], d.item_ids[x.items[k].item<int64_t>()],
            names[low[clash[0][0]].item<int64_t>()], names[high[clash[0][0]].item<int64_t>()]);
     }
     d.predefined_part = d.predefined_part.index_select(0, kept);

@@ -21,9 +21,11 @@ struct CountFilterOptions {
 
 // What preprocessing read, merged and removed, for the run log.
 struct PreprocessReport {
-  int64_t records = 0;           // lines (or pairs) read
-  int64_t below_min_weight = 0;  // dropped by the rating / play-count threshold
-  int64_t duplicates = 0;        // merged into an earlier (user, item) pair
+  int64_t records = 0;            // lines (or pairs) read
+  int64_t users_read = 0;         // distinct users among the records the threshold kept
+  int64_t items_read = 0;         // distinct items among them
+  int64_t below_min_weight = 0;   // dropped by the rating / play-count threshold
+  int64_t duplicates = 0;         // merged into an earlier (user, item) pair
   int64_t removed_by_counts = 0;  // interactions removed by the count filters
   int64_t filter_rounds = 0;
   std::string summary() const;

@@ -61,10 +61,12 @@ std::vector<uint8_t> split_ratio(const Dataset& d, const SplitOptions& o) {
   std::vector<uint8_t> part(n);
   std::vector<int64_t> mine;
   for (int64_t user = 0; user < d.num_users; ++user) {
-    mine.assign(runs.position.begin() + runs.start[user], runs.position.begin() + runs.start[user + 1]);
+    mine.assign(runs.position.begin() + runs.start[user],
+                runs.position.begin() + runs.start[user + 1]);
     const auto count = static_cast<int64_t>(mine.size());
     for (int64_t i = count - 1; i > 0; --i) std::swap(mine[i], mine[rng.below(i + 1)]);
-    const int64_t n_train = std::max<int64_t>(1, std::llround(o.train * static_cast<double>(count)));
+    const int64_t n_train =
+        std::max<int64_t>(1, std::llround(o.train * static_cast<double>(count)));
     const int64_t n_valid =
         std::min<int64_t>(count - n_train, std::llround(o.valid * static_cast<double>(count)));
     for (int64_t i = 0; i < count; ++i)
@@ -94,9 +96,10 @@ std::vector<uint8_t> split_leave_one_out(const Dataset& d, const SplitOptions& o
     const int64_t first = runs.start[user], count = runs.start[user + 1] - first;
     if (count == 0) continue;
     if (count == 1)
-      fail("--split {}: user '{}' has a single interaction, which leaves no training data; "
-           "remove such users with --min-user-interactions 2 (or 3 for a validation item)",
-           o.spec(), d.user_ids[user]);
+      fail(
+          "--split {}: user '{}' has a single interaction, which leaves no training data; "
+          "remove such users with --min-user-interactions 2 (or 3 for a validation item)",
+          o.spec(), d.user_ids[user]);
     part[runs.position[first + count - 1]] = kTest;
     if (count >= 3) part[runs.position[first + count - 2]] = kValid;
   }
@@ -108,9 +111,11 @@ std::vector<uint8_t> split_temporal(const Dataset& d, const SplitOptions& o) {
   if (!d.interactions.timestamps.defined())
     fail("--split {} needs timestamps, and {} has none", o.spec(), d.source);
   const int64_t n = d.interactions.size();
-  const auto order = to_vector(std::get<1>(d.interactions.timestamps.sort(/*stable=*/std::optional<bool>(true), 0)));
+  const auto order = to_vector(
+      std::get<1>(d.interactions.timestamps.sort(/*stable=*/std::optional<bool>(true), 0)));
   const int64_t n_train = std::max<int64_t>(1, std::llround(o.train * static_cast<double>(n)));
-  const int64_t n_valid = std::min<int64_t>(n - n_train, std::llround(o.valid * static_cast<double>(n)));
+  const int64_t n_valid =
+      std::min<int64_t>(n - n_train, std::llround(o.valid * static_cast<double>(n)));
   std::vector<uint8_t> part(n);
   for (int64_t r = 0; r < n; ++r)
     part[order[r]] = r < n_train ? kTrain : (r < n_train + n_valid ? kValid : kTest);
@@ -128,10 +133,14 @@ std::vector<uint8_t> split_predefined(const Dataset& d) {
 
 std::string SplitOptions::spec() const {
   switch (kind) {
-    case Kind::ratio: return fmt::format("ratio:{},{}", train, valid);
-    case Kind::leave_one_out: return latest ? "loo:last" : "loo:random";
-    case Kind::temporal: return fmt::format("temporal:{},{}", train, valid);
-    case Kind::predefined: return "files";
+    case Kind::ratio:
+      return fmt::format("ratio:{},{}", train, valid);
+    case Kind::leave_one_out:
+      return latest ? "loo:last" : "loo:random";
+    case Kind::temporal:
+      return fmt::format("temporal:{},{}", train, valid);
+    case Kind::predefined:
+      return "files";
   }
   return "";
 }
@@ -170,9 +179,10 @@ SplitOptions parse_split(const std::string& spec) {
   } else if (spec == "files") {
     o.kind = SplitOptions::Kind::predefined;
   } else {
-    fail("--split '{}': expected ratio:TRAIN,VALID, loo:last, loo:random, temporal:TRAIN,VALID "
-         "or files",
-         spec);
+    fail(
+        "--split '{}': expected ratio:TRAIN,VALID, loo:last, loo:random, temporal:TRAIN,VALID "
+        "or files",
+        spec);
   }
   return o;
 }
@@ -180,19 +190,29 @@ SplitOptions parse_split(const std::string& spec) {
 Split make_split(const Dataset& d, const SplitOptions& o) {
   std::vector<uint8_t> part;
   switch (o.kind) {
-    case SplitOptions::Kind::ratio: part = split_ratio(d, o); break;
-    case SplitOptions::Kind::leave_one_out: part = split_leave_one_out(d, o); break;
-    case SplitOptions::Kind::temporal: part = split_temporal(d, o); break;
-    case SplitOptions::Kind::predefined: part = split_predefined(d); break;
+    case SplitOptions::Kind::ratio:
+      part = split_ratio(d, o);
+      break;
+    case SplitOptions::Kind::leave_one_out:
+      part = split_leave_one_out(d, o);
+      break;
+    case SplitOptions::Kind::temporal:
+      part = split_temporal(d, o);
+      break;
+    case SplitOptions::Kind::predefined:
+      part = split_predefined(d);
+      break;
   }
   const int64_t n = d.interactions.size();
   auto part_tensor = at::from_blob(part.data(), {n}, at::kByte).clone();
 
   // Held-out interactions of users without training data: dropped in a temporal cut (such users
   // cannot be evaluated), an error anywhere else.
-  const auto in_train = at::zeros({d.num_users}, at::kBool)
-                            .index_fill_(0, d.interactions.users.index({part_tensor == kTrain}), true);
-  const auto cold = (part_tensor != kTrain) & at::logical_not(in_train.index_select(0, d.interactions.users));
+  const auto in_train =
+      at::zeros({d.num_users}, at::kBool)
+          .index_fill_(0, d.interactions.users.index({part_tensor == kTrain}), true);
+  const auto cold =
+      (part_tensor != kTrain) & at::logical_not(in_train.index_select(0, d.interactions.users));
   Split s;
   if (cold.any().item<bool>()) {
     if (o.kind != SplitOptions::Kind::temporal) {
@@ -206,7 +226,9 @@ Split make_split(const Dataset& d, const SplitOptions& o) {
   }
   s.part = part_tensor;
   s.fingerprint = XXH3_64bits(part_tensor.data_ptr<uint8_t>(), static_cast<size_t>(n));
-  auto select = [&](uint8_t which) { return d.interactions.select((part_tensor == which).nonzero().squeeze(1)); };
+  auto select = [&](uint8_t which) {
+    return d.interactions.select((part_tensor == which).nonzero().squeeze(1));
+  };
   s.train = select(kTrain);
   s.valid = select(kValid);
   s.test = select(kTest);

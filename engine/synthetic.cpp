@@ -89,7 +89,8 @@ SyntheticOptions parse_synthetic(const std::string& argument) {
   bool first = true;
   for (;;) {
     const size_t comma = argument.find(',', from);
-    const std::string part = argument.substr(from, comma == std::string::npos ? std::string::npos : comma - from);
+    const std::string part =
+        argument.substr(from, comma == std::string::npos ? std::string::npos : comma - from);
     const auto equals = part.find('=');
     if (equals == std::string::npos) {
       if (!first) fail("synthetic:{}: expected KEY=VALUE, found '{}'", argument, part);
@@ -105,29 +106,42 @@ SyntheticOptions parse_synthetic(const std::string& argument) {
         fail("synthetic:{}: unknown key '{}' (known: {})", argument, key, known);
       }
       double value = 0;
-      if (!parse_double(text, value)) fail("synthetic:{}: {} '{}' is not a number", argument, key, text);
+      if (!parse_double(text, value))
+        fail("synthetic:{}: {} '{}' is not a number", argument, key, text);
       auto integer = [&] {
         if (value != std::floor(value) || std::fabs(value) > 9e15)
           fail("synthetic:{}: {} must be an integer (got {})", argument, key, text);
         return static_cast<int64_t>(value);
       };
-      if (key == "users") o.users = integer();
-      else if (key == "items") o.items = integer();
-      else if (key == "interactions") interactions = static_cast<double>(integer());
-      else if (key == "min_items") o.min_items_per_user = integer();
-      else if (key == "zipf") o.zipf = value;
-      else if (key == "communities") o.communities = integer();
-      else if (key == "affinity") o.community_affinity = value;
-      else if (key == "majority_share") o.majority_share = value;
-      else if (key == "majority_boost") o.majority_boost = value;
-      else if (key == "unknown_share") o.unknown_share = value;
-      else o.seed = static_cast<uint64_t>(integer());
+      if (key == "users")
+        o.users = integer();
+      else if (key == "items")
+        o.items = integer();
+      else if (key == "interactions")
+        interactions = static_cast<double>(integer());
+      else if (key == "min_items")
+        o.min_items_per_user = integer();
+      else if (key == "zipf")
+        o.zipf = value;
+      else if (key == "communities")
+        o.communities = integer();
+      else if (key == "affinity")
+        o.community_affinity = value;
+      else if (key == "majority_share")
+        o.majority_share = value;
+      else if (key == "majority_boost")
+        o.majority_boost = value;
+      else if (key == "unknown_share")
+        o.unknown_share = value;
+      else
+        o.seed = static_cast<uint64_t>(integer());
     }
     first = false;
     if (comma == std::string::npos) break;
     from = comma + 1;
   }
-  if (interactions) o.mean_items_per_user = *interactions / static_cast<double>(std::max<int64_t>(o.users, 1));
+  if (interactions)
+    o.mean_items_per_user = *interactions / static_cast<double>(std::max<int64_t>(o.users, 1));
   return o;
 }
 
@@ -179,7 +193,8 @@ Dataset generate_synthetic(const SyntheticOptions& o, const std::string& source)
   std::vector<int64_t> offset(o.users + 1, 0);
   for (int64_t u = 0; u < o.users; ++u) {
     const double activity = o.mean_items_per_user * std::exp(0.8 * rng.normal() - 0.32);
-    offset[u + 1] = offset[u] + std::clamp<int64_t>(std::llround(activity), o.min_items_per_user, max_per_user);
+    offset[u + 1] =
+        offset[u] + std::clamp<int64_t>(std::llround(activity), o.min_items_per_user, max_per_user);
   }
   const int64_t n = offset.back();
   auto users = at::empty({n}, at::kLong), items = at::empty({n}, at::kLong),
@@ -192,11 +207,13 @@ Dataset generate_synthetic(const SyntheticOptions& o, const std::string& source)
     std::vector<bool> taken(n_items, false);
     for (int64_t u = begin; u < end; ++u) {
       Random r(mix(o.seed ^ mix(static_cast<uint64_t>(u))));
-      const int64_t home[2] = {nonempty[r.below(nonempty.size())], nonempty[r.below(nonempty.size())]};
+      const int64_t home[2] = {nonempty[r.below(nonempty.size())],
+                               nonempty[r.below(nonempty.size())]};
       double t = static_cast<double>(kFirstTimestamp) + r.uniform() * kStartWindowSeconds;
       int64_t filled = offset[u];
       // Draws until the user has n_u distinct items; a fallback sweep covers tiny catalogues.
-      for (int64_t tries = 0; filled < offset[u + 1] && tries < 50 * (offset[u + 1] - offset[u]); ++tries) {
+      for (int64_t tries = 0; filled < offset[u + 1] && tries < 50 * (offset[u + 1] - offset[u]);
+           ++tries) {
         const double p = r.uniform();
         int64_t item;
         if (p < o.community_affinity) {

@@ -10,7 +10,8 @@
 namespace polyphony {
 
 Spikiness spikiness(const at::Tensor& embeddings, const SpikinessOptions& o) {
-  if (embeddings.dim() != 2) fail("spikiness: expected a matrix, got {} dimensions", embeddings.dim());
+  if (embeddings.dim() != 2)
+    fail("spikiness: expected a matrix, got {} dimensions", embeddings.dim());
   if (!(o.cosine > -1 && o.cosine < 1) || !(o.coverage > 0 && o.coverage < 1) || o.dims < 1)
     fail("spikiness: cosine must be in (-1, 1), coverage in (0, 1) and dims at least 1");
   auto e = embeddings.to(at::kDouble).narrow(1, 0, std::min(o.dims, embeddings.size(1)));

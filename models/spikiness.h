@@ -21,9 +21,9 @@ struct SpikinessOptions {
 };
 
 struct Spikiness {
-  int64_t spikes = 0;   // Spk
-  double share = 0;     // spikes / rows considered
-  int64_t rows = 0;     // rows considered (non-zero, possibly sampled)
+  int64_t spikes = 0;  // Spk
+  double share = 0;    // spikes / rows considered
+  int64_t rows = 0;    // rows considered (non-zero, possibly sampled)
 };
 
 // Rows of E[:, :dims] sorted by norm, descending, and normalised; a spike opens at the first

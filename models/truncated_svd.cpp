@@ -23,9 +23,11 @@ SilentWarnings silent;
 at::Tensor ppmi_matrix(const at::Tensor& users, const at::Tensor& items, int64_t num_users,
                        int64_t num_items, int64_t min_cooccurrence) {
   auto pairs = at::stack({users.to(at::kCPU), items.to(at::kCPU)});
-  auto x = at::sparse_coo_tensor(pairs, at::ones({users.numel()}, at::kDouble), {num_users, num_items})
-               .coalesce();
-  x = at::sparse_coo_tensor(x.indices(), at::ones_like(x.values()), x.sizes()).coalesce();  // binary
+  auto x =
+      at::sparse_coo_tensor(pairs, at::ones({users.numel()}, at::kDouble), {num_users, num_items})
+          .coalesce();
+  x = at::sparse_coo_tensor(x.indices(), at::ones_like(x.values()), x.sizes())
+          .coalesce();  // binary
   at::Tensor c;
   {
     // LibTorch warns that its sparse kernels are in beta; the product below is exact.
@@ -39,10 +41,11 @@ at::Tensor ppmi_matrix(const at::Tensor& users, const at::Tensor& items, int64_t
   count = count.index({keep});
   auto row_sum = at::zeros({num_items}, at::kDouble).index_add_(0, index[0], count);
   const double total = count.sum().item<double>();
-  auto pmi = at::log(count * total / (row_sum.index_select(0, index[0]) * row_sum.index_select(0, index[1])));
+  auto pmi = at::log(count * total /
+                     (row_sum.index_select(0, index[0]) * row_sum.index_select(0, index[1])));
   auto positive = pmi > 0;
-  return at::sparse_coo_tensor(index.index({at::indexing::Slice(), positive}), pmi.index({positive}),
-                               {num_items, num_items})
+  return at::sparse_coo_tensor(index.index({at::indexing::Slice(), positive}),
+                               pmi.index({positive}), {num_items, num_items})
       .coalesce();
 }
 
@@ -55,7 +58,8 @@ at::Tensor truncated_svd_item_embeddings(const at::Tensor& users, const at::Tens
   const int64_t width = std::min(rank + o.oversampling, num_items);
   auto generator = at::make_generator<at::CPUGeneratorImpl>(o.seed);
   // Range finder with power iterations (Halko et al., 2011, Algorithm 4.4); M is symmetric.
-  auto q = std::get<0>(at::linalg_qr(at::mm(m, at::randn({num_items, width}, generator, at::kDouble))));
+  auto q =
+      std::get<0>(at::linalg_qr(at::mm(m, at::randn({num_items, width}, generator, at::kDouble))));
   for (int64_t k = 0; k < o.power_iterations; ++k) q = std::get<0>(at::linalg_qr(at::mm(m, q)));
   auto b = at::mm(m, q).t();  // Qᵀ M = (M Q)ᵀ, [width, I]
   const auto svd = at::linalg_svd(b, /*full_matrices=*/false);

@@ -50,7 +50,8 @@ TEST(BadInput, NegativePlayCount) {
 TEST(BadInput, IdOverflow) {
   TempDir dir;
   const auto file = dir.write("counts.tsv", "1\t2\t3\n99999999999999999999999\t2\t3\n");
-  EXPECT_CONTAINS(read_error("lfm", file), ":2: user id '99999999999999999999999' overflows a 64-bit integer");
+  EXPECT_CONTAINS(read_error("lfm", file),
+                  ":2: user id '99999999999999999999999' overflows a 64-bit integer");
 }
 
 TEST(BadInput, NonIntegerIdInAnIntegerFormat) {
@@ -79,7 +80,8 @@ TEST(BadInput, FileOfAnotherKind) {
   EXPECT_CONTAINS(read_error("movielens", ml100k), "expected 4 fields separated by '::'");
   // A MovieLens file given as Last.fm HetRec: the header is missing.
   const auto ml = dir.write("ratings.dat", "1::1193::5::978300760\n");
-  EXPECT_CONTAINS(read_error("lastfm-hetrec", ml), ":1: expected the header 'userID artistID weight'");
+  EXPECT_CONTAINS(read_error("lastfm-hetrec", ml),
+                  ":1: expected the header 'userID artistID weight'");
 }
 
 TEST(BadInput, BinaryData) {
@@ -131,7 +133,8 @@ TEST(BadInput, EverythingBelowTheThreshold) {
   const auto file = dir.write("ratings.dat", "1::1193::2::978300760\n");
   ReadOptions options;
   options.min_weight = 4;
-  EXPECT_CONTAINS(read_error("movielens", file, options), "no interaction left after the minimum weight 4");
+  EXPECT_CONTAINS(read_error("movielens", file, options),
+                  "no interaction left after the minimum weight 4");
 }
 
 TEST(BadInput, UnknownKindAndMalformedSpec) {
@@ -144,9 +147,11 @@ TEST(BadInput, UnknownKindAndMalformedSpec) {
 
 TEST(BadInput, SplitLeavingAUserWithoutTrainingData) {
   TempDir dir;
-  const auto file = dir.write("ratings.dat", "1::10::5::1\n1::11::5::2\n1::12::5::3\n2::10::5::4\n");
+  const auto file =
+      dir.write("ratings.dat", "1::10::5::1\n1::11::5::2\n1::12::5::3\n2::10::5::4\n");
   PreprocessReport report;
-  const Dataset d = dataset_from_log(read_interactions("movielens", file, {}), "movielens:x", report);
+  const Dataset d =
+      dataset_from_log(read_interactions("movielens", file, {}), "movielens:x", report);
   EXPECT_CONTAINS(error_of([&] { make_split(d, parse_split("loo:last")); }),
                   "user '2' has a single interaction, which leaves no training data");
 }
@@ -156,7 +161,8 @@ TEST(BadInput, PredefinedSplitWithATestOnlyUser) {
   dir.write("train.txt", "0 1 2\n");
   dir.write("test.txt", "0 3\n7 1\n");
   PreprocessReport report;
-  const Dataset d = dataset_from_log(read_interactions("lightgcn", dir.path(), {}), "lightgcn:g", report);
+  const Dataset d =
+      dataset_from_log(read_interactions("lightgcn", dir.path(), {}), "lightgcn:g", report);
   EXPECT_CONTAINS(error_of([&] { make_split(d, parse_split("files")); }),
                   "user '7' has held-out interactions but no training data under --split files");
 }
@@ -167,7 +173,8 @@ TEST(BadInput, PairInTwoPredefinedParts) {
   dir.write("test.txt", "0 2\n");
   PreprocessReport report;
   EXPECT_CONTAINS(error_of([&] {
-                    dataset_from_log(read_interactions("lightgcn", dir.path(), {}), "lightgcn:g", report);
+                    dataset_from_log(read_interactions("lightgcn", dir.path(), {}), "lightgcn:g",
+                                     report);
                   }),
                   "user '0' and item '2' appear in both the train and the test part");
 }

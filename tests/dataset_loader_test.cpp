@@ -28,7 +28,8 @@ void expect_same(const Dataset& a, const Dataset& b) {
 std::string movielens_file(int64_t lines) {
   std::string text;
   for (int64_t k = 0; k < lines; ++k)
-    text += fmt::format("{}::{}::{}::{}\n", 1 + k % 37, 1 + (k * 7919) % 101, 1 + k % 5, 978300000 + k);
+    text +=
+        fmt::format("{}::{}::{}::{}\n", 1 + k % 37, 1 + (k * 7919) % 101, 1 + k % 5, 978300000 + k);
   return text;
 }
 
@@ -111,7 +112,8 @@ TEST(DatasetLoader, SyntheticSpecsWithParameters) {
   EXPECT_EQ(loaded.dataset.num_items, 300);
   EXPECT_NEAR(static_cast<double>(loaded.dataset.interactions.size()), 3000, 600);
   options.dataset = "synthetic:users=10,colour=blue";
-  EXPECT_NE(testing::error_of([&] { load_dataset(options); }).find("unknown key 'colour'"), std::string::npos);
+  EXPECT_NE(testing::error_of([&] { load_dataset(options); }).find("unknown key 'colour'"),
+            std::string::npos);
 }
 
 }  // namespace

@@ -21,17 +21,21 @@ std::set<std::pair<int64_t, int64_t>> pairs_in(const Dataset& d, int64_t id_base
   for (int64_t k = 0; k < d.interactions.size(); ++k) {
     const auto& u = d.user_ids[d.interactions.users[k].item<int64_t>()];
     const auto& i = d.item_ids[d.interactions.items[k].item<int64_t>()];
-    if (external) out.emplace(std::stoll(u.substr(5)), std::stoll(i.substr(7)));  // user-NNNNNN, artist-NNNNNN
-    else out.emplace(std::stoll(u) - id_base, std::stoll(i) - id_base);
+    if (external)
+      out.emplace(std::stoll(u.substr(5)), std::stoll(i.substr(7)));  // user-NNNNNN, artist-NNNNNN
+    else
+      out.emplace(std::stoll(u) - id_base, std::stoll(i) - id_base);
   }
   return out;
 }
 
 TEST(DatasetWriter, EveryFormatReadsBackAsTheSameInteractions) {
   testing::TempDir dir;
-  const Dataset original = generate_synthetic(parse_synthetic("music-small,users=60,items=200"), "s");
+  const Dataset original =
+      generate_synthetic(parse_synthetic("music-small,users=60,items=200"), "s");
   const auto expected = pairs_in(original, 0, true);
-  for (const std::string format : {"movielens", "ml100k", "lastfm-hetrec", "lfm", "csv", "lightgcn"}) {
+  for (const std::string format :
+       {"movielens", "ml100k", "lastfm-hetrec", "lfm", "csv", "lightgcn"}) {
     SCOPED_TRACE(format);
     const auto folder = dir.path() / format;
     const Split split = make_split(original, parse_split("ratio:0.8,0.1"));
@@ -40,7 +44,8 @@ TEST(DatasetWriter, EveryFormatReadsBackAsTheSameInteractions) {
     ReadOptions options;
     options.columns.timestamp = format == "csv" ? "timestamp" : "";
     PreprocessReport report;
-    const Dataset back = dataset_from_log(read_interactions(format, read_path, options), format, report);
+    const Dataset back =
+        dataset_from_log(read_interactions(format, read_path, options), format, report);
     EXPECT_EQ(back.interactions.size(), original.interactions.size());
     EXPECT_EQ(pairs_in(back, format == "lightgcn" ? 0 : 1, format == "csv"), expected);
     if (format == "movielens" || format == "csv") {
@@ -51,12 +56,15 @@ TEST(DatasetWriter, EveryFormatReadsBackAsTheSameInteractions) {
       EXPECT_EQ(make_split(back, parse_split("files")).test.size(), split.test.size());
     }
     // The item attribute file gives back the built-in groups.
-    const auto groups = make_item_groups("attribute:country=US", back, back.interactions, folder / "items.tsv");
+    const auto groups =
+        make_item_groups("attribute:country=US", back, back.interactions, folder / "items.tsv");
     const auto original_groups = original.item_groups.group_of_item;
     for (int64_t i = 0; i < back.num_items; ++i) {
       const auto& id = back.item_ids[i];
-      const int64_t source = format == "csv" ? std::stoll(id.substr(7)) : std::stoll(id) - (format == "lightgcn" ? 0 : 1);
-      ASSERT_EQ(groups.group_of_item[i].item<int64_t>(), original_groups[source].item<int64_t>()) << id;
+      const int64_t source = format == "csv" ? std::stoll(id.substr(7))
+                                             : std::stoll(id) - (format == "lightgcn" ? 0 : 1);
+      ASSERT_EQ(groups.group_of_item[i].item<int64_t>(), original_groups[source].item<int64_t>())
+          << id;
     }
   }
 }

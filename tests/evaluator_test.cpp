@@ -115,7 +115,8 @@ TEST(Evaluator, UserGroupMetricsAreTheMetricsOfEachGroupsUsers) {
   double weighted = 0;
   for (int64_t g = 0; g < groups; ++g) {
     auto in_group = by_user.group_of_user.index_select(0, test.users) == g;
-    Interactions only{test.users.masked_select(in_group), test.items.masked_select(in_group), {}, {}};
+    Interactions only{
+        test.users.masked_select(in_group), test.items.masked_select(in_group), {}, {}};
     const auto alone = Evaluator(train_index, {}, options, torch::kCPU)
                            .evaluate(model, train_index, UserItemIndex(only, users, items), "test");
     ASSERT_EQ(r.user_group_users[g], alone.users_evaluated);

@@ -62,7 +62,8 @@ TEST(Groups, PopularityHeadHoldsTheShare) {
 
 TEST(Groups, UsersByAttributeBinsAndActivity) {
   TempDir dir;
-  const auto file = dir.write("users.csv", "user,country,age\nu0,SE,17\nu1,BR,34\nu2,SE,\nu3,,61\n");
+  const auto file =
+      dir.write("users.csv", "user,country,age\nu0,SE,17\nu1,BR,34\nu2,SE,\nu3,,61\n");
   const Dataset d = dataset_with_ids(4, 3);
   Interactions train;
   train.users = torch::tensor({0, 1, 1, 1, 2, 3, 3}, torch::kLong);

@@ -72,19 +72,24 @@ TEST(Formats, LightGcnFolderDefinesTheSplit) {
   dir.write("g/valid.txt", "0 4\n");
   dir.write("g/test.txt", "0 5 6\n1 3 \n");  // a trailing space, as some published files have
   const auto log = read_interactions("lightgcn", dir.path() / "g", {});
-  EXPECT_EQ(pairs_of(log), (Pairs{{"0", "1"}, {"0", "2"}, {"0", "3"}, {"1", "2"}, {"0", "4"},
-                                  {"0", "5"}, {"0", "6"}, {"1", "3"}}));
+  EXPECT_EQ(pairs_of(log), (Pairs{{"0", "1"},
+                                  {"0", "2"},
+                                  {"0", "3"},
+                                  {"1", "2"},
+                                  {"0", "4"},
+                                  {"0", "5"},
+                                  {"0", "6"},
+                                  {"1", "3"}}));
   EXPECT_EQ(log.parts, (std::vector<uint8_t>{0, 0, 0, 0, 1, 2, 2, 2}));
 }
 
 TEST(Formats, CsvMapsColumnsByNameWithQuotesUnicodeAndIsoTimes) {
   TempDir dir;
-  const auto file = dir.write(
-      "plays.csv",
-      "\xEF\xBB\xBFlistened_at,artist,listener,plays\n"
-      "2009-04-08T01:57:47Z,\"Sigur Rós, live\",user_000639,3\n"
-      "2009-04-08 01:53:56,坂本龍一,user_000639,1\n"
-      "1239155000,\"The \"\"Dogs\"\" D'Amour\",user_000001,7\n");
+  const auto file = dir.write("plays.csv",
+                              "\xEF\xBB\xBFlistened_at,artist,listener,plays\n"
+                              "2009-04-08T01:57:47Z,\"Sigur Rós, live\",user_000639,3\n"
+                              "2009-04-08 01:53:56,坂本龍一,user_000639,1\n"
+                              "1239155000,\"The \"\"Dogs\"\" D'Amour\",user_000001,7\n");
   ReadOptions options;
   options.columns = {"listener", "artist", "plays", "listened_at"};
   const auto log = read_interactions("csv", file, options);
@@ -139,7 +144,8 @@ TEST(Formats, TimestampsParseStrictly) {
   EXPECT_EQ(t, 951868800);
   EXPECT_TRUE(parse_timestamp("12.9", t));
   EXPECT_EQ(t, 12);
-  for (const char* bad : {"", "yesterday", "2009-13-01", "2009-04-08T1:57:47", "12 ", "2009-04-08Tx"})
+  for (const char* bad :
+       {"", "yesterday", "2009-13-01", "2009-04-08T1:57:47", "12 ", "2009-04-08Tx"})
     EXPECT_FALSE(parse_timestamp(bad, t)) << bad;
 }
 

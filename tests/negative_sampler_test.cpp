@@ -66,7 +66,8 @@ TEST(NegativeSampler, PopularityFollowsTheExponentOverNonPositives) {
     for (int64_t k = 0; k < others; ++k) rows.push_back(torch::multinomial(taste, 8));
     auto extra_items = torch::cat(rows);
     auto extra_users = torch::arange(users, users + others).repeat_interleave(8);
-    Interactions all{torch::cat({train.users, extra_users}), torch::cat({train.items, extra_items}), {}, {}};
+    Interactions all{
+        torch::cat({train.users, extra_users}), torch::cat({train.items, extra_items}), {}, {}};
     const UserItemIndex index(all, users + others, items);
     const auto sampler = NegativeSampler::popularity(index, alpha);
     auto counts = torch::bincount(all.items, {}, items).to(torch::kDouble);

@@ -32,7 +32,7 @@ TEST(Preprocess, DuplicatesMergeIntoTheFirstOccurrence) {
   // File order of first occurrences: (1,10), (2,10), (1,11).
   EXPECT_TRUE(torch::equal(x.users, torch::tensor({0, 1, 0}, torch::kLong)));
   EXPECT_TRUE(torch::equal(x.items, torch::tensor({0, 0, 1}, torch::kLong)));
-  EXPECT_TRUE(torch::equal(x.weights, torch::tensor({4.f, 7.f, 4.f})));       // summed
+  EXPECT_TRUE(torch::equal(x.weights, torch::tensor({4.f, 7.f, 4.f})));                // summed
   EXPECT_TRUE(torch::equal(x.timestamps, torch::tensor({30, 10, 20}, torch::kLong)));  // earliest
 }
 
@@ -75,8 +75,10 @@ TEST(Preprocess, KCoreReachesTheFixpoint) {
                    std::stoll(d.item_ids[d.interactions.items[k].item<int64_t>()]));
     EXPECT_EQ(kept, reference_core(all, ku, ki)) << "trial " << trial;
     // Dense again: every index in range is used.
-    EXPECT_EQ(torch::bincount(d.interactions.users, {}, d.num_users).min().item<int64_t>() >= ku, true);
-    EXPECT_EQ(torch::bincount(d.interactions.items, {}, d.num_items).min().item<int64_t>() >= ki, true);
+    EXPECT_EQ(torch::bincount(d.interactions.users, {}, d.num_users).min().item<int64_t>() >= ku,
+              true);
+    EXPECT_EQ(torch::bincount(d.interactions.items, {}, d.num_items).min().item<int64_t>() >= ki,
+              true);
     EXPECT_EQ(report.removed_by_counts, static_cast<int64_t>(all.size() - kept.size()));
   }
 }
@@ -84,8 +86,8 @@ TEST(Preprocess, KCoreReachesTheFixpoint) {
 TEST(Preprocess, OnePassFilterIsNotTheCore) {
   // User 1 has 2 items; item 11 only has user 1. One pass with min item 2 removes (1,11), which
   // leaves user 1 with one interaction: kept in one pass, removed by the iterated core.
-  const std::vector<std::pair<int64_t, int64_t>> list = {{0, 10}, {0, 12}, {1, 10}, {1, 11},
-                                                         {2, 10}, {2, 12}};
+  const std::vector<std::pair<int64_t, int64_t>> list = {{0, 10}, {0, 12}, {1, 10},
+                                                         {1, 11}, {2, 10}, {2, 12}};
   PreprocessReport report;
   Dataset once = dataset_from_log(log_of(list), "test", report);
   filter_by_counts(once, {2, 2, false}, report);
@@ -100,8 +102,9 @@ TEST(Preprocess, OnePassFilterIsNotTheCore) {
 TEST(Preprocess, FilteringEverythingAwayIsAnError) {
   PreprocessReport report;
   Dataset d = dataset_from_log(log_of({{0, 1}, {1, 2}}), "tiny", report);
-  EXPECT_NE(testing::error_of([&] { filter_by_counts(d, {5, 1, true}, report); })
-                .find("no interaction is left after the count filters"),
+  EXPECT_NE(testing::error_of([&] {
+              filter_by_counts(d, {5, 1, true}, report);
+            }).find("no interaction is left after the count filters"),
             std::string::npos);
 }
 

@@ -90,25 +90,31 @@ TEST(Split, LeaveLastOutHoldsOutEachUsersLatestInteractions) {
   Dataset d = random_dataset(80, 200, 20);
   // Users with a single interaction are an error (BadInput tests it); keep the others.
   const auto n_all = torch::bincount(d.interactions.users, {}, d.num_users);
-  d.interactions = d.interactions.select((n_all.index_select(0, d.interactions.users) >= 2).nonzero().squeeze(1));
+  d.interactions = d.interactions.select(
+      (n_all.index_select(0, d.interactions.users) >= 2).nonzero().squeeze(1));
   const Split s = make_split(d, parse_split("loo:last"));
   expect_partition(d, s);
   const auto n = torch::bincount(d.interactions.users, {}, d.num_users);
-  const auto latest = torch::full({d.num_users}, -1, torch::kLong)
-                          .scatter_reduce(0, d.interactions.users, d.interactions.timestamps, "amax");
-  EXPECT_TRUE(torch::equal(torch::bincount(s.test.users, {}, d.num_users), (n >= 2).to(torch::kLong)));
-  EXPECT_TRUE(torch::equal(torch::bincount(s.valid.users, {}, d.num_users), (n >= 3).to(torch::kLong)));
+  const auto latest =
+      torch::full({d.num_users}, -1, torch::kLong)
+          .scatter_reduce(0, d.interactions.users, d.interactions.timestamps, "amax");
+  EXPECT_TRUE(
+      torch::equal(torch::bincount(s.test.users, {}, d.num_users), (n >= 2).to(torch::kLong)));
+  EXPECT_TRUE(
+      torch::equal(torch::bincount(s.valid.users, {}, d.num_users), (n >= 3).to(torch::kLong)));
   EXPECT_TRUE(torch::equal(s.test.timestamps, latest.index_select(0, s.test.users)));
   // Validation is the second latest: later than all of the user's training interactions.
   auto latest_train = torch::full({d.num_users}, -1, torch::kLong)
                           .scatter_reduce(0, s.train.users, s.train.timestamps, "amax");
-  EXPECT_TRUE((s.valid.timestamps > latest_train.index_select(0, s.valid.users)).all().item<bool>());
+  EXPECT_TRUE(
+      (s.valid.timestamps > latest_train.index_select(0, s.valid.users)).all().item<bool>());
 }
 
 TEST(Split, LeaveRandomOutIsSeededAndNeedsNoTimestamps) {
   Dataset d = random_dataset(60, 100, 20);
   const auto n_all = torch::bincount(d.interactions.users, {}, d.num_users);
-  d.interactions = d.interactions.select((n_all.index_select(0, d.interactions.users) >= 2).nonzero().squeeze(1));
+  d.interactions = d.interactions.select(
+      (n_all.index_select(0, d.interactions.users) >= 2).nonzero().squeeze(1));
   d.interactions.timestamps = at::Tensor();
   EXPECT_THROW(make_split(d, parse_split("loo:last")), Error);
   SplitOptions o = parse_split("loo:random");
@@ -137,7 +143,8 @@ TEST(Split, PredefinedPartsAreKept) {
   auto part = torch::zeros({d.interactions.size()}, torch::kByte);
   // The last interaction of every user with at least two is test.
   auto users = d.interactions.users;
-  auto last = torch::zeros({d.num_users}, torch::kLong).scatter_reduce(0, users, torch::arange(users.numel()), "amax");
+  auto last = torch::zeros({d.num_users}, torch::kLong)
+                  .scatter_reduce(0, users, torch::arange(users.numel()), "amax");
   auto n = torch::bincount(users, {}, d.num_users);
   part.index_put_({last.masked_select(n >= 2)}, 2);
   d.predefined_part = part;

@@ -71,7 +71,8 @@ TEST(Synthetic, TimestampsIncreaseWithinEachUsersHistory) {
 }
 
 TEST(Synthetic, ExplicitParametersOverrideThePreset) {
-  const auto o = parse_synthetic("music-demo,users=50,items=400,interactions=2000,zipf=1.2,communities=4,seed=9");
+  const auto o = parse_synthetic(
+      "music-demo,users=50,items=400,interactions=2000,zipf=1.2,communities=4,seed=9");
   EXPECT_EQ(o.users, 50);
   EXPECT_EQ(o.items, 400);
   EXPECT_DOUBLE_EQ(o.mean_items_per_user, 40);

@@ -23,7 +23,8 @@ namespace polyphony::testing {
 class TempDir {
  public:
   TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "polyphony-test-XXXXXX").string();
+    std::string pattern =
+        (std::filesystem::temp_directory_path() / "polyphony-test-XXXXXX").string();
     if (!::mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
     path_ = pattern;
   }
@@ -66,7 +67,9 @@ inline Interactions pairs(const std::vector<std::pair<int64_t, int64_t>>& list) 
   }
   const auto n = static_cast<int64_t>(list.size());
   return {torch::tensor(users, torch::kLong).view({n}),
-          torch::tensor(items, torch::kLong).view({n}), {}, {}};
+          torch::tensor(items, torch::kLong).view({n}),
+          {},
+          {}};
 }
 
 // Random distinct (user, item) pairs: each user gets between 1 and max_per_user items.

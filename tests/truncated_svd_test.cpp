@@ -60,7 +60,8 @@ TEST(TruncatedSvd, TruncatedSingularValuesAreTheLeadingOnes) {
 torch::Tensor clustered(int64_t clusters, int64_t per_cluster, int64_t dims) {
   auto centres = torch::eye(dims, torch::kDouble).narrow(0, 0, clusters) * 5;
   auto rows = centres.repeat_interleave(per_cluster, 0);
-  return rows + 0.3 * torch::randn(rows.sizes(), torch::kDouble) / std::sqrt(static_cast<double>(dims));
+  return rows +
+         0.3 * torch::randn(rows.sizes(), torch::kDouble) / std::sqrt(static_cast<double>(dims));
 }
 
 TEST(Spikiness, CountsTheSpikesThatCoverHalfTheRows) {

@@ -14,16 +14,22 @@ CsvColumns parse_columns(const std::string& text) {
   size_t from = 0;
   for (;;) {
     const size_t comma = text.find(',', from);
-    const std::string part = text.substr(from, comma == std::string::npos ? std::string::npos : comma - from);
+    const std::string part =
+        text.substr(from, comma == std::string::npos ? std::string::npos : comma - from);
     const auto equals = part.find('=');
     const std::string role = part.substr(0, equals);
     const std::string name = equals == std::string::npos ? "" : part.substr(equals + 1);
     if (name.empty()) fail("--columns '{}': expected ROLE=NAME pairs, found '{}'", text, part);
-    if (role == "user") c.user = name;
-    else if (role == "item") c.item = name;
-    else if (role == "weight") c.weight = name;
-    else if (role == "timestamp" || role == "time") c.timestamp = name;
-    else fail("--columns '{}': unknown role '{}' (user, item, weight, timestamp)", text, role);
+    if (role == "user")
+      c.user = name;
+    else if (role == "item")
+      c.item = name;
+    else if (role == "weight")
+      c.weight = name;
+    else if (role == "timestamp" || role == "time")
+      c.timestamp = name;
+    else
+      fail("--columns '{}': unknown role '{}' (user, item, weight, timestamp)", text, role);
     if (comma == std::string::npos) return c;
     from = comma + 1;
   }
@@ -50,19 +56,19 @@ void add_data_options(cxxopts::Options& spec) {
       cxxopts::value<std::string>())("delimiter", "csv: field delimiter (default: from the header)",
                                      cxxopts::value<std::string>())(
       "min-user-interactions", "drop users with fewer interactions",
-      cxxopts::value<int64_t>()->default_value("0"))(
-      "min-item-interactions", "drop items with fewer interactions",
-      cxxopts::value<int64_t>()->default_value("0"))(
+      cxxopts::value<int64_t>()->default_value("0"))("min-item-interactions",
+                                                     "drop items with fewer interactions",
+                                                     cxxopts::value<int64_t>()->default_value("0"))(
       "kcore", "iterative k-core: U[,I] minimum interactions per user and item, to a fixpoint",
       cxxopts::value<std::string>())(
       "split", "ratio:TRAIN,VALID | loo:last | loo:random | temporal:TRAIN,VALID | files",
       cxxopts::value<std::string>()->default_value("ratio:0.8,0.1"))(
-      "item-groups",
-      "auto | builtin | popularity:SHARE | attribute:COLUMN=V1,V2[/W1,W2] | none",
+      "item-groups", "auto | builtin | popularity:SHARE | attribute:COLUMN=V1,V2[/W1,W2] | none",
       cxxopts::value<std::string>()->default_value("auto"))(
       "item-attributes", "CSV/TSV of item attributes, first column the item id",
       cxxopts::value<std::string>())(
-      "user-groups", "none | activity:Q | diversity:Q | attribute:COLUMN | attribute:COLUMN@C1,C2,...",
+      "user-groups",
+      "none | activity:Q | diversity:Q | attribute:COLUMN | attribute:COLUMN@C1,C2,...",
       cxxopts::value<std::string>()->default_value("none"))(
       "user-attributes", "CSV/TSV of user attributes, first column the user id",
       cxxopts::value<std::string>())(
@@ -78,7 +84,8 @@ DataSetup read_data_options(const cxxopts::ParseResult& args, uint64_t seed) {
   if (args.count("min-rating")) s.load.read.min_weight = args["min-rating"].as<double>();
   if (args.count("min-plays")) s.load.read.min_weight = args["min-plays"].as<double>();
   if (args.count("columns")) s.load.read.columns = parse_columns(args["columns"].as<std::string>());
-  if (args.count("delimiter")) s.load.read.delimiter = parse_delimiter(args["delimiter"].as<std::string>());
+  if (args.count("delimiter"))
+    s.load.read.delimiter = parse_delimiter(args["delimiter"].as<std::string>());
   s.load.filters.min_user_interactions = args["min-user-interactions"].as<int64_t>();
   s.load.filters.min_item_interactions = args["min-item-interactions"].as<int64_t>();
   for (const char* name : {"min-user-interactions", "min-item-interactions"})
@@ -88,13 +95,15 @@ DataSetup read_data_options(const cxxopts::ParseResult& args, uint64_t seed) {
     const auto comma = text.find(',');
     int64_t u = 0, i = 0;
     if (!parse_int64(text.substr(0, comma), u) ||
-        !parse_int64(comma == std::string::npos ? text : text.substr(comma + 1), i) || u < 1 || i < 1)
+        !parse_int64(comma == std::string::npos ? text : text.substr(comma + 1), i) || u < 1 ||
+        i < 1)
       fail("--kcore '{}': expected U[,I], positive integers", text);
     s.load.filters = {u, i, true};
   }
   if (!args.count("no-cache"))
-    s.load.cache_dir = args.count("cache-dir") ? std::filesystem::path(args["cache-dir"].as<std::string>())
-                                               : default_cache_dir();
+    s.load.cache_dir = args.count("cache-dir")
+                           ? std::filesystem::path(args["cache-dir"].as<std::string>())
+                           : default_cache_dir();
   s.split = parse_split(args["split"].as<std::string>());
   s.split.seed = seed;
   s.item_groups = args["item-groups"].as<std::string>();
@@ -112,7 +121,8 @@ void print_data_summary(const PreparedData& data, const DataSetup& setup) {
              setup.split.seed, data.split.train.size(), data.split.valid.size(),
              data.split.test.size());
   if (data.split.dropped)
-    fmt::print(", {} held-out interactions of users with no training data dropped", data.split.dropped);
+    fmt::print(", {} held-out interactions of users with no training data dropped",
+               data.split.dropped);
   fmt::print("\n");
   if (!d.item_groups.names.empty()) {
     std::string names;

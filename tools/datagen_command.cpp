@@ -15,8 +15,9 @@
 namespace polyphony::cli {
 
 int datagen(int argc, char** argv) {
-  cxxopts::Options spec("polyphony datagen",
-                        "Write a synthetic preset (or convert any dataset) to files in a supported format.");
+  cxxopts::Options spec(
+      "polyphony datagen",
+      "Write a synthetic preset (or convert any dataset) to files in a supported format.");
   spec.add_options()("dataset", "synthetic:PRESET[,KEY=VALUE...] or any KIND:PATH",
                      cxxopts::value<std::string>()->default_value("synthetic:music-demo"))(
       "format", "movielens, ml100k, lastfm-hetrec, lfm, lightgcn or csv",
@@ -31,7 +32,8 @@ int datagen(int argc, char** argv) {
     return 0;
   }
   if (!args.unmatched().empty()) fail("unexpected argument '{}'", args.unmatched().front());
-  if (!args.count("format")) fail("--format is required (movielens, ml100k, lastfm-hetrec, lfm, lightgcn or csv)");
+  if (!args.count("format"))
+    fail("--format is required (movielens, ml100k, lastfm-hetrec, lfm, lightgcn or csv)");
   if (!args.count("out")) fail("--out is required (the folder to write into)");
   const std::string format = args["format"].as<std::string>();
 
@@ -47,7 +49,8 @@ int datagen(int argc, char** argv) {
     split = make_split(d, split_options);
   }
   const auto files = write_dataset(d, format, args["out"].as<std::string>(), &split);
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   fmt::print("{}: {} users, {} items, {} interactions written as {} in {:.1f} s\n", d.source,
              d.num_users, d.num_items, d.interactions.size(), format, seconds);
   for (const auto& f : files) fmt::print("  {}\n", f.string());

@@ -41,12 +41,13 @@ std::string format_report(const EvaluationResult& r, int64_t k) {
     }
   }
   if (!r.user_group_names.empty()) {
-    out += fmt::format("  {:<28}{:>12}{:>14}{:>12}\n", "user group (" + r.user_group_attribute + ")",
-                       "users", "NDCG" + at_k, "Recall" + at_k);
+    out +=
+        fmt::format("  {:<28}{:>12}{:>14}{:>12}\n", "user group (" + r.user_group_attribute + ")",
+                    "users", "NDCG" + at_k, "Recall" + at_k);
     for (size_t g = 0; g < r.user_group_names.size(); ++g) {
       const std::string suffix = "[users:" + r.user_group_names[g] + "]";
-      out += fmt::format("  {:<28}{:>12}{:>14}{:>12}\n", r.user_group_names[g], r.user_group_users[g],
-                         number(r.metrics.at("NDCG" + at_k + suffix)),
+      out += fmt::format("  {:<28}{:>12}{:>14}{:>12}\n", r.user_group_names[g],
+                         r.user_group_users[g], number(r.metrics.at("NDCG" + at_k + suffix)),
                          number(r.metrics.at("Recall" + at_k + suffix)));
     }
     out += fmt::format("  NDCG{} gap between user groups (best − worst): {}\n", at_k,

@@ -155,7 +155,8 @@ int train(int argc, char** argv) {
   eval_options.memory_budget_mb = args["eval-memory-mb"].as<int64_t>();
   if (std::find(eval_options.ks.begin(), eval_options.ks.end(), table_k) == eval_options.ks.end())
     eval_options.ks.push_back(table_k);
-  const Evaluator evaluator(data.train, dataset.item_groups, eval_options, device, data.user_groups);
+  const Evaluator evaluator(data.train, dataset.item_groups, eval_options, device,
+                            data.user_groups);
 
   auto run = RunDirectory::create(out);
   nlohmann::json config = {{"polyphony_version", POLYPHONY_VERSION},
