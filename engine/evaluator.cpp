@@ -80,6 +80,31 @@ nlohmann::json EvaluationResult::to_json() const {
   return j;
 }
 
+void set_item_group_ranks(EvaluationResult& r, const ItemGroups& groups, const at::Tensor& rank_sum,
+                          const at::Tensor& rank_count, int64_t num_items) {
+  const auto num_groups = static_cast<int64_t>(groups.names.size());
+  auto sums = rank_sum.cpu();
+  auto counts = rank_count.cpu();
+  auto catalogue = at::bincount(groups.group_of_item.cpu(), {}, num_groups).to(at::kDouble) /
+                   static_cast<double>(num_items);
+  r.group_attribute = groups.attribute;
+  r.group_names = groups.names;
+  for (int64_t g = 0; g < num_groups; ++g) {
+    const double n = counts[g].item<double>();
+    r.group_test_interactions.push_back(static_cast<int64_t>(n));
+    r.group_avg_rank.push_back(n > 0 ? sums[g].item<double>() / n : kNaN);
+    r.group_catalogue_share.push_back(catalogue[g].item<double>());
+    r.metrics["AvgRank[" + groups.names[g] + "]"] = r.group_avg_rank.back();
+  }
+  r.avg_rank_gap = kNaN;
+  if (groups.over >= 0 && groups.under >= 0) {
+    r.over_group = groups.names[groups.over];
+    r.under_group = groups.names[groups.under];
+    r.avg_rank_gap = r.group_avg_rank[groups.under] - r.group_avg_rank[groups.over];
+    r.metrics["AvgRankGap"] = r.avg_rank_gap;
+  }
+}
+
 Evaluator::Evaluator(const UserItemIndex& train, ItemGroups groups, EvaluatorOptions options,
                      at::Device device, UserGroups user_groups)
     : options_(std::move(options)),
@@ -249,20 +274,8 @@ EvaluationResult Evaluator::evaluate(Recommender& model, const UserItemIndex& ex
   }
 
   if (num_groups > 0) {
+    set_item_group_ranks(r, groups_, rank_sum, rank_count, num_items);
     auto group_cpu = groups_.group_of_item.cpu();
-    auto sums = rank_sum.cpu();
-    auto counts = rank_count.cpu();
-    auto catalogue =
-        at::bincount(group_cpu, {}, num_groups).to(at::kDouble) / static_cast<double>(num_items);
-    r.group_attribute = groups_.attribute;
-    r.group_names = groups_.names;
-    for (int64_t g = 0; g < num_groups; ++g) {
-      const double n = counts[g].item<double>();
-      r.group_test_interactions.push_back(static_cast<int64_t>(n));
-      r.group_avg_rank.push_back(n > 0 ? sums[g].item<double>() / n : kNaN);
-      r.group_catalogue_share.push_back(catalogue[g].item<double>());
-      r.metrics["AvgRank[" + groups_.names[g] + "]"] = r.group_avg_rank.back();
-    }
     for (int64_t q = 0; q < num_k; ++q) {
       auto per_group =
           at::zeros({num_groups}, at::kDouble).index_add_(0, group_cpu, exposure_cpu[q]);
@@ -271,13 +284,6 @@ EvaluationResult Evaluator::evaluate(Recommender& model, const UserItemIndex& ex
       for (int64_t g = 0; g < num_groups; ++g)
         shares.push_back(total > 0 ? per_group[g].item<double>() / total : kNaN);
       r.group_exposure_share[ks[q]] = shares;
-    }
-    r.avg_rank_gap = kNaN;
-    if (groups_.over >= 0 && groups_.under >= 0) {
-      r.over_group = groups_.names[groups_.over];
-      r.under_group = groups_.names[groups_.under];
-      r.avg_rank_gap = r.group_avg_rank[groups_.under] - r.group_avg_rank[groups_.over];
-      r.metrics["AvgRankGap"] = r.avg_rank_gap;
     }
   }
   if (num_user_groups > 0) {
@@ -291,14 +297,25 @@ EvaluationResult Evaluator::evaluate(Recommender& model, const UserItemIndex& ex
     for (int64_t q = 0; q < num_k; ++q) {
       for (int m = 0; m < kNumUtility; ++m) {
         const std::string name = kUtilityNames[m] + ("@" + std::to_string(ks[q]));
-        double best = -std::numeric_limits<double>::infinity(), worst = -best;
+        std::vector<double> values;
         for (int64_t g = 0; g < num_user_groups; ++g) {
           const double n = users_per_group[g].item<double>();
           const double value = n > 0 ? sums[g][q][m].item<double>() / n : kNaN;
           r.metrics[name + "[users:" + user_groups_.names[g] + "]"] = value;
-          if (n > 0) best = std::max(best, value), worst = std::min(worst, value);
+          if (n > 0) values.push_back(value);
         }
-        r.metrics["UserGap[" + name + "]"] = best >= worst ? best - worst : kNaN;
+        double gap = kNaN, std = kNaN;
+        if (!values.empty()) {
+          const auto [low, high] = std::minmax_element(values.begin(), values.end());
+          gap = *high - *low;
+          double mean = 0, square = 0;
+          for (double v : values) mean += v / static_cast<double>(values.size());
+          for (double v : values)
+            square += (v - mean) * (v - mean) / static_cast<double>(values.size());
+          std = std::sqrt(square);
+        }
+        r.metrics["UserGap[" + name + "]"] = gap;
+        r.metrics["UserStd[" + name + "]"] = std;
       }
     }
   }

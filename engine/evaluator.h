@@ -48,7 +48,8 @@ struct EvaluationResult {
   double avg_rank_gap = 0;  // avg_rank(under) − avg_rank(over), NaN if undefined
 
   // User-group fairness (empty without user groups): every utility metric per group, also in
-  // `metrics` as e.g. "NDCG@10[users:Q1]", and "UserGap[NDCG@10]" = best − worst group.
+  // `metrics` as e.g. "NDCG@10[users:Q1]", with "UserGap[NDCG@10]" = best − worst group and
+  // "UserStd[NDCG@10]" = the population standard deviation over the groups with users.
   std::string user_group_attribute, user_group_method;
   std::vector<std::string> user_group_names;
   std::vector<int64_t> user_group_users;  // evaluated users per group
@@ -57,6 +58,11 @@ struct EvaluationResult {
   double metric(const std::string& name) const;
   nlohmann::json to_json() const;
 };
+
+// Fills the item-group part of `r` from per-group sums and counts of 0-based ranks (any device):
+// average rank per group, catalogue shares, and the under − over gap.
+void set_item_group_ranks(EvaluationResult& r, const ItemGroups& groups, const at::Tensor& rank_sum,
+                          const at::Tensor& rank_count, int64_t num_items);
 
 class Evaluator {
  public:

@@ -113,6 +113,7 @@ TEST(Evaluator, UserGroupMetricsAreTheMetricsOfEachGroupsUsers) {
   const auto r = Evaluator(train_index, {}, options, torch::kCPU, by_user)
                      .evaluate(model, train_index, test_index, "test");
   double weighted = 0;
+  std::vector<double> per_group;
   for (int64_t g = 0; g < groups; ++g) {
     auto in_group = by_user.group_of_user.index_select(0, test.users) == g;
     Interactions only{
@@ -124,8 +125,12 @@ TEST(Evaluator, UserGroupMetricsAreTheMetricsOfEachGroupsUsers) {
     for (const char* m : {"NDCG@5", "Recall@5", "HR@5", "MAP@5"})
       EXPECT_NEAR(r.metric(m + suffix), alone.metric(m), 1e-12) << m << suffix;
     weighted += alone.metric("NDCG@5") * static_cast<double>(alone.users_evaluated);
+    if (alone.users_evaluated > 0) per_group.push_back(alone.metric("NDCG@5"));
   }
   EXPECT_NEAR(weighted / static_cast<double>(r.users_evaluated), r.metric("NDCG@5"), 1e-12);
+  const auto values = torch::tensor(per_group, torch::kDouble);
+  EXPECT_NEAR(r.metric("UserStd[NDCG@5]"), values.std(/*unbiased=*/false).item<double>(), 1e-12);
+  EXPECT_NEAR(r.metric("UserGap[NDCG@5]"), (values.max() - values.min()).item<double>(), 1e-12);
 }
 
 }  // namespace

@@ -12,9 +12,12 @@
 
 #include "common/error.h"
 #include "engine/evaluator.h"
+#include "engine/line_reader.h"
 #include "engine/negative_sampler.h"
 #include "engine/prepared_data.h"
 #include "engine/run_directory.h"
+#include "engine/sampled_evaluator.h"
+#include "engine/spectral_diagnostics.h"
 #include "engine/trainer.h"
 #include "models/registry.h"
 #include "tools/commands.h"
@@ -93,6 +96,8 @@ int train(int argc, char** argv) {
       "patience", "stop after N validations without improvement (0: off)",
       cxxopts::value<int64_t>()->default_value("0"))(
       "k", "cut-off shown in the printed table", cxxopts::value<int64_t>()->default_value("10"))(
+      "eval-protocol", "full (rank every item) or sampled:N (N uniform negatives per test item)",
+      cxxopts::value<std::string>()->default_value("full"))(
       "eval-memory-mb", "memory budget for one evaluation chunk",
       cxxopts::value<int64_t>()->default_value("512"))("threads", "CPU threads (0: all cores)",
                                                        cxxopts::value<int>()->default_value("0"))(
@@ -157,6 +162,20 @@ int train(int argc, char** argv) {
     eval_options.ks.push_back(table_k);
   const Evaluator evaluator(data.train, dataset.item_groups, eval_options, device,
                             data.user_groups);
+  const std::string protocol = args["eval-protocol"].as<std::string>();
+  std::optional<SampledEvaluator> sampled;
+  if (protocol != "full") {
+    int64_t n = 0;
+    if (protocol.rfind("sampled:", 0) != 0 || !parse_int64(protocol.substr(8), n) || n < 1)
+      fail("--eval-protocol '{}': expected full or sampled:N with N ≥ 1, e.g. sampled:99",
+           protocol);
+    sampled.emplace(dataset.item_groups, eval_options.ks, n, device);
+  }
+  auto evaluate = [&](Recommender& m, const UserItemIndex& exclude, const UserItemIndex& target,
+                      const std::string& name) {
+    return sampled ? sampled->evaluate(m, exclude, target, name)
+                   : evaluator.evaluate(m, exclude, target, name);
+  };
 
   auto run = RunDirectory::create(out);
   nlohmann::json config = {{"polyphony_version", POLYPHONY_VERSION},
@@ -177,7 +196,7 @@ int train(int argc, char** argv) {
                              {"monitor", t.monitor},
                              {"patience", t.patience}}},
                            {"eval",
-                            {{"protocol", "full-ranking"},
+                            {{"protocol", protocol},
                              {"ks", eval_options.ks},
                              {"head_share", eval_options.head_share},
                              {"memory_budget_mb", eval_options.memory_budget_mb}}}};
@@ -191,9 +210,7 @@ int train(int argc, char** argv) {
   const Interactions train_on_device = split.train.to(device);
   Trainer::Validate validate;
   if (split.valid.size() > 0) {
-    validate = [&](Recommender& m) {
-      return evaluator.evaluate(m, data.train, data.valid, "valid");
-    };
+    validate = [&](Recommender& m) { return evaluate(m, data.train, data.valid, "valid"); };
   }
   const std::string monitor = t.monitor;
   Trainer trainer(*model, train_on_device, sampler, t, validate, [&](const EpochRecord& e) {
@@ -212,10 +229,28 @@ int train(int argc, char** argv) {
   });
   const TrainingSummary summary = trainer.fit();
 
-  const EvaluationResult test = evaluator.evaluate(*model, data.seen, data.test, "test");
+  const EvaluationResult test = evaluate(*model, data.seen, data.test, "test");
   fmt::print("\n{}", format_report(test, table_k));
   run.save_model("model.pt", *model);
-  run.write_json("metrics.json", test.to_json());
+  nlohmann::json test_json = test.to_json();
+  {
+    // Where the model has score factors: the spectrum of U Vᵀ and its alignment with popularity.
+    torch::NoGradGuard no_grad;
+    const auto factors = model->score_factors(
+        torch::arange(dataset.num_users, torch::device(device).dtype(torch::kLong)));
+    if (factors) {
+      const auto spectrum =
+          spectral_diagnostics(factors->users, factors->items,
+                               torch::bincount(split.train.items, {}, dataset.num_items));
+      fmt::print(
+          "  score matrix spectrum: σ1 {:.2f} ({:.1f}% of Σσ), |cos(principal item direction, "
+          "popularity)| {:.4f}\n",
+          spectrum.singular_values.front(), 100 * spectrum.first_singular_share,
+          spectrum.principal_popularity_cosine);
+      test_json["spectral"] = spectrum.to_json();
+    }
+  }
+  run.write_json("metrics.json", test_json);
   run.write_json("summary.json",
                  {{"epochs_run", summary.epochs_run},
                   {"best_epoch", summary.best_epoch},
