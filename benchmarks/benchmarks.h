@@ -6,5 +6,6 @@ namespace polyphony {
 
 void register_kernel_benchmarks();
 void register_data_benchmarks();
+void register_evaluation_benchmarks();
 
 }  // namespace polyphony

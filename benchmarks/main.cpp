@@ -7,6 +7,7 @@ int main(int argc, char** argv) {
   torch::manual_seed(0);
   polyphony::register_kernel_benchmarks();
   polyphony::register_data_benchmarks();
+  polyphony::register_evaluation_benchmarks();
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::RunSpecifiedBenchmarks();

@@ -3,7 +3,9 @@
 
 #include <cmath>
 
+#include "device_cases.h"
 #include "engine/evaluator.h"
+#include "engine/sampled_evaluator.h"
 #include "test_support.h"
 
 namespace polyphony {
@@ -132,6 +134,46 @@ TEST(Evaluator, UserGroupMetricsAreTheMetricsOfEachGroupsUsers) {
   EXPECT_NEAR(r.metric("UserStd[NDCG@5]"), values.std(/*unbiased=*/false).item<double>(), 1e-12);
   EXPECT_NEAR(r.metric("UserGap[NDCG@5]"), (values.max() - values.min()).item<double>(), 1e-12);
 }
+
+// The same evaluation on every device gives the same numbers (float scores, double sums).
+class EvaluatorDevices : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(EvaluatorDevices, MatchTheCpuResult) {
+  const torch::Device device(GetParam());
+  POLYPHONY_SKIP_WITHOUT(device);
+  const int64_t users = 61, items = 47;
+  auto all = testing::random_interactions(users, items, 14);
+  auto keep = torch::rand({all.size()}) < 0.7;
+  Interactions train{all.users.masked_select(keep), all.items.masked_select(keep), {}, {}};
+  Interactions test{all.users.masked_select(~keep), all.items.masked_select(~keep), {}, {}};
+  UserItemIndex train_index(train, users, items), test_index(test, users, items);
+  FixedScores model(torch::randn({users, items}));
+  ItemGroups groups{"g", torch::randint(3, {items}, torch::kLong), {"x", "y", "z"}, 0, 1};
+  UserGroups user_groups{"u", "random", torch::randint(2, {users}, torch::kLong), {"p", "q"}};
+  EvaluatorOptions options;
+  options.ks = {1, 5, 20};
+  options.chunk_users = 16;
+  const auto reference = Evaluator(train_index, groups, options, torch::kCPU, user_groups)
+                             .evaluate(model, train_index, test_index, "test");
+  model.to(device);
+  const auto on_device = Evaluator(train_index, groups, options, device, user_groups)
+                             .evaluate(model, train_index, test_index, "test");
+  for (const auto& [name, value] : reference.metrics) {
+    if (std::isnan(value)) continue;
+    EXPECT_NEAR(on_device.metric(name), value, 1e-9) << name << " on " << GetParam();
+  }
+  // Sampled evaluation: same seed, same draws only on one device; its ranks must be in range
+  // and its protocol labelled.
+  torch::manual_seed(5);
+  const auto sampled =
+      SampledEvaluator(groups, {10}, 30, device).evaluate(model, train_index, test_index, "test");
+  EXPECT_EQ(sampled.users_evaluated, reference.users_evaluated);
+  EXPECT_GE(sampled.metric("HR@10"), 0.0);
+  EXPECT_LE(sampled.metric("HR@10"), 1.0);
+}
+
+INSTANTIATE_TEST_SUITE_P(Devices, EvaluatorDevices, ::testing::ValuesIn(testing::test_devices()),
+                         [](const auto& info) { return info.param; });
 
 }  // namespace
 }  // namespace polyphony
