@@ -10,6 +10,7 @@
 #include "models/popularity.h"
 #include "models/protomf.h"
 #include "models/resn.h"
+#include "models/svd_recommender.h"
 
 namespace polyphony {
 namespace {
@@ -46,6 +47,7 @@ const std::vector<ModelInfo>& available_models() {
       {"uprotomf", "ProtoMF with user prototypes (options k_user, ortho_weight, ...)"},
       {"iprotomf", "ProtoMF with item prototypes (options k_item, ortho_weight, ...)"},
       {"uiprotomf", "ProtoMF with user and item prototypes (k_user, k_item, ortho_weight, ...)"},
+      {"svd", "item-based on truncated-SVD PPMI item embeddings (option rank; no training)"},
       {"pop", "most-popular baseline (no training)"},
   };
   return models;
@@ -61,6 +63,17 @@ std::shared_ptr<Recommender> make_base_model(const std::string& name, const Mode
     o.dim = read_option(options, name, "dim", o.dim);
     o.init_std = read_option(options, name, "init_std", o.init_std);
     return std::make_shared<MatrixFactorization>(context, o);
+  }
+  if (name == "svd") {
+    reject_unknown_keys(options, name,
+                        {"rank", "min_cooccurrence", "oversampling", "power_iterations", "seed"});
+    TruncatedSvdOptions o;
+    o.rank = read_option(options, name, "rank", o.rank);
+    o.min_cooccurrence = read_option(options, name, "min_cooccurrence", o.min_cooccurrence);
+    o.oversampling = read_option(options, name, "oversampling", o.oversampling);
+    o.power_iterations = read_option(options, name, "power_iterations", o.power_iterations);
+    o.seed = read_option(options, name, "seed", o.seed);
+    return std::make_shared<SvdRecommender>(context, o);
   }
   if (name == "uprotomf" || name == "iprotomf" || name == "uiprotomf") {
     reject_unknown_keys(options, name,

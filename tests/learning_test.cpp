@@ -34,7 +34,7 @@ double test_ndcg(const PreparedData& data, const std::string& model_name, int64_
   return train_and_test(data, model_name, epochs).metric("NDCG@10");
 }
 
-TEST(Learning, MatrixFactorizationClearlyBeatsPopularityOnTheDemoData) {
+TEST(Learning, MatrixFactorizationAndSvdBeatPopularityOnTheDemoData) {
   for (uint64_t seed : {1u, 2u, 3u}) {
     torch::manual_seed(seed);
     DataSetup setup;
@@ -43,6 +43,8 @@ TEST(Learning, MatrixFactorizationClearlyBeatsPopularityOnTheDemoData) {
     const double mf = test_ndcg(data, "mf", 12);
     const double pop = test_ndcg(data, "pop", 1);
     EXPECT_GT(mf, 1.5 * pop) << "seed " << seed << ": MF " << mf << ", popularity " << pop;
+    const double svd = test_ndcg(data, "svd", 1);
+    EXPECT_GT(svd, 1.2 * pop) << "seed " << seed << ": SVD " << svd << ", popularity " << pop;
   }
 }
 

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <cmath>
 #include <filesystem>
 
 #include "common/error.h"
@@ -8,6 +9,7 @@
 #include "models/matrix_factorization.h"
 #include "models/popularity.h"
 #include "models/registry.h"
+#include "models/svd_recommender.h"
 #include "test_support.h"
 
 namespace polyphony {
@@ -72,6 +74,36 @@ TEST(Popularity, ScoresAreTrainingCounts) {
   EXPECT_TRUE(torch::equal(
       all, torch::tensor({0., 3., 0., 1., 0., 3., 0., 1.}).view({2, 4}).to(torch::kFloat)));
   EXPECT_FALSE(pop.trainable());
+}
+
+TEST(SvdRecommender, ScoresAreTheMeanItemEmbeddingDotTheItem) {
+  const int64_t users = 30, items = 40;
+  auto train = testing::random_interactions(users, items, 15);
+  ModelContext ctx{users, items, train.users, train.items};
+  TruncatedSvdOptions o;
+  o.rank = 6;
+  SvdRecommender model(ctx, o);
+  // Literal, in double, from the same embedding.
+  auto e = truncated_svd_item_embeddings(train.users, train.items, users, items, o);
+  auto scores = model.score_all_items(torch::arange(users));
+  auto pairs = torch::randint(items, {users, 5}, torch::kLong);
+  auto some = model.score(torch::arange(users), pairs);
+  for (int64_t u = 0; u < users; ++u) {
+    auto mine = train.items.masked_select(train.users == u);
+    auto profile = torch::zeros({o.rank}, torch::kDouble);
+    for (int64_t k = 0; k < mine.numel(); ++k) profile += e[mine[k].item<int64_t>()];
+    profile /= static_cast<double>(mine.numel());
+    for (int64_t i = 0; i < items; ++i) {
+      const double expected = profile.dot(e[i]).item<double>();
+      EXPECT_NEAR(scores[u][i].item<double>(), expected, 1e-4 * (1 + std::abs(expected)))
+          << u << ", " << i;
+    }
+    for (int64_t j = 0; j < 5; ++j)
+      EXPECT_NEAR(some[u][j].item<float>(), scores[u][pairs[u][j].item<int64_t>()].item<float>(),
+                  1e-6);  // the two paths sum in different orders
+  }
+  EXPECT_FALSE(model.trainable());
+  EXPECT_EQ(make_model("svd", ctx, {{"rank", 6}})->config()["rank"], 6);
 }
 
 TEST(Registry, RejectsUnknownModelsAndOptions) {
