@@ -74,13 +74,24 @@ TEST(Evaluator, TiedScoresDoNotCountAsRankedAbove) {
   EXPECT_DOUBLE_EQ(r.group_avg_rank[0], 3.0);  // item 4: items 1, 2, 3 strictly above
 }
 
+// Random interactions, about 70 % training and 30 % test, with their indexes.
+struct RandomCase {
+  Interactions train, test;
+  UserItemIndex train_index, test_index;
+  RandomCase(int64_t users, int64_t items, int64_t max_per_user) {
+    auto all = testing::random_interactions(users, items, max_per_user);
+    auto keep = torch::rand({all.size()}) < 0.7;
+    train = {all.users.masked_select(keep), all.items.masked_select(keep), {}, {}};
+    test = {all.users.masked_select(~keep), all.items.masked_select(~keep), {}, {}};
+    train_index = UserItemIndex(train, users, items);
+    test_index = UserItemIndex(test, users, items);
+  }
+};
+
 TEST(Evaluator, ResultDoesNotDependOnChunkSize) {
   const int64_t users = 53, items = 41;
-  auto all = testing::random_interactions(users, items, 12);
-  auto keep = torch::rand({all.size()}) < 0.7;
-  Interactions train{all.users.masked_select(keep), all.items.masked_select(keep), {}, {}};
-  Interactions test{all.users.masked_select(~keep), all.items.masked_select(~keep), {}, {}};
-  UserItemIndex train_index(train, users, items), test_index(test, users, items);
+  const RandomCase data(users, items, 12);
+  const auto& [train, test, train_index, test_index] = data;
   FixedScores model(torch::randn({users, items}));
   ItemGroups groups{"g", torch::randint(3, {items}, torch::kLong), {"x", "y", "z"}, 0, 1};
   EvaluatorOptions options;
@@ -103,11 +114,8 @@ TEST(Evaluator, ResultDoesNotDependOnChunkSize) {
 // user-weighted mean is the overall metric.
 TEST(Evaluator, UserGroupMetricsAreTheMetricsOfEachGroupsUsers) {
   const int64_t users = 47, items = 31, groups = 3;
-  auto all = testing::random_interactions(users, items, 10);
-  auto keep = torch::rand({all.size()}) < 0.7;
-  Interactions train{all.users.masked_select(keep), all.items.masked_select(keep), {}, {}};
-  Interactions test{all.users.masked_select(~keep), all.items.masked_select(~keep), {}, {}};
-  UserItemIndex train_index(train, users, items), test_index(test, users, items);
+  const RandomCase data(users, items, 10);
+  const auto& [train, test, train_index, test_index] = data;
   FixedScores model(torch::randn({users, items}));
   UserGroups by_user{"g", "random", torch::randint(groups, {users}, torch::kLong), {"a", "b", "c"}};
   EvaluatorOptions options;
@@ -142,11 +150,8 @@ TEST_P(EvaluatorDevices, MatchTheCpuResult) {
   const torch::Device device(GetParam());
   POLYPHONY_SKIP_WITHOUT(device);
   const int64_t users = 61, items = 47;
-  auto all = testing::random_interactions(users, items, 14);
-  auto keep = torch::rand({all.size()}) < 0.7;
-  Interactions train{all.users.masked_select(keep), all.items.masked_select(keep), {}, {}};
-  Interactions test{all.users.masked_select(~keep), all.items.masked_select(~keep), {}, {}};
-  UserItemIndex train_index(train, users, items), test_index(test, users, items);
+  const RandomCase data(users, items, 14);
+  const auto& [train, test, train_index, test_index] = data;
   FixedScores model(torch::randn({users, items}));
   ItemGroups groups{"g", torch::randint(3, {items}, torch::kLong), {"x", "y", "z"}, 0, 1};
   UserGroups user_groups{"u", "random", torch::randint(2, {users}, torch::kLong), {"p", "q"}};
