@@ -1,7 +1,6 @@
 #include "engine/dataset_cache.h"
 
 #include <ATen/ATen.h>
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <cerrno>

@@ -304,7 +304,7 @@ EvaluationResult Evaluator::evaluate(Recommender& model, const UserItemIndex& ex
           r.metrics[name + "[users:" + user_groups_.names[g] + "]"] = value;
           if (n > 0) values.push_back(value);
         }
-        double gap = kNaN, std = kNaN;
+        double gap = kNaN, spread = kNaN;
         if (!values.empty()) {
           const auto [low, high] = std::minmax_element(values.begin(), values.end());
           gap = *high - *low;
@@ -312,10 +312,10 @@ EvaluationResult Evaluator::evaluate(Recommender& model, const UserItemIndex& ex
           for (double v : values) mean += v / static_cast<double>(values.size());
           for (double v : values)
             square += (v - mean) * (v - mean) / static_cast<double>(values.size());
-          std = std::sqrt(square);
+          spread = std::sqrt(square);
         }
         r.metrics["UserGap[" + name + "]"] = gap;
-        r.metrics["UserStd[" + name + "]"] = std;
+        r.metrics["UserStd[" + name + "]"] = spread;
       }
     }
   }

@@ -10,6 +10,7 @@
 #include <xxhash.h>
 
 #include "common/error.h"
+#include "engine/line_reader.h"
 #include "engine/random.h"
 
 namespace polyphony {
@@ -152,20 +153,11 @@ SplitOptions parse_split(const std::string& spec) {
   const std::string args = colon == std::string::npos ? "" : spec.substr(colon + 1);
   auto shares = [&] {
     const auto comma = args.find(',');
-    try {
-      size_t used = 0;
-      o.train = std::stod(args.substr(0, comma), &used);
-      if (used != args.substr(0, comma).size()) throw std::invalid_argument("trailing text");
-      if (comma != std::string::npos) {
-        const std::string second = args.substr(comma + 1);
-        o.valid = std::stod(second, &used);
-        if (used != second.size()) throw std::invalid_argument("trailing text");
-      } else {
-        o.valid = 0;
-      }
-    } catch (const std::exception&) {
+    const bool valid_given = comma != std::string::npos;
+    o.valid = 0;
+    if (!parse_double(args.substr(0, comma), o.train) ||
+        (valid_given && !parse_double(args.substr(comma + 1), o.valid)))
       fail("--split '{}': expected {}:TRAIN,VALID shares, e.g. {}:0.8,0.1", spec, kind, kind);
-    }
   };
   if (kind == "ratio") {
     o.kind = SplitOptions::Kind::ratio;

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <map>
 #include <numeric>
 #include <optional>
@@ -97,44 +98,38 @@ SyntheticOptions parse_synthetic(const std::string& argument) {
       o = synthetic_preset(part);
     } else {
       const std::string key = part.substr(0, equals), text = part.substr(equals + 1);
-      static const std::vector<std::string> keys = {
-          "users",    "items",          "interactions",   "min_items",     "zipf", "communities",
-          "affinity", "majority_share", "majority_boost", "unknown_share", "seed"};
-      if (std::find(keys.begin(), keys.end(), key) == keys.end()) {
+      // Each key with whether it takes an integer and where its value goes.
+      struct Key {
+        const char* name;
+        bool integer;
+        std::function<void(double)> set;
+      };
+      const Key keys[] = {
+          {"users", true, [&](double v) { o.users = static_cast<int64_t>(v); }},
+          {"items", true, [&](double v) { o.items = static_cast<int64_t>(v); }},
+          {"interactions", true, [&](double v) { interactions = v; }},
+          {"min_items", true, [&](double v) { o.min_items_per_user = static_cast<int64_t>(v); }},
+          {"zipf", false, [&](double v) { o.zipf = v; }},
+          {"communities", true, [&](double v) { o.communities = static_cast<int64_t>(v); }},
+          {"affinity", false, [&](double v) { o.community_affinity = v; }},
+          {"majority_share", false, [&](double v) { o.majority_share = v; }},
+          {"majority_boost", false, [&](double v) { o.majority_boost = v; }},
+          {"unknown_share", false, [&](double v) { o.unknown_share = v; }},
+          {"seed", true, [&](double v) { o.seed = static_cast<uint64_t>(v); }},
+      };
+      const auto* match = std::find_if(std::begin(keys), std::end(keys),
+                                       [&](const Key& k) { return key == k.name; });
+      if (match == std::end(keys)) {
         std::string known;
-        for (const auto& k : keys) known += (known.empty() ? "" : ", ") + k;
+        for (const auto& k : keys) known += (known.empty() ? "" : ", ") + std::string(k.name);
         fail("synthetic:{}: unknown key '{}' (known: {})", argument, key, known);
       }
       double value = 0;
       if (!parse_double(text, value))
         fail("synthetic:{}: {} '{}' is not a number", argument, key, text);
-      auto integer = [&] {
-        if (value != std::floor(value) || std::fabs(value) > 9e15)
-          fail("synthetic:{}: {} must be an integer (got {})", argument, key, text);
-        return static_cast<int64_t>(value);
-      };
-      if (key == "users")
-        o.users = integer();
-      else if (key == "items")
-        o.items = integer();
-      else if (key == "interactions")
-        interactions = static_cast<double>(integer());
-      else if (key == "min_items")
-        o.min_items_per_user = integer();
-      else if (key == "zipf")
-        o.zipf = value;
-      else if (key == "communities")
-        o.communities = integer();
-      else if (key == "affinity")
-        o.community_affinity = value;
-      else if (key == "majority_share")
-        o.majority_share = value;
-      else if (key == "majority_boost")
-        o.majority_boost = value;
-      else if (key == "unknown_share")
-        o.unknown_share = value;
-      else
-        o.seed = static_cast<uint64_t>(integer());
+      if (match->integer && (value != std::floor(value) || std::fabs(value) > 9e15))
+        fail("synthetic:{}: {} must be an integer (got {})", argument, key, text);
+      match->set(value);
     }
     first = false;
     if (comma == std::string::npos) break;
