@@ -7,12 +7,11 @@
 #include <cstring>
 #include <fstream>
 
-#include <fmt/ranges.h>
 #include <torch/nn/module.h>
 #include <torch/serialize.h>
-#include <torch/utils.h>
 
 #include "common/error.h"
+#include "engine/module_state.h"
 #include "models/recommender.h"
 
 namespace polyphony {
@@ -56,6 +55,12 @@ RunDirectory RunDirectory::create(const fs::path& path) {
   return RunDirectory(path);
 }
 
+RunDirectory RunDirectory::open(const fs::path& path) {
+  std::error_code ec;
+  if (!fs::is_directory(path, ec)) fail("run directory {} does not exist", path.string());
+  return RunDirectory(path);
+}
+
 void RunDirectory::write_json(const std::string& name, const nlohmann::json& value) const {
   write_file_atomically(path_ / name, value.dump(2) + "\n");
 }
@@ -83,44 +88,15 @@ void RunDirectory::save_model(const std::string& name, Recommender& model) const
   fsync_and_rename(temporary, path);
 }
 
-namespace {
-
-// Module::load replaces tensors whatever their shape; this copies into the existing ones and
-// refuses a missing tensor or a shape mismatch, so a file from another model never loads.
-void load_checked(torch::nn::Module& module, torch::serialize::InputArchive& archive,
-                  const fs::path& path, const std::string& prefix) {
-  auto copy_in = [&](const std::string& name, at::Tensor& target, bool is_buffer) {
-    at::Tensor stored;
-    if (!archive.try_read(name, stored, is_buffer))
-      fail("model file {} has no tensor '{}{}': it was saved from another model", path.string(),
-           prefix, name);
-    if (stored.sizes() != target.sizes())
-      fail("model file {}: tensor '{}{}' has shape {}, the model expects {}", path.string(), prefix,
-           name, fmt::join(stored.sizes(), "x"), fmt::join(target.sizes(), "x"));
-    torch::NoGradGuard no_grad;
-    target.copy_(stored);
-  };
-  for (auto& p : module.named_parameters(/*recurse=*/false)) copy_in(p.key(), p.value(), false);
-  for (auto& b : module.named_buffers(/*recurse=*/false)) copy_in(b.key(), b.value(), true);
-  for (const auto& child : module.named_children()) {
-    torch::serialize::InputArchive child_archive;
-    if (!archive.try_read(child.key(), child_archive))
-      fail("model file {} has no module '{}{}'", path.string(), prefix, child.key());
-    load_checked(*child.value(), child_archive, path, prefix + child.key() + ".");
-  }
-}
-
-}  // namespace
-
 void load_model(const fs::path& path, Recommender& model) {
   if (!fs::exists(path)) fail("model file {} does not exist", path.string());
   torch::serialize::InputArchive archive;
   try {
     archive.load_from(path.string());
-  } catch (const c10::Error& e) {
+  } catch (const c10::Error&) {
     fail("cannot read model file {}: it is truncated or corrupt", path.string());
   }
-  load_checked(model, archive, path, "");
+  load_module_state(model, archive, "model file " + path.string());
 }
 
 }  // namespace polyphony

@@ -17,6 +17,8 @@ class RunDirectory {
   // Creates `path` (and parents). Refuses a directory that already holds a run, so one run never
   // overwrites another's results.
   static RunDirectory create(const std::filesystem::path& path);
+  // An existing run directory, to continue the run in it.
+  static RunDirectory open(const std::filesystem::path& path);
 
   const std::filesystem::path& path() const { return path_; }
 

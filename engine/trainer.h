@@ -1,26 +1,61 @@
 #pragma once
 // The training loop. It sees a model only through the Recommender interface and validation only
 // through a callback, so it never knows which model it trains or how it is evaluated.
+//
+// Everything a step needs stays on the training device: the epoch's permutation, negatives, loss
+// sums and the finiteness flags are device tensors, read on the host only at a check point (end
+// of epoch, checkpoint, stop request). Checkpoints hold the whole state (model, optimiser, epoch
+// and step, the epoch's order, loss sums, RNG states, best model), so a resumed run continues
+// exactly where the checkpoint was taken.
 
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <ATen/core/Tensor.h>
+#include <nlohmann/json.hpp>
 
 #include "engine/dataset.h"
 #include "engine/evaluator.h"
 #include "engine/negative_sampler.h"
+#include "engine/optimization.h"
 
 namespace torch::optim {
 class Optimizer;
 }
+namespace torch::serialize {
+class InputArchive;
+class OutputArchive;
+}  // namespace torch::serialize
 
 namespace polyphony {
 
 class Recommender;
+class CheckpointDirectory;
+
+struct CheckpointOptions {
+  /// Folder of the checkpoints; empty: none are written.
+  std::filesystem::path folder;
+  /// Also every this many optimiser steps (0: only at epoch ends).
+  int64_t every_steps = 0;
+  /// Every this many epochs (0: only at the end, on a stop request and at a new best).
+  int64_t every_epochs = 1;
+  /// Step checkpoints kept (best.ckpt is kept besides).
+  int64_t keep_last = 3;
+  /// Stored in every checkpoint as it is (resolved config, data fingerprint, id maps); the
+  /// caller reads it back to check that a resume is compatible.
+  nlohmann::json metadata;
+};
+
+enum class NonFinitePolicy {
+  kStop,      // stop with a message naming the step and loss terms
+  kRollback,  // reload the last checkpoint, halve the learning rate, go on
+};
 
 struct TrainerOptions {
   /// Passes over the training interactions.
@@ -31,58 +66,109 @@ struct TrainerOptions {
   int64_t negatives = 1;
   /// Ranking loss: bpr, softmax or bce.
   std::string loss = "bpr";
-  /// Adam learning rate.
-  double lr = 5e-3;
-  /// Adam weight decay, on all parameters.
-  double weight_decay = 0.0;
+  OptimizerOptions optimizer;
+  LearningRateSchedule schedule;
+  /// Clip the global gradient norm to this (0: no clipping).
+  double clip_norm = 0;
   /// Validate every this many epochs (0: never).
   int64_t eval_every = 5;
   /// Metric that selects the best epoch and drives early stopping.
   std::string monitor = "NDCG@10";
   /// Stop after this many validations without improvement (0: never stop early).
   int64_t patience = 0;
+  CheckpointOptions checkpoints;
+  NonFinitePolicy on_nonfinite = NonFinitePolicy::kStop;
+  /// Rollbacks allowed before giving up (kRollback).
+  int64_t max_rollbacks = 3;
 };
 
 struct EpochRecord {
   int64_t epoch = 0;
   std::map<std::string, double> losses;  // "loss" (total), "ranking", and each regulariser
-  double seconds = 0;
+  double seconds = 0;                    // in this process (a resumed epoch counts its part)
   double interactions_per_second = 0;
+  double step_seconds = 0;  // mean wall time of a step
+  double lr = 0;            // learning rate at the epoch's last step
+  int64_t global_step = 0;
   std::optional<EvaluationResult> validation;
+};
+
+// Where training is, after each optimiser step (host values only, nothing read from the device).
+struct StepProgress {
+  int64_t epoch = 0;  // 1-based, the epoch in progress
+  int64_t epochs = 0;
+  int64_t step_in_epoch = 0;  // steps done in this epoch
+  int64_t steps_per_epoch = 0;
+  int64_t global_step = 0;
 };
 
 struct TrainingSummary {
   int64_t epochs_run = 0;
+  int64_t global_steps = 0;
   int64_t best_epoch = 0;  // 0 when no validation ran
   double best_metric = 0;
   bool stopped_early = false;
+  bool interrupted = false;        // a stop request ended training; a checkpoint was written
+  int64_t resumed_from_step = -1;  // -1: a fresh start
+  int64_t rollbacks = 0;           // NonFinitePolicy::kRollback reloads
+  std::string last_checkpoint;     // path of the newest checkpoint written ("" if none)
   double seconds = 0;
 };
 
 // Checks the options; a bad value is an error naming the command-line option.
 void check_trainer_options(const TrainerOptions& options);
 
+struct TrainerHooks {
+  // Validation metrics of the model; absent: no validation.
+  std::function<EvaluationResult(Recommender&)> validate;
+  // After each epoch (and its validation).
+  std::function<void(const EpochRecord&)> on_epoch;
+  // After each optimiser step.
+  std::function<void(const StepProgress&)> on_step;
+  // Polled after each step; true: write a checkpoint and return with `interrupted`.
+  std::function<bool()> stop_requested;
+  // Notes worth a line in the log (checkpoint written, rollback).
+  std::function<void(const std::string&)> log;
+};
+
 class Trainer {
  public:
-  using Validate = std::function<EvaluationResult(Recommender&)>;
-  using OnEpoch = std::function<void(const EpochRecord&)>;
-
-  // `train` lives on the training device; `validate` may be empty (no validation).
+  // `train` lives on the training device.
   Trainer(Recommender& model, Interactions train, const NegativeSampler& sampler,
-          TrainerOptions options, Validate validate = {}, OnEpoch on_epoch = {});
+          TrainerOptions options, TrainerHooks hooks = {});
+  ~Trainer();
 
-  // Trains, and with validation leaves the best epoch's parameters in the model.
-  TrainingSummary fit();
+  // Trains from scratch, or from `resume` (a checkpoint this trainer's kind wrote, for the same
+  // model and data), and with validation leaves the best epoch's parameters in the model.
+  TrainingSummary fit(torch::serialize::InputArchive* resume = nullptr);
+
+  // The metadata stored in a checkpoint.
+  static nlohmann::json checkpoint_metadata(torch::serialize::InputArchive& checkpoint);
+  // The number of completed epochs recorded in a checkpoint.
+  static int64_t checkpoint_epoch(torch::serialize::InputArchive& checkpoint);
 
  private:
-  EpochRecord run_epoch(int64_t epoch, torch::optim::Optimizer& optimizer) const;
+  struct State;
+
+  void step(State& state);
+  // Reads the device-side flags; false when a non-finite loss, gradient or parameter appeared.
+  bool healthy(const State& state);
+  // Stops with a message, or rolls back to the last checkpoint (returns normally then).
+  void handle_nonfinite(State& state);
+  void save(State& state, bool step_file, bool best);
+  void save_state(const State& state, torch::serialize::OutputArchive& archive);
+  void restore(State& state, torch::serialize::InputArchive& archive);
+  void log(const std::string& message) const;
 
   Recommender& model_;
   Interactions train_;
   const NegativeSampler& sampler_;
   TrainerOptions options_;
-  Validate validate_;
-  OnEpoch on_epoch_;
+  TrainerHooks hooks_;
+  std::vector<at::Tensor> parameters_;
+  std::unique_ptr<torch::optim::Optimizer> optimizer_;
+  std::unique_ptr<CheckpointDirectory> checkpoints_;
+  int64_t steps_per_epoch_ = 0;
 };
 
 }  // namespace polyphony

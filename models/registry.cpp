@@ -125,11 +125,6 @@ std::shared_ptr<Recommender> make_model(const std::string& name, const ModelCont
   }
   auto model = make_base_model(name, context, own);
   if (!resn || resn->weight == 0) return model;
-  {
-    torch::NoGradGuard no_grad;  // a probe: is the model factorised at all?
-    if (!model->score_factors(torch::zeros({1}, torch::kLong)))
-      fail("model '{}' has no score factors: ReSN (resn_weight) does not apply to it", name);
-  }
   return std::make_shared<WithResn>(model, *resn);
 }
 

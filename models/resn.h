@@ -55,7 +55,7 @@ class WithResn : public Recommender {
  private:
   std::shared_ptr<Recommender> model_;
   ResnOptions options_;
-  SpectralWarmStart warm_;
+  at::Tensor warm_start_;  // [1, F], the power iteration's last right singular vector
 };
 
 }  // namespace polyphony

@@ -22,8 +22,6 @@ std::string read_error(const std::string& kind, const std::filesystem::path& pat
   return error_of([&] { read_interactions(kind, path, options); });
 }
 
-#define EXPECT_CONTAINS(text, part) EXPECT_NE((text).find(part), std::string::npos) << (text)
-
 TEST(BadInput, WrongColumnCount) {
   TempDir dir;
   const auto file = dir.write("ratings.dat", "1::1193::5::978300760\n1::661::3\n");

@@ -55,7 +55,8 @@ TEST(SampledEvaluator, UsersAreAveragedAfterTheirOwnInteractions) {
   // mean(mean(1, 0), 1) = 0.75, not the interaction mean 2/3.
   UserItemIndex known(testing::pairs({{0, 0}, {1, 0}}), 2, 5);
   UserItemIndex target(testing::pairs({{0, 1}, {0, 2}, {1, 1}}), 2, 5);
-  FixedScores model(torch::tensor({0.f, 9.f, -9.f, 1.f, 1.f, 0.f, 9.f, 0.f, 1.f, 1.f}).view({2, 5}));
+  FixedScores model(
+      torch::tensor({0.f, 9.f, -9.f, 1.f, 1.f, 0.f, 9.f, 0.f, 1.f, 1.f}).view({2, 5}));
   const auto r = SampledEvaluator({}, {1}, 20, torch::kCPU).evaluate(model, known, target, "test");
   EXPECT_EQ(r.users_evaluated, 2);
   EXPECT_DOUBLE_EQ(r.metric("HR@1"), 0.75);

@@ -17,6 +17,9 @@
 #include "engine/dataset.h"
 #include "models/recommender.h"
 
+// `text` holds `part` (shown in full when it does not).
+#define EXPECT_CONTAINS(text, part) EXPECT_NE((text).find(part), std::string::npos) << (text)
+
 namespace polyphony::testing {
 
 // A fresh folder under the system's temporary directory, removed with everything in it.

@@ -1,18 +1,26 @@
 // polyphony train: dataset -> split -> model -> trainer -> full-ranking test -> run directory.
 
+#include <sys/resource.h>
 #include <torch/torch.h>
 
+#include <c10/util/Exception.h>
+
 #include <chrono>
+#include <csignal>
+#include <cstdlib>
 #include <ctime>
 #include <filesystem>
+#include <fstream>
 #include <string>
 
 #include <fmt/format.h>
 #include <cxxopts.hpp>
 
 #include "common/error.h"
+#include "engine/checkpoint.h"
 #include "engine/evaluator.h"
 #include "engine/line_reader.h"
+#include "engine/module_state.h"
 #include "engine/negative_sampler.h"
 #include "engine/prepared_data.h"
 #include "engine/run_directory.h"
@@ -23,7 +31,10 @@
 #include "tools/commands.h"
 #include "tools/data_options.h"
 #include "tools/device.h"
+#include "tools/progress.h"
 #include "tools/report.h"
+#include "tools/resume.h"
+#include "tools/stop_signals.h"
 
 namespace polyphony::cli {
 namespace {
@@ -57,9 +68,64 @@ void apply_model_setting(const std::string& assignment, nlohmann::json& model_op
   model_options[key.substr(6)] = value.is_discarded() ? nlohmann::json(text) : value;
 }
 
+// Removes --resume RUN_DIR (or --resume=RUN_DIR) from `arguments` and returns RUN_DIR.
+std::optional<std::string> take_resume_option(std::vector<std::string>& arguments) {
+  for (size_t i = 0; i < arguments.size(); ++i) {
+    const std::string& a = arguments[i];
+    if (a == "--resume") {
+      if (i + 1 >= arguments.size()) fail("--resume needs a run directory");
+      std::string run = arguments[i + 1];
+      arguments.erase(arguments.begin() + static_cast<std::ptrdiff_t>(i),
+                      arguments.begin() + static_cast<std::ptrdiff_t>(i) + 2);
+      return run;
+    }
+    if (a.rfind("--resume=", 0) == 0) {
+      std::string run = a.substr(9);
+      arguments.erase(arguments.begin() + static_cast<std::ptrdiff_t>(i));
+      return run;
+    }
+  }
+  return std::nullopt;
+}
+
+NonFinitePolicy parse_nonfinite_policy(const std::string& text) {
+  if (text == "stop") return NonFinitePolicy::kStop;
+  if (text == "rollback") return NonFinitePolicy::kRollback;
+  fail("--on-nonfinite '{}': expected stop or rollback", text);
+}
+
+double peak_rss_mb() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<double>(usage.ru_maxrss) / 1024.0;  // Linux reports kilobytes
+}
+
+// Test hook: POLYPHONY_KILL_AT_STEP=N makes the process SIGKILL itself right after optimiser
+// step N, the harshest crash there is, at a point a test can choose (tests/resume_test.sh).
+int64_t kill_at_step() {
+  const char* value = std::getenv("POLYPHONY_KILL_AT_STEP");
+  int64_t step = -1;
+  if (value && !parse_int64(value, step)) fail("POLYPHONY_KILL_AT_STEP='{}' is not a step", value);
+  return step;
+}
+
+int train_with_arguments(const std::vector<std::string>& arguments,
+                         const std::optional<std::string>& resume_run);
+
 }  // namespace
 
 int train(int argc, char** argv) {
+  // --resume RUN_DIR replays the run's own arguments, then any given here (e.g. --epochs 50).
+  std::vector<std::string> arguments(argv + 1, argv + argc);
+  const auto resume_run = take_resume_option(arguments);
+  if (resume_run) arguments = resumed_arguments(*resume_run, arguments);
+  return train_with_arguments(arguments, resume_run);
+}
+
+namespace {
+
+int train_with_arguments(const std::vector<std::string>& arguments,
+                         const std::optional<std::string>& resume_run) {
   cxxopts::Options spec("polyphony train",
                         "Train a model, evaluate it by full ranking, write a run directory.");
   std::string models_help = "model to train:";
@@ -78,8 +144,18 @@ int train(int argc, char** argv) {
       "sampler", "negatives: uniform or popularity:ALPHA (over the user's non-training items)",
       cxxopts::value<std::string>()->default_value("uniform"))(
       "loss", "bpr, softmax or bce", cxxopts::value<std::string>()->default_value("bpr"))(
-      "lr", "Adam learning rate", cxxopts::value<double>()->default_value("0.005"))(
-      "weight-decay", "Adam weight decay", cxxopts::value<double>()->default_value("0"))(
+      "optimizer", "adam, adamw, adagrad or sgd",
+      cxxopts::value<std::string>()->default_value("adam"))(
+      "lr", "learning rate", cxxopts::value<double>()->default_value("0.005"))(
+      "weight-decay", "weight decay (decoupled for adamw)",
+      cxxopts::value<double>()->default_value("0"))("momentum", "SGD momentum",
+                                                    cxxopts::value<double>()->default_value("0.9"))(
+      "lr-schedule", "constant, cosine or step:EPOCHS:GAMMA",
+      cxxopts::value<std::string>()->default_value("constant"))(
+      "warmup-steps", "linear learning-rate warm-up over the first steps",
+      cxxopts::value<int64_t>()->default_value("0"))(
+      "clip-grad-norm", "clip the global gradient norm to this (0: off)",
+      cxxopts::value<double>()->default_value("0"))(
       "dim", "embedding size (models with embeddings; default 64)", cxxopts::value<int64_t>())(
       "k-filter", "prototype top-k filter KU[,KT] for ProtoMF (-1: off)",
       cxxopts::value<std::string>())("ortho",
@@ -102,8 +178,27 @@ int train(int argc, char** argv) {
       cxxopts::value<int64_t>()->default_value("512"))("threads", "CPU threads (0: all cores)",
                                                        cxxopts::value<int>()->default_value("0"))(
       "out", "run directory (default runs/MODEL-TIMESTAMP)", cxxopts::value<std::string>())(
-      "quiet", "no per-epoch lines")("h,help", "show this help");
-  auto args = spec.parse(argc, argv);
+      "resume",
+      "continue the run in RUN_DIR from its newest valid checkpoint (options given besides "
+      "override the run's own: --epochs, --patience, --lr, --device)",
+      cxxopts::value<std::string>())(
+      "checkpoint-every-epochs", "checkpoint every N epochs (0: only at the end and on signals)",
+      cxxopts::value<int64_t>()->default_value("1"))(
+      "checkpoint-every-steps", "also checkpoint every N optimiser steps (0: off)",
+      cxxopts::value<int64_t>()->default_value("0"))(
+      "keep-checkpoints", "step checkpoints kept (best.ckpt is kept besides)",
+      cxxopts::value<int64_t>()->default_value("3"))(
+      "on-nonfinite",
+      "on a non-finite loss: stop, or rollback (reload the last checkpoint, halve the learning "
+      "rate, up to 3 times)",
+      cxxopts::value<std::string>()->default_value("stop"))(
+      "deterministic", "use deterministic algorithms on the GPU as well (slower)")(
+      "progress-interval", "seconds between progress lines when not on a terminal",
+      cxxopts::value<double>()->default_value("30"))("quiet", "no per-epoch lines")(
+      "h,help", "show this help");
+  std::vector<char*> argv{const_cast<char*>("polyphony train")};
+  for (const auto& a : arguments) argv.push_back(const_cast<char*>(a.c_str()));
+  auto args = spec.parse(static_cast<int>(argv.size()), argv.data());
   if (args.count("help")) {
     fmt::print("{}\n", spec.help());
     return 0;
@@ -118,8 +213,17 @@ int train(int argc, char** argv) {
   t.batch_size = args["batch-size"].as<int64_t>();
   t.negatives = args["negatives"].as<int64_t>();
   t.loss = args["loss"].as<std::string>();
-  t.lr = args["lr"].as<double>();
-  t.weight_decay = args["weight-decay"].as<double>();
+  t.optimizer.name = args["optimizer"].as<std::string>();
+  t.optimizer.lr = args["lr"].as<double>();
+  t.optimizer.weight_decay = args["weight-decay"].as<double>();
+  t.optimizer.momentum = args["momentum"].as<double>();
+  t.schedule =
+      parse_schedule(args["lr-schedule"].as<std::string>(), args["warmup-steps"].as<int64_t>());
+  t.clip_norm = args["clip-grad-norm"].as<double>();
+  t.checkpoints.every_epochs = args["checkpoint-every-epochs"].as<int64_t>();
+  t.checkpoints.every_steps = args["checkpoint-every-steps"].as<int64_t>();
+  t.checkpoints.keep_last = args["keep-checkpoints"].as<int64_t>();
+  t.on_nonfinite = parse_nonfinite_policy(args["on-nonfinite"].as<std::string>());
   t.eval_every = args["eval-every"].as<int64_t>();
   t.monitor = args["monitor"].as<std::string>();
   t.patience = args["patience"].as<int64_t>();
@@ -143,6 +247,11 @@ int train(int argc, char** argv) {
   const bool quiet = args.count("quiet") > 0;
   const std::string out =
       args.count("out") ? args["out"].as<std::string>() : default_run_directory(model_name);
+  const double progress_interval = args["progress-interval"].as<double>();
+  if (!(progress_interval > 0))
+    fail("--progress-interval must be positive (got {})", progress_interval);
+  if (args.count("deterministic")) at::globalContext().setDeterministicAlgorithms(true, true);
+  const int64_t kill_step = kill_at_step();
 
   const DataSetup data_setup = read_data_options(args, seed);
   const SamplerOptions sampler_options = parse_sampler(args["sampler"].as<std::string>());
@@ -177,7 +286,6 @@ int train(int argc, char** argv) {
                    : evaluator.evaluate(m, exclude, target, name);
   };
 
-  auto run = RunDirectory::create(out);
   nlohmann::json config = {{"polyphony_version", POLYPHONY_VERSION},
                            {"seed", seed},
                            {"device", device.str()},
@@ -189,9 +297,14 @@ int train(int argc, char** argv) {
                              {"negatives", t.negatives},
                              {"sampler", sampler_options.spec()},
                              {"loss", t.loss},
-                             {"optimizer", "adam"},
-                             {"lr", t.lr},
-                             {"weight_decay", t.weight_decay},
+                             {"optimizer", t.optimizer.name},
+                             {"lr", t.optimizer.lr},
+                             {"weight_decay", t.optimizer.weight_decay},
+                             {"momentum", t.optimizer.momentum},
+                             {"lr_schedule", t.schedule.spec()},
+                             {"warmup_steps", t.schedule.warmup_steps},
+                             {"clip_grad_norm", t.clip_norm},
+                             {"on_nonfinite", args["on-nonfinite"].as<std::string>()},
                              {"eval_every", t.eval_every},
                              {"monitor", t.monitor},
                              {"patience", t.patience}}},
@@ -200,6 +313,37 @@ int train(int argc, char** argv) {
                              {"ks", eval_options.ks},
                              {"head_share", eval_options.head_share},
                              {"memory_budget_mb", eval_options.memory_budget_mb}}}};
+  auto run = resume_run ? RunDirectory::open(out) : RunDirectory::create(out);
+  const nlohmann::json metadata = {
+      {"config", config}, {"users", dataset.user_ids}, {"items", dataset.item_ids}};
+
+  // Resuming: the newest checkpoint that verifies, and proof that it belongs to this run.
+  std::optional<CheckpointDirectory::Found> checkpoint;
+  if (resume_run) {
+    checkpoint = CheckpointDirectory(run.path() / "checkpoints", t.checkpoints.keep_last)
+                     .newest_valid(device);
+    int64_t completed_epochs = 0;
+    if (checkpoint) {
+      for (const auto& skipped : checkpoint->skipped)
+        fmt::print("skipping a damaged checkpoint: {}\n", skipped);
+      const auto saved = Trainer::checkpoint_metadata(checkpoint->archive);
+      check_resumable(saved.value("config", nlohmann::json()), config, run.path());
+      if (saved.value("users", nlohmann::json()) != metadata["users"] ||
+          saved.value("items", nlohmann::json()) != metadata["items"])
+        fail("cannot resume {}: the user or item ids differ from the checkpoint's",
+             run.path().string());
+      completed_epochs = Trainer::checkpoint_epoch(checkpoint->archive);
+      fmt::print("resuming from {} ({} epochs completed)\n", checkpoint->path.string(),
+                 completed_epochs);
+    } else {
+      std::ifstream saved_config(run.path() / "config.resolved.json");
+      const auto saved = nlohmann::json::parse(saved_config, nullptr, false);
+      if (!saved.is_discarded()) check_resumable(saved, config, run.path());
+      fmt::print("no checkpoint in {}: training from the start\n", run.path().string());
+    }
+    truncate_epoch_log(run.path() / "metrics.jsonl", completed_epochs);
+  }
+  run.write_json(kCommandFile, {{"arguments", arguments}});
   run.write_json("config.resolved.json", config);
   run.write_lines("users.txt", dataset.user_ids);
   run.write_lines("items.txt", dataset.item_ids);
@@ -208,26 +352,62 @@ int train(int argc, char** argv) {
   const auto sampler = NegativeSampler::create(sampler_options, data.train.to(device));
   fmt::print("negatives: {} per positive, {}\n", t.negatives, sampler.description());
   const Interactions train_on_device = split.train.to(device);
-  Trainer::Validate validate;
+  t.checkpoints.folder = run.path() / "checkpoints";
+  t.checkpoints.metadata = metadata;
+  TrainerHooks hooks;
   if (split.valid.size() > 0) {
-    validate = [&](Recommender& m) { return evaluate(m, data.train, data.valid, "valid"); };
+    hooks.validate = [&](Recommender& m) { return evaluate(m, data.train, data.valid, "valid"); };
   }
+  ProgressDisplay progress(t.batch_size, progress_interval, !quiet);
   const std::string monitor = t.monitor;
-  Trainer trainer(*model, train_on_device, sampler, t, validate, [&](const EpochRecord& e) {
+  hooks.on_epoch = [&](const EpochRecord& e) {
     nlohmann::json line = {{"epoch", e.epoch},
+                           {"global_step", e.global_step},
                            {"losses", e.losses},
+                           {"lr", e.lr},
                            {"seconds", e.seconds},
-                           {"interactions_per_second", e.interactions_per_second}};
+                           {"step_seconds", e.step_seconds},
+                           {"interactions_per_second", e.interactions_per_second},
+                           {"peak_rss_mb", peak_rss_mb()}};
     if (e.validation) line["valid"] = e.validation->metrics;
     run.append_json_line("metrics.jsonl", line);
     if (quiet) return;
+    progress.clear();
     std::string text = fmt::format("epoch {:>3}/{}  loss {:.4f}  {:.0f} interactions/s", e.epoch,
                                    t.epochs, e.losses.at("loss"), e.interactions_per_second);
     if (e.validation)
       text += fmt::format("  valid {} {:.4f}", monitor, e.validation->metric(monitor));
     fmt::print("{}\n", text);
-  });
-  const TrainingSummary summary = trainer.fit();
+  };
+  hooks.on_step = [&](const StepProgress& p) {
+    if (p.global_step == kill_step) std::raise(SIGKILL);
+    progress.update(p);
+  };
+  hooks.stop_requested = [] { return StopSignals::received() != 0; };
+  hooks.log = [&](const std::string& message) {
+    progress.clear();
+    fmt::print("{}\n", message);
+  };
+  const StopSignals stop_signals;
+  Trainer trainer(*model, train_on_device, sampler, t, hooks);
+  TrainingSummary summary;
+  try {
+    summary = trainer.fit(checkpoint ? &checkpoint->archive : nullptr);
+  } catch (const c10::OutOfMemoryError&) {
+    fail(
+        "out of memory on {} while training: lower --batch-size (now {}) or --negatives (now "
+        "{}), or --eval-memory-mb (now {}) if it happened during validation",
+        device.str(), t.batch_size, t.negatives, eval_options.memory_budget_mb);
+  }
+  progress.clear();
+  if (summary.interrupted) {
+    fmt::print(
+        "\nstopped by {} after step {} (epoch {} completed); checkpoint {}\ncontinue with: "
+        "polyphony train --resume {}\n",
+        StopSignals::name(StopSignals::received()), summary.global_steps, summary.epochs_run,
+        summary.last_checkpoint, out);
+    return kInterruptedExitStatus;
+  }
 
   const EvaluationResult test = evaluate(*model, data.seen, data.test, "test");
   fmt::print("\n{}", format_report(test, table_k));
@@ -257,9 +437,15 @@ int train(int argc, char** argv) {
                   {"best_valid_metric", summary.best_epoch ? summary.best_metric : 0.0},
                   {"monitor", t.monitor},
                   {"stopped_early", summary.stopped_early},
+                  {"global_steps", summary.global_steps},
+                  {"resumed_from_step", summary.resumed_from_step},
+                  {"rollbacks", summary.rollbacks},
+                  {"parameters_xxh64", fmt::format("{:016x}", module_fingerprint(*model))},
                   {"train_seconds", summary.seconds}});
   fmt::print("\nwrote {}/{{config.resolved.json, metrics.json, metrics.jsonl, model.pt}}\n", out);
   return 0;
 }
+
+}  // namespace
 
 }  // namespace polyphony::cli

@@ -1,0 +1,252 @@
+// The trainer: exact resume from a checkpoint taken at any stop, the non-finite guard (stop and
+// rollback), early stopping, determinism.
+
+#include <optional>
+
+#include "engine/checkpoint.h"
+#include "engine/module_state.h"
+#include "engine/trainer.h"
+#include "engine/user_item_index.h"
+#include "models/registry.h"
+#include "tests/test_support.h"
+
+namespace polyphony {
+namespace {
+
+using testing::error_of;
+using testing::TempDir;
+
+constexpr int64_t kUsers = 60, kItems = 80;
+
+struct TrainingData {
+  Interactions train;
+  UserItemIndex index;
+  NegativeSampler sampler;
+  explicit TrainingData(Interactions t)
+      : train(std::move(t)),
+        index(train, kUsers, kItems),
+        sampler(NegativeSampler::uniform(index)) {}
+};
+
+TrainingData make_training_data() {
+  torch::manual_seed(1);
+  return TrainingData(testing::random_interactions(kUsers, kItems, 12));
+}
+
+// MF with ReSN, whose power iteration keeps a warm-start vector: state beyond the parameters.
+std::shared_ptr<Recommender> make_mf(const TrainingData& setup) {
+  ModelContext context{kUsers, kItems, setup.train.users, setup.train.items};
+  return make_model("mf", context, {{"dim", 8}, {"resn_weight", 0.05}});
+}
+
+TrainerOptions options_in(const std::filesystem::path& folder) {
+  TrainerOptions o;
+  o.epochs = 4;
+  o.batch_size = 64;
+  o.negatives = 2;
+  o.eval_every = 1;
+  o.checkpoints.folder = folder;
+  o.checkpoints.every_steps = 3;
+  return o;
+}
+
+// A validation score that peaks at epoch 2, so the final model is an earlier epoch's.
+EvaluationResult scripted_validation(int64_t& epoch) {
+  ++epoch;
+  EvaluationResult r;
+  r.metrics["NDCG@10"] = epoch == 2 ? 1.0 : 0.5;
+  return r;
+}
+
+struct Outcome {
+  uint64_t fingerprint = 0;
+  std::vector<std::map<std::string, double>> losses;  // per epoch, as logged
+  TrainingSummary summary;
+};
+
+// Trains from `seed` (or resumes the newest checkpoint in `folder`); `stop_after` asks to stop
+// after that many steps of this call.
+Outcome train(const TrainingData& setup, const std::filesystem::path& folder, uint64_t seed,
+              bool resume, std::optional<int64_t> stop_after = std::nullopt) {
+  torch::manual_seed(seed);
+  auto model = make_mf(setup);
+  int64_t validations = 0, steps = 0;
+  Outcome outcome;
+  TrainerHooks hooks;
+  hooks.validate = [&](Recommender&) { return scripted_validation(validations); };
+  hooks.on_epoch = [&](const EpochRecord& e) {
+    outcome.losses.push_back(e.losses);
+    validations = e.epoch;  // a resumed run's validations continue the count
+  };
+  hooks.on_step = [&](const StepProgress&) { ++steps; };
+  hooks.stop_requested = [&] { return stop_after && steps >= *stop_after; };
+  Trainer trainer(*model, setup.train, setup.sampler, options_in(folder), hooks);
+  std::optional<CheckpointDirectory::Found> found;
+  if (resume) {
+    found = CheckpointDirectory(folder, 3).newest_valid();
+    EXPECT_TRUE(found);
+    validations = Trainer::checkpoint_epoch(found->archive);
+  }
+  outcome.summary = trainer.fit(found ? &found->archive : nullptr);
+  outcome.fingerprint = module_fingerprint(*model);
+  return outcome;
+}
+
+TEST(Trainer, ResumesBitIdenticallyFromAStopAtAnyStep) {
+  const TrainingData setup = make_training_data();
+  TempDir whole;
+  const Outcome reference = train(setup, whole.path(), 7, false);
+  EXPECT_EQ(reference.summary.best_epoch, 2);
+  const int64_t steps_per_epoch = (setup.train.size() + 63) / 64;
+  // Mid-epoch on a checkpoint step, off it, twice in one run, after the best epoch (2).
+  for (const std::vector<int64_t>& stops :
+       {std::vector<int64_t>{3}, {5}, {9, 4}, {2 * steps_per_epoch + 2}}) {
+    TempDir dir;
+    std::optional<Outcome> last;
+    bool resume = false;
+    for (const int64_t stop : stops) {
+      const Outcome part = train(setup, dir.path(), 7, resume, stop);
+      EXPECT_TRUE(part.summary.interrupted);
+      resume = true;
+    }
+    // Another seed: everything random must come back from the checkpoint.
+    const Outcome rest = train(setup, dir.path(), 1234, true);
+    EXPECT_FALSE(rest.summary.interrupted);
+    EXPECT_EQ(rest.summary.global_steps, 4 * steps_per_epoch);
+    EXPECT_GE(rest.summary.resumed_from_step, 1);
+    EXPECT_EQ(rest.fingerprint, reference.fingerprint) << "stops at " << stops.front();
+    ASSERT_LE(rest.losses.size(), reference.losses.size());
+    const size_t offset = reference.losses.size() - rest.losses.size();
+    for (size_t e = 0; e < rest.losses.size(); ++e)
+      EXPECT_EQ(rest.losses[e], reference.losses[offset + e]) << "epoch " << offset + e + 1;
+  }
+}
+
+TEST(Trainer, SameSeedSameModelOtherSeedAnother) {
+  const TrainingData setup = make_training_data();
+  TempDir a, b, c;
+  EXPECT_EQ(train(setup, a.path(), 3, false).fingerprint,
+            train(setup, b.path(), 3, false).fingerprint);
+  EXPECT_NE(train(setup, a.path() / "x", 3, false).fingerprint,
+            train(setup, c.path(), 4, false).fingerprint);
+}
+
+TEST(Trainer, AFinishedRunResumedWithMoreEpochsEqualsTheLongerRun) {
+  const TrainingData setup = make_training_data();
+  TempDir whole, extended;
+  const Outcome reference = train(setup, whole.path(), 5, false);
+  {
+    torch::manual_seed(5);
+    auto model = make_mf(setup);
+    auto options = options_in(extended.path());
+    options.epochs = 2;
+    int64_t validations = 0;
+    TrainerHooks hooks;
+    hooks.validate = [&](Recommender&) { return scripted_validation(validations); };
+    EXPECT_EQ(Trainer(*model, setup.train, setup.sampler, options, hooks).fit().epochs_run, 2);
+  }
+  EXPECT_EQ(train(setup, extended.path(), 99, true).fingerprint, reference.fingerprint);
+}
+
+TEST(Trainer, StopsEarlyWithPatienceAndKeepsTheBestEpoch) {
+  const TrainingData setup = make_training_data();
+  torch::manual_seed(2);
+  auto model = make_mf(setup);
+  TrainerOptions options;
+  options.epochs = 10;
+  options.batch_size = 128;
+  options.eval_every = 1;
+  options.patience = 2;
+  double score = 1.0;
+  std::vector<at::Tensor> after_first;
+  TrainerHooks hooks;
+  hooks.validate = [&](Recommender& m) {
+    EvaluationResult r;
+    r.metrics["NDCG@10"] = (score -= 0.1);  // the first epoch is the best
+    if (after_first.empty())
+      for (const auto& p : m.parameters()) after_first.push_back(p.detach().clone());
+    return r;
+  };
+  const auto summary = Trainer(*model, setup.train, setup.sampler, options, hooks).fit();
+  EXPECT_TRUE(summary.stopped_early);
+  EXPECT_EQ(summary.epochs_run, 3);
+  EXPECT_EQ(summary.best_epoch, 1);
+  const auto parameters = model->parameters();
+  for (size_t i = 0; i < parameters.size(); ++i)
+    EXPECT_TRUE(torch::equal(parameters[i], after_first[i]));
+}
+
+// Scores that turn to NaN on chosen calls of score(): a controlled divergence.
+class Diverging : public Recommender {
+ public:
+  explicit Diverging(std::vector<int64_t> nan_calls)
+      : weights_(register_parameter("weights", torch::randn({kItems}))),
+        nan_calls_(std::move(nan_calls)) {}
+  std::string kind() const override { return "diverging"; }
+  nlohmann::json config() const override { return nlohmann::json::object(); }
+  at::Tensor score(const at::Tensor&, const at::Tensor& items) override {
+    ++calls_;
+    auto scores = weights_.index({items});
+    if (std::find(nan_calls_.begin(), nan_calls_.end(), calls_) != nan_calls_.end())
+      scores = scores * std::numeric_limits<float>::quiet_NaN();
+    return scores;
+  }
+  at::Tensor score_all_items(const at::Tensor& users) override {
+    return weights_.unsqueeze(0).expand({users.size(0), kItems}).clone();
+  }
+
+ private:
+  at::Tensor weights_;
+  std::vector<int64_t> nan_calls_;
+  int64_t calls_ = 0;
+};
+
+TEST(Trainer, ANonFiniteLossStopsNamingTheStepTermsAndLastCheckpoint) {
+  const TrainingData setup = make_training_data();
+  TempDir dir;
+  Diverging model({5});
+  auto options = options_in(dir.path());
+  options.checkpoints.every_steps = 2;
+  options.eval_every = 0;
+  const std::string message =
+      error_of([&] { Trainer(model, setup.train, setup.sampler, options).fit(); });
+  EXPECT_CONTAINS(message, "training diverged: a non-finite loss at step 5 (epoch 1)");
+  EXPECT_CONTAINS(message, "ranking nan");
+  EXPECT_CONTAINS(message,
+                  "the last good checkpoint is " + (dir.path() / "step-000000004.ckpt").string());
+  // Nothing diverged was written.
+  EXPECT_EQ(CheckpointDirectory(dir.path(), 3).list().front().filename(), "step-000000004.ckpt");
+}
+
+TEST(Trainer, RollbackReloadsTheLastCheckpointWithAHalvedLearningRate) {
+  const TrainingData setup = make_training_data();
+  TempDir dir;
+  Diverging model({5});
+  auto options = options_in(dir.path());
+  options.checkpoints.every_steps = 2;
+  options.eval_every = 0;
+  options.on_nonfinite = NonFinitePolicy::kRollback;
+  std::vector<std::string> notes;
+  std::vector<double> rates;
+  TrainerHooks hooks;
+  hooks.log = [&](const std::string& note) { notes.push_back(note); };
+  hooks.on_epoch = [&](const EpochRecord& e) { rates.push_back(e.lr); };
+  const auto summary = Trainer(model, setup.train, setup.sampler, options, hooks).fit();
+  EXPECT_EQ(summary.rollbacks, 1);
+  EXPECT_EQ(summary.epochs_run, options.epochs);
+  ASSERT_EQ(notes.size(), 1u);
+  EXPECT_CONTAINS(notes[0], "rolled back to " + (dir.path() / "step-000000004.ckpt").string());
+  EXPECT_DOUBLE_EQ(rates.back(), options.optimizer.lr / 2);
+  EXPECT_TRUE(model.parameters()[0].isfinite().all().item<bool>());
+
+  // Out of rollbacks: the error says so.
+  TempDir again;
+  Diverging always({5, 6, 7, 8, 9, 10, 11, 12});
+  options.checkpoints.folder = again.path();
+  options.max_rollbacks = 2;
+  EXPECT_CONTAINS(error_of([&] { Trainer(always, setup.train, setup.sampler, options).fit(); }),
+                  "2 rollbacks did not help");
+}
+
+}  // namespace
+}  // namespace polyphony

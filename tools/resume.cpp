@@ -1,0 +1,97 @@
+#include "tools/resume.h"
+
+#include <algorithm>
+#include <fstream>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "common/error.h"
+#include "engine/run_directory.h"
+
+namespace polyphony::cli {
+namespace fs = std::filesystem;
+
+std::vector<std::string> resumed_arguments(const fs::path& run,
+                                           const std::vector<std::string>& overrides) {
+  if (!fs::is_directory(run)) fail("--resume {}: no such run directory", run.string());
+  const fs::path file = run / kCommandFile;
+  std::ifstream in(file);
+  if (!in)
+    fail("--resume {}: {} is missing, so this is not a directory written by polyphony train",
+         run.string(), file.string());
+  const auto json = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+  if (!json.is_object() || !json.contains("arguments") || !json["arguments"].is_array())
+    fail("--resume {}: {} is corrupt (expected {{\"arguments\": [...]}})", run.string(),
+         file.string());
+  std::vector<std::string> arguments;
+  for (const auto& a : json["arguments"]) {
+    if (!a.is_string()) fail("--resume {}: {} is corrupt", run.string(), file.string());
+    arguments.push_back(a.get<std::string>());
+  }
+  arguments.insert(arguments.end(), overrides.begin(), overrides.end());
+  arguments.push_back("--out");
+  arguments.push_back(run.string());
+  return arguments;
+}
+
+const std::vector<std::string>& resumable_keys() {
+  // What may differ without changing what is computed (device placement aside): the version
+  // (the checkpoint format is checked on its own), where the data came from (parsed or cached),
+  // how long to train, and the evaluation memory budget; and the learning rate, to continue a
+  // diverged run more gently.
+  static const std::vector<std::string> keys = {
+      "/polyphony_version", "/device",   "/data/cache",           "/train/epochs",
+      "/train/patience",    "/train/lr", "/eval/memory_budget_mb"};
+  return keys;
+}
+
+namespace {
+
+void collect_differences(const nlohmann::json& before, const nlohmann::json& now,
+                         const std::string& pointer, std::vector<std::string>& out) {
+  if (std::find(resumable_keys().begin(), resumable_keys().end(), pointer) !=
+      resumable_keys().end())
+    return;
+  if (before.is_object() && now.is_object()) {
+    for (const auto& [key, value] : before.items())
+      collect_differences(value, now.contains(key) ? now[key] : nlohmann::json(),
+                          pointer + "/" + key, out);
+    for (const auto& [key, value] : now.items())
+      if (!before.contains(key))
+        collect_differences(nlohmann::json(), value, pointer + "/" + key, out);
+    return;
+  }
+  if (before != now)
+    out.push_back(fmt::format("{} ({} → {})", pointer.substr(1), before.dump(), now.dump()));
+}
+
+}  // namespace
+
+void check_resumable(const nlohmann::json& before, const nlohmann::json& now, const fs::path& run) {
+  std::vector<std::string> differences;
+  collect_differences(before, now, "", differences);
+  if (differences.empty()) return;
+  std::vector<std::string> allowed;
+  for (const auto& key : resumable_keys()) allowed.push_back(key.substr(1));
+  fail(
+      "cannot resume {}: the run would differ from the checkpoint in {}; a resume may change "
+      "only {} (start a new run for anything else)",
+      run.string(), fmt::join(differences, ", "), fmt::join(allowed, ", "));
+}
+
+void truncate_epoch_log(const fs::path& file, int64_t epoch) {
+  std::ifstream in(file);
+  if (!in) return;
+  std::string kept, line;
+  while (std::getline(in, line)) {
+    const auto json = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+    // A line cut short by a crash does not parse: it is dropped with everything after it.
+    if (!json.is_object() || !json.contains("epoch") || !json["epoch"].is_number_integer()) break;
+    if (json["epoch"].get<int64_t>() > epoch) break;
+    kept += line + "\n";
+  }
+  write_file_atomically(file, kept);
+}
+
+}  // namespace polyphony::cli
