@@ -1,5 +1,7 @@
 #include "engine/evaluator.h"
 
+#include "engine/collective.h"
+
 #include <ATen/ATen.h>
 
 #include <algorithm>
@@ -162,6 +164,11 @@ EvaluationResult Evaluator::evaluate(Recommender& model, const UserItemIndex& ex
   auto all_users = at::arange(num_users_, long_opts);
   auto users = all_users.masked_select(target_dev.counts_of(all_users) > 0);
   const int64_t n_users = users.numel();
+  if (collective_ && collective_->world_size() > 1) {
+    // Each process ranks its contiguous share of the users; the sums are added up below.
+    const int64_t rank = collective_->rank(), world = collective_->world_size();
+    users = users.slice(0, n_users * rank / world, n_users * (rank + 1) / world);
+  }
 
   auto utility = at::zeros({num_k, kNumUtility}, double_opts);
   auto popularity_terms = at::zeros({num_k, kNumPopularity}, double_opts);
@@ -183,8 +190,9 @@ EvaluationResult Evaluator::evaluate(Recommender& model, const UserItemIndex& ex
   auto head = is_head_.to(at::kDouble);
 
   const int64_t chunk = chunk_users(num_items);
-  for (int64_t begin = 0; begin < n_users; begin += chunk) {
-    auto chunk_users = users.slice(0, begin, std::min(begin + chunk, n_users));
+  const int64_t my_users = users.numel();
+  for (int64_t begin = 0; begin < my_users; begin += chunk) {
+    auto chunk_users = users.slice(0, begin, std::min(begin + chunk, my_users));
     const int64_t c = chunk_users.size(0);
     auto scores = model.score_all_items(chunk_users).to(at::kFloat).contiguous();  // [C, I]
     TORCH_CHECK(scores.dim() == 2 && scores.size(0) == c && scores.size(1) == num_items,
@@ -250,6 +258,12 @@ EvaluationResult Evaluator::evaluate(Recommender& model, const UserItemIndex& ex
       rank_sum.index_add_(0, group, rank);
       rank_count.index_add_(0, group, at::ones_like(rank));
     }
+  }
+
+  if (collective_ && collective_->world_size() > 1) {
+    std::vector<at::Tensor> sums{utility,    popularity_terms, exposure,   rank_sum,
+                                 rank_count, group_utility,    group_users};
+    collective_->all_reduce_sum(sums);
   }
 
   EvaluationResult r;

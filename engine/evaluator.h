@@ -17,6 +17,8 @@
 
 namespace polyphony {
 
+class Collective;
+
 class Recommender;
 
 struct EvaluatorOptions {
@@ -78,6 +80,10 @@ class Evaluator {
   // Users per chunk for a catalogue of `num_items` under the options' budget.
   int64_t chunk_users(int64_t num_items) const;
 
+  // With several processes each ranks a share of the users and the results are combined, so
+  // every process gets the whole result. Every process must then call evaluate() alike.
+  void set_collective(Collective* collective) { collective_ = collective; }
+
  private:
   EvaluatorOptions options_;
   at::Device device_;
@@ -87,6 +93,7 @@ class Evaluator {
   at::Tensor is_head_;      // bool [I]
   ItemGroups groups_;       // group_of_item on device_
   UserGroups user_groups_;  // group_of_user on device_
+  Collective* collective_ = nullptr;
 };
 
 }  // namespace polyphony

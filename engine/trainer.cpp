@@ -14,6 +14,7 @@
 
 #include "common/error.h"
 #include "engine/checkpoint.h"
+#include "engine/collective.h"
 #include "engine/losses.h"
 #include "engine/module_state.h"
 #include "models/recommender.h"
@@ -125,6 +126,16 @@ Trainer::Trainer(Recommender& model, Interactions train, const NegativeSampler& 
   if (model_.trainable() && train_.size() == 0)
     fail("training: there are no training interactions");
   steps_per_epoch_ = (train_.size() + options_.batch_size - 1) / options_.batch_size;
+  if (distributed()) {
+    const int world = hooks_.collective->world_size();
+    if (options_.on_nonfinite == NonFinitePolicy::kRollback)
+      fail("--on-nonfinite rollback works in a single process only (got {} processes)", world);
+    if (options_.batch_size < world || train_.size() < world)
+      fail(
+          "--batch-size ({}) and the training interactions ({}) must be at least the number of "
+          "processes ({})",
+          options_.batch_size, train_.size(), world);
+  }
   if (!options_.checkpoints.folder.empty())
     checkpoints_ = std::make_unique<CheckpointDirectory>(options_.checkpoints.folder,
                                                          options_.checkpoints.keep_last);
@@ -133,7 +144,21 @@ Trainer::Trainer(Recommender& model, Interactions train, const NegativeSampler& 
 Trainer::~Trainer() = default;
 
 void Trainer::log(const std::string& message) const {
-  if (hooks_.log) hooks_.log(message);
+  if (hooks_.log && main_process()) hooks_.log(message);
+}
+
+bool Trainer::distributed() const {
+  return hooks_.collective && hooks_.collective->world_size() > 1;
+}
+
+bool Trainer::main_process() const { return !distributed() || hooks_.collective->rank() == 0; }
+
+bool Trainer::any_process(bool flag) {
+  if (!distributed()) return flag;
+  std::vector<at::Tensor> value{
+      torch::full({1}, flag ? 1.0f : 0.0f, torch::device(train_.users.device()))};
+  hooks_.collective->all_reduce_max(value);
+  return value[0].item<float>() > 0;
 }
 
 void Trainer::step(State& s) {
@@ -143,20 +168,39 @@ void Trainer::step(State& s) {
   Batch batch;
   batch.users = train_.users.index_select(0, index);
   batch.positives = train_.items.index_select(0, index);
+  // Every process draws the whole batch's negatives from the same generator state, so the run
+  // equals one process training on the global batch; each then keeps its contiguous share.
   batch.negatives = sampler_.sample(batch.users, options_.negatives);
+  double share = 1.0;  // this process's part of the batch-mean loss
+  if (distributed()) {
+    const int64_t global = index.numel();
+    const int64_t rank = hooks_.collective->rank(), world = hooks_.collective->world_size();
+    const int64_t from = global * rank / world, to = global * (rank + 1) / world;
+    batch.users = batch.users.slice(0, from, to);
+    batch.positives = batch.positives.slice(0, from, to);
+    batch.negatives = batch.negatives.slice(0, from, to);
+    share = static_cast<double>(to - from) / static_cast<double>(global);
+  }
 
   s.lr =
       options_.optimizer.lr * s.lr_scale *
       options_.schedule.factor(s.global_step, steps_per_epoch_, steps_per_epoch_ * options_.epochs);
   set_learning_rate(*optimizer_, s.lr);
 
+  optimizer_->zero_grad();
+  if (batch.users.size(0) == 0) {  // a last batch smaller than the number of processes
+    synchronize_gradients(s);
+    return;
+  }
   // One scoring call for the positive and its negatives: [B, 1 + n_neg].
   auto scores =
       model_.score(batch.users, torch::cat({batch.positives.unsqueeze(1), batch.negatives}, 1));
   auto ranking =
       ranking_loss(options_.loss, scores.narrow(1, 0, 1), scores.narrow(1, 1, options_.negatives));
+  // Summed over the processes, share-weighted terms give the global batch's.
   auto add = [&](const std::string& name, const at::Tensor& value) {
     auto detached = value.detach().to(at::kDouble);
+    if (share != 1.0) detached = detached * share;
     auto it = s.sums.find(name);
     if (it == s.sums.end()) {
       s.sums.emplace(name, detached);
@@ -171,9 +215,20 @@ void Trainer::step(State& s) {
     add(term.name, term.value);
   }
   add("loss", total);
-  optimizer_->zero_grad();
-  total.backward();
-  auto finite = total.detach().isfinite();
+  (share != 1.0 ? total * share : total).backward();
+  synchronize_gradients(s, total.detach().isfinite());
+}
+
+void Trainer::synchronize_gradients(State& s, at::Tensor finite) {
+  if (distributed()) {
+    std::vector<at::Tensor> grads;
+    for (auto& p : parameters_) {
+      if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
+      grads.push_back(p.grad());
+    }
+    hooks_.collective->all_reduce_sum(grads);  // bucketed
+  }
+  if (!finite.defined()) finite = torch::ones({}, s.all_finite.options());
   if (options_.clip_norm > 0) {
     auto norm = clip_gradient_norm(parameters_, options_.clip_norm);
     if (norm.defined()) finite = finite.logical_and(norm.isfinite());
@@ -190,7 +245,8 @@ bool Trainer::healthy(const State& s) {
   torch::NoGradGuard no_grad;
   std::vector<at::Tensor> flags{s.all_finite.view({1})};
   for (const auto& p : parameters_) flags.push_back(p.isfinite().all().view({1}));
-  return torch::cat(flags).all().item<bool>();  // one host read
+  const bool ok = torch::cat(flags).all().item<bool>();  // one host read
+  return !any_process(!ok);
 }
 
 void Trainer::handle_nonfinite(State& s) {
@@ -239,8 +295,16 @@ void Trainer::handle_nonfinite(State& s) {
 
 void Trainer::save(State& s, bool step_file, bool best) {
   if (!checkpoints_) return;
+  // The checkpoint holds the global batch's loss sums: every process contributes its part.
+  std::map<std::string, at::Tensor> sums = s.sums;
+  if (distributed()) {
+    std::vector<at::Tensor> parts;
+    for (auto& entry : sums) parts.push_back(entry.second = entry.second.clone());
+    hooks_.collective->all_reduce_sum(parts);  // in place: `sums` holds the same tensors
+  }
+  if (!main_process()) return;
   torch::serialize::OutputArchive archive;
-  save_state(s, archive);
+  save_state(s, sums, archive);
   if (step_file) {
     s.last_checkpoint = checkpoints_->save(archive, s.global_step, best).string();
   } else if (best) {
@@ -248,7 +312,8 @@ void Trainer::save(State& s, bool step_file, bool best) {
   }
 }
 
-void Trainer::save_state(const State& s, torch::serialize::OutputArchive& archive) {
+void Trainer::save_state(const State& s, const std::map<std::string, at::Tensor>& loss_sums,
+                         torch::serialize::OutputArchive& archive) {
   torch::serialize::OutputArchive model, optimizer, trainer, sums, best, rng;
   model_.save(model);
   optimizer_->save(optimizer);
@@ -256,7 +321,7 @@ void Trainer::save_state(const State& s, torch::serialize::OutputArchive& archiv
   trainer.write("step_in_epoch", s.step_in_epoch);
   trainer.write("global_step", s.global_step);
   if (s.order.defined()) trainer.write("order", s.order, /*is_buffer=*/true);
-  for (const auto& [name, sum] : s.sums) sums.write(name, sum, /*is_buffer=*/true);
+  for (const auto& [name, sum] : loss_sums) sums.write(name, sum, /*is_buffer=*/true);
   trainer.write("loss_sums", sums);
   trainer.write("all_finite", s.all_finite, /*is_buffer=*/true);
   trainer.write("finite_steps", s.finite_steps, /*is_buffer=*/true);
@@ -299,6 +364,8 @@ void Trainer::restore(State& s, torch::serialize::InputArchive& archive) {
     for (const auto& name : sums.keys()) {
       at::Tensor sum;
       sums.read(name, sum, true);
+      // With several processes the saved sums are global: rank 0 alone carries them on.
+      if (!main_process()) sum.zero_();
       s.sums.emplace(name, sum.to(device));
     }
     trainer.read("all_finite", s.all_finite, true);
@@ -370,6 +437,12 @@ TrainingSummary Trainer::fit(torch::serialize::InputArchive* resume) {
     // A finished run resumed with more epochs goes on.
     if (s.finished && !s.stopped_early && s.epoch < options_.epochs) s.finished = false;
   } else {
+    if (distributed()) {  // identical initialisation: rank 0's
+      torch::NoGradGuard no_grad;
+      auto state = parameters_;
+      for (const auto& b : model_.buffers()) state.push_back(b);
+      hooks_.collective->broadcast_from_first(state);
+    }
     save(s, /*step_file=*/true, /*best=*/false);  // step 0: always a good state to return to
   }
 
@@ -389,7 +462,12 @@ TrainingSummary Trainer::fit(torch::serialize::InputArchive* resume) {
     summary.interrupted = true;
     return finish();
   };
-  auto stop_requested = [&] { return hooks_.stop_requested && hooks_.stop_requested(); };
+  // Processes agree on stopping: checked every step alone, every kStopPoll steps with several.
+  constexpr int64_t kStopPoll = 16;
+  auto stop_requested = [&] {
+    const bool local = hooks_.stop_requested && hooks_.stop_requested();
+    return any_process(local);
+  };
 
   while (!s.finished) {
     if (s.epoch >= options_.epochs) {
@@ -409,7 +487,7 @@ TrainingSummary Trainer::fit(torch::serialize::InputArchive* resume) {
       step(s);
       if (hooks_.on_step)
         hooks_.on_step({epoch, options_.epochs, s.step_in_epoch, steps_per_epoch_, s.global_step});
-      const bool stop = stop_requested();
+      const bool stop = (!distributed() || s.global_step % kStopPoll == 0) && stop_requested();
       const bool periodic = options_.checkpoints.every_steps > 0 &&
                             s.global_step % options_.checkpoints.every_steps == 0 &&
                             s.step_in_epoch < steps_per_epoch_;
@@ -429,6 +507,11 @@ TrainingSummary Trainer::fit(torch::serialize::InputArchive* resume) {
       continue;
     }
 
+    if (distributed()) {  // the global batch's loss terms (a std::map: same order everywhere)
+      std::vector<at::Tensor> sums;
+      for (auto& entry : s.sums) sums.push_back(entry.second);
+      hooks_.collective->all_reduce_sum(sums);
+    }
     EpochRecord record;
     record.epoch = epoch;
     for (const auto& [name, sum] : s.sums)

@@ -37,6 +37,7 @@ namespace polyphony {
 
 class Recommender;
 class CheckpointDirectory;
+class Collective;
 
 struct CheckpointOptions {
   /// Folder of the checkpoints; empty: none are written.
@@ -129,6 +130,10 @@ struct TrainerHooks {
   std::function<bool()> stop_requested;
   // Notes worth a line in the log (checkpoint written, rollback).
   std::function<void(const std::string&)> log;
+  // The processes of a data-parallel run (absent: this process alone). Each takes its share of
+  // every batch, gradients are summed, and only rank 0 writes checkpoints; `validate` must then
+  // give every process the same result (a sharded Evaluator does).
+  Collective* collective = nullptr;
 };
 
 class Trainer {
@@ -151,14 +156,22 @@ class Trainer {
   struct State;
 
   void step(State& state);
+  // Sums gradients over the processes, clips, updates the finiteness flags, steps the optimiser.
+  void synchronize_gradients(State& state, at::Tensor finite = {});
   // Reads the device-side flags; false when a non-finite loss, gradient or parameter appeared.
   bool healthy(const State& state);
   // Stops with a message, or rolls back to the last checkpoint (returns normally then).
   void handle_nonfinite(State& state);
   void save(State& state, bool step_file, bool best);
-  void save_state(const State& state, torch::serialize::OutputArchive& archive);
+  void save_state(const State& state, const std::map<std::string, at::Tensor>& loss_sums,
+                  torch::serialize::OutputArchive& archive);
   void restore(State& state, torch::serialize::InputArchive& archive);
   void log(const std::string& message) const;
+  bool distributed() const;
+  bool main_process() const;
+  // True on every process when any of them says `flag` (a collective call: all processes must
+  // make it together).
+  bool any_process(bool flag);
 
   Recommender& model_;
   Interactions train_;

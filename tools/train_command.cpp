@@ -18,11 +18,13 @@
 
 #include "common/error.h"
 #include "engine/checkpoint.h"
+#include "engine/collective.h"
 #include "engine/evaluator.h"
 #include "engine/line_reader.h"
 #include "engine/module_state.h"
 #include "engine/negative_sampler.h"
 #include "engine/prepared_data.h"
+#include "engine/process_group.h"
 #include "engine/run_directory.h"
 #include "engine/sampled_evaluator.h"
 #include "engine/spectral_diagnostics.h"
@@ -107,6 +109,18 @@ int64_t kill_at_step() {
   int64_t step = -1;
   if (value && !parse_int64(value, step)) fail("POLYPHONY_KILL_AT_STEP='{}' is not a step", value);
   return step;
+}
+
+// True when `value` is the same on every process (64 bits as four exact 16-bit pieces).
+bool same_on_every_process(Collective& collective, uint64_t value, c10::Device device) {
+  std::vector<double> pieces;
+  for (int shift = 0; shift < 64; shift += 16)
+    pieces.push_back(static_cast<double>((value >> shift) & 0xffff));
+  auto high = torch::tensor(pieces, torch::kDouble).to(device);
+  auto low = -high;
+  std::vector<at::Tensor> extremes{high, low};
+  collective.all_reduce_max(extremes);
+  return torch::equal(extremes[0], -extremes[1]);
 }
 
 int train_with_arguments(const std::vector<std::string>& arguments,
@@ -205,7 +219,17 @@ int train_with_arguments(const std::vector<std::string>& arguments,
   }
   if (!args.unmatched().empty()) fail("unexpected argument '{}'", args.unmatched().front());
 
-  const auto device = resolve_device(args["device"].as<std::string>());
+  auto device = resolve_device(args["device"].as<std::string>());
+  // Under torchrun (or any launcher setting WORLD_SIZE, RANK, ...): one process of a
+  // data-parallel group, on GPU LOCAL_RANK when training on CUDA. Rank 0 alone prints and writes.
+  std::unique_ptr<Collective> collective;
+  if (const auto launch = launch_environment(); launch && launch->world_size > 1) {
+    if (device.is_cuda()) device = c10::Device(c10::kCUDA, launch->local_rank);
+    collective = join_process_group(*launch, device);
+    if (launch->rank != 0 && !std::freopen("/dev/null", "w", stdout))
+      fail("cannot silence the standard output of rank {}", launch->rank);
+  }
+  const bool main_process = !collective || collective->rank() == 0;
   if (const int threads = args["threads"].as<int>(); threads > 0) torch::set_num_threads(threads);
   const uint64_t seed = args["seed"].as<uint64_t>();
   const std::string model_name = args["model"].as<std::string>();
@@ -269,8 +293,7 @@ int train_with_arguments(const std::vector<std::string>& arguments,
   eval_options.memory_budget_mb = args["eval-memory-mb"].as<int64_t>();
   if (std::find(eval_options.ks.begin(), eval_options.ks.end(), table_k) == eval_options.ks.end())
     eval_options.ks.push_back(table_k);
-  const Evaluator evaluator(data.train, dataset.item_groups, eval_options, device,
-                            data.user_groups);
+  Evaluator evaluator(data.train, dataset.item_groups, eval_options, device, data.user_groups);
   const std::string protocol = args["eval-protocol"].as<std::string>();
   std::optional<SampledEvaluator> sampled;
   if (protocol != "full") {
@@ -313,46 +336,58 @@ int train_with_arguments(const std::vector<std::string>& arguments,
                              {"ks", eval_options.ks},
                              {"head_share", eval_options.head_share},
                              {"memory_budget_mb", eval_options.memory_budget_mb}}}};
-  auto run = resume_run ? RunDirectory::open(out) : RunDirectory::create(out);
+  evaluator.set_collective(collective.get());
+  if (collective) {
+    fmt::print("data parallel: {} processes ({}), global batch {} per step\n",
+               collective->world_size(), device.is_cuda() ? "NCCL" : "Gloo", t.batch_size);
+    config["processes"] = collective->world_size();
+  }
+  // Only rank 0 writes; the others wait until the run directory exists.
+  std::optional<RunDirectory> run;
+  if (main_process) run = resume_run ? RunDirectory::open(out) : RunDirectory::create(out);
+  if (collective) collective->barrier();
+  const std::filesystem::path run_path = out;
   const nlohmann::json metadata = {
       {"config", config}, {"users", dataset.user_ids}, {"items", dataset.item_ids}};
 
   // Resuming: the newest checkpoint that verifies, and proof that it belongs to this run.
   std::optional<CheckpointDirectory::Found> checkpoint;
   if (resume_run) {
-    checkpoint = CheckpointDirectory(run.path() / "checkpoints", t.checkpoints.keep_last)
-                     .newest_valid(device);
+    checkpoint =
+        CheckpointDirectory(run_path / "checkpoints", t.checkpoints.keep_last).newest_valid(device);
     int64_t completed_epochs = 0;
     if (checkpoint) {
       for (const auto& skipped : checkpoint->skipped)
         fmt::print("skipping a damaged checkpoint: {}\n", skipped);
       const auto saved = Trainer::checkpoint_metadata(checkpoint->archive);
-      check_resumable(saved.value("config", nlohmann::json()), config, run.path());
+      check_resumable(saved.value("config", nlohmann::json()), config, run_path);
       if (saved.value("users", nlohmann::json()) != metadata["users"] ||
           saved.value("items", nlohmann::json()) != metadata["items"])
         fail("cannot resume {}: the user or item ids differ from the checkpoint's",
-             run.path().string());
+             run_path.string());
       completed_epochs = Trainer::checkpoint_epoch(checkpoint->archive);
       fmt::print("resuming from {} ({} epochs completed)\n", checkpoint->path.string(),
                  completed_epochs);
     } else {
-      std::ifstream saved_config(run.path() / "config.resolved.json");
+      std::ifstream saved_config(run_path / "config.resolved.json");
       const auto saved = nlohmann::json::parse(saved_config, nullptr, false);
-      if (!saved.is_discarded()) check_resumable(saved, config, run.path());
-      fmt::print("no checkpoint in {}: training from the start\n", run.path().string());
+      if (!saved.is_discarded()) check_resumable(saved, config, run_path);
+      fmt::print("no checkpoint in {}: training from the start\n", run_path.string());
     }
-    truncate_epoch_log(run.path() / "metrics.jsonl", completed_epochs);
+    if (run) truncate_epoch_log(run_path / "metrics.jsonl", completed_epochs);
   }
-  run.write_json(kCommandFile, {{"arguments", arguments}});
-  run.write_json("config.resolved.json", config);
-  run.write_lines("users.txt", dataset.user_ids);
-  run.write_lines("items.txt", dataset.item_ids);
+  if (run) {
+    run->write_json(kCommandFile, {{"arguments", arguments}});
+    run->write_json("config.resolved.json", config);
+    run->write_lines("users.txt", dataset.user_ids);
+    run->write_lines("items.txt", dataset.item_ids);
+  }
   fmt::print("model {} on {}, run directory {}\n", model->kind(), device.str(), out);
 
   const auto sampler = NegativeSampler::create(sampler_options, data.train.to(device));
   fmt::print("negatives: {} per positive, {}\n", t.negatives, sampler.description());
   const Interactions train_on_device = split.train.to(device);
-  t.checkpoints.folder = run.path() / "checkpoints";
+  t.checkpoints.folder = run_path / "checkpoints";
   t.checkpoints.metadata = metadata;
   TrainerHooks hooks;
   if (split.valid.size() > 0) {
@@ -370,7 +405,7 @@ int train_with_arguments(const std::vector<std::string>& arguments,
                            {"interactions_per_second", e.interactions_per_second},
                            {"peak_rss_mb", peak_rss_mb()}};
     if (e.validation) line["valid"] = e.validation->metrics;
-    run.append_json_line("metrics.jsonl", line);
+    if (run) run->append_json_line("metrics.jsonl", line);
     if (quiet) return;
     progress.clear();
     std::string text = fmt::format("epoch {:>3}/{}  loss {:.4f}  {:.0f} interactions/s", e.epoch,
@@ -384,6 +419,7 @@ int train_with_arguments(const std::vector<std::string>& arguments,
     progress.update(p);
   };
   hooks.stop_requested = [] { return StopSignals::received() != 0; };
+  hooks.collective = collective.get();
   hooks.log = [&](const std::string& message) {
     progress.clear();
     fmt::print("{}\n", message);
@@ -411,7 +447,7 @@ int train_with_arguments(const std::vector<std::string>& arguments,
 
   const EvaluationResult test = evaluate(*model, data.seen, data.test, "test");
   fmt::print("\n{}", format_report(test, table_k));
-  run.save_model("model.pt", *model);
+  if (run) run->save_model("model.pt", *model);
   nlohmann::json test_json = test.to_json();
   {
     // Where the model has score factors: the spectrum of U Vᵀ and its alignment with popularity.
@@ -430,18 +466,26 @@ int train_with_arguments(const std::vector<std::string>& arguments,
       test_json["spectral"] = spectrum.to_json();
     }
   }
-  run.write_json("metrics.json", test_json);
-  run.write_json("summary.json",
-                 {{"epochs_run", summary.epochs_run},
-                  {"best_epoch", summary.best_epoch},
-                  {"best_valid_metric", summary.best_epoch ? summary.best_metric : 0.0},
-                  {"monitor", t.monitor},
-                  {"stopped_early", summary.stopped_early},
-                  {"global_steps", summary.global_steps},
-                  {"resumed_from_step", summary.resumed_from_step},
-                  {"rollbacks", summary.rollbacks},
-                  {"parameters_xxh64", fmt::format("{:016x}", module_fingerprint(*model))},
-                  {"train_seconds", summary.seconds}});
+  nlohmann::json summary_json = {
+      {"epochs_run", summary.epochs_run},
+      {"best_epoch", summary.best_epoch},
+      {"best_valid_metric", summary.best_epoch ? summary.best_metric : 0.0},
+      {"monitor", t.monitor},
+      {"stopped_early", summary.stopped_early},
+      {"global_steps", summary.global_steps},
+      {"resumed_from_step", summary.resumed_from_step},
+      {"rollbacks", summary.rollbacks},
+      {"parameters_xxh64", fmt::format("{:016x}", module_fingerprint(*model))},
+      {"train_seconds", summary.seconds}};
+  if (collective) {
+    // Data parallelism keeps every replica identical; this proves it for the finished run.
+    summary_json["processes"] = collective->world_size();
+    summary_json["parameters_identical_across_processes"] =
+        same_on_every_process(*collective, module_fingerprint(*model), device);
+  }
+  if (!run) return 0;
+  run->write_json("metrics.json", test_json);
+  run->write_json("summary.json", summary_json);
   fmt::print("\nwrote {}/{{config.resolved.json, metrics.json, metrics.jsonl, model.pt}}\n", out);
   return 0;
 }

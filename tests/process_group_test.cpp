@@ -1,0 +1,73 @@
+// The launcher's environment variables, read as torchrun sets them, and refused when malformed.
+
+#include <stdlib.h>
+
+#include "engine/process_group.h"
+#include "tests/test_support.h"
+
+namespace polyphony {
+namespace {
+
+using testing::error_of;
+
+// Sets the variables for the test's duration and restores the previous environment after.
+class LaunchVariables {
+ public:
+  explicit LaunchVariables(const std::vector<std::pair<std::string, std::string>>& values) {
+    for (const char* name : {"WORLD_SIZE", "RANK", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT"}) {
+      const char* old = std::getenv(name);
+      saved_.emplace_back(name, old ? std::optional<std::string>(old) : std::nullopt);
+      ::unsetenv(name);
+    }
+    for (const auto& [name, value] : values) ::setenv(name.c_str(), value.c_str(), 1);
+  }
+  ~LaunchVariables() {
+    for (const auto& [name, value] : saved_) {
+      if (value)
+        ::setenv(name.c_str(), value->c_str(), 1);
+      else
+        ::unsetenv(name.c_str());
+    }
+  }
+
+ private:
+  std::vector<std::pair<std::string, std::optional<std::string>>> saved_;
+};
+
+TEST(LaunchEnvironment, AbsentWithoutWorldSize) {
+  LaunchVariables none({});
+  EXPECT_FALSE(launch_environment());
+}
+
+TEST(LaunchEnvironment, ReadsTorchrunVariables) {
+  LaunchVariables vars({{"WORLD_SIZE", "4"},
+                        {"RANK", "3"},
+                        {"LOCAL_RANK", "1"},
+                        {"MASTER_ADDR", "node7"},
+                        {"MASTER_PORT", "29555"}});
+  const auto e = launch_environment();
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->world_size, 4);
+  EXPECT_EQ(e->rank, 3);
+  EXPECT_EQ(e->local_rank, 1);
+  EXPECT_EQ(e->master_address, "node7");
+  EXPECT_EQ(e->master_port, 29555);
+}
+
+TEST(LaunchEnvironment, RefusesMalformedValuesNamingTheVariable) {
+  {
+    LaunchVariables vars({{"WORLD_SIZE", "2"}, {"RANK", "2"}});
+    EXPECT_CONTAINS(error_of([] { launch_environment(); }), "RANK=2 must be below WORLD_SIZE=2");
+  }
+  {
+    LaunchVariables vars({{"WORLD_SIZE", "two"}, {"RANK", "0"}});
+    EXPECT_CONTAINS(error_of([] { launch_environment(); }), "WORLD_SIZE='two'");
+  }
+  {
+    LaunchVariables vars({{"WORLD_SIZE", "2"}, {"RANK", "0"}, {"MASTER_PORT", "70000"}});
+    EXPECT_CONTAINS(error_of([] { launch_environment(); }), "MASTER_PORT=70000 is not a port");
+  }
+}
+
+}  // namespace
+}  // namespace polyphony
