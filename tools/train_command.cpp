@@ -37,38 +37,10 @@
 #include "tools/report.h"
 #include "tools/resume.h"
 #include "tools/stop_signals.h"
+#include "tools/train_options.h"
 
 namespace polyphony::cli {
 namespace {
-
-std::string default_run_directory(const std::string& model) {
-  const std::time_t now = std::time(nullptr);
-  char stamp[32];
-  std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", std::localtime(&now));
-  return fmt::format("runs/{}-{}", model, stamp);
-}
-
-int64_t parse_integer(const std::string& option, const std::string& text) {
-  try {
-    size_t used = 0;
-    const int64_t value = std::stoll(text, &used);
-    if (used == text.size()) return value;
-  } catch (const std::exception&) {
-  }
-  fail("{}: '{}' is not an integer", option, text);
-}
-
-// --set model.KEY=VALUE: VALUE is read as JSON when it parses (numbers, true/false), else as a
-// string, so --set model.ortho_form=official works unquoted.
-void apply_model_setting(const std::string& assignment, nlohmann::json& model_options) {
-  const auto equals = assignment.find('=');
-  const std::string key = assignment.substr(0, equals);
-  if (equals == std::string::npos || key.rfind("model.", 0) != 0 || key.size() <= 6)
-    fail("--set '{}': expected model.KEY=VALUE", assignment);
-  const std::string text = assignment.substr(equals + 1);
-  auto value = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-  model_options[key.substr(6)] = value.is_discarded() ? nlohmann::json(text) : value;
-}
 
 // Removes --resume RUN_DIR (or --resume=RUN_DIR) from `arguments` and returns RUN_DIR.
 std::optional<std::string> take_resume_option(std::vector<std::string>& arguments) {
@@ -88,12 +60,6 @@ std::optional<std::string> take_resume_option(std::vector<std::string>& argument
     }
   }
   return std::nullopt;
-}
-
-NonFinitePolicy parse_nonfinite_policy(const std::string& text) {
-  if (text == "stop") return NonFinitePolicy::kStop;
-  if (text == "rollback") return NonFinitePolicy::kRollback;
-  fail("--on-nonfinite '{}': expected stop or rollback", text);
 }
 
 double peak_rss_mb() {
@@ -142,84 +108,15 @@ int train_with_arguments(const std::vector<std::string>& arguments,
                          const std::optional<std::string>& resume_run) {
   cxxopts::Options spec("polyphony train",
                         "Train a model, evaluate it by full ranking, write a run directory.");
-  std::string models_help = "model to train:";
-  for (const auto& m : available_models())
-    models_help += fmt::format(" {} ({});", m.name, m.summary);
-  TrainerOptions t;
-  add_data_options(spec);
-  spec.add_options()("model", models_help, cxxopts::value<std::string>()->default_value("mf"))(
-      "device", "auto (CUDA when present), cpu or cuda",
-      cxxopts::value<std::string>()->default_value("auto"))(
-      "seed", "seed of initialisation, sampling and the split",
-      cxxopts::value<uint64_t>()->default_value("42"))(
-      "epochs", "passes over the training data", cxxopts::value<int64_t>()->default_value("30"))(
-      "batch-size", "positives per step", cxxopts::value<int64_t>()->default_value("4096"))(
-      "negatives", "negatives per positive", cxxopts::value<int64_t>()->default_value("1"))(
-      "sampler", "negatives: uniform or popularity:ALPHA (over the user's non-training items)",
-      cxxopts::value<std::string>()->default_value("uniform"))(
-      "loss", "bpr, softmax or bce", cxxopts::value<std::string>()->default_value("bpr"))(
-      "optimizer", "adam, adamw, adagrad or sgd",
-      cxxopts::value<std::string>()->default_value("adam"))(
-      "lr", "learning rate", cxxopts::value<double>()->default_value("0.005"))(
-      "weight-decay", "weight decay (decoupled for adamw)",
-      cxxopts::value<double>()->default_value("0"))("momentum", "SGD momentum",
-                                                    cxxopts::value<double>()->default_value("0.9"))(
-      "lr-schedule", "constant, cosine or step:EPOCHS:GAMMA",
-      cxxopts::value<std::string>()->default_value("constant"))(
-      "warmup-steps", "linear learning-rate warm-up over the first steps",
-      cxxopts::value<int64_t>()->default_value("0"))(
-      "clip-grad-norm", "clip the global gradient norm to this (0: off)",
-      cxxopts::value<double>()->default_value("0"))(
-      "dim", "embedding size (models with embeddings; default 64)", cxxopts::value<int64_t>())(
-      "k-filter", "prototype top-k filter KU[,KT] for ProtoMF (-1: off)",
-      cxxopts::value<std::string>())("ortho",
-                                     "weight of the prototype-distributing regulariser (ProtoMF)",
-                                     cxxopts::value<double>())(
-      "resn", "weight β of the ReSN spectral-norm regulariser (MF, ProtoMF)",
-      cxxopts::value<double>())(
-      "set", "model option model.KEY=VALUE (repeatable), e.g. --set model.user_prototypes=71",
-      cxxopts::value<std::vector<std::string>>())("eval-every",
-                                                  "validate every N epochs (0: never)",
-                                                  cxxopts::value<int64_t>()->default_value("5"))(
-      "monitor", "validation metric that picks the best epoch",
-      cxxopts::value<std::string>()->default_value("NDCG@10"))(
-      "patience", "stop after N validations without improvement (0: off)",
-      cxxopts::value<int64_t>()->default_value("0"))(
-      "k", "cut-off shown in the printed table", cxxopts::value<int64_t>()->default_value("10"))(
-      "eval-protocol", "full (rank every item) or sampled:N (N uniform negatives per test item)",
-      cxxopts::value<std::string>()->default_value("full"))(
-      "eval-memory-mb", "memory budget for one evaluation chunk",
-      cxxopts::value<int64_t>()->default_value("512"))("threads", "CPU threads (0: all cores)",
-                                                       cxxopts::value<int>()->default_value("0"))(
-      "out", "run directory (default runs/MODEL-TIMESTAMP)", cxxopts::value<std::string>())(
-      "resume",
-      "continue the run in RUN_DIR from its newest valid checkpoint (options given besides "
-      "override the run's own: --epochs, --patience, --lr, --device)",
-      cxxopts::value<std::string>())(
-      "checkpoint-every-epochs", "checkpoint every N epochs (0: only at the end and on signals)",
-      cxxopts::value<int64_t>()->default_value("1"))(
-      "checkpoint-every-steps", "also checkpoint every N optimiser steps (0: off)",
-      cxxopts::value<int64_t>()->default_value("0"))(
-      "keep-checkpoints", "step checkpoints kept (best.ckpt is kept besides)",
-      cxxopts::value<int64_t>()->default_value("3"))(
-      "on-nonfinite",
-      "on a non-finite loss: stop, or rollback (reload the last checkpoint, halve the learning "
-      "rate, up to 3 times)",
-      cxxopts::value<std::string>()->default_value("stop"))(
-      "deterministic", "use deterministic algorithms on the GPU as well (slower)")(
-      "progress-interval", "seconds between progress lines when not on a terminal",
-      cxxopts::value<double>()->default_value("30"))("quiet", "no per-epoch lines")(
-      "h,help", "show this help");
-  std::vector<char*> argv{const_cast<char*>("polyphony train")};
-  for (const auto& a : arguments) argv.push_back(const_cast<char*>(a.c_str()));
-  auto args = spec.parse(static_cast<int>(argv.size()), argv.data());
+  add_train_options(spec);
+  spec.add_options()("h,help", "show this help");
+  auto args = parse_arguments(spec, "polyphony train", arguments);
   if (args.count("help")) {
     fmt::print("{}\n", spec.help());
     return 0;
   }
-  if (!args.unmatched().empty()) fail("unexpected argument '{}'", args.unmatched().front());
-
-  auto device = resolve_device(args["device"].as<std::string>());
+  const TrainSetup setup = read_train_setup(args);
+  auto device = resolve_device(setup.device);
   // Under torchrun (or any launcher setting WORLD_SIZE, RANK, ...): one process of a
   // data-parallel group, on GPU LOCAL_RANK when training on CUDA. Rank 0 alone prints and writes.
   std::unique_ptr<Collective> collective;
@@ -230,55 +127,18 @@ int train_with_arguments(const std::vector<std::string>& arguments,
       fail("cannot silence the standard output of rank {}", launch->rank);
   }
   const bool main_process = !collective || collective->rank() == 0;
-  if (const int threads = args["threads"].as<int>(); threads > 0) torch::set_num_threads(threads);
-  const uint64_t seed = args["seed"].as<uint64_t>();
-  const std::string model_name = args["model"].as<std::string>();
-  t.epochs = args["epochs"].as<int64_t>();
-  t.batch_size = args["batch-size"].as<int64_t>();
-  t.negatives = args["negatives"].as<int64_t>();
-  t.loss = args["loss"].as<std::string>();
-  t.optimizer.name = args["optimizer"].as<std::string>();
-  t.optimizer.lr = args["lr"].as<double>();
-  t.optimizer.weight_decay = args["weight-decay"].as<double>();
-  t.optimizer.momentum = args["momentum"].as<double>();
-  t.schedule =
-      parse_schedule(args["lr-schedule"].as<std::string>(), args["warmup-steps"].as<int64_t>());
-  t.clip_norm = args["clip-grad-norm"].as<double>();
-  t.checkpoints.every_epochs = args["checkpoint-every-epochs"].as<int64_t>();
-  t.checkpoints.every_steps = args["checkpoint-every-steps"].as<int64_t>();
-  t.checkpoints.keep_last = args["keep-checkpoints"].as<int64_t>();
-  t.on_nonfinite = parse_nonfinite_policy(args["on-nonfinite"].as<std::string>());
-  t.eval_every = args["eval-every"].as<int64_t>();
-  t.monitor = args["monitor"].as<std::string>();
-  t.patience = args["patience"].as<int64_t>();
-  check_trainer_options(t);
-  const int64_t table_k = args["k"].as<int64_t>();
-  if (table_k < 1) fail("--k must be at least 1 (got {})", table_k);
-  nlohmann::json model_options = nlohmann::json::object();
-  if (args.count("dim")) model_options["dim"] = args["dim"].as<int64_t>();
-  if (args.count("k-filter")) {
-    const auto ks = args["k-filter"].as<std::string>();
-    const auto comma = ks.find(',');
-    model_options["k_user"] = parse_integer("--k-filter", ks.substr(0, comma));
-    model_options["k_item"] =
-        parse_integer("--k-filter", comma == std::string::npos ? ks : ks.substr(comma + 1));
-  }
-  if (args.count("ortho")) model_options["ortho_weight"] = args["ortho"].as<double>();
-  if (args.count("resn")) model_options["resn_weight"] = args["resn"].as<double>();
-  if (args.count("set"))
-    for (const auto& assignment : args["set"].as<std::vector<std::string>>())
-      apply_model_setting(assignment, model_options);
-  const bool quiet = args.count("quiet") > 0;
-  const std::string out =
-      args.count("out") ? args["out"].as<std::string>() : default_run_directory(model_name);
-  const double progress_interval = args["progress-interval"].as<double>();
-  if (!(progress_interval > 0))
-    fail("--progress-interval must be positive (got {})", progress_interval);
-  if (args.count("deterministic")) at::globalContext().setDeterministicAlgorithms(true, true);
+  if (setup.threads > 0) torch::set_num_threads(setup.threads);
+  if (setup.deterministic) at::globalContext().setDeterministicAlgorithms(true, true);
+  TrainerOptions t = setup.trainer;
+  const uint64_t seed = setup.seed;
+  const std::string& model_name = setup.model;
+  const nlohmann::json& model_options = setup.model_options;
+  const bool quiet = setup.quiet;
+  const std::string& out = setup.out;
   const int64_t kill_step = kill_at_step();
 
-  const DataSetup data_setup = read_data_options(args, seed);
-  const SamplerOptions sampler_options = parse_sampler(args["sampler"].as<std::string>());
+  const DataSetup& data_setup = setup.data;
+  const SamplerOptions& sampler_options = setup.sampler;
   torch::manual_seed(seed);
   const PreparedData data = prepare_data(data_setup);
   const Dataset& dataset = data.dataset;
@@ -289,20 +149,13 @@ int train_with_arguments(const std::vector<std::string>& arguments,
   auto model = make_model(model_name, context, model_options);
   model->to(device);
 
-  EvaluatorOptions eval_options;
-  eval_options.memory_budget_mb = args["eval-memory-mb"].as<int64_t>();
-  if (std::find(eval_options.ks.begin(), eval_options.ks.end(), table_k) == eval_options.ks.end())
-    eval_options.ks.push_back(table_k);
+  const EvaluatorOptions& eval_options = setup.eval;
+  const int64_t table_k = setup.table_k;
   Evaluator evaluator(data.train, dataset.item_groups, eval_options, device, data.user_groups);
-  const std::string protocol = args["eval-protocol"].as<std::string>();
+  const std::string& protocol = setup.protocol;
   std::optional<SampledEvaluator> sampled;
-  if (protocol != "full") {
-    int64_t n = 0;
-    if (protocol.rfind("sampled:", 0) != 0 || !parse_int64(protocol.substr(8), n) || n < 1)
-      fail("--eval-protocol '{}': expected full or sampled:N with N ≥ 1, e.g. sampled:99",
-           protocol);
-    sampled.emplace(dataset.item_groups, eval_options.ks, n, device);
-  }
+  if (const auto negatives = sampled_negatives(protocol))
+    sampled.emplace(dataset.item_groups, eval_options.ks, *negatives, device);
   auto evaluate = [&](Recommender& m, const UserItemIndex& exclude, const UserItemIndex& target,
                       const std::string& name) {
     return sampled ? sampled->evaluate(m, exclude, target, name)
@@ -327,7 +180,7 @@ int train_with_arguments(const std::vector<std::string>& arguments,
                              {"lr_schedule", t.schedule.spec()},
                              {"warmup_steps", t.schedule.warmup_steps},
                              {"clip_grad_norm", t.clip_norm},
-                             {"on_nonfinite", args["on-nonfinite"].as<std::string>()},
+                             {"on_nonfinite", setup.on_nonfinite},
                              {"eval_every", t.eval_every},
                              {"monitor", t.monitor},
                              {"patience", t.patience}}},
@@ -393,7 +246,7 @@ int train_with_arguments(const std::vector<std::string>& arguments,
   if (split.valid.size() > 0) {
     hooks.validate = [&](Recommender& m) { return evaluate(m, data.train, data.valid, "valid"); };
   }
-  ProgressDisplay progress(t.batch_size, progress_interval, !quiet);
+  ProgressDisplay progress(t.batch_size, setup.progress_interval, !quiet);
   const std::string monitor = t.monitor;
   hooks.on_epoch = [&](const EpochRecord& e) {
     nlohmann::json line = {{"epoch", e.epoch},
