@@ -6,5 +6,7 @@ namespace polyphony::cli {
 
 int train(int argc, char** argv);
 int datagen(int argc, char** argv);
+int eval(int argc, char** argv);
+int recommend(int argc, char** argv);
 
 }  // namespace polyphony::cli

@@ -22,6 +22,10 @@ struct Command {
 const Command kCommands[] = {
     {"train", "train a model on a dataset, evaluate it and write a run directory",
      polyphony::cli::train},
+    {"eval", "evaluate a trained model (run directory or checkpoint) on its data",
+     polyphony::cli::eval},
+    {"recommend", "top-N items for given users from a trained model, as CSV or JSON",
+     polyphony::cli::recommend},
     {"datagen", "write a synthetic preset (or convert a dataset) to files in a supported format",
      polyphony::cli::datagen},
 };

@@ -92,7 +92,8 @@ void add_train_options(cxxopts::Options& spec) {
       cxxopts::value<std::string>()->default_value("NDCG@10"))(
       "patience", "stop after N validations without improvement (0: off)",
       cxxopts::value<int64_t>()->default_value("0"))(
-      "k", "cut-off shown in the printed table", cxxopts::value<int64_t>()->default_value("10"))(
+      "k,top-k", "cut-off shown in the printed table",
+      cxxopts::value<int64_t>()->default_value("10"))(
       "eval-protocol", "full (rank every item) or sampled:N (N uniform negatives per test item)",
       cxxopts::value<std::string>()->default_value("full"))(
       "eval-memory-mb", "memory budget for one evaluation chunk",
@@ -144,8 +145,8 @@ TrainSetup read_train_setup(const cxxopts::ParseResult& args) {
   s.trainer.monitor = args["monitor"].as<std::string>();
   s.trainer.patience = args["patience"].as<int64_t>();
   check_trainer_options(s.trainer);
-  s.table_k = args["k"].as<int64_t>();
-  if (s.table_k < 1) fail("--k must be at least 1 (got {})", s.table_k);
+  s.table_k = args["top-k"].as<int64_t>();
+  if (s.table_k < 1) fail("--top-k must be at least 1 (got {})", s.table_k);
   nlohmann::json& model_options = s.model_options;
   model_options = nlohmann::json::object();
   if (args.count("dim")) model_options["dim"] = args["dim"].as<int64_t>();

@@ -1,0 +1,173 @@
+// polyphony recommend RUN_DIR: top-N items for users given by their external ids, without the
+// items they already have, as CSV or JSON.
+
+#include <torch/torch.h>
+
+#include <fstream>
+#include <unordered_map>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <cxxopts.hpp>
+#include <nlohmann/json.hpp>
+
+#include "common/error.h"
+#include "engine/line_reader.h"
+#include "engine/top_items.h"
+#include "engine/user_item_index.h"
+#include "tools/commands.h"
+#include "tools/device.h"
+#include "tools/run_loader.h"
+
+namespace polyphony::cli {
+namespace {
+
+struct Requested {
+  std::vector<std::string> ids;
+  std::vector<std::string> origins;  // where each id was given, for messages
+};
+
+Requested requested_users(const cxxopts::ParseResult& args) {
+  Requested r;
+  if (args.count("users")) {
+    std::vector<std::string_view> fields;
+    const std::string list = args["users"].as<std::string>();
+    split_fields(list, ",", fields);
+    for (const auto& f : fields) {
+      r.ids.emplace_back(f);
+      r.origins.push_back("--users");
+    }
+  }
+  if (args.count("users-file")) {
+    const std::string path = args["users-file"].as<std::string>();
+    LineReader reader(path);
+    std::string_view line;
+    while (reader.next(line)) {
+      if (line.empty()) continue;
+      r.ids.emplace_back(line);
+      r.origins.push_back(fmt::format("{}:{}", path, reader.line_number()));
+    }
+  }
+  return r;
+}
+
+}  // namespace
+
+int recommend(int argc, char** argv) {
+  cxxopts::Options spec("polyphony recommend",
+                        "Top-N items for users (external ids), without the items they already "
+                        "have, from a trained run.");
+  spec.add_options()("run", "run directory or checkpoint file", cxxopts::value<std::string>())(
+      "users", "comma-separated user ids", cxxopts::value<std::string>())(
+      "users-file", "file with one user id per line", cxxopts::value<std::string>())(
+      "all-users", "every user of the run")("k,top-k", "items per user",
+                                            cxxopts::value<int64_t>()->default_value("10"))(
+      "exclude", "items left out: all (every interaction in the data), train, or none",
+      cxxopts::value<std::string>()->default_value("all"))(
+      "format", "csv or json", cxxopts::value<std::string>()->default_value("csv"))(
+      "out", "output file (default: standard output)", cxxopts::value<std::string>())(
+      "batch-users", "users scored at once", cxxopts::value<int64_t>()->default_value("1024"))(
+      "device", "auto, cpu or cuda", cxxopts::value<std::string>()->default_value("auto"))(
+      "h,help", "show this help");
+  spec.parse_positional({"run"});
+  spec.positional_help("RUN_DIR|CHECKPOINT");
+  auto args = spec.parse(argc, argv);
+  if (args.count("help")) {
+    fmt::print("{}\n", spec.help());
+    return 0;
+  }
+  if (!args.count("run"))
+    fail("expected a run directory or checkpoint (see polyphony recommend --help)");
+  const int64_t k = args["top-k"].as<int64_t>();
+  if (k < 1) fail("--top-k must be at least 1 (got {})", k);
+  const std::string exclude = args["exclude"].as<std::string>();
+  if (exclude != "all" && exclude != "train" && exclude != "none")
+    fail("--exclude '{}': expected all, train or none", exclude);
+  const std::string format = args["format"].as<std::string>();
+  if (format != "csv" && format != "json") fail("--format '{}': expected csv or json", format);
+  const int64_t batch = args["batch-users"].as<int64_t>();
+  if (batch < 1) fail("--batch-users must be at least 1 (got {})", batch);
+  const bool all_users = args.count("all-users") > 0;
+  if (all_users == (args.count("users") || args.count("users-file")))
+    fail("give the users with --users, --users-file or --all-users (one of them)");
+  const Requested requested = all_users ? Requested{} : requested_users(args);
+  if (!all_users && requested.ids.empty()) fail("no user ids given");
+  const auto device = resolve_device(args["device"].as<std::string>());
+
+  OpenedRun run = open_run(args["run"].as<std::string>(), device);
+  const Dataset& d = run.data.dataset;
+  std::vector<int64_t> dense;
+  if (all_users) {
+    for (int64_t u = 0; u < d.num_users; ++u) dense.push_back(u);
+  } else {
+    std::unordered_map<std::string_view, int64_t> index;
+    for (int64_t u = 0; u < d.num_users; ++u) index.emplace(d.user_ids[u], u);
+    std::vector<std::string> unknown;
+    for (size_t i = 0; i < requested.ids.size(); ++i) {
+      const auto it = index.find(requested.ids[i]);
+      if (it == index.end()) {
+        unknown.push_back(fmt::format("'{}' ({})", requested.ids[i], requested.origins[i]));
+      } else {
+        dense.push_back(it->second);
+      }
+    }
+    if (!unknown.empty())
+      fail("{} unknown user id(s), not in run {}: {}{}", unknown.size(), run.directory.string(),
+           fmt::join(unknown.begin(), unknown.begin() + std::min<size_t>(unknown.size(), 5), ", "),
+           unknown.size() > 5 ? ", ..." : "");
+  }
+
+  std::optional<UserItemIndex> all_items;
+  const UserItemIndex* excluded = nullptr;
+  if (exclude == "all") {
+    all_items.emplace(d.interactions, d.num_users, d.num_items);
+    excluded = &*all_items;
+  } else if (exclude == "train") {
+    excluded = &run.data.train;
+  }
+  const auto users = torch::tensor(dense, torch::kLong).to(device);
+  const TopItems top = top_items(*run.model, users, k, excluded, batch);
+  const auto items = top.items.cpu();
+  const auto scores = top.scores.cpu();
+  const auto* item_data = items.data_ptr<int64_t>();
+  const auto* score_data = scores.data_ptr<float>();
+
+  std::string text;
+  if (format == "csv") {
+    text = "user,rank,item,score\n";
+    for (size_t r = 0; r < dense.size(); ++r)
+      for (int64_t j = 0; j < k; ++j) {
+        const int64_t item = item_data[r * k + j];
+        if (item < 0) break;
+        text += fmt::format("{},{},{},{}\n", d.user_ids[dense[r]], j + 1, d.item_ids[item],
+                            score_data[r * k + j]);
+      }
+  } else {
+    nlohmann::json list = nlohmann::json::array();
+    for (size_t r = 0; r < dense.size(); ++r) {
+      nlohmann::json ids = nlohmann::json::array(), values = nlohmann::json::array();
+      for (int64_t j = 0; j < k && item_data[r * k + j] >= 0; ++j) {
+        ids.push_back(d.item_ids[item_data[r * k + j]]);
+        values.push_back(score_data[r * k + j]);
+      }
+      list.push_back({{"user", d.user_ids[dense[r]]}, {"items", ids}, {"scores", values}});
+    }
+    text = nlohmann::json({{"run", run.directory.string()},
+                           {"k", k},
+                           {"exclude", exclude},
+                           {"recommendations", list}})
+               .dump(2) +
+           "\n";
+  }
+  if (args.count("out")) {
+    const std::string path = args["out"].as<std::string>();
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out << text;
+    if (!out.flush()) fail("cannot write {}", path);
+  } else {
+    fmt::print("{}", text);
+  }
+  return 0;
+}
+
+}  // namespace polyphony::cli

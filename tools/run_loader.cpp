@@ -1,0 +1,69 @@
+#include "tools/run_loader.h"
+
+#include <fstream>
+
+#include <fmt/format.h>
+
+#include "common/error.h"
+#include "engine/checkpoint.h"
+#include "engine/module_state.h"
+#include "engine/run_directory.h"
+#include "models/registry.h"
+#include "tools/resume.h"
+
+namespace polyphony::cli {
+namespace fs = std::filesystem;
+
+OpenedRun open_run(const fs::path& path, c10::Device device) {
+  std::error_code ec;
+  if (!fs::exists(path, ec)) fail("{} does not exist", path.string());
+  const bool checkpoint = fs::is_regular_file(path, ec);
+  OpenedRun run;
+  run.directory = checkpoint ? path.parent_path().parent_path() : path;
+  if (checkpoint && path.parent_path().filename() != "checkpoints")
+    fail("{}: expected a run directory or a checkpoint in RUN/checkpoints/", path.string());
+
+  cxxopts::Options spec("polyphony train", "");
+  add_train_options(spec);
+  run.setup = read_train_setup(
+      parse_arguments(spec, "polyphony train", resumed_arguments(run.directory, {})));
+  run.data = prepare_data(run.setup.data);
+
+  // The data must be what the run was trained and evaluated on.
+  std::ifstream config_file(run.directory / "config.resolved.json");
+  const auto config = nlohmann::json::parse(config_file, nullptr, /*allow_exceptions=*/false);
+  const auto saved =
+      config.is_object()
+          ? config.value(nlohmann::json::json_pointer("/data/split/fingerprint"), std::string())
+          : std::string();
+  const std::string now = fmt::format("{:016x}", run.data.split.fingerprint);
+  if (saved.empty()) fail("{}: config.resolved.json is missing or damaged", run.directory.string());
+  if (saved != now)
+    fail("the data of run {} changed since it was trained (split fingerprint {}, now {})",
+         run.directory.string(), saved, now);
+
+  const auto& d = run.data.dataset;
+  ModelContext context{d.num_users, d.num_items, run.data.split.train.users,
+                       run.data.split.train.items};
+  run.model = make_model(run.setup.model, context, run.setup.model_options);
+  run.model->to(device);
+  if (checkpoint) {
+    auto archive = read_checkpoint_file(path, device);
+    torch::serialize::InputArchive model;
+    if (!archive.try_read("model", model))
+      fail("checkpoint {} holds no model: it was not written by polyphony train", path.string());
+    load_module_state(*run.model, model, "checkpoint " + path.string());
+    run.parameters_from = path.string();
+  } else {
+    const fs::path file = run.directory / "model.pt";
+    if (!fs::exists(file, ec))
+      fail("run {} has no model.pt (it has not finished): use one of its checkpoints, e.g. {}",
+           run.directory.string(), (run.directory / "checkpoints" / "best.ckpt").string());
+    load_model(file, *run.model);
+    run.parameters_from = file.string();
+  }
+  run.model->eval();
+  return run;
+}
+
+}  // namespace polyphony::cli
