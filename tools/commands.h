@@ -8,5 +8,6 @@ int train(int argc, char** argv);
 int datagen(int argc, char** argv);
 int eval(int argc, char** argv);
 int recommend(int argc, char** argv);
+int export_model(int argc, char** argv);
 
 }  // namespace polyphony::cli

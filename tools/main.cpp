@@ -26,6 +26,8 @@ const Command kCommands[] = {
      polyphony::cli::eval},
     {"recommend", "top-N items for given users from a trained model, as CSV or JSON",
      polyphony::cli::recommend},
+    {"export", "write a trained model as a TorchScript archive for serving",
+     polyphony::cli::export_model},
     {"datagen", "write a synthetic preset (or convert a dataset) to files in a supported format",
      polyphony::cli::datagen},
 };

@@ -1,0 +1,45 @@
+// polyphony export RUN_DIR|CHECKPOINT --out model.pt: a TorchScript archive for serving.
+
+#include <torch/torch.h>
+
+#include <fmt/format.h>
+#include <cxxopts.hpp>
+
+#include "common/error.h"
+#include "engine/torchscript_export.h"
+#include "engine/user_item_index.h"
+#include "tools/commands.h"
+#include "tools/run_loader.h"
+
+namespace polyphony::cli {
+
+int export_model(int argc, char** argv) {
+  cxxopts::Options spec("polyphony export",
+                        "Write a trained model as a TorchScript archive with score(users, items), "
+                        "recommend(users, k), recommend_ids(user_ids, k) and the id maps.");
+  spec.add_options()("run", "run directory or checkpoint file", cxxopts::value<std::string>())(
+      "out", "archive to write, e.g. model.ts.pt", cxxopts::value<std::string>())("h,help",
+                                                                                  "show this help");
+  spec.parse_positional({"run"});
+  spec.positional_help("RUN_DIR|CHECKPOINT");
+  auto args = spec.parse(argc, argv);
+  if (args.count("help")) {
+    fmt::print("{}\n", spec.help());
+    return 0;
+  }
+  if (!args.count("run"))
+    fail("expected a run directory or checkpoint (see polyphony export --help)");
+  if (!args.count("out")) fail("--out: where to write the archive is required");
+  const std::string out = args["out"].as<std::string>();
+  // Factors are computed once on the CPU; the archive moves to any device when loaded.
+  OpenedRun run = open_run(args["run"].as<std::string>(), c10::kCPU);
+  const Dataset& d = run.data.dataset;
+  const UserItemIndex known(d.interactions, d.num_users, d.num_items);
+  export_torchscript(*run.model, d.user_ids, d.item_ids, known, out);
+  fmt::print("wrote {}: model {} ({} users, {} items), parameters from {}\n", out,
+             run.model->kind(), d.num_users, d.num_items, run.parameters_from);
+  fmt::print("load it with torch.jit.load(\"{}\") in Python or torch::jit::load in C++\n", out);
+  return 0;
+}
+
+}  // namespace polyphony::cli
