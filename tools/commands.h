@@ -9,5 +9,6 @@ int datagen(int argc, char** argv);
 int eval(int argc, char** argv);
 int recommend(int argc, char** argv);
 int export_model(int argc, char** argv);
+int analyze(int argc, char** argv);
 
 }  // namespace polyphony::cli

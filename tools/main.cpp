@@ -28,6 +28,8 @@ const Command kCommands[] = {
      polyphony::cli::recommend},
     {"export", "write a trained model as a TorchScript archive for serving",
      polyphony::cli::export_model},
+    {"analyze", "spectrum, spikiness and item-group exposure of a trained model, with charts",
+     polyphony::cli::analyze},
     {"datagen", "write a synthetic preset (or convert a dataset) to files in a supported format",
      polyphony::cli::datagen},
 };
