@@ -14,19 +14,18 @@ namespace fs = std::filesystem;
 
 std::vector<std::string> resumed_arguments(const fs::path& run,
                                            const std::vector<std::string>& overrides) {
-  if (!fs::is_directory(run)) fail("--resume {}: no such run directory", run.string());
+  if (!fs::is_directory(run)) fail("{}: no such run directory", run.string());
   const fs::path file = run / kCommandFile;
   std::ifstream in(file);
   if (!in)
-    fail("--resume {}: {} is missing, so this is not a directory written by polyphony train",
-         run.string(), file.string());
+    fail("{} is missing, so {} is not a run directory written by polyphony train", file.string(),
+         run.string());
   const auto json = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
   if (!json.is_object() || !json.contains("arguments") || !json["arguments"].is_array())
-    fail("--resume {}: {} is corrupt (expected {{\"arguments\": [...]}})", run.string(),
-         file.string());
+    fail("{} is corrupt (expected {{\"arguments\": [...]}})", file.string());
   std::vector<std::string> arguments;
   for (const auto& a : json["arguments"]) {
-    if (!a.is_string()) fail("--resume {}: {} is corrupt", run.string(), file.string());
+    if (!a.is_string()) fail("{} is corrupt (an argument is not a string)", file.string());
     arguments.push_back(a.get<std::string>());
   }
   arguments.insert(arguments.end(), overrides.begin(), overrides.end());
