@@ -31,6 +31,7 @@
 #include "engine/trainer.h"
 #include "models/registry.h"
 #include "tools/commands.h"
+#include "tools/config_file.h"
 #include "tools/data_options.h"
 #include "tools/device.h"
 #include "tools/progress.h"
@@ -92,12 +93,51 @@ bool same_on_every_process(Collective& collective, uint64_t value, c10::Device d
 int train_with_arguments(const std::vector<std::string>& arguments,
                          const std::optional<std::string>& resume_run);
 
+// --config FILE becomes the file's arguments, placed first (the command line wins), and
+// --set SECTION.KEY=VALUE the option it names; --set model.KEY=VALUE stays a model setting.
+std::vector<std::string> expand_configuration(const std::vector<std::string>& arguments) {
+  cxxopts::Options spec("polyphony train", "");
+  add_train_options(spec);
+  std::vector<std::string> from_files, rest;
+  for (size_t i = 0; i < arguments.size(); ++i) {
+    const std::string& a = arguments[i];
+    std::string name, value;
+    for (const char* option : {"--config", "--set"}) {
+      const std::string o = option;
+      if (a == o) {
+        if (i + 1 >= arguments.size()) fail("{} needs a value", o);
+        name = o;
+        value = arguments[++i];
+      } else if (a.rfind(o + "=", 0) == 0) {
+        name = o;
+        value = a.substr(o.size() + 1);
+      }
+    }
+    if (name == "--config") {
+      const auto more = config_file_arguments(value, spec);
+      from_files.insert(from_files.end(), more.begin(), more.end());
+    } else if (name == "--set" && value.rfind("model.", 0) == 0 &&
+               value.rfind("model.name=", 0) != 0) {
+      rest.push_back("--set");
+      rest.push_back(value);
+    } else if (name == "--set") {
+      const auto more = setting_arguments(value, spec);
+      rest.insert(rest.end(), more.begin(), more.end());
+    } else {
+      rest.push_back(a);
+    }
+  }
+  from_files.insert(from_files.end(), rest.begin(), rest.end());
+  return from_files;
+}
+
 }  // namespace
 
 int train(int argc, char** argv) {
   // --resume RUN_DIR replays the run's own arguments, then any given here (e.g. --epochs 50).
   std::vector<std::string> arguments(argv + 1, argv + argc);
   const auto resume_run = take_resume_option(arguments);
+  arguments = expand_configuration(arguments);
   if (resume_run) arguments = resumed_arguments(*resume_run, arguments);
   return train_with_arguments(arguments, resume_run);
 }
@@ -116,6 +156,7 @@ int train_with_arguments(const std::vector<std::string>& arguments,
     return 0;
   }
   const TrainSetup setup = read_train_setup(args);
+  const std::string resolved_toml = resolved_config_toml(args);
   auto device = resolve_device(setup.device);
   // Under torchrun (or any launcher setting WORLD_SIZE, RANK, ...): one process of a
   // data-parallel group, on GPU LOCAL_RANK when training on CUDA. Rank 0 alone prints and writes.
@@ -231,11 +272,13 @@ int train_with_arguments(const std::vector<std::string>& arguments,
   }
   if (run) {
     run->write_json(kCommandFile, {{"arguments", arguments}});
+    write_file_atomically(run_path / "config.resolved.toml", resolved_toml);
     run->write_json("config.resolved.json", config);
     run->write_lines("users.txt", dataset.user_ids);
     run->write_lines("items.txt", dataset.item_ids);
   }
   fmt::print("model {} on {}, run directory {}\n", model->kind(), device.str(), out);
+  if (!quiet) fmt::print("configuration (config.resolved.toml):\n{}", resolved_config_lines(args));
 
   const auto sampler = NegativeSampler::create(sampler_options, data.train.to(device));
   fmt::print("negatives: {} per positive, {}\n", t.negatives, sampler.description());

@@ -84,7 +84,9 @@ void add_train_options(cxxopts::Options& spec) {
                                      cxxopts::value<double>())(
       "resn", "weight β of the ReSN spectral-norm regulariser (MF, ProtoMF)",
       cxxopts::value<double>())(
-      "set", "model option model.KEY=VALUE (repeatable), e.g. --set model.user_prototypes=71",
+      "set",
+      "SECTION.KEY=VALUE (repeatable): any option of a config file, e.g. train.epochs=50, or a "
+      "model option, e.g. model.user_prototypes=71",
       cxxopts::value<std::vector<std::string>>())("eval-every",
                                                   "validate every N epochs (0: never)",
                                                   cxxopts::value<int64_t>()->default_value("5"))(
@@ -100,6 +102,8 @@ void add_train_options(cxxopts::Options& spec) {
       cxxopts::value<int64_t>()->default_value("512"))("threads", "CPU threads (0: all cores)",
                                                        cxxopts::value<int>()->default_value("0"))(
       "out", "run directory (default runs/MODEL-TIMESTAMP)", cxxopts::value<std::string>())(
+      "config", "TOML run configuration (configs/*.toml); the command line overrides it",
+      cxxopts::value<std::string>())(
       "resume",
       "continue the run in RUN_DIR from its newest valid checkpoint (options given besides "
       "override the run's own: --epochs, --patience, --lr, --device)",

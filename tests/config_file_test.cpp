@@ -1,0 +1,111 @@
+// TOML run configurations: every option has one section, the example configs parse, errors name
+// the file, line and key with a suggestion, and a resolved config reads back to itself.
+
+#include <set>
+
+#include "tests/test_support.h"
+#include "tools/config_file.h"
+#include "tools/train_options.h"
+
+namespace polyphony::cli {
+namespace {
+
+using testing::error_of;
+using testing::TempDir;
+
+cxxopts::Options train_spec() {
+  cxxopts::Options spec("polyphony train", "");
+  add_train_options(spec);
+  return spec;
+}
+
+TEST(ConfigFile, EveryTrainOptionHasExactlyOneSection) {
+  auto spec = train_spec();
+  std::set<std::string> in_sections;
+  for (const auto& section : config_sections())
+    for (const auto& option : section.options) {
+      EXPECT_TRUE(in_sections.insert(option).second) << option << " is in two sections";
+    }
+  std::set<std::string> options;
+  for (const auto& group : spec.groups())
+    for (const auto& o : spec.group_help(group).options) options.insert(o.l.front());
+  // Not config keys: the command itself, and the ways configs are given.
+  for (const char* command_only : {"resume", "config", "set"}) options.erase(command_only);
+  EXPECT_EQ(in_sections, options);
+}
+
+TEST(ConfigFile, TheExampleConfigsParse) {
+  // configs/ beside tests/, found from this file's own path.
+  const auto folder = std::filesystem::path(__FILE__).parent_path().parent_path() / "configs";
+  int count = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(folder)) {
+    if (entry.path().extension() != ".toml") continue;
+    ++count;
+    auto spec = train_spec();
+    const auto arguments = config_file_arguments(entry.path(), spec);
+    EXPECT_NO_THROW(read_train_setup(parse_arguments(spec, "polyphony train", arguments)))
+        << entry.path();
+  }
+  EXPECT_GE(count, 4);
+}
+
+TEST(ConfigFile, ErrorsNameTheFileLineAndKeyWithASuggestion) {
+  TempDir dir;
+  auto spec = train_spec();
+  auto error_in = [&](const std::string& text) {
+    const auto file = dir.write("run.toml", text);
+    return error_of([&] { config_file_arguments(file, spec); });
+  };
+  EXPECT_CONTAINS(
+      error_in("[train]\nepoch = 5\n"),
+      "run.toml:2: train.epoch: unknown key 'epoch' in [train] — did you mean 'epochs'?");
+  EXPECT_CONTAINS(error_in("[data]\nepochs = 5\n"), "it belongs in [train]");
+  EXPECT_CONTAINS(error_in("[trian]\nepochs = 5\n"),
+                  "unknown section 'trian' — did you mean 'train'?");
+  EXPECT_CONTAINS(error_in("[train]\nepochs = \"ten\"\n"), "run.toml:2: train.epochs:");
+  EXPECT_CONTAINS(error_in("[train]\nepochs = 5\nlr = \n"), "run.toml:3:");
+  EXPECT_CONTAINS(error_in("epochs = 5\n"), "'epochs' must be inside a section");
+  EXPECT_CONTAINS(error_of([&] { setting_arguments("train.epoch=3", spec); }),
+                  "--set 'train.epoch=3': unknown key 'epoch' in [train] — did you mean 'epochs'?");
+  EXPECT_CONTAINS(error_of([&] { setting_arguments("epochs", spec); }),
+                  "expected SECTION.KEY=VALUE");
+}
+
+TEST(ConfigFile, ValuesBecomeArgumentsAndModelKeysModelSettings) {
+  TempDir dir;
+  auto spec = train_spec();
+  const auto file = dir.write("run.toml",
+                              "[data]\nkcore = [10, 5]\nno_cache = true\n"
+                              "[model]\nname = \"uiprotomf\"\nuser_prototypes = 71\n"
+                              "[train]\nbatch-size = 326\nlr = 0.001\n");
+  const std::vector<std::string> expected = {"--kcore",
+                                             "10,5",
+                                             "--no-cache",
+                                             "--model",
+                                             "uiprotomf",
+                                             "--set",
+                                             "model.user_prototypes=71",
+                                             "--batch-size",
+                                             "326",
+                                             "--lr",
+                                             "0.001"};
+  EXPECT_EQ(config_file_arguments(file, spec), expected);
+}
+
+TEST(ConfigFile, AResolvedConfigReadsBackToItself) {
+  TempDir dir;
+  auto spec = train_spec();
+  const auto args = parse_arguments(
+      spec, "polyphony train",
+      {"--model", "uiprotomf", "--set", "model.user_prototypes=12", "--epochs", "7", "--lr",
+       "0.002", "--kcore", "3,3", "--deterministic", "--out", (dir.path() / "r").string()});
+  const std::string resolved = resolved_config_toml(args);
+  const auto file = dir.write("resolved.toml", resolved);
+  auto again_spec = train_spec();
+  const auto again =
+      parse_arguments(again_spec, "polyphony train", config_file_arguments(file, again_spec));
+  EXPECT_EQ(resolved_config_toml(again), resolved);
+}
+
+}  // namespace
+}  // namespace polyphony::cli

@@ -1,0 +1,311 @@
+#include "tools/config_file.h"
+
+#include <algorithm>
+#include <map>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <toml++/toml.h>
+
+#include "common/error.h"
+#include "engine/line_reader.h"
+
+namespace polyphony::cli {
+namespace {
+
+std::string dashed(std::string key) {
+  std::replace(key.begin(), key.end(), '_', '-');
+  return key;
+}
+
+std::string underscored(std::string key) {
+  std::replace(key.begin(), key.end(), '-', '_');
+  return key;
+}
+
+const ConfigSection* find_section(const std::string& name) {
+  for (const auto& s : config_sections())
+    if (name == s.name) return &s;
+  return nullptr;
+}
+
+std::vector<std::string> section_names() {
+  std::vector<std::string> names;
+  for (const auto& s : config_sections()) names.emplace_back(s.name);
+  return names;
+}
+
+// Options whose presence is the value (true: given, false: left out).
+bool is_flag(const std::string& option) {
+  return option == "deterministic" || option == "quiet" || option == "no-cache";
+}
+
+// Checks that `value` is acceptable for --option by parsing it alone; an error names `where`.
+void check_value(cxxopts::Options& spec, const std::string& option, const std::string& value,
+                 const std::string& where) {
+  std::vector<std::string> words{"polyphony train", "--" + option};
+  if (!is_flag(option)) words.push_back(value);
+  std::vector<char*> argv;
+  for (auto& w : words) argv.push_back(w.data());
+  try {
+    spec.parse(static_cast<int>(argv.size()), argv.data());
+  } catch (const cxxopts::exceptions::exception& e) {
+    fail("{}: {}", where, e.what());
+  }
+}
+
+// The arguments for SECTION.KEY = VALUE (VALUE already text); `where` names it in errors.
+void add_setting(const std::string& section_name, const std::string& key, const std::string& value,
+                 bool flag_value, cxxopts::Options& spec, const std::string& where,
+                 std::vector<std::string>& out) {
+  const ConfigSection* section = find_section(section_name);
+  if (!section) {
+    const std::string guess = closest(section_name, section_names());
+    fail("{}: unknown section '{}'{} (sections: {})", where, section_name,
+         guess.empty() ? "" : fmt::format(" — did you mean '{}'?", guess),
+         fmt::join(section_names(), ", "));
+  }
+  std::string option = dashed(key);
+  if (section_name == std::string("model") && option == "name") option = "model";
+  const auto& known = section->options;
+  if (std::find(known.begin(), known.end(), option) == known.end()) {
+    if (section_name == std::string("model")) {  // the model's own option, checked by the model
+      out.push_back("--set");
+      out.push_back(fmt::format("model.{}={}", underscored(key), value));
+      return;
+    }
+    std::string hint;
+    for (const auto& other : config_sections())
+      if (std::find(other.options.begin(), other.options.end(), option) != other.options.end())
+        hint = fmt::format(" — it belongs in [{}]", other.name);
+    if (hint.empty()) {
+      std::vector<std::string> keys;
+      for (const auto& o : known) keys.push_back(underscored(o));
+      const std::string guess = closest(underscored(key), keys);
+      if (!guess.empty()) hint = fmt::format(" — did you mean '{}'?", guess);
+    }
+    fail("{}: unknown key '{}' in [{}]{}", where, key, section_name, hint);
+  }
+  if (is_flag(option)) {
+    if (flag_value) out.push_back("--" + option);
+    return;
+  }
+  check_value(spec, option, value, where);
+  out.push_back("--" + option);
+  out.push_back(value);
+}
+
+}  // namespace
+
+const std::vector<ConfigSection>& config_sections() {
+  static const std::vector<ConfigSection> sections = {
+      {"data",
+       {"dataset", "min-rating", "min-plays", "columns", "delimiter", "min-user-interactions",
+        "min-item-interactions", "kcore", "split", "item-groups", "item-attributes", "user-groups",
+        "user-attributes", "cache-dir", "no-cache"}},
+      {"model", {"model", "dim", "k-filter", "ortho", "resn"}},
+      {"train",
+       {"seed",
+        "epochs",
+        "batch-size",
+        "negatives",
+        "sampler",
+        "loss",
+        "optimizer",
+        "lr",
+        "weight-decay",
+        "momentum",
+        "lr-schedule",
+        "warmup-steps",
+        "clip-grad-norm",
+        "eval-every",
+        "monitor",
+        "patience",
+        "checkpoint-every-epochs",
+        "checkpoint-every-steps",
+        "keep-checkpoints",
+        "on-nonfinite",
+        "deterministic"}},
+      {"eval", {"eval-protocol", "eval-memory-mb", "top-k"}},
+      {"run", {"device", "threads", "out", "quiet", "progress-interval"}},
+  };
+  return sections;
+}
+
+std::string closest(const std::string& word, const std::vector<std::string>& candidates) {
+  std::string best;
+  size_t best_distance = std::max<size_t>(2, word.size() / 3) + 1;  // accepted: below this
+  for (const auto& c : candidates) {
+    // Levenshtein distance, one row at a time.
+    std::vector<size_t> row(c.size() + 1);
+    for (size_t j = 0; j <= c.size(); ++j) row[j] = j;
+    for (size_t i = 1; i <= word.size(); ++i) {
+      size_t diagonal = row[0];
+      row[0] = i;
+      for (size_t j = 1; j <= c.size(); ++j) {
+        const size_t up = row[j];
+        row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (word[i - 1] != c[j - 1])});
+        diagonal = up;
+      }
+    }
+    if (row[c.size()] < best_distance) {
+      best_distance = row[c.size()];
+      best = c;
+    }
+  }
+  return best;
+}
+
+std::vector<std::string> config_file_arguments(const std::filesystem::path& file,
+                                               cxxopts::Options& spec) {
+  toml::table table;
+  try {
+    table = toml::parse_file(file.string());
+  } catch (const toml::parse_error& e) {
+    fail("{}:{}:{}: {}", file.string(), e.source().begin.line, e.source().begin.column,
+         e.description());
+  }
+  std::vector<std::string> out;
+  for (const auto& [section_key, section_node] : table) {
+    const std::string section(section_key.str());
+    const auto line = section_node.source().begin.line;
+    const auto* entries = section_node.as_table();
+    if (!entries) {
+      std::string hint;
+      for (const auto& s : config_sections())
+        if (std::find(s.options.begin(), s.options.end(), dashed(section)) != s.options.end())
+          hint = fmt::format(" — it belongs in [{}]", s.name);
+      fail("{}:{}: '{}' must be inside a section ([data], [model], [train], [eval], [run]){}",
+           file.string(), line, section, hint);
+    }
+    for (const auto& [key_name, node] : *entries) {
+      const std::string key(key_name.str());
+      const std::string where =
+          fmt::format("{}:{}: {}.{}", file.string(), node.source().begin.line, section, key);
+      std::string text;
+      bool flag = false;
+      if (const auto* s = node.as_string()) {
+        text = s->get();
+      } else if (const auto* i = node.as_integer()) {
+        text = std::to_string(i->get());
+      } else if (const auto* f = node.as_floating_point()) {
+        text = fmt::format("{}", f->get());
+      } else if (const auto* b = node.as_boolean()) {
+        flag = b->get();
+        text = flag ? "true" : "false";
+      } else if (const auto* a = node.as_array()) {  // kcore = [10, 10] -> "10,10"
+        std::vector<std::string> parts;
+        for (const auto& element : *a) {
+          if (const auto* ei = element.as_integer()) {
+            parts.push_back(std::to_string(ei->get()));
+          } else if (const auto* ef = element.as_floating_point()) {
+            parts.push_back(fmt::format("{}", ef->get()));
+          } else if (const auto* es = element.as_string()) {
+            parts.push_back(es->get());
+          } else {
+            fail("{}: arrays may hold numbers or strings only", where);
+          }
+        }
+        text = fmt::format("{}", fmt::join(parts, ","));
+      } else {
+        fail("{}: expected a string, number, boolean or array", where);
+      }
+      if (node.is_boolean() && !is_flag(dashed(key)) && find_section(section) &&
+          dashed(key) != "name" && section != "model")
+        fail("{}: expected a value, not true/false", where);
+      add_setting(section, key, text, flag, spec, where, out);
+    }
+  }
+  return out;
+}
+
+std::vector<std::string> setting_arguments(const std::string& assignment, cxxopts::Options& spec) {
+  const auto equals = assignment.find('=');
+  const auto dot = assignment.find('.');
+  if (equals == std::string::npos || dot == std::string::npos || dot > equals || dot == 0 ||
+      dot + 1 == equals)
+    fail("--set '{}': expected SECTION.KEY=VALUE, e.g. train.epochs=50 or model.dim=32",
+         assignment);
+  const std::string section = assignment.substr(0, dot);
+  const std::string key = assignment.substr(dot + 1, equals - dot - 1);
+  const std::string value = assignment.substr(equals + 1);
+  std::vector<std::string> out;
+  const bool flag = value == "true" || value == "1";
+  add_setting(section, key, value, flag, spec, fmt::format("--set '{}'", assignment), out);
+  return out;
+}
+
+namespace {
+
+toml::table resolved_table(const cxxopts::ParseResult& args) {
+  // Raw text of every option: its default, replaced by the value given.
+  std::map<std::string, std::string> given;
+  for (const auto& kv : args.defaults()) given[kv.key()] = kv.value();
+  for (const auto& kv : args.arguments()) given[kv.key()] = kv.value();
+  auto insert_typed = [](toml::table& entries, const std::string& key, const std::string& text) {
+    int64_t integer = 0;
+    double real = 0;
+    if (parse_int64(text, integer)) {
+      entries.insert(key, integer);
+    } else if (parse_double(text, real)) {
+      entries.insert(key, real);
+    } else {
+      entries.insert(key, text);
+    }
+  };
+  toml::table root;
+  for (const auto& section : config_sections()) {
+    toml::table entries;
+    for (const auto& option : section.options) {
+      const std::string key = underscored(option == "model" ? "name" : option);
+      if (is_flag(option)) {
+        entries.insert(key, args.count(option) > 0);
+      } else if (const auto it = given.find(option); it != given.end()) {
+        insert_typed(entries, key, it->second);
+      }
+    }
+    if (section.name == std::string("model") && args.count("set"))
+      for (const auto& assignment : args["set"].as<std::vector<std::string>>()) {
+        const auto equals = assignment.find('=');
+        if (assignment.rfind("model.", 0) == 0 && equals != std::string::npos)
+          insert_typed(entries, assignment.substr(6, equals - 6), assignment.substr(equals + 1));
+      }
+    root.insert(section.name, std::move(entries));
+  }
+  return root;
+}
+
+}  // namespace
+
+std::string resolved_config_toml(const cxxopts::ParseResult& args) {
+  std::ostringstream out;
+  out << toml::toml_formatter(resolved_table(args));
+  return out.str() + "\n";
+}
+
+std::string resolved_config_lines(const cxxopts::ParseResult& args) {
+  std::string lines;
+  const auto root = resolved_table(args);
+  for (const auto& section : config_sections()) {
+    lines += fmt::format("  [{}]", section.name);
+    const auto* entries = root[section.name].as_table();
+    for (const auto& [key, value] : *entries) {
+      std::string text;
+      if (const auto* i = value.as_integer()) {
+        text = std::to_string(i->get());
+      } else if (const auto* f = value.as_floating_point()) {
+        text = fmt::format("{}", f->get());
+      } else if (const auto* b = value.as_boolean()) {
+        text = b->get() ? "true" : "false";
+      } else if (const auto* str = value.as_string()) {
+        text = str->get();
+      }
+      lines += fmt::format(" {}={}", key.str(), text);
+    }
+    lines += "\n";
+  }
+  return lines;
+}
+
+}  // namespace polyphony::cli

@@ -1,0 +1,44 @@
+#pragma once
+// Run configurations as TOML files, and --set SECTION.KEY=VALUE on the command line.
+//
+// A config has the sections [data], [model], [train], [eval] and [run]; their keys are the
+// options of `polyphony train` (`batch_size` or `batch-size`), and [model] also takes the model's
+// own options (`user_prototypes = 71`, as --set model.user_prototypes=71). A file becomes
+// command-line arguments placed before the command line's own, so the command line wins; the
+// parser of `polyphony train` then reads both alike. Unknown sections and keys are errors with a
+// "did you mean" suggestion; a value of the wrong type is an error naming the key.
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <cxxopts.hpp>
+
+namespace polyphony::cli {
+
+// Each section and the options it holds.
+struct ConfigSection {
+  const char* name;
+  std::vector<std::string> options;
+};
+const std::vector<ConfigSection>& config_sections();
+
+// The arguments that `file` stands for. Values are checked against `spec` (the options of
+// polyphony train), so a type error names the file and the key.
+std::vector<std::string> config_file_arguments(const std::filesystem::path& file,
+                                               cxxopts::Options& spec);
+
+// The arguments that --set SECTION.KEY=VALUE stands for (model keys that are not options stay
+// model settings).
+std::vector<std::string> setting_arguments(const std::string& assignment, cxxopts::Options& spec);
+
+// The resolved options of a parsed command line as a TOML config that reproduces the run.
+std::string resolved_config_toml(const cxxopts::ParseResult& args);
+// The same, one line per section, for the log.
+std::string resolved_config_lines(const cxxopts::ParseResult& args);
+
+// The closest of `candidates` to `word` (edit distance at most 2, or a third of its length for
+// long words), or "".
+std::string closest(const std::string& word, const std::vector<std::string>& candidates);
+
+}  // namespace polyphony::cli
