@@ -98,9 +98,11 @@ TEST(SvdRecommender, ScoresAreTheMeanItemEmbeddingDotTheItem) {
       EXPECT_NEAR(scores[u][i].item<double>(), expected, 1e-4 * (1 + std::abs(expected)))
           << u << ", " << i;
     }
-    for (int64_t j = 0; j < 5; ++j)
-      EXPECT_NEAR(some[u][j].item<float>(), scores[u][pairs[u][j].item<int64_t>()].item<float>(),
-                  1e-6);  // the two paths sum in different orders
+    for (int64_t j = 0; j < 5; ++j) {
+      // The two paths sum in different orders: float rounding, relative to the score's size.
+      const double other = scores[u][pairs[u][j].item<int64_t>()].item<double>();
+      EXPECT_NEAR(some[u][j].item<double>(), other, 1e-6 * (1 + std::abs(other)));
+    }
   }
   EXPECT_FALSE(model.trainable());
   EXPECT_EQ(make_model("svd", ctx, {{"rank", 6}})->config()["rank"], 6);
