@@ -105,25 +105,28 @@ CheckpointDirectory::CheckpointDirectory(fs::path folder, int64_t keep_last)
   if (keep_last_ < 1) fail("--keep-checkpoints must be at least 1 (got {})", keep_last_);
 }
 
-fs::path CheckpointDirectory::save(torch::serialize::OutputArchive& archive, int64_t step,
-                                   bool best) {
+void CheckpointDirectory::create_folder() const {
   std::error_code ec;
   fs::create_directories(folder_, ec);
   if (ec) fail("cannot create checkpoint folder {}: {}", folder_.string(), ec.message());
+}
+
+fs::path CheckpointDirectory::save(torch::serialize::OutputArchive& archive, int64_t step,
+                                   bool best) {
+  create_folder();
   const std::string contents = serialize(archive);
   const fs::path path = folder_ / fmt::format("{}{:09}{}", kStepPrefix, step, kSuffix);
   write_file_atomically(path, contents);
   if (best) write_file_atomically(folder_ / "best.ckpt", contents);
   // Retention only after the new file is safely in place.
   const auto files = list();
+  std::error_code ec;
   for (size_t i = static_cast<size_t>(keep_last_); i < files.size(); ++i) fs::remove(files[i], ec);
   return path;
 }
 
 void CheckpointDirectory::save_best(torch::serialize::OutputArchive& archive) {
-  std::error_code ec;
-  fs::create_directories(folder_, ec);
-  if (ec) fail("cannot create checkpoint folder {}: {}", folder_.string(), ec.message());
+  create_folder();
   write_file_atomically(folder_ / "best.ckpt", serialize(archive));
 }
 

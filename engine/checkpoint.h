@@ -56,6 +56,8 @@ class CheckpointDirectory {
   std::optional<Found> newest_valid(c10::Device device = c10::kCPU) const;
 
  private:
+  void create_folder() const;
+
   std::filesystem::path folder_;
   int64_t keep_last_;
 };

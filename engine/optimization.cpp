@@ -16,15 +16,17 @@
 
 namespace polyphony {
 
-bool is_known_optimizer(const std::string& name) {
-  return name == "adam" || name == "adamw" || name == "adagrad" || name == "sgd";
+void check_optimizer_options(const OptimizerOptions& o) {
+  if (o.name != "adam" && o.name != "adamw" && o.name != "adagrad" && o.name != "sgd")
+    fail("--optimizer: unknown optimiser '{}' (available: adam, adamw, adagrad, sgd)", o.name);
+  if (!(o.lr > 0)) fail("--lr must be positive (got {})", o.lr);
+  if (o.weight_decay < 0) fail("--weight-decay must be non-negative (got {})", o.weight_decay);
+  if (o.momentum < 0 || o.momentum >= 1) fail("--momentum must lie in [0, 1) (got {})", o.momentum);
 }
 
 std::unique_ptr<torch::optim::Optimizer> make_optimizer(const std::vector<at::Tensor>& parameters,
                                                         const OptimizerOptions& o) {
-  if (!(o.lr > 0)) fail("--lr must be positive (got {})", o.lr);
-  if (o.weight_decay < 0) fail("--weight-decay must be non-negative (got {})", o.weight_decay);
-  if (o.momentum < 0 || o.momentum >= 1) fail("--momentum must lie in [0, 1) (got {})", o.momentum);
+  check_optimizer_options(o);
   namespace optim = torch::optim;
   if (o.name == "adam")
     return std::make_unique<optim::Adam>(parameters,
@@ -38,7 +40,7 @@ std::unique_ptr<torch::optim::Optimizer> make_optimizer(const std::vector<at::Te
   if (o.name == "sgd")
     return std::make_unique<optim::SGD>(
         parameters, optim::SGDOptions(o.lr).momentum(o.momentum).weight_decay(o.weight_decay));
-  fail("--optimizer: unknown optimiser '{}' (available: adam, adamw, adagrad, sgd)", o.name);
+  fail("--optimizer: unknown optimiser '{}'", o.name);  // unreachable after the check
 }
 
 std::string LearningRateSchedule::spec() const {

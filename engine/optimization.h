@@ -24,10 +24,11 @@ struct OptimizerOptions {
   double momentum = 0.9;
 };
 
-// Builds the optimiser over `parameters`; a bad option is an error naming it.
+// A bad option is an error naming it.
+void check_optimizer_options(const OptimizerOptions& options);
+// Builds the optimiser over `parameters` (options checked first).
 std::unique_ptr<torch::optim::Optimizer> make_optimizer(const std::vector<at::Tensor>& parameters,
                                                         const OptimizerOptions& options);
-bool is_known_optimizer(const std::string& name);
 
 enum class ScheduleKind { kConstant, kStep, kCosine };
 

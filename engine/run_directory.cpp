@@ -17,9 +17,7 @@
 namespace polyphony {
 namespace fs = std::filesystem;
 
-namespace {
-
-void fsync_and_rename(const fs::path& temporary, const fs::path& path) {
+void commit_temporary_file(const fs::path& temporary, const fs::path& path) {
   const int fd = ::open(temporary.c_str(), O_RDONLY);
   if (fd < 0 || ::fsync(fd) != 0) {
     const std::string why = std::strerror(errno);
@@ -32,8 +30,6 @@ void fsync_and_rename(const fs::path& temporary, const fs::path& path) {
   if (ec) fail("cannot write {}: {}", path.string(), ec.message());
 }
 
-}  // namespace
-
 void write_file_atomically(const fs::path& path, const std::string& contents) {
   const fs::path temporary = path.string() + ".tmp";
   {
@@ -43,7 +39,7 @@ void write_file_atomically(const fs::path& path, const std::string& contents) {
     out.flush();
     if (!out) fail("cannot write {}: {}", temporary.string(), std::strerror(errno));
   }
-  fsync_and_rename(temporary, path);
+  commit_temporary_file(temporary, path);
 }
 
 RunDirectory RunDirectory::create(const fs::path& path) {
@@ -85,7 +81,7 @@ void RunDirectory::save_model(const std::string& name, Recommender& model) const
   torch::serialize::OutputArchive archive;
   model.save(archive);
   archive.save_to(temporary.string());
-  fsync_and_rename(temporary, path);
+  commit_temporary_file(temporary, path);
 }
 
 void load_model(const fs::path& path, Recommender& model) {

@@ -35,6 +35,10 @@ class RunDirectory {
 
 // Writes `contents` to `path` atomically: temporary file in the same directory, fsync, rename.
 void write_file_atomically(const std::filesystem::path& path, const std::string& contents);
+// The last two steps, for a temporary file some other writer produced: fsync it and rename it
+// over `path`.
+void commit_temporary_file(const std::filesystem::path& temporary,
+                           const std::filesystem::path& path);
 
 // Loads parameters and buffers saved by RunDirectory::save_model into `model`, which must have
 // been built with the same kind and config. Errors name the file.

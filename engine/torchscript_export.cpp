@@ -5,6 +5,7 @@
 #include <ATen/ops/arange.h>
 
 #include "common/error.h"
+#include "engine/run_directory.h"
 #include "engine/user_item_index.h"
 #include "models/recommender.h"
 
@@ -102,9 +103,7 @@ void export_torchscript(Recommender& model, const std::vector<std::string>& user
   } catch (const c10::Error& e) {
     fail("cannot write {}: {}", out.string(), e.what_without_backtrace());
   }
-  std::error_code ec;
-  std::filesystem::rename(temporary, out, ec);
-  if (ec) fail("cannot write {}: {}", out.string(), ec.message());
+  commit_temporary_file(temporary, out);
 }
 
 }  // namespace polyphony

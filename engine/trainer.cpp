@@ -46,22 +46,11 @@ void set_generator_state(c10::Device device, const at::Tensor& state) {
   generator.set_state(state.cpu());
 }
 
-int64_t read_int(torch::serialize::InputArchive& archive, const std::string& key) {
+// A scalar value (int, double, bool) stored with OutputArchive::write(key, IValue).
+c10::IValue read_value(torch::serialize::InputArchive& archive, const std::string& key) {
   c10::IValue value;
   archive.read(key, value);
-  return value.toInt();
-}
-
-double read_double(torch::serialize::InputArchive& archive, const std::string& key) {
-  c10::IValue value;
-  archive.read(key, value);
-  return value.toDouble();
-}
-
-bool read_bool(torch::serialize::InputArchive& archive, const std::string& key) {
-  c10::IValue value;
-  archive.read(key, value);
-  return value.toBool();
+  return value;
 }
 
 }  // namespace
@@ -93,14 +82,7 @@ void check_trainer_options(const TrainerOptions& o) {
   if (o.epochs < 1) fail("--epochs must be at least 1 (got {})", o.epochs);
   if (o.batch_size < 1) fail("--batch-size must be at least 1 (got {})", o.batch_size);
   if (o.negatives < 1) fail("--negatives must be at least 1 (got {})", o.negatives);
-  if (!(o.optimizer.lr > 0)) fail("--lr must be positive (got {})", o.optimizer.lr);
-  if (o.optimizer.weight_decay < 0)
-    fail("--weight-decay must be non-negative (got {})", o.optimizer.weight_decay);
-  if (o.optimizer.momentum < 0 || o.optimizer.momentum >= 1)
-    fail("--momentum must lie in [0, 1) (got {})", o.optimizer.momentum);
-  if (!is_known_optimizer(o.optimizer.name))
-    fail("--optimizer: unknown optimiser '{}' (available: adam, adamw, adagrad, sgd)",
-         o.optimizer.name);
+  check_optimizer_options(o.optimizer);
   if (o.clip_norm < 0) fail("--clip-grad-norm must be non-negative (got {})", o.clip_norm);
   if (o.eval_every < 0) fail("--eval-every must be non-negative (got {})", o.eval_every);
   if (o.patience < 0) fail("--patience must be non-negative (got {})", o.patience);
@@ -354,9 +336,9 @@ void Trainer::restore(State& s, torch::serialize::InputArchive& archive) {
     archive.read("optimizer", optimizer);
     optimizer_->load(optimizer);
     archive.read("trainer", trainer);
-    s.epoch = read_int(trainer, "epoch");
-    s.step_in_epoch = read_int(trainer, "step_in_epoch");
-    s.global_step = read_int(trainer, "global_step");
+    s.epoch = read_value(trainer, "epoch").toInt();
+    s.step_in_epoch = read_value(trainer, "step_in_epoch").toInt();
+    s.global_step = read_value(trainer, "global_step").toInt();
     at::Tensor order;
     s.order = trainer.try_read("order", order, true) ? order.to(device) : at::Tensor();
     trainer.read("loss_sums", sums);
@@ -372,13 +354,13 @@ void Trainer::restore(State& s, torch::serialize::InputArchive& archive) {
     trainer.read("finite_steps", s.finite_steps, true);
     s.all_finite = s.all_finite.to(device);
     s.finite_steps = s.finite_steps.to(device);
-    s.best_metric = read_double(trainer, "best_metric");
-    s.best_epoch = read_int(trainer, "best_epoch");
-    s.validations_since_best = read_int(trainer, "validations_since_best");
-    s.lr_scale = read_double(trainer, "lr_scale");
-    s.rollbacks = read_int(trainer, "rollbacks");
-    s.finished = read_bool(trainer, "finished");
-    s.stopped_early = read_bool(trainer, "stopped_early");
+    s.best_metric = read_value(trainer, "best_metric").toDouble();
+    s.best_epoch = read_value(trainer, "best_epoch").toInt();
+    s.validations_since_best = read_value(trainer, "validations_since_best").toInt();
+    s.lr_scale = read_value(trainer, "lr_scale").toDouble();
+    s.rollbacks = read_value(trainer, "rollbacks").toInt();
+    s.finished = read_value(trainer, "finished").toBool();
+    s.stopped_early = read_value(trainer, "stopped_early").toBool();
     archive.read("best", best);
     s.best_parameters.clear();
     // A fresh tensor each time: reading into a defined tensor overwrites it in place.
@@ -413,7 +395,7 @@ int64_t Trainer::checkpoint_epoch(torch::serialize::InputArchive& checkpoint) {
   torch::serialize::InputArchive trainer;
   if (!checkpoint.try_read("trainer", trainer))
     fail("the checkpoint has no training state: it was not written by polyphony train");
-  return read_int(trainer, "epoch");
+  return read_value(trainer, "epoch").toInt();
 }
 
 TrainingSummary Trainer::fit(torch::serialize::InputArchive* resume) {

@@ -31,4 +31,14 @@ echo "ok: both ranks hold identical parameters"
 # Only the summation order differs from one process: float tolerance.
 "$python" "$here/compare_models.py" "$scratch/single/model.pt" "$scratch/two/model.pt" ||
   { echo "FAILED: two processes differ from one"; exit 1; }
+# Evaluation is split across the ranks and summed: the test metrics are one process's (up to the
+# float differences of the parameters; an unsummed share would be about half of them).
+"$python" - "$scratch/single/metrics.json" "$scratch/two/metrics.json" <<'PYTHON' ||
+import json, math, sys
+one, two = (json.load(open(path))["metrics"] for path in sys.argv[1:])
+bad = [k for k in one if not math.isnan(one[k]) and abs(one[k] - two[k]) > 1e-3 * (1 + abs(one[k]))]
+print(f"{len(one)} test metrics compared" if not bad else f"differ: {bad[:5]}")
+sys.exit(1 if bad else 0)
+PYTHON
+  { echo "FAILED: the two-process evaluation differs"; exit 1; }
 echo "ok: two processes = one process with the same global batch"

@@ -38,23 +38,16 @@ int analyze(int argc, char** argv) {
   cxxopts::Options spec("polyphony analyze",
                         "Spectral diagnostics, spikiness, popularity of scores and item-group "
                         "exposure of a trained model, with a JSON summary and PNG charts.");
-  spec.add_options()("run", "run directory or checkpoint file", cxxopts::value<std::string>())(
-      "out", "output folder (default RUN_DIR/analysis)", cxxopts::value<std::string>())(
-      "k,top-k", "cut-off of the exposure analysis",
-      cxxopts::value<int64_t>()->default_value("10"))(
+  spec.add_options()("out", "output folder (default RUN_DIR/analysis)",
+                     cxxopts::value<std::string>())("k,top-k", "cut-off of the exposure analysis",
+                                                    cxxopts::value<int64_t>()->default_value("10"))(
       "singular-values", "singular values reported and drawn",
       cxxopts::value<int64_t>()->default_value("50"))("no-plots", "JSON and data files only")(
-      "device", "auto, cpu or cuda", cxxopts::value<std::string>()->default_value("auto"))(
-      "h,help", "show this help");
-  spec.parse_positional({"run"});
-  spec.positional_help("RUN_DIR|CHECKPOINT");
-  auto args = spec.parse(argc, argv);
-  if (args.count("help")) {
-    fmt::print("{}\n", spec.help());
-    return 0;
-  }
-  if (!args.count("run"))
-    fail("expected a run directory or checkpoint (see polyphony analyze --help)");
+      "device", "auto, cpu or cuda", cxxopts::value<std::string>()->default_value("auto"));
+  add_run_argument(spec);
+  const auto parsed = parse_run_command(spec, "analyze", argc, argv);
+  if (!parsed) return 0;  // --help
+  const auto& args = *parsed;
   const int64_t k = args["top-k"].as<int64_t>();
   if (k < 1) fail("--top-k must be at least 1 (got {})", k);
   const int64_t top = args["singular-values"].as<int64_t>();

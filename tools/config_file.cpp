@@ -211,8 +211,8 @@ std::vector<std::string> config_file_arguments(const std::filesystem::path& file
       } else {
         fail("{}: expected a string, number, boolean or array", where);
       }
-      if (node.is_boolean() && !is_flag(dashed(key)) && find_section(section) &&
-          dashed(key) != "name" && section != "model")
+      // true/false switches a flag; any other option (model options aside) needs a value.
+      if (node.is_boolean() && section != "model" && !is_flag(dashed(key)) && find_section(section))
         fail("{}: expected a value, not true/false", where);
       add_setting(section, key, text, flag, spec, where, out);
     }

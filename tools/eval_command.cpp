@@ -22,23 +22,18 @@ int eval(int argc, char** argv) {
   cxxopts::Options spec("polyphony eval",
                         "Evaluate a trained model (a run directory, or a checkpoint in one) on "
                         "its own data.");
-  spec.add_options()("run", "run directory or checkpoint file", cxxopts::value<std::string>())(
-      "split", "test or valid", cxxopts::value<std::string>()->default_value("test"))(
+  spec.add_options()("split", "test or valid",
+                     cxxopts::value<std::string>()->default_value("test"))(
       "eval-protocol", "full or sampled:N (default: the run's)", cxxopts::value<std::string>())(
       "k,top-k", "cut-off of the printed table (default: the run's)", cxxopts::value<int64_t>())(
       "eval-memory-mb", "memory budget for one evaluation chunk (default: the run's)",
       cxxopts::value<int64_t>())("device", "auto, cpu or cuda",
                                  cxxopts::value<std::string>()->default_value("auto"))(
-      "json", "print the result as JSON")("h,help", "show this help");
-  spec.parse_positional({"run"});
-  spec.positional_help("RUN_DIR|CHECKPOINT");
-  auto args = spec.parse(argc, argv);
-  if (args.count("help")) {
-    fmt::print("{}\n", spec.help());
-    return 0;
-  }
-  if (!args.count("run"))
-    fail("expected a run directory or checkpoint (see polyphony eval --help)");
+      "json", "print the result as JSON");
+  add_run_argument(spec);
+  const auto parsed = parse_run_command(spec, "eval", argc, argv);
+  if (!parsed) return 0;  // --help
+  const auto& args = *parsed;
   const std::string split = args["split"].as<std::string>();
   if (split != "test" && split != "valid") fail("--split '{}': expected test or valid", split);
   const auto device = resolve_device(args["device"].as<std::string>());

@@ -17,18 +17,11 @@ int export_model(int argc, char** argv) {
   cxxopts::Options spec("polyphony export",
                         "Write a trained model as a TorchScript archive with score(users, items), "
                         "recommend(users, k), recommend_ids(user_ids, k) and the id maps.");
-  spec.add_options()("run", "run directory or checkpoint file", cxxopts::value<std::string>())(
-      "out", "archive to write, e.g. model.ts.pt", cxxopts::value<std::string>())("h,help",
-                                                                                  "show this help");
-  spec.parse_positional({"run"});
-  spec.positional_help("RUN_DIR|CHECKPOINT");
-  auto args = spec.parse(argc, argv);
-  if (args.count("help")) {
-    fmt::print("{}\n", spec.help());
-    return 0;
-  }
-  if (!args.count("run"))
-    fail("expected a run directory or checkpoint (see polyphony export --help)");
+  spec.add_options()("out", "archive to write, e.g. model.ts.pt", cxxopts::value<std::string>());
+  add_run_argument(spec);
+  const auto parsed = parse_run_command(spec, "export", argc, argv);
+  if (!parsed) return 0;  // --help
+  const auto& args = *parsed;
   if (!args.count("out")) fail("--out: where to write the archive is required");
   const std::string out = args["out"].as<std::string>();
   // Factors are computed once on the CPU; the archive moves to any device when loaded.

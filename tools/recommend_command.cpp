@@ -3,7 +3,6 @@
 
 #include <torch/torch.h>
 
-#include <fstream>
 #include <unordered_map>
 
 #include <fmt/format.h>
@@ -13,6 +12,7 @@
 
 #include "common/error.h"
 #include "engine/line_reader.h"
+#include "engine/run_directory.h"
 #include "engine/top_items.h"
 #include "engine/user_item_index.h"
 #include "tools/commands.h"
@@ -57,8 +57,7 @@ int recommend(int argc, char** argv) {
   cxxopts::Options spec("polyphony recommend",
                         "Top-N items for users (external ids), without the items they already "
                         "have, from a trained run.");
-  spec.add_options()("run", "run directory or checkpoint file", cxxopts::value<std::string>())(
-      "users", "comma-separated user ids", cxxopts::value<std::string>())(
+  spec.add_options()("users", "comma-separated user ids", cxxopts::value<std::string>())(
       "users-file", "file with one user id per line", cxxopts::value<std::string>())(
       "all-users", "every user of the run")("k,top-k", "items per user",
                                             cxxopts::value<int64_t>()->default_value("10"))(
@@ -67,17 +66,11 @@ int recommend(int argc, char** argv) {
       "format", "csv or json", cxxopts::value<std::string>()->default_value("csv"))(
       "out", "output file (default: standard output)", cxxopts::value<std::string>())(
       "batch-users", "users scored at once", cxxopts::value<int64_t>()->default_value("1024"))(
-      "device", "auto, cpu or cuda", cxxopts::value<std::string>()->default_value("auto"))(
-      "h,help", "show this help");
-  spec.parse_positional({"run"});
-  spec.positional_help("RUN_DIR|CHECKPOINT");
-  auto args = spec.parse(argc, argv);
-  if (args.count("help")) {
-    fmt::print("{}\n", spec.help());
-    return 0;
-  }
-  if (!args.count("run"))
-    fail("expected a run directory or checkpoint (see polyphony recommend --help)");
+      "device", "auto, cpu or cuda", cxxopts::value<std::string>()->default_value("auto"));
+  add_run_argument(spec);
+  const auto parsed = parse_run_command(spec, "recommend", argc, argv);
+  if (!parsed) return 0;  // --help
+  const auto& args = *parsed;
   const int64_t k = args["top-k"].as<int64_t>();
   if (k < 1) fail("--top-k must be at least 1 (got {})", k);
   const std::string exclude = args["exclude"].as<std::string>();
@@ -160,10 +153,7 @@ int recommend(int argc, char** argv) {
            "\n";
   }
   if (args.count("out")) {
-    const std::string path = args["out"].as<std::string>();
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    out << text;
-    if (!out.flush()) fail("cannot write {}", path);
+    write_file_atomically(args["out"].as<std::string>(), text);
   } else {
     fmt::print("{}", text);
   }

@@ -14,6 +14,26 @@
 namespace polyphony::cli {
 namespace fs = std::filesystem;
 
+void add_run_argument(cxxopts::Options& spec) {
+  spec.add_options()("run", "run directory or checkpoint file", cxxopts::value<std::string>())(
+      "h,help", "show this help");
+  spec.parse_positional({"run"});
+  spec.positional_help("RUN_DIR|CHECKPOINT");
+}
+
+std::optional<cxxopts::ParseResult> parse_run_command(cxxopts::Options& spec,
+                                                      const std::string& command, int argc,
+                                                      char** argv) {
+  auto args = spec.parse(argc, argv);
+  if (args.count("help")) {
+    fmt::print("{}\n", spec.help());
+    return std::nullopt;
+  }
+  if (!args.count("run"))
+    fail("expected a run directory or checkpoint (see polyphony {} --help)", command);
+  return args;
+}
+
 OpenedRun open_run(const fs::path& path, c10::Device device) {
   std::error_code ec;
   if (!fs::exists(path, ec)) fail("{} does not exist", path.string());
