@@ -31,10 +31,6 @@ at::Tensor MatrixFactorization::score_all_items(const at::Tensor& users) {
   return torch::mm(user_embedding_.index_select(0, users), item_embedding_.t());
 }
 
-}  // namespace polyphony
-
-namespace polyphony {
-
 std::optional<ScoreFactors> MatrixFactorization::score_factors(const at::Tensor& users) {
   return ScoreFactors{user_embedding_.index_select(0, users), item_embedding_};
 }

@@ -59,6 +59,11 @@ class Recommender : public torch::nn::Module {
   virtual std::optional<ScoreFactors> score_factors(const at::Tensor& /*users*/) {
     return std::nullopt;
   }
+  // The factors of the score matrix whose spectrum the popularity diagnostics and ReSN look at,
+  // differentiable: the score factors themselves where scores are their product.
+  virtual std::optional<ScoreFactors> spectral_factors(const at::Tensor& users) {
+    return score_factors(users);
+  }
   // Regularisation terms of a batch (none by default).
   virtual std::vector<RegularizationTerm> regularization(const Batch& /*batch*/) { return {}; }
 };

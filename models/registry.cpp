@@ -6,7 +6,10 @@
 #include <torch/torch.h>
 
 #include "common/error.h"
+#include "models/acf.h"
+#include "models/lightgcn.h"
 #include "models/matrix_factorization.h"
+#include "models/multi_interest.h"
 #include "models/popularity.h"
 #include "models/protomf.h"
 #include "models/resn.h"
@@ -47,6 +50,10 @@ const std::vector<ModelInfo>& available_models() {
       {"uprotomf", "ProtoMF with user prototypes (options k_user, ortho_weight, ...)"},
       {"iprotomf", "ProtoMF with item prototypes (options k_item, ortho_weight, ...)"},
       {"uiprotomf", "ProtoMF with user and item prototypes (k_user, k_item, ortho_weight, ...)"},
+      {"acf", "anchor-based CF: entities as mixtures of shared anchors (anchors, ...)"},
+      {"lightgcn", "LightGCN: embeddings propagated over the user-item graph (layers)"},
+      {"multi-interest",
+       "virtual interests from shared global interests on LightGCN (interests, layers, ...)"},
       {"svd", "item-based on truncated-SVD PPMI item embeddings (option rank; no training)"},
       {"pop", "most-popular baseline (no training)"},
   };
@@ -97,6 +104,40 @@ std::shared_ptr<Recommender> make_base_model(const std::string& name, const Mode
     o.ortho_form =
         parse_ortho_form(read_option<std::string>(options, name, "ortho_form", "default"));
     return std::make_shared<ProtoMF>(context, o);
+  }
+  if (name == "acf") {
+    reject_unknown_keys(
+        options, name,
+        {"dim", "anchors", "exclusiveness_weight", "inclusiveness_weight", "init_std"});
+    AcfOptions o;
+    o.dim = read_option(options, name, "dim", o.dim);
+    o.anchors = read_option(options, name, "anchors", o.anchors);
+    o.exclusiveness_weight =
+        read_option(options, name, "exclusiveness_weight", o.exclusiveness_weight);
+    o.inclusiveness_weight =
+        read_option(options, name, "inclusiveness_weight", o.inclusiveness_weight);
+    o.init_std = read_option(options, name, "init_std", o.init_std);
+    return std::make_shared<Acf>(context, o);
+  }
+  if (name == "lightgcn") {
+    reject_unknown_keys(options, name, {"dim", "layers", "init_std"});
+    LightGcnOptions o;
+    o.dim = read_option(options, name, "dim", o.dim);
+    o.layers = read_option(options, name, "layers", o.layers);
+    o.init_std = read_option(options, name, "init_std", o.init_std);
+    return std::make_shared<LightGcn>(context, o);
+  }
+  if (name == "multi-interest") {
+    reject_unknown_keys(options, name,
+                        {"dim", "layers", "interests", "temperature", "epsilon", "init_std"});
+    MultiInterestOptions o;
+    o.dim = read_option(options, name, "dim", o.dim);
+    o.layers = read_option(options, name, "layers", o.layers);
+    o.interests = read_option(options, name, "interests", o.interests);
+    o.temperature = read_option(options, name, "temperature", o.temperature);
+    o.epsilon = read_option(options, name, "epsilon", o.epsilon);
+    o.init_std = read_option(options, name, "init_std", o.init_std);
+    return std::make_shared<MultiInterest>(context, o);
   }
   if (name == "pop") {
     reject_unknown_keys(options, name, {});

@@ -78,9 +78,9 @@ WithResn::WithResn(std::shared_ptr<Recommender> model, ResnOptions options)
   if (options_.weight < 0) fail("resn_weight must be non-negative (got {})", options_.weight);
   if (options_.item_chunk < 1) fail("resn_item_chunk must be at least 1");
   torch::NoGradGuard no_grad;  // a probe: is the model factorised, and in how many dimensions?
-  const auto factors = model_->score_factors(torch::zeros({1}, torch::kLong));
+  const auto factors = model_->spectral_factors(torch::zeros({1}, torch::kLong));
   if (!factors)
-    fail("model '{}' has no score factors: ReSN (resn_weight) does not apply to it",
+    fail("model '{}' has no spectral factors: ReSN (resn_weight) does not apply to it",
          model_->kind());
   // A buffer, so checkpoints carry it and a resumed run goes on from the same vector. All zeros
   // means "no warm start yet" to the kernel, which then uses its fixed starting vector.
@@ -97,8 +97,8 @@ nlohmann::json WithResn::config() const {
 
 std::vector<RegularizationTerm> WithResn::regularization(const Batch& batch) {
   auto terms = model_->regularization(batch);
-  auto factors = model_->score_factors(batch.users);
-  if (!factors) fail("model '{}' has no score factors, so ReSN cannot apply", model_->kind());
+  auto factors = model_->spectral_factors(batch.users);
+  if (!factors) fail("model '{}' has no spectral factors, so ReSN cannot apply", model_->kind());
   SpectralWarmStart warm{warm_start_};
   terms.push_back({"resn", resn_term(*factors, options_, &warm)});
   if (warm.right.sizes() == warm_start_.sizes()) {

@@ -1,8 +1,8 @@
 #pragma once
 // The ReSN spectral-norm regulariser (Lin et al., WSDM 2025; models.md "ReSN"): popularity is
 // memorised in the principal singular direction of the score matrix Y = U Vᵀ, so penalise its
-// singular value. It wraps any model whose scores are a product of factors (MF, ProtoMF, ...)
-// and adds one term, "resn", to the wrapped model's own regularisers.
+// singular value. It wraps any model with spectral factors (MF, ProtoMF, LightGCN, multi-interest,
+// ...) and adds one term, "resn", to the wrapped model's own regularisers.
 
 #include <memory>
 #include <string>
@@ -49,6 +49,9 @@ class WithResn : public Recommender {
   }
   std::optional<ScoreFactors> score_factors(const at::Tensor& users) override {
     return model_->score_factors(users);
+  }
+  std::optional<ScoreFactors> spectral_factors(const at::Tensor& users) override {
+    return model_->spectral_factors(users);
   }
   std::vector<RegularizationTerm> regularization(const Batch& batch) override;
 

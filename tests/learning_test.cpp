@@ -15,13 +15,15 @@ namespace {
 // Trains `model` on `data` (no validation) and returns its test evaluation.
 EvaluationResult train_and_test(const PreparedData& data, const std::string& model_name,
                                 int64_t epochs,
-                                const nlohmann::json& model_options = nlohmann::json::object()) {
+                                const nlohmann::json& model_options = nlohmann::json::object(),
+                                double lr = OptimizerOptions{}.lr) {
   ModelContext ctx{data.dataset.num_users, data.dataset.num_items, data.split.train.users,
                    data.split.train.items};
   auto model = make_model(model_name, ctx, model_options);
   TrainerOptions options;
   options.epochs = epochs;
   options.eval_every = 0;
+  options.optimizer.lr = lr;
   const auto sampler = NegativeSampler::uniform(data.train);
   Trainer(*model, data.split.train, sampler, options).fit();
   EvaluatorOptions eval;
@@ -45,6 +47,26 @@ TEST(Learning, MatrixFactorizationAndSvdBeatPopularityOnTheDemoData) {
     EXPECT_GT(mf, 1.5 * pop) << "seed " << seed << ": MF " << mf << ", popularity " << pop;
     const double svd = test_ndcg(data, "svd", 1);
     EXPECT_GT(svd, 1.2 * pop) << "seed " << seed << ": SVD " << svd << ", popularity " << pop;
+  }
+}
+
+// The graph models learn from their propagation: each beats popularity by a wide margin.
+TEST(Learning, LightGcnAndMultiInterestBeatPopularityOnTheDemoData) {
+  for (uint64_t seed : {4u, 5u}) {
+    DataSetup setup;
+    setup.split.seed = seed;
+    const PreparedData data = prepare_data(setup);
+    const double pop = test_ndcg(data, "pop", 1);
+    torch::manual_seed(seed);
+    const double lightgcn = test_ndcg(data, "lightgcn", 8);
+    EXPECT_GT(lightgcn, 1.5 * pop)
+        << "seed " << seed << ": LightGCN " << lightgcn << ", pop " << pop;
+    torch::manual_seed(seed);
+    const double multi =
+        train_and_test(data, "multi-interest", 6, {{"dim", 32}, {"layers", 2}}, 0.02)
+            .metric("NDCG@10");
+    EXPECT_GT(multi, 1.5 * pop) << "seed " << seed << ": multi-interest " << multi << ", pop "
+                                << pop;
   }
 }
 

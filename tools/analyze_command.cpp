@@ -71,7 +71,7 @@ int analyze(int argc, char** argv) {
              run.model->kind(), run.parameters_from);
 
   torch::NoGradGuard no_grad;
-  const auto factors = run.model->score_factors(
+  const auto factors = run.model->spectral_factors(
       torch::arange(d.num_users, torch::device(device).dtype(torch::kLong)));
   if (factors) {
     const auto spectrum =
@@ -123,7 +123,7 @@ int analyze(int argc, char** argv) {
                         out / "popularity_score.png");
     }
   } else {
-    fmt::print("  model {} has no score factors: no spectral analysis\n", run.model->kind());
+    fmt::print("  model {} has no spectral factors: no spectral analysis\n", run.model->kind());
   }
 
   // Exposure and rank disparity of the item groups in the test recommendations.

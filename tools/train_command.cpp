@@ -348,7 +348,7 @@ int train_with_arguments(const std::vector<std::string>& arguments,
   {
     // Where the model has score factors: the spectrum of U Vᵀ and its alignment with popularity.
     torch::NoGradGuard no_grad;
-    const auto factors = model->score_factors(
+    const auto factors = model->spectral_factors(
         torch::arange(dataset.num_users, torch::device(device).dtype(torch::kLong)));
     if (factors) {
       const auto spectrum =

@@ -82,7 +82,7 @@ void add_train_options(cxxopts::Options& spec) {
       cxxopts::value<std::string>())("ortho",
                                      "weight of the prototype-distributing regulariser (ProtoMF)",
                                      cxxopts::value<double>())(
-      "resn", "weight β of the ReSN spectral-norm regulariser (MF, ProtoMF)",
+      "resn", "weight β of the ReSN spectral-norm regulariser (MF, ProtoMF, ACF, LightGCN, multi-interest)",
       cxxopts::value<double>())(
       "set",
       "SECTION.KEY=VALUE (repeatable): any option of a config file, e.g. train.epochs=50, or a "

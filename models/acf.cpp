@@ -1,0 +1,74 @@
+#include "models/acf.h"
+
+#include <torch/torch.h>
+
+#include "common/error.h"
+
+namespace polyphony {
+
+Acf::Acf(const ModelContext& context, AcfOptions options) : options_(options) {
+  const auto& o = options_;
+  if (o.dim < 1) fail("model option dim must be at least 1 (got {})", o.dim);
+  if (o.anchors < 1) fail("model option anchors must be at least 1 (got {})", o.anchors);
+  if (o.exclusiveness_weight < 0 || o.inclusiveness_weight < 0)
+    fail("model options exclusiveness_weight and inclusiveness_weight must be 0 or more");
+  user_embedding_ =
+      register_parameter("user_embedding", torch::randn({context.num_users, o.dim}) * o.init_std);
+  item_embedding_ =
+      register_parameter("item_embedding", torch::randn({context.num_items, o.dim}) * o.init_std);
+  anchors_ = register_parameter("anchors", torch::randn({o.anchors, o.dim}) * o.init_std);
+}
+
+nlohmann::json Acf::config() const {
+  const auto& o = options_;
+  return {{"dim", o.dim},
+          {"anchors", o.anchors},
+          {"exclusiveness_weight", o.exclusiveness_weight},
+          {"inclusiveness_weight", o.inclusiveness_weight},
+          {"init_std", o.init_std}};
+}
+
+at::Tensor Acf::mixture(const at::Tensor& embedding, const at::Tensor& ids) const {
+  return at::softmax(at::mm(embedding.index_select(0, ids), anchors_.t()), 1);
+}
+
+at::Tensor Acf::score(const at::Tensor& users, const at::Tensor& items) {
+  const auto u = at::mm(mixture(user_embedding_, users), anchors_);  // [B, d]
+  const auto t = at::mm(mixture(item_embedding_, items.reshape(-1)), anchors_)
+                     .view({items.size(0), items.size(1), -1});  // [B, n, d]
+  return at::bmm(t, u.unsqueeze(2)).squeeze(2);
+}
+
+at::Tensor Acf::score_all_items(const at::Tensor& users) {
+  const auto factors = *score_factors(users);
+  return at::mm(factors.users, factors.items.t());
+}
+
+std::optional<ScoreFactors> Acf::score_factors(const at::Tensor& users) {
+  const auto all_items = at::arange(item_embedding_.size(0), users.options());
+  return ScoreFactors{at::mm(mixture(user_embedding_, users), anchors_),
+                      at::mm(mixture(item_embedding_, all_items), anchors_)};
+}
+
+std::vector<RegularizationTerm> Acf::regularization(const Batch& batch) {
+  std::vector<RegularizationTerm> terms;
+  const auto& o = options_;
+  if (o.exclusiveness_weight == 0 && o.inclusiveness_weight == 0) return terms;
+  const auto items = at::cat({batch.positives.unsqueeze(1), batch.negatives}, 1).reshape(-1);
+  const auto logits = at::mm(item_embedding_.index_select(0, items), anchors_.t());  // [n, K]
+  const auto c = at::softmax(logits, 1);
+  // Entropies from the log-softmax, so a mixture weight that underflows to 0 gives 0 log 0 = 0
+  // and a finite gradient.
+  if (o.exclusiveness_weight > 0) {
+    const auto entropy_sum = -(c * at::log_softmax(logits, 1)).sum();
+    terms.push_back({"acf_exclusiveness", o.exclusiveness_weight * entropy_sum});
+  }
+  if (o.inclusiveness_weight > 0) {
+    const auto q = c.sum(0) / c.sum();
+    const auto entropy = -(q * q.clamp_min(1e-30).log()).sum();
+    terms.push_back({"acf_inclusiveness", -o.inclusiveness_weight * entropy});
+  }
+  return terms;
+}
+
+}  // namespace polyphony

@@ -1,0 +1,53 @@
+#include "models/lightgcn.h"
+
+#include <torch/torch.h>
+
+#include "common/error.h"
+
+namespace polyphony {
+
+LightGcn::LightGcn(const ModelContext& context, LightGcnOptions options)
+    : options_(options), graph_(interaction_graph(context)) {
+  if (options_.dim < 1) fail("model option dim must be at least 1 (got {})", options_.dim);
+  if (options_.layers < 0) fail("model option layers must be 0 or more (got {})", options_.layers);
+  embedding_ = register_parameter(
+      "embedding", torch::randn({graph_.num_nodes(), options_.dim}) * options_.init_std);
+}
+
+nlohmann::json LightGcn::config() const {
+  return {{"dim", options_.dim}, {"layers", options_.layers}, {"init_std", options_.init_std}};
+}
+
+at::Tensor LightGcn::propagate() {
+  if (const auto* cached = cache_.find({embedding_})) return cached->front();
+  graph_ = graph_.to(embedding_.device(), embedding_.scalar_type());
+  at::Tensor layer = embedding_;
+  at::Tensor sum = embedding_;
+  for (int64_t l = 0; l < options_.layers; ++l) {
+    layer = sparse_matmul(graph_.normalized_adjacency, layer);
+    sum = sum + layer;
+  }
+  auto final_embedding = sum / static_cast<double>(options_.layers + 1);
+  cache_.store({embedding_}, {final_embedding});
+  return final_embedding;
+}
+
+at::Tensor LightGcn::score(const at::Tensor& users, const at::Tensor& items) {
+  const auto e = propagate();
+  auto u = e.index_select(0, users).unsqueeze(1);  // [B, 1, d]
+  auto v = e.index_select(0, items.reshape(-1) + graph_.num_users)
+               .view({items.size(0), items.size(1), -1});  // [B, n, d]
+  return (u * v).sum(-1);
+}
+
+at::Tensor LightGcn::score_all_items(const at::Tensor& users) {
+  const auto e = propagate();
+  return at::mm(e.index_select(0, users), e.narrow(0, graph_.num_users, graph_.num_items).t());
+}
+
+std::optional<ScoreFactors> LightGcn::score_factors(const at::Tensor& users) {
+  const auto e = propagate();
+  return ScoreFactors{e.index_select(0, users), e.narrow(0, graph_.num_users, graph_.num_items)};
+}
+
+}  // namespace polyphony

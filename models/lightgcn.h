@@ -1,0 +1,41 @@
+#pragma once
+// LightGCN (He et al., SIGIR 2020; models.md "LightGCN"): embeddings propagated over the
+// normalised user–item graph, E^(l+1) = Â E^(l), averaged over layers 0..L; score = e_u · e_i.
+
+#include "models/inference_cache.h"
+#include "models/interaction_graph.h"
+#include "models/recommender.h"
+
+namespace polyphony {
+
+struct LightGcnOptions {
+  /// Embedding size d.
+  int64_t dim = 64;
+  /// Propagation layers L (0 is plain MF).
+  int64_t layers = 3;
+  /// Standard deviation of the N(0, std²) initialisation of E^(0) (the official code: 0.1).
+  double init_std = 0.1;
+};
+
+class LightGcn : public Recommender {
+ public:
+  LightGcn(const ModelContext& context, LightGcnOptions options);
+
+  std::string kind() const override { return "lightgcn"; }
+  nlohmann::json config() const override;
+  at::Tensor score(const at::Tensor& users, const at::Tensor& items) override;
+  at::Tensor score_all_items(const at::Tensor& users) override;
+  std::optional<ScoreFactors> score_factors(const at::Tensor& users) override;
+
+  // The final embeddings of all nodes, [U + I, d] (users first).
+  at::Tensor propagate();
+  const at::Tensor& embedding() const { return embedding_; }
+
+ private:
+  LightGcnOptions options_;
+  InteractionGraph graph_;
+  at::Tensor embedding_;  // E^(0), [U + I, d]
+  InferenceCache cache_;  // the propagated embeddings, outside autograd
+};
+
+}  // namespace polyphony
