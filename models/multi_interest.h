@@ -10,6 +10,8 @@
 //  - final center c_v = mean_{l=0..L} c_v^l; user interests from the last layer;
 //  - score(u, i) = max(c_u · c_i, max_k v_uk · c_i).
 
+#include <utility>
+
 #include "models/inference_cache.h"
 #include "models/interaction_graph.h"
 #include "models/recommender.h"

@@ -236,6 +236,10 @@ TEST(MultiInterest, ScoresAndGradientsMatchTheLiteralFormulationInDouble) {
   expect_close(torch::mm(factors.users, factors.items.t()),
                torch::mm(centers.index_select(0, users), centers.narrow(0, 6, 9).t()).detach());
   EXPECT_FALSE(model.score_factors(users).has_value());
+  // Evaluation reuses the propagation until a parameter changes, the global interests included.
+  const auto before = model.score_all_items(users);
+  model.global_interests().mul_(3.0);
+  EXPECT_FALSE(torch::equal(model.score_all_items(users), before));
 }
 
 TEST(Acf, ScoresTermsAndGradientsMatchTheFormulaInDouble) {
