@@ -1,11 +1,66 @@
 #pragma once
-// The benchmark groups of build/benchmarks/polyphony_benchmarks (Google Benchmark):
+// The benchmark groups (Google Benchmark), shared by build/benchmarks/polyphony_benchmarks
 //   polyphony_benchmarks [--benchmark_filter=REGEX] [--benchmark_format=json]
+// and by `polyphony bench`. Every name reads `<what>/<device>/<sizes>`, so the same benchmark
+// on two devices differs only in its second part.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <benchmark/benchmark.h>
+#include <c10/core/Device.h>
+
+#include "engine/evaluator.h"
+#include "engine/trainer.h"
 
 namespace polyphony {
 
-void register_kernel_benchmarks();
+struct PreparedData;
+
+// The CPU and, when one is present, the first CUDA device.
+std::vector<c10::Device> benchmark_devices();
+
+// "cpu" or "cuda": the device part of a benchmark name.
+std::string device_label(const c10::Device& device);
+
+// Problem sizes of the kernel benchmarks.
+struct KernelSizes {
+  int64_t topk_rows;       // rows filtered against 128 prototypes of dimension 64
+  int64_t spectral_batch;  // 64×64 matrices whose spectral norm is estimated together
+  int64_t sigma_users;     // factors of σ₁(U Vᵀ), dimension 64
+  int64_t sigma_items;
+
+  // The kernels issue's GPU sizes, and a tenth of the rows for the CPU.
+  static KernelSizes gpu();
+  static KernelSizes cpu();
+};
+
+// Each custom kernel (forward + backward where it has one) and its plain-torch reference.
+std::vector<benchmark::internal::Benchmark*> register_kernel_benchmarks(const c10::Device& device,
+                                                                        const KernelSizes& sizes,
+                                                                        std::vector<int64_t> ks);
+
+// File parsing, dataset loading, negative sampling and synthetic generation.
 void register_data_benchmarks();
-void register_evaluation_benchmarks();
+
+// Full-ranking and sampled evaluation at MovieLens-1M's shape with a random MF model.
+void register_evaluation_benchmarks(const c10::Device& device);
+
+// One training epoch of `model` (registry name, default options) on `data`'s training split:
+// items/s counts the training interactions. `name` labels the data in the benchmark name.
+benchmark::internal::Benchmark* register_training_benchmark(
+    std::shared_ptr<const PreparedData> data, const std::string& name, const std::string& model,
+    const TrainerOptions& options, const c10::Device& device);
+
+// One full-ranking evaluation of `model` (untrained) on `data`'s test split with every metric:
+// items/s counts the evaluated users.
+benchmark::internal::Benchmark* register_model_evaluation_benchmark(
+    std::shared_ptr<const PreparedData> data, const std::string& name, const std::string& model,
+    const EvaluatorOptions& options, const c10::Device& device);
+
+// Training of mf, uiprotomf and lightgcn on the built-in dataset, on every benchmark device.
+void register_demo_training_benchmarks();
 
 }  // namespace polyphony

@@ -116,13 +116,10 @@ void register_data_benchmarks() {
   benchmark::RegisterBenchmark("data_load/movielens/cache", load, true)
       ->Unit(benchmark::kMillisecond)
       ->UseRealTime();
-  std::vector<torch::Device> devices = {torch::kCPU};
-  if (torch::cuda::is_available()) devices.emplace_back(torch::kCUDA, 0);
-  for (const auto& device : devices)
+  for (const auto& device : benchmark_devices())
     for (const std::string spec : {"uniform", "popularity:0.75"})
       benchmark::RegisterBenchmark(
-          ("negative_sampler/" + spec + "/" + (device.is_cuda() ? "cuda" : "cpu") + "/B:4096/n:38")
-              .c_str(),
+          ("negative_sampler_" + spec + "/" + device_label(device) + "/B:4096/n:38").c_str(),
           sample, spec, device)
           ->Unit(benchmark::kMicrosecond)
           ->UseRealTime();

@@ -21,7 +21,8 @@ void evaluate(benchmark::State& state, torch::Device device, bool sampled) {
   torch::manual_seed(0);
   const int64_t users = Ml1mShape::users, items = Ml1mShape::items;
   // Each user: per_user distinct random items, the first 80 % training, the rest test.
-  auto ranked = torch::rand({users, items}).argsort(/*dim=*/int64_t{1}).narrow(1, 0, Ml1mShape::per_user);
+  auto ranked =
+      torch::rand({users, items}).argsort(/*dim=*/int64_t{1}).narrow(1, 0, Ml1mShape::per_user);
   const int64_t cut = Ml1mShape::per_user * 4 / 5;
   auto user_of = torch::arange(users).unsqueeze(1);
   Interactions train{
@@ -50,20 +51,16 @@ void evaluate(benchmark::State& state, torch::Device device, bool sampled) {
 
 }  // namespace
 
-void register_evaluation_benchmarks() {
-  std::vector<torch::Device> devices = {torch::kCPU};
-  if (torch::cuda::is_available()) devices.emplace_back(torch::kCUDA, 0);
-  for (const auto& device : devices) {
-    const std::string dev = device.is_cuda() ? "cuda" : "cpu";
-    benchmark::RegisterBenchmark(("evaluate_full_ranking/" + dev + "/ml-1m-shape").c_str(),
-                                 evaluate, device, false)
-        ->Unit(benchmark::kMillisecond)
-        ->UseRealTime();
-    benchmark::RegisterBenchmark(("evaluate_sampled_99/" + dev + "/ml-1m-shape").c_str(), evaluate,
-                                 device, true)
-        ->Unit(benchmark::kMillisecond)
-        ->UseRealTime();
-  }
+void register_evaluation_benchmarks(const c10::Device& device) {
+  const std::string dev = device_label(device);
+  benchmark::RegisterBenchmark(("evaluate_full_ranking/" + dev + "/ml-1m-shape").c_str(), evaluate,
+                               device, false)
+      ->Unit(benchmark::kMillisecond)
+      ->UseRealTime();
+  benchmark::RegisterBenchmark(("evaluate_sampled_99/" + dev + "/ml-1m-shape").c_str(), evaluate,
+                               device, true)
+      ->Unit(benchmark::kMillisecond)
+      ->UseRealTime();
 }
 
 }  // namespace polyphony

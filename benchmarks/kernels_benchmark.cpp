@@ -97,44 +97,37 @@ void factorized_spectral_norm_bench(benchmark::State& state, torch::Device devic
 
 }  // namespace
 
-void register_kernel_benchmarks() {
-  std::vector<torch::Device> devices = {torch::kCPU};
-  if (torch::cuda::is_available()) devices.emplace_back(torch::kCUDA, 0);
-  for (const auto& device : devices) {
-    const std::string dev = device.is_cuda() ? "cuda" : "cpu";
-    // The GPU sizes of the kernels issue; the CPU runs a tenth of the rows.
-    const int64_t rows = device.is_cuda() ? 1000000 : 100000;
-    for (int64_t k : {4, 16, 32}) {
-      const TopkSizes s{rows, 128, 64, k};
-      const std::string sizes = "/N:" + std::to_string(rows) + "/L:128/d:64/k:" + std::to_string(k);
-      benchmark::RegisterBenchmark(("topk_filter_fwd_bwd/" + dev + sizes).c_str(),
-                                   topk_filter_kernel, device, s)
-          ->Unit(benchmark::kMillisecond)
-          ->UseRealTime();
-      benchmark::RegisterBenchmark(("topk_filter_torch_reference/" + dev + sizes).c_str(),
-                                   topk_filter_reference, device, s)
-          ->Unit(benchmark::kMillisecond)
-          ->UseRealTime();
-    }
-    const int64_t batch = device.is_cuda() ? 4096 : 512;
-    const std::string sizes = "/G:" + std::to_string(batch) + "/64x64";
-    benchmark::RegisterBenchmark(("spectral_norm/" + dev + sizes).c_str(), spectral_norm_kernel,
-                                 device, batch, 64)
-        ->Unit(benchmark::kMillisecond)
-        ->UseRealTime();
-    benchmark::RegisterBenchmark(("spectral_norm_torch_matrix_norm/" + dev + sizes).c_str(),
-                                 spectral_norm_reference, device, batch, 64)
-        ->Unit(benchmark::kMillisecond)
-        ->UseRealTime();
-    const int64_t users = device.is_cuda() ? 100000 : 20000,
-                  items = device.is_cuda() ? 500000 : 100000;
-    benchmark::RegisterBenchmark(("factorized_sigma1_fwd_bwd/" + dev + "/U:" +
-                                  std::to_string(users) + "/V:" + std::to_string(items) + "/d:64")
-                                     .c_str(),
-                                 factorized_spectral_norm_bench, device, users, items, 64)
-        ->Unit(benchmark::kMillisecond)
-        ->UseRealTime();
+KernelSizes KernelSizes::gpu() { return {1000000, 4096, 100000, 500000}; }
+KernelSizes KernelSizes::cpu() { return {100000, 512, 20000, 100000}; }
+
+std::vector<benchmark::internal::Benchmark*> register_kernel_benchmarks(const c10::Device& device,
+                                                                        const KernelSizes& sizes,
+                                                                        std::vector<int64_t> ks) {
+  const std::string dev = device_label(device);
+  std::vector<benchmark::internal::Benchmark*> registered;
+  for (int64_t k : ks) {
+    const TopkSizes s{sizes.topk_rows, 128, 64, k};
+    const std::string shape =
+        "/N:" + std::to_string(sizes.topk_rows) + "/L:128/d:64/k:" + std::to_string(k);
+    registered.push_back(benchmark::RegisterBenchmark(
+        ("topk_filter_fwd_bwd/" + dev + shape).c_str(), topk_filter_kernel, device, s));
+    registered.push_back(benchmark::RegisterBenchmark(
+        ("topk_filter_torch_reference/" + dev + shape).c_str(), topk_filter_reference, device, s));
   }
+  const std::string shape = "/G:" + std::to_string(sizes.spectral_batch) + "/64x64";
+  registered.push_back(benchmark::RegisterBenchmark(("spectral_norm/" + dev + shape).c_str(),
+                                                    spectral_norm_kernel, device,
+                                                    sizes.spectral_batch, int64_t{64}));
+  registered.push_back(benchmark::RegisterBenchmark(
+      ("spectral_norm_torch_matrix_norm/" + dev + shape).c_str(), spectral_norm_reference, device,
+      sizes.spectral_batch, int64_t{64}));
+  registered.push_back(benchmark::RegisterBenchmark(
+      ("factorized_sigma1_fwd_bwd/" + dev + "/U:" + std::to_string(sizes.sigma_users) +
+       "/V:" + std::to_string(sizes.sigma_items) + "/d:64")
+          .c_str(),
+      factorized_spectral_norm_bench, device, sizes.sigma_users, sizes.sigma_items, int64_t{64}));
+  for (auto* b : registered) b->Unit(benchmark::kMillisecond)->UseRealTime();
+  return registered;
 }
 
 }  // namespace polyphony

@@ -5,9 +5,15 @@
 
 int main(int argc, char** argv) {
   torch::manual_seed(0);
-  polyphony::register_kernel_benchmarks();
+  for (const auto& device : polyphony::benchmark_devices()) {
+    const auto sizes =
+        device.is_cuda() ? polyphony::KernelSizes::gpu() : polyphony::KernelSizes::cpu();
+    polyphony::register_kernel_benchmarks(device, sizes, {4, 16, 32});
+  }
   polyphony::register_data_benchmarks();
-  polyphony::register_evaluation_benchmarks();
+  for (const auto& device : polyphony::benchmark_devices())
+    polyphony::register_evaluation_benchmarks(device);
+  polyphony::register_demo_training_benchmarks();
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::RunSpecifiedBenchmarks();

@@ -59,11 +59,13 @@ step "train on CUDA"
 "$build/tools/polyphony" train --device cuda --out "$logs/run-cuda" >"$logs/train-cuda.log" 2>&1 || status=1
 tail -n 25 "$logs/train-cuda.log" | tee -a "$logs/summary.txt"
 
-if [ -x "$build/benchmarks/polyphony_benchmarks" ]; then
-  step "benchmarks"
-  "$build/benchmarks/polyphony_benchmarks" --benchmark_format=console \
-    --benchmark_out="$logs/benchmarks.json" --benchmark_out_format=json \
-    >"$logs/benchmarks.log" 2>&1 || status=1
-  tail -n 40 "$logs/benchmarks.log" | tee -a "$logs/summary.txt"
-fi
+step "polyphony bench (CPU and CUDA side by side)"
+"$build/tools/polyphony" bench --json "$logs/bench.json" >"$logs/bench.log" 2>&1 || status=1
+tail -n 16 "$logs/bench.log" | tee -a "$logs/summary.txt"
+
+step "benchmarks"
+"$build/benchmarks/polyphony_benchmarks" --benchmark_format=console \
+  --benchmark_out="$logs/benchmarks.json" --benchmark_out_format=json \
+  >"$logs/benchmarks.log" 2>&1 || status=1
+tail -n 40 "$logs/benchmarks.log" | tee -a "$logs/summary.txt"
 exit $status

@@ -114,13 +114,13 @@ int analyze(int argc, char** argv) {
                                     "set logscale y\nset grid\n"
                                     "plot '{}' using 1:2 skip 1 with linespoints pt 7 title ''\n",
                                     (out / "spectrum.tsv").string()),
-                        out / "spectrum.png");
+                        out / "spectrum.png", "pass --no-plots");
       draw_with_gnuplot(fmt::format("set title 'Item popularity and mean score'\n"
                                     "set xlabel 'log10(1 + training interactions)'\n"
                                     "set ylabel 'mean score over users'\nset grid\n"
                                     "plot '{}' using 1:2 skip 1 with points pt 7 ps 0.4 title ''\n",
                                     (out / "popularity_score.tsv").string()),
-                        out / "popularity_score.png");
+                        out / "popularity_score.png", "pass --no-plots");
     }
   } else {
     fmt::print("  model {} has no spectral factors: no spectral analysis\n", run.model->kind());
@@ -173,7 +173,7 @@ int analyze(int argc, char** argv) {
                       "plot '{}' using 2 skip 1 title 'catalogue', '' using 3 skip 1 title "
                       "'exposure (top {})'\n",
                       k, labels, (out / "group_exposure.tsv").string(), k),
-          out / "group_exposure.png");
+          out / "group_exposure.png", "pass --no-plots");
     }
   }
   write_file_atomically(out / "analysis.json", summary.dump(2) + "\n");

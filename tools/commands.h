@@ -10,5 +10,6 @@ int eval(int argc, char** argv);
 int recommend(int argc, char** argv);
 int export_model(int argc, char** argv);
 int analyze(int argc, char** argv);
+int bench(int argc, char** argv);
 
 }  // namespace polyphony::cli

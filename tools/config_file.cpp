@@ -38,7 +38,7 @@ std::vector<std::string> section_names() {
 
 // Options whose presence is the value (true: given, false: left out).
 bool is_flag(const std::string& option) {
-  return option == "deterministic" || option == "quiet" || option == "no-cache";
+  return option == "deterministic" || option == "quiet" || option == "json" || option == "no-cache";
 }
 
 // Checks that `value` is acceptable for --option by parsing it alone; an error names `where`.
@@ -128,7 +128,7 @@ const std::vector<ConfigSection>& config_sections() {
         "on-nonfinite",
         "deterministic"}},
       {"eval", {"eval-protocol", "eval-memory-mb", "top-k"}},
-      {"run", {"device", "threads", "out", "quiet", "progress-interval"}},
+      {"run", {"device", "threads", "out", "quiet", "json", "progress-interval"}},
   };
   return sections;
 }

@@ -1,6 +1,13 @@
 #include "tools/device.h"
 
+#include <algorithm>
+
+#include <ATen/Parallel.h>
+#include <fmt/format.h>
 #include <torch/cuda.h>
+#if POLYPHONY_WITH_CUDA
+#include <cuda_runtime_api.h>
+#endif
 
 #include "common/error.h"
 
@@ -23,6 +30,18 @@ c10::Device resolve_device(const std::string& option) {
     }
   }
   fail("--device '{}': expected auto, cpu, cuda or cuda:N", option);
+}
+
+std::string describe_device(const c10::Device& device) {
+  if (!device.is_cuda()) return fmt::format("CPU, {} threads", at::get_num_threads());
+#if POLYPHONY_WITH_CUDA
+  cudaDeviceProp properties{};
+  if (cudaGetDeviceProperties(&properties, std::max<int>(0, device.index())) == cudaSuccess)
+    return fmt::format("{}, {:.0f} GiB, compute capability {}.{}", properties.name,
+                       static_cast<double>(properties.totalGlobalMem) / (1 << 30), properties.major,
+                       properties.minor);
+#endif
+  return fmt::format("CUDA device {}", std::max<int>(0, device.index()));
 }
 
 }  // namespace polyphony::cli

@@ -10,4 +10,7 @@ namespace polyphony::cli {
 // machine without one is an error.
 c10::Device resolve_device(const std::string& option);
 
+// A line naming the hardware behind `device`: the CPU's threads, the GPU's name and memory.
+std::string describe_device(const c10::Device& device);
+
 }  // namespace polyphony::cli

@@ -30,6 +30,8 @@ const Command kCommands[] = {
      polyphony::cli::export_model},
     {"analyze", "spectrum, spikiness and item-group exposure of a trained model, with charts",
      polyphony::cli::analyze},
+    {"bench", "training, evaluation and kernel throughput on the CPU and CUDA side by side",
+     polyphony::cli::bench},
     {"datagen", "write a synthetic preset (or convert a dataset) to files in a supported format",
      polyphony::cli::datagen},
 };

@@ -21,12 +21,13 @@ void write_table(const fs::path& data, const Table& table) {
   if (!out.flush()) fail("cannot write {}", data.string());
 }
 
-void draw_with_gnuplot(const std::string& script, const fs::path& png) {
+void draw_with_gnuplot(const std::string& script, const fs::path& png,
+                       const std::string& skip_hint) {
   if (std::system("command -v gnuplot > /dev/null 2>&1") != 0)
     fail(
         "gnuplot is not installed, so {} cannot be drawn: install it (Debian: apt-get install "
-        "gnuplot-nox) or pass --no-plots",
-        png.string());
+        "gnuplot-nox) or {}",
+        png.string(), skip_hint);
   const fs::path script_file = png.string() + ".gp";
   {
     std::ofstream out(script_file, std::ios::trunc);

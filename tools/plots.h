@@ -17,8 +17,10 @@ struct Table {
 // Writes `table` to `data` (TSV with a header line).
 void write_table(const std::filesystem::path& data, const Table& table);
 
-// Runs gnuplot on `script`, which draws into `png`. An error explains how to install gnuplot
-// when it is missing, and shows gnuplot's message when it fails.
-void draw_with_gnuplot(const std::string& script, const std::filesystem::path& png);
+// Runs gnuplot on `script`, which draws into `png`. When gnuplot is missing, the error explains
+// how to install it or, in `skip_hint` ("pass --no-plots"), how to do without the chart; when
+// gnuplot fails, it shows gnuplot's message.
+void draw_with_gnuplot(const std::string& script, const std::filesystem::path& png,
+                       const std::string& skip_hint);
 
 }  // namespace polyphony::cli

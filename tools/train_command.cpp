@@ -2,6 +2,7 @@
 
 #include <sys/resource.h>
 #include <torch/torch.h>
+#include <unistd.h>
 
 #include <c10/util/Exception.h>
 
@@ -62,6 +63,32 @@ std::optional<std::string> take_resume_option(std::vector<std::string>& argument
   }
   return std::nullopt;
 }
+
+// With --json the standard output carries the JSON result alone: until `restore`, everything
+// printed for people (data summary, progress, tables) goes to the standard error.
+class HumanOutputToStderr {
+ public:
+  HumanOutputToStderr() {
+    std::fflush(stdout);
+    saved_ = ::dup(STDOUT_FILENO);
+    if (saved_ < 0 || ::dup2(STDERR_FILENO, STDOUT_FILENO) < 0)
+      fail("--json: cannot redirect the standard output");
+  }
+  ~HumanOutputToStderr() { restore(); }
+  HumanOutputToStderr(const HumanOutputToStderr&) = delete;
+  HumanOutputToStderr& operator=(const HumanOutputToStderr&) = delete;
+
+  void restore() {
+    if (saved_ < 0) return;
+    std::fflush(stdout);
+    ::dup2(saved_, STDOUT_FILENO);
+    ::close(saved_);
+    saved_ = -1;
+  }
+
+ private:
+  int saved_ = -1;
+};
 
 double peak_rss_mb() {
   rusage usage{};
@@ -156,6 +183,8 @@ int train_with_arguments(const std::vector<std::string>& arguments,
     return 0;
   }
   const TrainSetup setup = read_train_setup(args);
+  std::optional<HumanOutputToStderr> human_output;
+  if (setup.json) human_output.emplace();
   const std::string resolved_toml = resolved_config_toml(args);
   auto device = resolve_device(setup.device);
   // Under torchrun (or any launcher setting WORLD_SIZE, RANK, ...): one process of a
@@ -338,6 +367,16 @@ int train_with_arguments(const std::vector<std::string>& arguments,
         "polyphony train --resume {}\n",
         StopSignals::name(StopSignals::received()), summary.global_steps, summary.epochs_run,
         summary.last_checkpoint, out);
+    if (human_output && run) {
+      human_output->restore();
+      fmt::print("{}\n", nlohmann::json{{"run", out},
+                                        {"interrupted", true},
+                                        {"signal", StopSignals::name(StopSignals::received())},
+                                        {"global_steps", summary.global_steps},
+                                        {"epochs_run", summary.epochs_run},
+                                        {"last_checkpoint", summary.last_checkpoint}}
+                             .dump(2));
+    }
     return kInterruptedExitStatus;
   }
 
@@ -383,6 +422,12 @@ int train_with_arguments(const std::vector<std::string>& arguments,
   run->write_json("metrics.json", test_json);
   run->write_json("summary.json", summary_json);
   fmt::print("\nwrote {}/{{config.resolved.json, metrics.json, metrics.jsonl, model.pt}}\n", out);
+  if (human_output) {
+    human_output->restore();
+    fmt::print(
+        "{}\n",
+        nlohmann::json{{"run", out}, {"summary", summary_json}, {"test", test_json}}.dump(2));
+  }
   return 0;
 }
 

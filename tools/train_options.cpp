@@ -82,7 +82,8 @@ void add_train_options(cxxopts::Options& spec) {
       cxxopts::value<std::string>())("ortho",
                                      "weight of the prototype-distributing regulariser (ProtoMF)",
                                      cxxopts::value<double>())(
-      "resn", "weight β of the ReSN spectral-norm regulariser (MF, ProtoMF, ACF, LightGCN, multi-interest)",
+      "resn",
+      "weight β of the ReSN spectral-norm regulariser (MF, ProtoMF, ACF, LightGCN, multi-interest)",
       cxxopts::value<double>())(
       "set",
       "SECTION.KEY=VALUE (repeatable): any option of a config file, e.g. train.epochs=50, or a "
@@ -120,7 +121,10 @@ void add_train_options(cxxopts::Options& spec) {
       cxxopts::value<std::string>()->default_value("stop"))(
       "deterministic", "use deterministic algorithms on the GPU as well (slower)")(
       "progress-interval", "seconds between progress lines when not on a terminal",
-      cxxopts::value<double>()->default_value("30"))("quiet", "no per-epoch lines");
+      cxxopts::value<double>()->default_value("30"))("quiet", "no per-epoch lines")(
+      "json",
+      "print the result (run, summary, test metrics) as JSON on the standard output; the lines "
+      "for people go to the standard error");
   add_data_options(spec);
 }
 
@@ -167,6 +171,7 @@ TrainSetup read_train_setup(const cxxopts::ParseResult& args) {
     for (const auto& assignment : args["set"].as<std::vector<std::string>>())
       apply_model_setting(assignment, model_options);
   s.quiet = args.count("quiet") > 0;
+  s.json = args.count("json") > 0;
   s.out = args.count("out") ? args["out"].as<std::string>() : default_run_directory(s.model);
   s.progress_interval = args["progress-interval"].as<double>();
   if (!(s.progress_interval > 0))

@@ -34,6 +34,7 @@ struct TrainSetup {
   int64_t table_k = 10;
   std::string out;
   bool quiet = false;
+  bool json = false;  // the result as JSON on stdout, everything else on stderr
   double progress_interval = 30;
 };
 

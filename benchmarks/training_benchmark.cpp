@@ -1,0 +1,105 @@
+// Training and evaluation throughput of whole models on a prepared dataset: one epoch of the
+// trainer (sampling, forward, backward, optimiser step) and one full-ranking evaluation with
+// every metric, on the CPU and, when present, CUDA.
+
+#include <torch/torch.h>
+
+#include "benchmarks/benchmarks.h"
+#include "engine/negative_sampler.h"
+#include "engine/prepared_data.h"
+#include "models/registry.h"
+
+namespace polyphony {
+namespace {
+
+std::shared_ptr<Recommender> model_on(const PreparedData& data, const std::string& name,
+                                      const c10::Device& device) {
+  const ModelContext context{data.dataset.num_users, data.dataset.num_items, data.split.train.users,
+                             data.split.train.items};
+  auto model = make_model(name, context);
+  model->to(device);
+  return model;
+}
+
+// A failure (out of memory, say) ends this benchmark with its message instead of the whole run.
+template <typename Body>
+void guarded(benchmark::State& state, Body body) {
+  try {
+    body();
+  } catch (const std::exception& e) {
+    state.SkipWithError(e.what());
+  }
+}
+
+void train_epochs(benchmark::State& state, std::shared_ptr<const PreparedData> data,
+                  const std::string& model_name, TrainerOptions options, c10::Device device) {
+  guarded(state, [&] {
+    torch::manual_seed(0);
+    auto model = model_on(*data, model_name, device);
+    const auto sampler = NegativeSampler::uniform(data->train.to(device));
+    const Interactions train = data->split.train.to(device);
+    options.epochs = 1;
+    options.eval_every = 0;
+    options.checkpoints.folder.clear();
+    // The first epoch pays for one-time setup (CUDA context, cuBLAS handles, allocator pools).
+    Trainer(*model, train, sampler, options).fit();
+    for (auto _ : state) Trainer(*model, train, sampler, options).fit();
+    state.SetItemsProcessed(train.size() * state.iterations());
+  });
+}
+
+void evaluate_model(benchmark::State& state, std::shared_ptr<const PreparedData> data,
+                    const std::string& model_name, EvaluatorOptions options, c10::Device device) {
+  guarded(state, [&] {
+    torch::manual_seed(0);
+    auto model = model_on(*data, model_name, device);
+    const Evaluator evaluator(data->train, data->dataset.item_groups, options, device,
+                              data->user_groups);
+    const auto seen = data->seen.to(device), test = data->test.to(device);
+    auto result = evaluator.evaluate(*model, seen, test, "test");
+    for (auto _ : state) result = evaluator.evaluate(*model, seen, test, "test");
+    state.SetItemsProcessed(result.users_evaluated * state.iterations());
+  });
+}
+
+}  // namespace
+
+std::vector<c10::Device> benchmark_devices() {
+  std::vector<c10::Device> devices = {c10::Device(c10::kCPU)};
+  if (torch::cuda::is_available()) devices.emplace_back(c10::kCUDA, 0);
+  return devices;
+}
+
+std::string device_label(const c10::Device& device) { return device.is_cuda() ? "cuda" : "cpu"; }
+
+benchmark::internal::Benchmark* register_training_benchmark(
+    std::shared_ptr<const PreparedData> data, const std::string& name, const std::string& model,
+    const TrainerOptions& options, const c10::Device& device) {
+  const std::string label = "train_" + model + "/" + device_label(device) + "/" + name +
+                            "/B:" + std::to_string(options.batch_size) +
+                            "/n:" + std::to_string(options.negatives);
+  return benchmark::RegisterBenchmark(label.c_str(), train_epochs, std::move(data), model, options,
+                                      device)
+      ->Unit(benchmark::kMillisecond)
+      ->UseRealTime();
+}
+
+benchmark::internal::Benchmark* register_model_evaluation_benchmark(
+    std::shared_ptr<const PreparedData> data, const std::string& name, const std::string& model,
+    const EvaluatorOptions& options, const c10::Device& device) {
+  const std::string label = "evaluate_" + model + "/" + device_label(device) + "/" + name;
+  return benchmark::RegisterBenchmark(label.c_str(), evaluate_model, std::move(data), model,
+                                      options, device)
+      ->Unit(benchmark::kMillisecond)
+      ->UseRealTime();
+}
+
+void register_demo_training_benchmarks() {
+  const DataSetup demo;  // the built-in dataset, as `polyphony train` uses it by default
+  auto data = std::make_shared<const PreparedData>(prepare_data(demo));
+  for (const auto& device : benchmark_devices())
+    for (const std::string model : {"mf", "uiprotomf", "lightgcn"})
+      register_training_benchmark(data, "music-demo", model, TrainerOptions{}, device);
+}
+
+}  // namespace polyphony

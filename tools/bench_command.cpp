@@ -1,0 +1,297 @@
+// polyphony bench: training throughput (interactions/s) and evaluation throughput (users/s) of
+// chosen models on a dataset, plus the kernel benchmarks, on the CPU and CUDA side by side, timed
+// by Google Benchmark; a table with the GPU/CPU speed-up, JSON and a chart.
+
+#include <torch/torch.h>
+
+#include <chrono>
+#include <ctime>
+#include <filesystem>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <cxxopts.hpp>
+
+#include "benchmarks/benchmarks.h"
+#include "common/error.h"
+#include "engine/prepared_data.h"
+#include "engine/run_directory.h"
+#include "models/registry.h"
+#include "tools/benchmark_runs.h"
+#include "tools/commands.h"
+#include "tools/data_options.h"
+#include "tools/device.h"
+#include "tools/plots.h"
+
+namespace polyphony::cli {
+namespace fs = std::filesystem;
+namespace {
+
+std::vector<std::string> split_list(const std::string& text, const std::string& option) {
+  std::vector<std::string> items;
+  std::stringstream in(text);
+  for (std::string item; std::getline(in, item, ',');) {
+    if (item.empty()) fail("--{} '{}': empty entry in the list", option, text);
+    items.push_back(item);
+  }
+  if (items.empty()) fail("--{} is empty", option);
+  return items;
+}
+
+std::vector<c10::Device> bench_devices(const std::string& option) {
+  if (option == "all") return benchmark_devices();
+  std::vector<c10::Device> devices;
+  for (const auto& name : split_list(option, "device")) {
+    if (name != "cpu" && name.rfind("cuda", 0) != 0)
+      fail("--device '{}': expected all, cpu, cuda or a list such as cpu,cuda", option);
+    devices.push_back(resolve_device(name));
+  }
+  return devices;
+}
+
+// What a benchmark's rate counts, from its name.
+std::string unit_of(const std::string& what) {
+  if (what.rfind("train_", 0) == 0) return "interactions/s";
+  if (what.rfind("evaluate_", 0) == 0) return "users/s";
+  if (what.rfind("topk_filter", 0) == 0) return "rows/s";
+  if (what.rfind("spectral_norm", 0) == 0) return "matrices/s";
+  return "calls/s";
+}
+
+std::string human_rate(double rate) {
+  if (rate <= 0) return "failed";
+  if (rate >= 1e9) return fmt::format("{:.3g} G", rate / 1e9);
+  if (rate >= 1e6) return fmt::format("{:.3g} M", rate / 1e6);
+  if (rate >= 1e3) return fmt::format("{:.3g} k", rate / 1e3);
+  return fmt::format("{:.3g}", rate);
+}
+
+// The dataset's part of a benchmark name, without the slashes that separate a name's parts:
+// the preset of a synthetic dataset, the folder and file name of a file.
+std::string data_label(const std::string& source) {
+  const auto colon = source.find(':');
+  const std::string rest = colon == std::string::npos ? source : source.substr(colon + 1);
+  if (source.rfind("synthetic:", 0) == 0) return rest;
+  const fs::path path(rest);
+  const std::string folder = path.parent_path().filename().string();
+  return folder.empty() ? path.filename().string() : folder + "-" + path.filename().string();
+}
+
+std::string today() {
+  const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  std::tm utc{};
+  gmtime_r(&now, &utc);
+  return fmt::format("{:04}-{:02}-{:02}", utc.tm_year + 1900, utc.tm_mon + 1, utc.tm_mday);
+}
+
+std::string table(const std::vector<BenchmarkComparison>& rows,
+                  const std::vector<std::string>& devices) {
+  size_t width = 9;
+  for (const auto& row : rows) width = std::max(width, row.what.size());
+  std::string out = fmt::format("{:<{}}  {:<15}", "benchmark", width, "unit");
+  for (const auto& d : devices) out += fmt::format("  {:>10}", d);
+  const bool speedup = devices.size() == 2;
+  if (speedup) out += fmt::format("  {:>10}", devices[1] + "/" + devices[0]);
+  out += "\n";
+  for (const auto& row : rows) {
+    out += fmt::format("{:<{}}  {:<15}", row.what, width, unit_of(row.what));
+    for (const auto& d : devices) {
+      const auto run = row.by_device.find(d);
+      out += fmt::format("  {:>10}",
+                         run == row.by_device.end() ? "-" : human_rate(run->second.rate()));
+    }
+    if (speedup) {
+      const double s = row.speedup(devices[1], devices[0]);
+      out += fmt::format("  {:>10}", s > 0 ? fmt::format("{:.1f}×", s) : "-");
+    }
+    out += "\n";
+  }
+  return out;
+}
+
+void draw_chart(const std::vector<BenchmarkComparison>& rows,
+                const std::vector<std::string>& devices, const fs::path& png) {
+  Table data;
+  data.columns = {"row"};
+  for (const auto& d : devices) data.columns.push_back(d);
+  std::string labels;
+  for (size_t r = 0; r < rows.size(); ++r) {
+    std::vector<double> values = {static_cast<double>(r)};
+    for (const auto& d : devices) {
+      const auto run = rows[r].by_device.find(d);
+      const double rate = run == rows[r].by_device.end() ? 0 : run->second.rate();
+      values.push_back(rate > 0 ? rate : std::nan(""));
+    }
+    data.rows.push_back(values);
+    const std::string short_name = rows[r].what.substr(0, rows[r].what.find('/'));
+    labels += fmt::format("{}'{} ({})' {}", r ? ", " : "", short_name, unit_of(rows[r].what), r);
+  }
+  const fs::path tsv = fs::path(png).replace_extension(".tsv");
+  write_table(tsv, data);
+  std::string plot;
+  for (size_t d = 0; d < devices.size(); ++d)
+    plot += fmt::format("{}'{}' using {} skip 1 title '{}'", d ? ", " : "", tsv.string(), d + 2,
+                        devices[d]);
+  draw_with_gnuplot(fmt::format("set title 'Throughput by device (higher is better)'\n"
+                                "set style data histogram\nset style histogram clustered gap 1\n"
+                                "set style fill solid 0.8 border -1\nset logscale y\n"
+                                "set ylabel 'per second (log scale)'\nset grid ytics\n"
+                                "set datafile missing 'nan'\nset termoption noenhanced\n"
+                                "set bmargin 12\n"
+                                "set xtics rotate by -40 font ',8' ({})\nplot {}\n",
+                                labels, plot),
+                    png, "leave out --plot");
+}
+
+}  // namespace
+
+int bench(int argc, char** argv) {
+  cxxopts::Options spec("polyphony bench",
+                        "Training and evaluation throughput of models, and the kernel "
+                        "benchmarks, on the CPU and CUDA side by side.");
+  spec.add_options()("models", "registry names, comma-separated",
+                     cxxopts::value<std::string>()->default_value("mf,uiprotomf,lightgcn"))(
+      "device", "all (the CPU and CUDA when present), cpu, cuda, or a list such as cpu,cuda",
+      cxxopts::value<std::string>()->default_value("all"))(
+      "batch-size", "positive interactions per training step",
+      cxxopts::value<int64_t>()->default_value("4096"))(
+      "negatives", "negatives per positive", cxxopts::value<int64_t>()->default_value("1"))(
+      "loss", "bpr, softmax or bce", cxxopts::value<std::string>()->default_value("bpr"))(
+      "eval-memory-mb", "memory budget of one evaluation chunk",
+      cxxopts::value<int64_t>()->default_value("1024"))(
+      "no-training", "skip the training benchmarks")("no-evaluation",
+                                                     "skip the evaluation benchmarks")(
+      "no-kernels", "skip the kernel benchmarks")("min-time",
+                                                  "run each benchmark at least this many seconds",
+                                                  cxxopts::value<double>()->default_value("1"))(
+      "threads", "CPU threads (default: LibTorch's choice)", cxxopts::value<int>())(
+      "seed", "seed of the split", cxxopts::value<uint64_t>()->default_value("42"))(
+      "json", "also write the results to this JSON file", cxxopts::value<std::string>())(
+      "plot", "also draw a chart into this PNG file (gnuplot)", cxxopts::value<std::string>())(
+      "h,help", "show this help");
+  add_data_options(spec);
+  auto args = spec.parse(argc, argv);
+  if (args.count("help")) {
+    fmt::print("{}\n", spec.help());
+    return 0;
+  }
+  if (!args.unmatched().empty()) fail("unexpected argument '{}'", args.unmatched().front());
+
+  const auto models = split_list(args["models"].as<std::string>(), "models");
+  const auto& known = available_models();
+  for (const auto& m : models)
+    if (std::none_of(known.begin(), known.end(), [&](const ModelInfo& i) { return i.name == m; }))
+      fail("--models: unknown model '{}' (polyphony train --help lists them)", m);
+  const auto devices = bench_devices(args["device"].as<std::string>());
+  const double min_time = args["min-time"].as<double>();
+  if (!(min_time > 0)) fail("--min-time must be positive (got {})", min_time);
+  if (args.count("threads")) {
+    const int threads = args["threads"].as<int>();
+    if (threads < 1) fail("--threads must be at least 1 (got {})", threads);
+    torch::set_num_threads(threads);
+  }
+  TrainerOptions training;
+  training.batch_size = args["batch-size"].as<int64_t>();
+  training.negatives = args["negatives"].as<int64_t>();
+  training.loss = args["loss"].as<std::string>();
+  check_trainer_options(training);
+  EvaluatorOptions evaluation;
+  evaluation.memory_budget_mb = args["eval-memory-mb"].as<int64_t>();
+  if (evaluation.memory_budget_mb < 1)
+    fail("--eval-memory-mb must be at least 1 (got {})", evaluation.memory_budget_mb);
+  const bool kernels = !args.count("no-kernels");
+  const bool train = !args.count("no-training"), evaluate = !args.count("no-evaluation");
+  if (!kernels && !train && !evaluate)
+    fail("nothing to run: --no-training, --no-evaluation and --no-kernels together");
+  // Outputs are checked before minutes of benchmarks, not after.
+  for (const char* option : {"json", "plot"})
+    if (args.count(option)) {
+      const fs::path parent = fs::absolute(args[option].as<std::string>()).parent_path();
+      if (!fs::is_directory(parent))
+        fail("--{} {}: folder {} does not exist", option, args[option].as<std::string>(),
+             parent.string());
+    }
+
+  const DataSetup setup = read_data_options(args, args["seed"].as<uint64_t>());
+  auto data = std::make_shared<const PreparedData>(prepare_data(setup));
+  print_data_summary(*data, setup);
+  const std::string data_name = data_label(data->dataset.source);
+
+  std::vector<std::string> device_names;
+  for (const auto& device : devices) {
+    device_names.push_back(device_label(device));
+    fmt::print("device {}: {}\n", device_label(device), describe_device(device));
+  }
+  std::vector<benchmark::internal::Benchmark*> registered;
+  const ModelContext context{data->dataset.num_users, data->dataset.num_items,
+                             data->split.train.users, data->split.train.items};
+  for (const auto& model : models) {
+    // Building it once checks the name; a model fitted in closed form has no training steps.
+    const bool trainable = make_model(model, context)->trainable();
+    if (train && !trainable)
+      fmt::print("{} is fitted in closed form when built: no training benchmark\n", model);
+    for (const auto& device : devices) {
+      if (train && trainable)
+        registered.push_back(register_training_benchmark(data, data_name, model, training, device));
+      if (evaluate)
+        registered.push_back(
+            register_model_evaluation_benchmark(data, data_name, model, evaluation, device));
+    }
+  }
+  // The kernels at the CPU's sizes on every device, so that the columns compare.
+  if (kernels)
+    for (const auto& device : devices)
+      for (auto* b : register_kernel_benchmarks(device, KernelSizes::cpu(), {16}))
+        registered.push_back(b);
+  for (auto* b : registered) b->MinTime(min_time);
+  fmt::print("running {} benchmarks, each for at least {} s\n", registered.size(), min_time);
+  std::fflush(stdout);
+
+  const auto runs = run_registered_benchmarks([](const BenchmarkRun& run) {
+    if (run.error.empty())
+      fmt::print("  {:<58} {:>10} {}\n", run.name, human_rate(run.rate()), unit_of(run.what));
+    else
+      fmt::print("  {:<58} failed: {}\n", run.name, run.error);
+    std::fflush(stdout);
+  });
+  const auto rows = compare_devices(runs);
+  fmt::print("\n{}", table(rows, device_names));
+
+  if (args.count("json")) {
+    nlohmann::json out = {{"date", today()}, {"dataset", data->dataset.source}};
+    for (const auto& device : devices)
+      out["devices"][device_label(device)] = describe_device(device);
+    out["training"] = {{"batch_size", training.batch_size},
+                       {"negatives", training.negatives},
+                       {"loss", training.loss}};
+    for (const auto& run : runs) {
+      nlohmann::json r = {{"name", run.name},
+                          {"benchmark", run.what},
+                          {"device", run.device},
+                          {"unit", unit_of(run.what)}};
+      if (run.error.empty()) {
+        r["rate"] = run.rate();
+        r["iterations"] = run.iterations;
+        r["seconds_per_iteration"] = run.seconds_per_iteration;
+      } else {
+        r["error"] = run.error;
+      }
+      out["runs"].push_back(r);
+    }
+    if (device_names.size() == 2)
+      for (const auto& row : rows)
+        if (const double s = row.speedup(device_names[1], device_names[0]); s > 0)
+          out["speedups"][row.what] = s;
+    write_file_atomically(args["json"].as<std::string>(), out.dump(2) + "\n");
+    fmt::print("wrote {}\n", args["json"].as<std::string>());
+  }
+  if (args.count("plot")) {
+    draw_chart(rows, device_names, args["plot"].as<std::string>());
+    fmt::print("wrote {}\n", args["plot"].as<std::string>());
+  }
+  const bool failed =
+      std::any_of(runs.begin(), runs.end(), [](const BenchmarkRun& r) { return !r.error.empty(); });
+  return failed ? 1 : 0;
+}
+
+}  // namespace polyphony::cli
