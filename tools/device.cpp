@@ -5,7 +5,7 @@
 #include <ATen/Parallel.h>
 #include <fmt/format.h>
 #include <torch/cuda.h>
-#if POLYPHONY_WITH_CUDA
+#ifdef POLYPHONY_WITH_CUDA
 #include <cuda_runtime_api.h>
 #endif
 
@@ -34,7 +34,7 @@ c10::Device resolve_device(const std::string& option) {
 
 std::string describe_device(const c10::Device& device) {
   if (!device.is_cuda()) return fmt::format("CPU, {} threads", at::get_num_threads());
-#if POLYPHONY_WITH_CUDA
+#ifdef POLYPHONY_WITH_CUDA
   cudaDeviceProp properties{};
   if (cudaGetDeviceProperties(&properties, std::max<int>(0, device.index())) == cudaSuccess)
     return fmt::format("{}, {:.0f} GiB, compute capability {}.{}", properties.name,
