@@ -31,16 +31,34 @@ T read_option(const nlohmann::json& options, const std::string& model, const std
   }
 }
 
-void reject_unknown_keys(const nlohmann::json& options, const std::string& model,
-                         const std::set<std::string>& known) {
-  for (const auto& [key, value] : options.items()) {
-    if (!known.count(key)) {
+// Reads a model's options key by key; `finish` rejects every key that was not read, naming
+// those that were, so the accepted keys are listed once: where they are read.
+class OptionReader {
+ public:
+  OptionReader(const nlohmann::json& options, std::string model)
+      : options_(options), model_(std::move(model)) {}
+
+  template <typename T>
+  void read(const std::string& key, T& field) {
+    known_.insert(key);
+    field = read_option(options_, model_, key, field);
+  }
+
+  void finish() const {
+    for (const auto& [key, value] : options_.items()) {
+      if (known_.count(key)) continue;
       std::string list;
-      for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
-      fail("model '{}': unknown option '{}' (known: {})", model, key, list.empty() ? "none" : list);
+      for (const auto& k : known_) list += (list.empty() ? "" : ", ") + k;
+      fail("model '{}': unknown option '{}' (known: {})", model_, key,
+           list.empty() ? "none" : list);
     }
   }
-}
+
+ private:
+  const nlohmann::json& options_;
+  std::string model_;
+  std::set<std::string> known_;
+};
 
 }  // namespace
 
@@ -54,8 +72,8 @@ const std::vector<ModelInfo>& available_models() {
       {"lightgcn", "LightGCN: embeddings propagated over the user-item graph (layers)"},
       {"multi-interest",
        "virtual interests from shared global interests on LightGCN (interests, layers, ...)"},
-      {"svd", "item-based on truncated-SVD PPMI item embeddings (option rank; no training)"},
-      {"pop", "most-popular baseline (no training)"},
+      {"svd", "item-based on truncated-SVD PPMI item embeddings (option rank; no training)", false},
+      {"pop", "most-popular baseline (no training)", false},
   };
   return models;
 }
@@ -64,83 +82,76 @@ namespace {
 
 std::shared_ptr<Recommender> make_base_model(const std::string& name, const ModelContext& context,
                                              const nlohmann::json& options) {
+  OptionReader option(options, name);
   if (name == "mf") {
-    reject_unknown_keys(options, name, {"dim", "init_std"});
     MatrixFactorizationOptions o;
-    o.dim = read_option(options, name, "dim", o.dim);
-    o.init_std = read_option(options, name, "init_std", o.init_std);
+    option.read("dim", o.dim);
+    option.read("init_std", o.init_std);
+    option.finish();
     return std::make_shared<MatrixFactorization>(context, o);
   }
   if (name == "svd") {
-    reject_unknown_keys(options, name,
-                        {"rank", "min_cooccurrence", "oversampling", "power_iterations", "seed"});
     TruncatedSvdOptions o;
-    o.rank = read_option(options, name, "rank", o.rank);
-    o.min_cooccurrence = read_option(options, name, "min_cooccurrence", o.min_cooccurrence);
-    o.oversampling = read_option(options, name, "oversampling", o.oversampling);
-    o.power_iterations = read_option(options, name, "power_iterations", o.power_iterations);
-    o.seed = read_option(options, name, "seed", o.seed);
+    option.read("rank", o.rank);
+    option.read("min_cooccurrence", o.min_cooccurrence);
+    option.read("oversampling", o.oversampling);
+    option.read("power_iterations", o.power_iterations);
+    option.read("seed", o.seed);
+    option.finish();
     return std::make_shared<SvdRecommender>(context, o);
   }
   if (name == "uprotomf" || name == "iprotomf" || name == "uiprotomf") {
-    reject_unknown_keys(options, name,
-                        {"dim", "user_prototypes", "item_prototypes", "k_user", "k_item",
-                         "user_proto_weight", "user_batch_weight", "item_proto_weight",
-                         "item_batch_weight", "ortho_weight", "ortho_form"});
     ProtoMFOptions o;
     o.sides = name == "uprotomf"   ? PrototypeSides::kUser
               : name == "iprotomf" ? PrototypeSides::kItem
                                    : PrototypeSides::kBoth;
-    o.dim = read_option(options, name, "dim", o.dim);
-    o.user_prototypes = read_option(options, name, "user_prototypes", o.user_prototypes);
-    o.item_prototypes = read_option(options, name, "item_prototypes", o.item_prototypes);
-    o.k_user = read_option(options, name, "k_user", o.k_user);
-    o.k_item = read_option(options, name, "k_item", o.k_item);
-    o.user_proto_weight = read_option(options, name, "user_proto_weight", o.user_proto_weight);
-    o.user_batch_weight = read_option(options, name, "user_batch_weight", o.user_batch_weight);
-    o.item_proto_weight = read_option(options, name, "item_proto_weight", o.item_proto_weight);
-    o.item_batch_weight = read_option(options, name, "item_batch_weight", o.item_batch_weight);
-    o.ortho_weight = read_option(options, name, "ortho_weight", o.ortho_weight);
-    o.ortho_form =
-        parse_ortho_form(read_option<std::string>(options, name, "ortho_form", "default"));
+    option.read("dim", o.dim);
+    option.read("user_prototypes", o.user_prototypes);
+    option.read("item_prototypes", o.item_prototypes);
+    option.read("k_user", o.k_user);
+    option.read("k_item", o.k_item);
+    option.read("user_proto_weight", o.user_proto_weight);
+    option.read("user_batch_weight", o.user_batch_weight);
+    option.read("item_proto_weight", o.item_proto_weight);
+    option.read("item_batch_weight", o.item_batch_weight);
+    option.read("ortho_weight", o.ortho_weight);
+    std::string ortho_form = "default";
+    option.read("ortho_form", ortho_form);
+    option.finish();
+    o.ortho_form = parse_ortho_form(ortho_form);
     return std::make_shared<ProtoMF>(context, o);
   }
   if (name == "acf") {
-    reject_unknown_keys(
-        options, name,
-        {"dim", "anchors", "exclusiveness_weight", "inclusiveness_weight", "init_std"});
     AcfOptions o;
-    o.dim = read_option(options, name, "dim", o.dim);
-    o.anchors = read_option(options, name, "anchors", o.anchors);
-    o.exclusiveness_weight =
-        read_option(options, name, "exclusiveness_weight", o.exclusiveness_weight);
-    o.inclusiveness_weight =
-        read_option(options, name, "inclusiveness_weight", o.inclusiveness_weight);
-    o.init_std = read_option(options, name, "init_std", o.init_std);
+    option.read("dim", o.dim);
+    option.read("anchors", o.anchors);
+    option.read("exclusiveness_weight", o.exclusiveness_weight);
+    option.read("inclusiveness_weight", o.inclusiveness_weight);
+    option.read("init_std", o.init_std);
+    option.finish();
     return std::make_shared<Acf>(context, o);
   }
   if (name == "lightgcn") {
-    reject_unknown_keys(options, name, {"dim", "layers", "init_std"});
     LightGcnOptions o;
-    o.dim = read_option(options, name, "dim", o.dim);
-    o.layers = read_option(options, name, "layers", o.layers);
-    o.init_std = read_option(options, name, "init_std", o.init_std);
+    option.read("dim", o.dim);
+    option.read("layers", o.layers);
+    option.read("init_std", o.init_std);
+    option.finish();
     return std::make_shared<LightGcn>(context, o);
   }
   if (name == "multi-interest") {
-    reject_unknown_keys(options, name,
-                        {"dim", "layers", "interests", "temperature", "epsilon", "init_std"});
     MultiInterestOptions o;
-    o.dim = read_option(options, name, "dim", o.dim);
-    o.layers = read_option(options, name, "layers", o.layers);
-    o.interests = read_option(options, name, "interests", o.interests);
-    o.temperature = read_option(options, name, "temperature", o.temperature);
-    o.epsilon = read_option(options, name, "epsilon", o.epsilon);
-    o.init_std = read_option(options, name, "init_std", o.init_std);
+    option.read("dim", o.dim);
+    option.read("layers", o.layers);
+    option.read("interests", o.interests);
+    option.read("temperature", o.temperature);
+    option.read("epsilon", o.epsilon);
+    option.read("init_std", o.init_std);
+    option.finish();
     return std::make_shared<MultiInterest>(context, o);
   }
   if (name == "pop") {
-    reject_unknown_keys(options, name, {});
+    option.finish();
     return std::make_shared<Popularity>(context);
   }
   std::string list;

@@ -12,7 +12,8 @@ namespace polyphony {
 
 struct ModelInfo {
   std::string name;
-  std::string summary;  // one line for --help
+  std::string summary;    // one line for --help
+  bool trainable = true;  // false: fitted in closed form when built (Recommender::trainable)
 };
 
 // Every model the registry can build, in the order --help lists them.

@@ -117,6 +117,23 @@ TEST(Registry, RejectsUnknownModelsAndOptions) {
   EXPECT_EQ(make_model("mf", ctx, {{"dim", 4}})->config()["dim"], 4);
 }
 
+TEST(Registry, UnknownOptionsListTheKnownOnesAndTheListSaysWhichModelsTrain) {
+  auto ctx = context(6, 8);
+  EXPECT_CONTAINS(testing::error_of([&] {
+                    make_model("lightgcn", ctx, {{"layer", 2}});
+                  }),
+                  "model 'lightgcn': unknown option 'layer' (known: dim, init_std, layers)");
+  EXPECT_CONTAINS(testing::error_of([&] {
+                    make_model("pop", ctx, {{"dim", 2}});
+                  }),
+                  "model 'pop': unknown option 'dim' (known: none)");
+  for (const auto& info : available_models()) {
+    const auto options =
+        info.name == "svd" ? nlohmann::json{{"rank", 2}} : nlohmann::json::object();
+    EXPECT_EQ(make_model(info.name, ctx, options)->trainable(), info.trainable) << info.name;
+  }
+}
+
 }  // namespace
 }  // namespace polyphony
 

@@ -4,11 +4,11 @@
 
 #include <torch/torch.h>
 
-#include <chrono>
+#include <algorithm>
 #include <ctime>
 #include <filesystem>
-#include <sstream>
 
+#include <fmt/chrono.h>
 #include <fmt/format.h>
 #include <cxxopts.hpp>
 
@@ -27,23 +27,12 @@ namespace polyphony::cli {
 namespace fs = std::filesystem;
 namespace {
 
-std::vector<std::string> split_list(const std::string& text, const std::string& option) {
-  std::vector<std::string> items;
-  std::stringstream in(text);
-  for (std::string item; std::getline(in, item, ',');) {
-    if (item.empty()) fail("--{} '{}': empty entry in the list", option, text);
-    items.push_back(item);
-  }
-  if (items.empty()) fail("--{} is empty", option);
-  return items;
-}
-
-std::vector<c10::Device> bench_devices(const std::string& option) {
-  if (option == "all") return benchmark_devices();
+std::vector<c10::Device> bench_devices(const std::vector<std::string>& names) {
+  if (names == std::vector<std::string>{"all"}) return benchmark_devices();
   std::vector<c10::Device> devices;
-  for (const auto& name : split_list(option, "device")) {
+  for (const auto& name : names) {
     if (name != "cpu" && name.rfind("cuda", 0) != 0)
-      fail("--device '{}': expected all, cpu, cuda or a list such as cpu,cuda", option);
+      fail("--device '{}': expected all, cpu, cuda or a list such as cpu,cuda", name);
     devices.push_back(resolve_device(name));
   }
   return devices;
@@ -75,13 +64,6 @@ std::string data_label(const std::string& source) {
   const fs::path path(rest);
   const std::string folder = path.parent_path().filename().string();
   return folder.empty() ? path.filename().string() : folder + "-" + path.filename().string();
-}
-
-std::string today() {
-  const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  std::tm utc{};
-  gmtime_r(&now, &utc);
-  return fmt::format("{:04}-{:02}-{:02}", utc.tm_year + 1900, utc.tm_mon + 1, utc.tm_mday);
 }
 
 std::string table(const std::vector<BenchmarkComparison>& rows,
@@ -149,10 +131,11 @@ int bench(int argc, char** argv) {
   cxxopts::Options spec("polyphony bench",
                         "Training and evaluation throughput of models, and the kernel "
                         "benchmarks, on the CPU and CUDA side by side.");
-  spec.add_options()("models", "registry names, comma-separated",
-                     cxxopts::value<std::string>()->default_value("mf,uiprotomf,lightgcn"))(
+  spec.add_options()(
+      "models", "registry names, comma-separated",
+      cxxopts::value<std::vector<std::string>>()->default_value("mf,uiprotomf,lightgcn"))(
       "device", "all (the CPU and CUDA when present), cpu, cuda, or a list such as cpu,cuda",
-      cxxopts::value<std::string>()->default_value("all"))(
+      cxxopts::value<std::vector<std::string>>()->default_value("all"))(
       "batch-size", "positive interactions per training step",
       cxxopts::value<int64_t>()->default_value("4096"))(
       "negatives", "negatives per positive", cxxopts::value<int64_t>()->default_value("1"))(
@@ -177,12 +160,16 @@ int bench(int argc, char** argv) {
   }
   if (!args.unmatched().empty()) fail("unexpected argument '{}'", args.unmatched().front());
 
-  const auto models = split_list(args["models"].as<std::string>(), "models");
-  const auto& known = available_models();
-  for (const auto& m : models)
-    if (std::none_of(known.begin(), known.end(), [&](const ModelInfo& i) { return i.name == m; }))
-      fail("--models: unknown model '{}' (polyphony train --help lists them)", m);
-  const auto devices = bench_devices(args["device"].as<std::string>());
+  std::vector<ModelInfo> models;
+  for (const auto& name : args["models"].as<std::vector<std::string>>()) {
+    const auto& known = available_models();
+    const auto info = std::find_if(known.begin(), known.end(),
+                                   [&](const ModelInfo& i) { return i.name == name; });
+    if (info == known.end())
+      fail("--models: unknown model '{}' (polyphony train --help lists them)", name);
+    models.push_back(*info);
+  }
+  const auto devices = bench_devices(args["device"].as<std::vector<std::string>>());
   const double min_time = args["min-time"].as<double>();
   if (!(min_time > 0)) fail("--min-time must be positive (got {})", min_time);
   if (args.count("threads")) {
@@ -223,19 +210,16 @@ int bench(int argc, char** argv) {
     fmt::print("device {}: {}\n", device_label(device), describe_device(device));
   }
   std::vector<benchmark::internal::Benchmark*> registered;
-  const ModelContext context{data->dataset.num_users, data->dataset.num_items,
-                             data->split.train.users, data->split.train.items};
   for (const auto& model : models) {
-    // Building it once checks the name; a model fitted in closed form has no training steps.
-    const bool trainable = make_model(model, context)->trainable();
-    if (train && !trainable)
-      fmt::print("{} is fitted in closed form when built: no training benchmark\n", model);
+    if (train && !model.trainable)
+      fmt::print("{} is fitted in closed form when built: no training benchmark\n", model.name);
     for (const auto& device : devices) {
-      if (train && trainable)
-        registered.push_back(register_training_benchmark(data, data_name, model, training, device));
+      if (train && model.trainable)
+        registered.push_back(
+            register_training_benchmark(data, data_name, model.name, training, device));
       if (evaluate)
         registered.push_back(
-            register_model_evaluation_benchmark(data, data_name, model, evaluation, device));
+            register_model_evaluation_benchmark(data, data_name, model.name, evaluation, device));
     }
   }
   // The kernels at the CPU's sizes on every device, so that the columns compare.
@@ -258,7 +242,8 @@ int bench(int argc, char** argv) {
   fmt::print("\n{}", table(rows, device_names));
 
   if (args.count("json")) {
-    nlohmann::json out = {{"date", today()}, {"dataset", data->dataset.source}};
+    nlohmann::json out = {{"date", fmt::format("{:%Y-%m-%d}", fmt::gmtime(std::time(nullptr)))},
+                          {"dataset", data->dataset.source}};
     for (const auto& device : devices)
       out["devices"][device_label(device)] = describe_device(device);
     out["training"] = {{"batch_size", training.batch_size},
