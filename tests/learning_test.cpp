@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include <functional>
+#include <utility>
 
 #include "engine/evaluator.h"
 #include "engine/negative_sampler.h"
@@ -14,18 +15,35 @@
 namespace polyphony {
 namespace {
 
+// The trainer's defaults (BPR, one negative) for `epochs` epochs at learning rate `lr`.
+TrainerOptions default_training(int64_t epochs, double lr = OptimizerOptions{}.lr) {
+  TrainerOptions options;
+  options.epochs = epochs;
+  options.optimizer.lr = lr;
+  return options;
+}
+
+// The training of the ProtoMF code (sampled softmax over uniform negatives, Adam with L2), scaled
+// to the demo data: its L2 pulls the rarely sampled rows of the N(0, 1) initialisation towards 0,
+// without which their random scores swamp the full ranking.
+TrainerOptions prototype_training(int64_t epochs) {
+  TrainerOptions options;
+  options.epochs = epochs;
+  options.loss = "softmax";
+  options.negatives = 8;
+  options.batch_size = 512;
+  options.optimizer.weight_decay = 1.67e-4;
+  return options;
+}
+
 // Trains `model` on `data` (no validation) and returns its test evaluation.
 EvaluationResult train_and_test(const PreparedData& data, const std::string& model_name,
-                                int64_t epochs,
-                                const nlohmann::json& model_options = nlohmann::json::object(),
-                                double lr = OptimizerOptions{}.lr) {
+                                TrainerOptions options,
+                                const nlohmann::json& model_options = nlohmann::json::object()) {
   ModelContext ctx{data.dataset.num_users, data.dataset.num_items, data.split.train.users,
                    data.split.train.items};
   auto model = make_model(model_name, ctx, model_options);
-  TrainerOptions options;
-  options.epochs = epochs;
   options.eval_every = 0;
-  options.optimizer.lr = lr;
   const auto sampler = NegativeSampler::uniform(data.train);
   Trainer(*model, data.split.train, sampler, options).fit();
   EvaluatorOptions eval;
@@ -35,7 +53,7 @@ EvaluationResult train_and_test(const PreparedData& data, const std::string& mod
 }
 
 double test_ndcg(const PreparedData& data, const std::string& model_name, int64_t epochs) {
-  return train_and_test(data, model_name, epochs).metric("NDCG@10");
+  return train_and_test(data, model_name, default_training(epochs)).metric("NDCG@10");
 }
 
 TEST(Learning, MatrixFactorizationAndSvdBeatPopularityOnTheDemoData) {
@@ -52,11 +70,11 @@ TEST(Learning, MatrixFactorizationAndSvdBeatPopularityOnTheDemoData) {
   }
 }
 
-// The graph models learn from their propagation: on two splits of the demo data, the model
-// `train` returns (trained with torch seeded by the split's seed) beats popularity's NDCG@10
-// by a wide margin.
+// On two splits of the demo data, the model `train` returns (trained with torch seeded by the
+// split's seed) beats popularity's NDCG@10 by the factor `margin`.
 void expect_beats_popularity(const std::string& name,
-                             const std::function<double(const PreparedData&)>& train) {
+                             const std::function<double(const PreparedData&)>& train,
+                             double margin = 1.5) {
   for (uint64_t seed : {4u, 5u}) {
     DataSetup setup;
     setup.split.seed = seed;
@@ -64,7 +82,8 @@ void expect_beats_popularity(const std::string& name,
     const double pop = test_ndcg(data, "pop", 1);
     torch::manual_seed(seed);
     const double ndcg = train(data);
-    EXPECT_GT(ndcg, 1.5 * pop) << "seed " << seed << ": " << name << " " << ndcg << ", pop " << pop;
+    EXPECT_GT(ndcg, margin * pop) << "seed " << seed << ": " << name << " " << ndcg << ", pop "
+                                  << pop;
   }
 }
 
@@ -75,8 +94,44 @@ TEST(Learning, LightGcnBeatsPopularityOnTheDemoData) {
 
 TEST(Learning, MultiInterestBeatsPopularityOnTheDemoData) {
   expect_beats_popularity("multi-interest", [](const PreparedData& data) {
-    return train_and_test(data, "multi-interest", 6, {{"dim", 32}, {"layers", 2}}, 0.02)
+    return train_and_test(data, "multi-interest", default_training(6, 0.02),
+                          {{"dim", 32}, {"layers", 2}})
         .metric("NDCG@10");
+  });
+}
+
+const nlohmann::json kSmallPrototypes = {
+    {"dim", 32}, {"user_prototypes", 32}, {"item_prototypes", 32}};
+
+TEST(Learning, UiProtoMfBeatsPopularityOnTheDemoData) {
+  expect_beats_popularity("UI-ProtoMF", [](const PreparedData& data) {
+    return train_and_test(data, "uiprotomf", prototype_training(8), kSmallPrototypes)
+        .metric("NDCG@10");
+  });
+}
+
+// The one-sided variants: I-ProtoMF as UI-ProtoMF; U-ProtoMF, whose item embedding lives in the
+// space of user similarities, learns more slowly (NDCG@10 1.25–1.35 × popularity's in 8 epochs).
+TEST(Learning, OneSidedProtoMfBeatsPopularityOnTheDemoData) {
+  for (const auto& model : {std::pair{"iprotomf", 1.5}, std::pair{"uprotomf", 1.15}}) {
+    const std::string name = model.first;
+    expect_beats_popularity(
+        name,
+        [&](const PreparedData& data) {
+          return train_and_test(data, name, prototype_training(8), kSmallPrototypes)
+              .metric("NDCG@10");
+        },
+        model.second);
+  }
+}
+
+// ACF mixes anchors through a softmax of e·a: with the official N(0, 1) start its logits have
+// standard deviation √d and the softmax saturates, so the test starts at 0.3 (docs/models.md).
+TEST(Learning, AcfBeatsPopularityOnTheDemoData) {
+  expect_beats_popularity("ACF", [](const PreparedData& data) {
+    auto options = prototype_training(16);
+    options.optimizer.weight_decay = 0;
+    return train_and_test(data, "acf", options, {{"dim", 32}, {"init_std", 0.3}}).metric("NDCG@10");
   });
 }
 
@@ -88,9 +143,9 @@ TEST(Learning, ResnLowersTheAveragePopularityOfRecommendations) {
     setup.split.seed = seed;
     const PreparedData data = prepare_data(setup);
     torch::manual_seed(seed);
-    const auto mf = train_and_test(data, "mf", 12);
+    const auto mf = train_and_test(data, "mf", default_training(12));
     torch::manual_seed(seed);
-    const auto resn = train_and_test(data, "mf", 12, {{"resn_weight", 0.01}});
+    const auto resn = train_and_test(data, "mf", default_training(12), {{"resn_weight", 0.01}});
     EXPECT_LT(resn.metric("ARP@10"), 0.8 * mf.metric("ARP@10")) << "seed " << seed;
     EXPECT_GT(resn.metric("NDCG@10"), 0.9 * mf.metric("NDCG@10")) << "seed " << seed;
   }
