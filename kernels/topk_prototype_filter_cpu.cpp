@@ -1,18 +1,23 @@
 // CPU path of the top-k prototype filter: rows in parallel (at::parallel_for); the prototype
-// gradient is gathered per prototype from a counting sort of the kept entries, so it needs no
-// atomics and its summation order does not depend on the number of threads.
+// gradient is summed per fixed row chunk and the chunks added in order, so it needs no atomics
+// and its summation order does not depend on the number of threads.
 
 #include <ATen/Parallel.h>
 
 #include <algorithm>
 #include <cmath>
-#include <numeric>
 #include <vector>
 
 #include "kernels/topk_prototype_filter_kernels.h"
 
 namespace polyphony::kernels {
 namespace {
+
+// Row chunks of the prototype gradient: enough for the cores of one machine, few enough that
+// their [L, dim] partial sums stay small (16 × 1024 × 513 floats at most), and none for a small
+// batch to zero needlessly.
+constexpr int64_t kMaxPrototypeGradientChunks = 16;
+constexpr int64_t kRowsPerChunk = 1024;
 
 template <typename T>
 T dot(const T* a, const T* b, int64_t n) {
@@ -34,28 +39,61 @@ std::vector<T> inverse_norms(const T* x, int64_t rows, int64_t dim) {
   return out;
 }
 
+// The rows of x scaled to unit length (by their clamped norms), [rows, dim], or transposed to
+// [dim, rows].
+template <typename T>
+std::vector<T> unit_rows(const T* x, const std::vector<T>& inv_norms, int64_t dim, bool transpose) {
+  const auto rows = static_cast<int64_t>(inv_norms.size());
+  std::vector<T> out(rows * dim);
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t f = 0; f < dim; ++f)
+      out[transpose ? f * rows + r : r * dim + f] = x[r * dim + f] * inv_norms[r];
+  return out;
+}
+
+// The k largest of sim[0, L) in descending order, ties to the lower index: an insertion into a
+// sorted list of k, which a value enters only when it beats the current k-th. On scores in
+// random order that is O(k log(L/k)) insertions, far fewer than a sort's comparisons.
+template <typename T>
+void select_top_k(const T* sim, int64_t prototypes, int64_t k, T* values, int64_t* indices) {
+  int64_t kept = 0;
+  for (int64_t l = 0; l < prototypes; ++l) {
+    const T v = sim[l];
+    // Strictly greater moves up: an equal value keeps its earlier, lower-index place.
+    if (kept == k && !(v > values[k - 1])) continue;
+    int64_t j = kept < k ? kept++ : k - 1;
+    for (; j > 0 && v > values[j - 1]; --j) {
+      values[j] = values[j - 1];
+      indices[j] = indices[j - 1];
+    }
+    values[j] = v;
+    indices[j] = l;
+  }
+}
+
 }  // namespace
 
 template <typename T>
 void topk_filter_forward_cpu(const T* entities, const T* prototypes, const TopkFilterSizes& s,
                              T* values, int64_t* indices) {
-  const auto p_inv = inverse_norms(prototypes, s.prototypes, s.dim);
+  // The similarities of one row are a sum of the unit prototypes' columns scaled by the row's
+  // features, a loop over prototypes that the compiler vectorises (a dot product per prototype
+  // would be a reduction, which it may not reorder).
+  const auto columns =
+      unit_rows(prototypes, inverse_norms(prototypes, s.prototypes, s.dim), s.dim, true);
   at::parallel_for(0, s.rows, 64, [&](int64_t begin, int64_t end) {
     std::vector<T> sim(s.prototypes);
-    std::vector<int64_t> order(s.prototypes);
     for (int64_t n = begin; n < end; ++n) {
       const T* e = entities + n * s.dim;
-      const T a = T(1) / std::max(std::sqrt(dot(e, e, s.dim)), static_cast<T>(kNormEps));
-      for (int64_t l = 0; l < s.prototypes; ++l)
-        sim[l] = T(1) + dot(e, prototypes + l * s.dim, s.dim) * a * p_inv[l];
-      std::iota(order.begin(), order.end(), 0);
-      std::partial_sort(order.begin(), order.begin() + s.k, order.end(), [&](int64_t i, int64_t j) {
-        return sim[i] > sim[j] || (sim[i] == sim[j] && i < j);
-      });
-      for (int64_t j = 0; j < s.k; ++j) {
-        values[n * s.k + j] = sim[order[j]];
-        indices[n * s.k + j] = order[j];
+      std::fill(sim.begin(), sim.end(), T(0));
+      for (int64_t f = 0; f < s.dim; ++f) {
+        const T x = e[f];
+        const T* column = columns.data() + f * s.prototypes;
+        for (int64_t l = 0; l < s.prototypes; ++l) sim[l] += x * column[l];
       }
+      const T a = T(1) / std::max(std::sqrt(dot(e, e, s.dim)), static_cast<T>(kNormEps));
+      for (int64_t l = 0; l < s.prototypes; ++l) sim[l] = T(1) + sim[l] * a;
+      select_top_k(sim.data(), s.prototypes, s.k, values + n * s.k, indices + n * s.k);
     }
   });
 }
@@ -66,6 +104,7 @@ void topk_filter_backward_cpu(const T* grad_values, const T* values, const int64
                               T* grad_entities, T* grad_prototypes) {
   const auto e_inv = inverse_norms(entities, s.rows, s.dim);
   const auto p_inv = inverse_norms(prototypes, s.prototypes, s.dim);
+  const auto unit_prototypes = unit_rows(prototypes, p_inv, s.dim, false);
   const T eps = static_cast<T>(kNormEps);
   // d cos(e, p) / d e = a (p̂ − cos · ê) with a = 1/‖e‖; when the norm is clamped, a is a constant
   // and the projection term drops out. Same for p.
@@ -75,48 +114,55 @@ void topk_filter_backward_cpu(const T* grad_values, const T* values, const int64
       std::fill(acc.begin(), acc.end(), T(0));
       T weighted_cos = 0;
       for (int64_t j = 0; j < s.k; ++j) {
-        const int64_t l = indices[n * s.k + j];
         const T g = grad_values[n * s.k + j];
         weighted_cos += g * (values[n * s.k + j] - T(1));
-        const T* p = prototypes + l * s.dim;
-        for (int64_t f = 0; f < s.dim; ++f) acc[f] += g * p[f] * p_inv[l];
+        const T* p = unit_prototypes.data() + indices[n * s.k + j] * s.dim;
+        for (int64_t f = 0; f < s.dim; ++f) acc[f] += g * p[f];
       }
       const T a = e_inv[n];
-      const bool clamped = T(1) / a <= eps;
+      const T projection = T(1) / a <= eps ? T(0) : weighted_cos * a;
       const T* e = entities + n * s.dim;
       T* out = grad_entities + n * s.dim;
-      for (int64_t f = 0; f < s.dim; ++f)
-        out[f] = a * (acc[f] - (clamped ? T(0) : weighted_cos * e[f] * a));
+      for (int64_t f = 0; f < s.dim; ++f) out[f] = a * (acc[f] - projection * e[f]);
     }
   });
 
-  // Kept entries grouped by prototype (counting sort, in row order).
-  const int64_t entries = s.rows * s.k;
-  std::vector<int64_t> start(s.prototypes + 1, 0), order(entries);
-  for (int64_t t = 0; t < entries; ++t) ++start[indices[t] + 1];
-  std::partial_sum(start.begin(), start.end(), start.begin());
-  std::vector<int64_t> fill(start.begin(), start.end() - 1);
-  for (int64_t t = 0; t < entries; ++t) order[fill[indices[t]]++] = t;
-
+  // Prototype side: each of a fixed number of row chunks sums its kept entries into its own
+  // [L, dim] buffer in one pass over its rows (no atomics, no gathers), then the chunks are added
+  // in chunk order, so the result does not depend on the number of threads.
+  const int64_t chunks =
+      std::clamp<int64_t>(s.rows / kRowsPerChunk, 1, kMaxPrototypeGradientChunks);
+  const int64_t width = s.dim + 1;  // dim sums and the weighted cosine
+  std::vector<T> partial(chunks * s.prototypes * width, T(0));
+  at::parallel_for(0, chunks, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t c = begin; c < end; ++c) {
+      T* acc = partial.data() + c * s.prototypes * width;
+      for (int64_t n = c * s.rows / chunks; n < (c + 1) * s.rows / chunks; ++n) {
+        const T* e = entities + n * s.dim;
+        for (int64_t j = 0; j < s.k; ++j) {
+          const int64_t t = n * s.k + j;
+          T* sum = acc + indices[t] * width;
+          const T g = grad_values[t];
+          const T scale = g * e_inv[n];
+          for (int64_t f = 0; f < s.dim; ++f) sum[f] += scale * e[f];
+          sum[s.dim] += g * (values[t] - T(1));
+        }
+      }
+    }
+  });
   at::parallel_for(0, s.prototypes, 8, [&](int64_t begin, int64_t end) {
-    std::vector<T> acc(s.dim);
+    std::vector<T> acc(width);
     for (int64_t l = begin; l < end; ++l) {
       std::fill(acc.begin(), acc.end(), T(0));
-      T weighted_cos = 0;
-      for (int64_t q = start[l]; q < start[l + 1]; ++q) {
-        const int64_t t = order[q];
-        const int64_t n = t / s.k;
-        const T g = grad_values[t];
-        weighted_cos += g * (values[t] - T(1));
-        const T* e = entities + n * s.dim;
-        for (int64_t f = 0; f < s.dim; ++f) acc[f] += g * e[f] * e_inv[n];
+      for (int64_t c = 0; c < chunks; ++c) {
+        const T* sum = partial.data() + (c * s.prototypes + l) * width;
+        for (int64_t f = 0; f < width; ++f) acc[f] += sum[f];
       }
       const T b = p_inv[l];
-      const bool clamped = T(1) / b <= eps;
+      const T projection = T(1) / b <= eps ? T(0) : acc[s.dim] * b;
       const T* p = prototypes + l * s.dim;
       T* out = grad_prototypes + l * s.dim;
-      for (int64_t f = 0; f < s.dim; ++f)
-        out[f] = b * (acc[f] - (clamped ? T(0) : weighted_cos * p[f] * b));
+      for (int64_t f = 0; f < s.dim; ++f) out[f] = b * (acc[f] - projection * p[f]);
     }
   });
 }

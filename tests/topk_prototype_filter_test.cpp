@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 
 #include <tuple>
+#include <utility>
 
 #include "device_cases.h"
 #include "kernels/topk_prototype_filter.h"
@@ -95,7 +96,9 @@ TEST_P(TopkFilterParity, DenseFormKeepsKPerRowAndZerosTheRest) {
 TEST_P(TopkFilterParity, GradientsMatchTheReferenceThroughKeptEntries) {
   const torch::Device device(GetParam());
   POLYPHONY_SKIP_WITHOUT(device);
-  for (const auto& c : {Case{41, 37, 23, 5}, Case{64, 128, 64, 16}, Case{3, 9, 4, 9}}) {
+  // 2500 rows: the CPU path sums the prototype gradient in several row chunks.
+  for (const auto& c :
+       {Case{41, 37, 23, 5}, Case{64, 128, 64, 16}, Case{3, 9, 4, 9}, Case{2500, 70, 17, 12}}) {
     auto e = torch::randn({c.rows, c.dim}).to(device).requires_grad_(true);
     auto p = torch::randn({c.prototypes, c.dim}).to(device).requires_grad_(true);
     auto kept = topk_prototype_filter(e, p, c.k);
@@ -153,6 +156,25 @@ TEST(TopkFilterGradcheck, FiniteDifferencesInDouble) {
       EXPECT_NEAR(grad.view(-1)[i].item<double>(), (up - down) / (2 * h), 1e-6) << "element " << i;
     }
   }
+}
+
+// The CPU path sums the prototype gradient in fixed row chunks, added in order: the gradients are
+// bit-identical on one thread and on several (deterministic training on any machine).
+TEST(TopkFilterCpu, GradientsDoNotDependOnTheThreadCount) {
+  auto e = torch::randn({5000, 24});
+  auto p = torch::randn({40, 24});
+  auto w = torch::randn({5000, 7});
+  auto gradients = [&](int threads) {
+    const int before = at::get_num_threads();
+    at::set_num_threads(threads);
+    auto ev = e.clone().requires_grad_(true), pv = p.clone().requires_grad_(true);
+    (topk_prototype_filter(ev, pv, 7).values * w).sum().backward();
+    at::set_num_threads(before);
+    return std::pair{ev.grad(), pv.grad()};
+  };
+  const auto one = gradients(1), three = gradients(3);
+  EXPECT_TRUE(torch::equal(one.first, three.first));
+  EXPECT_TRUE(torch::equal(one.second, three.second));
 }
 
 }  // namespace
