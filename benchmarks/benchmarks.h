@@ -11,6 +11,7 @@
 
 #include <benchmark/benchmark.h>
 #include <c10/core/Device.h>
+#include <nlohmann/json.hpp>
 
 #include "engine/evaluator.h"
 #include "engine/trainer.h"
@@ -48,16 +49,22 @@ void register_data_benchmarks();
 // Full-ranking and sampled evaluation at MovieLens-1M's shape with a random MF model.
 void register_evaluation_benchmarks(const c10::Device& device);
 
-// One training epoch of `model` (registry name, default options) on `data`'s training split:
-// items/s counts the training interactions. `name` labels the data in the benchmark name.
+// A model to benchmark: its registry name and options (empty: the model's defaults).
+struct BenchmarkModel {
+  std::string name;
+  nlohmann::json options = nlohmann::json::object();
+};
+
+// One training epoch of `model` on `data`'s training split: items/s counts the training
+// interactions. `name` labels the data in the benchmark name.
 benchmark::internal::Benchmark* register_training_benchmark(
-    std::shared_ptr<const PreparedData> data, const std::string& name, const std::string& model,
+    std::shared_ptr<const PreparedData> data, const std::string& name, const BenchmarkModel& model,
     const TrainerOptions& options, const c10::Device& device);
 
 // One full-ranking evaluation of `model` (untrained) on `data`'s test split with every metric:
 // items/s counts the evaluated users.
 benchmark::internal::Benchmark* register_model_evaluation_benchmark(
-    std::shared_ptr<const PreparedData> data, const std::string& name, const std::string& model,
+    std::shared_ptr<const PreparedData> data, const std::string& name, const BenchmarkModel& model,
     const EvaluatorOptions& options, const c10::Device& device);
 
 // Training of mf, uiprotomf and lightgcn on the built-in dataset, on every benchmark device.

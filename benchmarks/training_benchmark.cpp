@@ -12,11 +12,11 @@
 namespace polyphony {
 namespace {
 
-std::shared_ptr<Recommender> model_on(const PreparedData& data, const std::string& name,
+std::shared_ptr<Recommender> model_on(const PreparedData& data, const BenchmarkModel& spec,
                                       const c10::Device& device) {
   const ModelContext context{data.dataset.num_users, data.dataset.num_items, data.split.train.users,
                              data.split.train.items};
-  auto model = make_model(name, context);
+  auto model = make_model(spec.name, context, spec.options);
   model->to(device);
   return model;
 }
@@ -32,10 +32,10 @@ void guarded(benchmark::State& state, Body body) {
 }
 
 void train_epochs(benchmark::State& state, std::shared_ptr<const PreparedData> data,
-                  const std::string& model_name, TrainerOptions options, c10::Device device) {
+                  const BenchmarkModel& model_spec, TrainerOptions options, c10::Device device) {
   guarded(state, [&] {
     torch::manual_seed(0);
-    auto model = model_on(*data, model_name, device);
+    auto model = model_on(*data, model_spec, device);
     const auto sampler = NegativeSampler::uniform(data->train.to(device));
     const Interactions train = data->split.train.to(device);
     options.epochs = 1;
@@ -49,10 +49,11 @@ void train_epochs(benchmark::State& state, std::shared_ptr<const PreparedData> d
 }
 
 void evaluate_model(benchmark::State& state, std::shared_ptr<const PreparedData> data,
-                    const std::string& model_name, EvaluatorOptions options, c10::Device device) {
+                    const BenchmarkModel& model_spec, EvaluatorOptions options,
+                    c10::Device device) {
   guarded(state, [&] {
     torch::manual_seed(0);
-    auto model = model_on(*data, model_name, device);
+    auto model = model_on(*data, model_spec, device);
     const Evaluator evaluator(data->train, data->dataset.item_groups, options, device,
                               data->user_groups);
     const auto seen = data->seen.to(device), test = data->test.to(device);
@@ -73,9 +74,9 @@ std::vector<c10::Device> benchmark_devices() {
 std::string device_label(const c10::Device& device) { return device.is_cuda() ? "cuda" : "cpu"; }
 
 benchmark::internal::Benchmark* register_training_benchmark(
-    std::shared_ptr<const PreparedData> data, const std::string& name, const std::string& model,
+    std::shared_ptr<const PreparedData> data, const std::string& name, const BenchmarkModel& model,
     const TrainerOptions& options, const c10::Device& device) {
-  const std::string label = "train_" + model + "/" + device_label(device) + "/" + name +
+  const std::string label = "train_" + model.name + "/" + device_label(device) + "/" + name +
                             "/B:" + std::to_string(options.batch_size) +
                             "/n:" + std::to_string(options.negatives);
   return benchmark::RegisterBenchmark(label.c_str(), train_epochs, std::move(data), model, options,
@@ -85,9 +86,9 @@ benchmark::internal::Benchmark* register_training_benchmark(
 }
 
 benchmark::internal::Benchmark* register_model_evaluation_benchmark(
-    std::shared_ptr<const PreparedData> data, const std::string& name, const std::string& model,
+    std::shared_ptr<const PreparedData> data, const std::string& name, const BenchmarkModel& model,
     const EvaluatorOptions& options, const c10::Device& device) {
-  const std::string label = "evaluate_" + model + "/" + device_label(device) + "/" + name;
+  const std::string label = "evaluate_" + model.name + "/" + device_label(device) + "/" + name;
   return benchmark::RegisterBenchmark(label.c_str(), evaluate_model, std::move(data), model,
                                       options, device)
       ->Unit(benchmark::kMillisecond)
@@ -99,7 +100,7 @@ void register_demo_training_benchmarks() {
   auto data = std::make_shared<const PreparedData>(prepare_data(demo));
   for (const auto& device : benchmark_devices())
     for (const std::string model : {"mf", "uiprotomf", "lightgcn"})
-      register_training_benchmark(data, "music-demo", model, TrainerOptions{}, device);
+      register_training_benchmark(data, "music-demo", {model}, TrainerOptions{}, device);
 }
 
 }  // namespace polyphony

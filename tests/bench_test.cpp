@@ -104,8 +104,8 @@ TEST(BenchmarkRuns, TrainingCountsTrainingInteractionsAndEvaluationCountsTestUse
   auto data = std::make_shared<const PreparedData>(small_data());
   TrainerOptions training;
   training.batch_size = 1024;
-  register_training_benchmark(data, "small", "mf", training, torch::kCPU)->MinTime(0.01);
-  register_model_evaluation_benchmark(data, "small", "mf", EvaluatorOptions{}, torch::kCPU)
+  register_training_benchmark(data, "small", {"mf"}, training, torch::kCPU)->MinTime(0.01);
+  register_model_evaluation_benchmark(data, "small", {"mf"}, EvaluatorOptions{}, torch::kCPU)
       ->MinTime(0.01);
   const auto runs = cli::run_registered_benchmarks();
   ASSERT_EQ(runs.size(), 2u);
@@ -158,6 +158,39 @@ TEST(BenchCommand, WritesEveryRunToJsonAndDrawsTheChart) {
   EXPECT_EQ(result.at("runs")[0].at("unit"), "interactions/s");
   EXPECT_EQ(result.at("runs")[1].at("unit"), "users/s");
   EXPECT_GT(std::filesystem::file_size(png), 1000u);
+}
+
+// --config and --set describe one model as `polyphony train` reads it: its options (a value with
+// commas included), the training settings and the data all reach the benchmarks.
+TEST(BenchCommand, AConfiguredModelRunsWithItsOptionsAndTrainingSettings) {
+  const testing::TempDir dir;
+  const auto config = dir.path() / "run.toml", json = dir.path() / "bench.json";
+  std::ofstream(config) << "[data]\ndataset = \"synthetic:music-small\"\n"
+                           "[model]\nname = \"uiprotomf\"\ndim = 8\n"
+                           "[train]\nloss = \"softmax\"\nnegatives = 3\n";
+  ASSERT_EQ(run_bench({"--config", config.string(), "--set", "model.k_filter=4,5", "--set",
+                       "train.batch_size=1024", "--set", "model.item_prototypes=12", "--device",
+                       "cpu", "--min-time", "0.01", "--no-kernels", "--json", json.string()}),
+            0);
+  const auto result = nlohmann::json::parse(std::ifstream(json));
+  EXPECT_EQ(result.at("dataset"), "synthetic:music-small");
+  EXPECT_EQ(result.at("models"),
+            nlohmann::json::parse(
+                R"({"uiprotomf": {"dim": 8, "k_user": 4, "k_item": 5, "item_prototypes": 12}})"));
+  EXPECT_EQ(result.at("training").at("loss"), "softmax");
+  ASSERT_EQ(result.at("runs").size(), 2u);
+  EXPECT_EQ(result.at("runs")[0].at("name"), "train_uiprotomf/cpu/music-small/B:1024/n:3");
+  for (const auto& r : result.at("runs")) EXPECT_GT(r.at("rate").get<double>(), 0) << r.dump();
+
+  // The options a configuration replaces are refused, not silently overridden.
+  EXPECT_CONTAINS(testing::error_of([&] {
+                    run_bench({"--config", config.string(), "--batch-size", "64"});
+                  }),
+                  "--batch-size cannot be combined with --config or --set");
+  EXPECT_CONTAINS(testing::error_of([&] {
+                    run_bench({"--set", "model.name=nope"});
+                  }),
+                  "model.name: unknown model 'nope'");
 }
 
 TEST(BenchCommand, BadOptionsNameTheOptionBeforeAnythingRuns) {

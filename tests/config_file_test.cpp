@@ -107,5 +107,29 @@ TEST(ConfigFile, AResolvedConfigReadsBackToItself) {
   EXPECT_EQ(resolved_config_toml(again), resolved);
 }
 
+// --set goes through the same table as a config file: a model key that is a train option becomes
+// that option, whole (cxxopts would split "16,12" if it stayed a --set), and a file's arguments
+// come first so that the command line wins.
+TEST(ConfigFile, SettingsAndFilesExpandIntoTrainArguments) {
+  TempDir dir;
+  const auto file = dir.write("run.toml", "[train]\nlr = 0.001\n");
+  const std::vector<std::string> expected = {
+      "--lr", "0.001", "--k-filter", "16,12", "--set", "model.user_prototypes=7", "--lr", "0.01"};
+  EXPECT_EQ(expand_configuration({"--set", "model.k_filter=16,12", "--set=model.user_prototypes=7",
+                                  "--config", file.string(), "--lr", "0.01"}),
+            expected);
+  EXPECT_CONTAINS(error_of([] { expand_configuration({"--set"}); }), "--set needs a value");
+}
+
+TEST(ConfigFile, OptionValuesAreTakenOutInOrder) {
+  std::vector<std::string> arguments = {"--set", "a=1,2", "--models", "mf", "--set=b=3", "--json"};
+  EXPECT_EQ(take_option_values(arguments, "set"), (std::vector<std::string>{"a=1,2", "b=3"}));
+  EXPECT_EQ(arguments, (std::vector<std::string>{"--models", "mf", "--json"}));
+  EXPECT_TRUE(take_option_values(arguments, "config").empty());
+  std::vector<std::string> dangling = {"--models", "mf", "--config"};
+  EXPECT_CONTAINS(error_of([&] { take_option_values(dangling, "config"); }),
+                  "--config needs a value");
+}
+
 }  // namespace
 }  // namespace polyphony::cli

@@ -22,6 +22,7 @@
 #include "tools/data_options.h"
 #include "tools/device.h"
 #include "tools/plots.h"
+#include "tools/train_options.h"
 
 namespace polyphony::cli {
 namespace fs = std::filesystem;
@@ -125,6 +126,70 @@ void draw_chart(const std::vector<BenchmarkComparison>& rows,
                     png, "leave out --plot");
 }
 
+// What the model benchmarks run: the models with their options, the training settings and the
+// data.
+struct Workload {
+  std::vector<BenchmarkModel> models;
+  TrainerOptions training;
+  DataSetup data;
+};
+
+// The registry's entry of `name`; `where` names the option it came from.
+const ModelInfo& model_info(const std::string& name, const char* where) {
+  const auto& known = available_models();
+  const auto info =
+      std::find_if(known.begin(), known.end(), [&](const ModelInfo& i) { return i.name == name; });
+  if (info == known.end())
+    fail("{}: unknown model '{}' (polyphony train --help lists them)", where, name);
+  return *info;
+}
+
+// --models with their default options, --batch-size, --negatives, --loss and the data options.
+Workload workload_from_options(const cxxopts::ParseResult& args) {
+  Workload work;
+  for (const auto& name : args["models"].as<std::vector<std::string>>())
+    work.models.push_back({model_info(name, "--models").name});
+  work.training.batch_size = args["batch-size"].as<int64_t>();
+  work.training.negatives = args["negatives"].as<int64_t>();
+  work.training.loss = args["loss"].as<std::string>();
+  check_trainer_options(work.training);
+  work.data = read_data_options(args, args["seed"].as<uint64_t>());
+  return work;
+}
+
+// --config FILE and --set SECTION.KEY=VALUE read as `polyphony train` reads them: the configured
+// model with its options, its training settings (optimiser included) and its data. The options
+// those replace are refused rather than silently overridden or ignored.
+Workload configured_workload(const std::vector<std::string>& configs,
+                             const std::vector<std::string>& settings,
+                             const cxxopts::ParseResult& args) {
+  const std::vector<std::string> own = {"device",     "no-training", "no-evaluation",
+                                        "no-kernels", "min-time",    "threads",
+                                        "json",       "plot",        "eval-memory-mb"};
+  for (const auto& given : args.arguments())
+    if (std::find(own.begin(), own.end(), given.key()) == own.end())
+      fail(
+          "--{} cannot be combined with --config or --set: set it in the configuration or "
+          "with --set (e.g. --set train.batch_size=326)",
+          given.key());
+  if (configs.size() > 1) fail("--config given {} times: name one file", configs.size());
+  std::vector<std::string> arguments;
+  for (const auto& file : configs) arguments = {"--config", file};
+  for (const auto& assignment : settings) {
+    arguments.push_back("--set");
+    arguments.push_back(assignment);
+  }
+  cxxopts::Options spec("polyphony bench", "");
+  add_train_options(spec);
+  const TrainSetup setup =
+      read_train_setup(parse_arguments(spec, "polyphony bench", expand_configuration(arguments)));
+  Workload work;
+  work.models.push_back({model_info(setup.model, "model.name").name, setup.model_options});
+  work.training = setup.trainer;
+  work.data = setup.data;
+  return work;
+}
+
 }  // namespace
 
 int bench(int argc, char** argv) {
@@ -151,24 +216,26 @@ int bench(int argc, char** argv) {
       "seed", "seed of the split", cxxopts::value<uint64_t>()->default_value("42"))(
       "json", "also write the results to this JSON file", cxxopts::value<std::string>())(
       "plot", "also draw a chart into this PNG file (gnuplot)", cxxopts::value<std::string>())(
-      "h,help", "show this help");
+      "config",
+      "benchmark the model of this run configuration (configs/*.toml) with its options, "
+      "training settings and data",
+      cxxopts::value<std::string>())(
+      "set", "SECTION.KEY=VALUE (repeatable) on top of --config, as in polyphony train",
+      cxxopts::value<std::string>())("h,help", "show this help");
   add_data_options(spec);
-  auto args = spec.parse(argc, argv);
+  // --config and --set are taken out before cxxopts parses: a setting's value may hold commas.
+  std::vector<std::string> arguments(argv + 1, argv + argc);
+  const auto configs = take_option_values(arguments, "config");
+  const auto settings = take_option_values(arguments, "set");
+  auto args = parse_arguments(spec, "polyphony bench", arguments);
   if (args.count("help")) {
     fmt::print("{}\n", spec.help());
     return 0;
   }
-  if (!args.unmatched().empty()) fail("unexpected argument '{}'", args.unmatched().front());
 
-  std::vector<ModelInfo> models;
-  for (const auto& name : args["models"].as<std::vector<std::string>>()) {
-    const auto& known = available_models();
-    const auto info = std::find_if(known.begin(), known.end(),
-                                   [&](const ModelInfo& i) { return i.name == name; });
-    if (info == known.end())
-      fail("--models: unknown model '{}' (polyphony train --help lists them)", name);
-    models.push_back(*info);
-  }
+  const Workload work = configs.empty() && settings.empty()
+                            ? workload_from_options(args)
+                            : configured_workload(configs, settings, args);
   const auto devices = bench_devices(args["device"].as<std::vector<std::string>>());
   const double min_time = args["min-time"].as<double>();
   if (!(min_time > 0)) fail("--min-time must be positive (got {})", min_time);
@@ -177,11 +244,7 @@ int bench(int argc, char** argv) {
     if (threads < 1) fail("--threads must be at least 1 (got {})", threads);
     torch::set_num_threads(threads);
   }
-  TrainerOptions training;
-  training.batch_size = args["batch-size"].as<int64_t>();
-  training.negatives = args["negatives"].as<int64_t>();
-  training.loss = args["loss"].as<std::string>();
-  check_trainer_options(training);
+  const TrainerOptions& training = work.training;
   EvaluatorOptions evaluation;
   evaluation.memory_budget_mb = args["eval-memory-mb"].as<int64_t>();
   if (evaluation.memory_budget_mb < 1)
@@ -199,9 +262,8 @@ int bench(int argc, char** argv) {
              parent.string());
     }
 
-  const DataSetup setup = read_data_options(args, args["seed"].as<uint64_t>());
-  auto data = std::make_shared<const PreparedData>(prepare_data(setup));
-  print_data_summary(*data, setup);
+  auto data = std::make_shared<const PreparedData>(prepare_data(work.data));
+  print_data_summary(*data, work.data);
   const std::string data_name = data_label(data->dataset.source);
 
   std::vector<std::string> device_names;
@@ -210,16 +272,16 @@ int bench(int argc, char** argv) {
     fmt::print("device {}: {}\n", device_label(device), describe_device(device));
   }
   std::vector<benchmark::internal::Benchmark*> registered;
-  for (const auto& model : models) {
-    if (train && !model.trainable)
+  for (const auto& model : work.models) {
+    const bool trainable = model_info(model.name, "--models").trainable;
+    if (train && !trainable)
       fmt::print("{} is fitted in closed form when built: no training benchmark\n", model.name);
     for (const auto& device : devices) {
-      if (train && model.trainable)
-        registered.push_back(
-            register_training_benchmark(data, data_name, model.name, training, device));
+      if (train && trainable)
+        registered.push_back(register_training_benchmark(data, data_name, model, training, device));
       if (evaluate)
         registered.push_back(
-            register_model_evaluation_benchmark(data, data_name, model.name, evaluation, device));
+            register_model_evaluation_benchmark(data, data_name, model, evaluation, device));
     }
   }
   // The kernels at the CPU's sizes on every device, so that the columns compare.
@@ -248,7 +310,9 @@ int bench(int argc, char** argv) {
       out["devices"][device_label(device)] = describe_device(device);
     out["training"] = {{"batch_size", training.batch_size},
                        {"negatives", training.negatives},
-                       {"loss", training.loss}};
+                       {"loss", training.loss},
+                       {"optimizer", training.optimizer.name}};
+    for (const auto& model : work.models) out["models"][model.name] = model.options;
     for (const auto& run : runs) {
       nlohmann::json r = {{"name", run.name},
                           {"benchmark", run.what},

@@ -46,22 +46,10 @@ namespace {
 
 // Removes --resume RUN_DIR (or --resume=RUN_DIR) from `arguments` and returns RUN_DIR.
 std::optional<std::string> take_resume_option(std::vector<std::string>& arguments) {
-  for (size_t i = 0; i < arguments.size(); ++i) {
-    const std::string& a = arguments[i];
-    if (a == "--resume") {
-      if (i + 1 >= arguments.size()) fail("--resume needs a run directory");
-      std::string run = arguments[i + 1];
-      arguments.erase(arguments.begin() + static_cast<std::ptrdiff_t>(i),
-                      arguments.begin() + static_cast<std::ptrdiff_t>(i) + 2);
-      return run;
-    }
-    if (a.rfind("--resume=", 0) == 0) {
-      std::string run = a.substr(9);
-      arguments.erase(arguments.begin() + static_cast<std::ptrdiff_t>(i));
-      return run;
-    }
-  }
-  return std::nullopt;
+  const auto runs = take_option_values(arguments, "resume");
+  if (runs.size() > 1) fail("--resume given {} times: name one run directory", runs.size());
+  if (runs.empty()) return std::nullopt;
+  return runs.front();
 }
 
 // With --json the standard output carries the JSON result alone: until `restore`, everything
@@ -119,44 +107,6 @@ bool same_on_every_process(Collective& collective, uint64_t value, c10::Device d
 
 int train_with_arguments(const std::vector<std::string>& arguments,
                          const std::optional<std::string>& resume_run);
-
-// --config FILE becomes the file's arguments, placed first (the command line wins), and
-// --set SECTION.KEY=VALUE the option it names; --set model.KEY=VALUE stays a model setting.
-std::vector<std::string> expand_configuration(const std::vector<std::string>& arguments) {
-  cxxopts::Options spec("polyphony train", "");
-  add_train_options(spec);
-  std::vector<std::string> from_files, rest;
-  for (size_t i = 0; i < arguments.size(); ++i) {
-    const std::string& a = arguments[i];
-    std::string name, value;
-    for (const char* option : {"--config", "--set"}) {
-      const std::string o = option;
-      if (a == o) {
-        if (i + 1 >= arguments.size()) fail("{} needs a value", o);
-        name = o;
-        value = arguments[++i];
-      } else if (a.rfind(o + "=", 0) == 0) {
-        name = o;
-        value = a.substr(o.size() + 1);
-      }
-    }
-    if (name == "--config") {
-      const auto more = config_file_arguments(value, spec);
-      from_files.insert(from_files.end(), more.begin(), more.end());
-    } else if (name == "--set" && value.rfind("model.", 0) == 0 &&
-               value.rfind("model.name=", 0) != 0) {
-      rest.push_back("--set");
-      rest.push_back(value);
-    } else if (name == "--set") {
-      const auto more = setting_arguments(value, spec);
-      rest.insert(rest.end(), more.begin(), more.end());
-    } else {
-      rest.push_back(a);
-    }
-  }
-  from_files.insert(from_files.end(), rest.begin(), rest.end());
-  return from_files;
-}
 
 }  // namespace
 

@@ -8,6 +8,7 @@
 #include "common/error.h"
 #include "engine/line_reader.h"
 #include "models/registry.h"
+#include "tools/config_file.h"
 #include "tools/data_options.h"
 
 namespace polyphony::cli {
@@ -203,6 +204,56 @@ std::optional<int64_t> sampled_negatives(const std::string& protocol) {
   if (protocol.rfind("sampled:", 0) != 0 || !parse_int64(protocol.substr(8), n) || n < 1)
     fail("--eval-protocol '{}': expected full or sampled:N with N ≥ 1, e.g. sampled:99", protocol);
   return n;
+}
+
+std::vector<std::string> take_option_values(std::vector<std::string>& arguments,
+                                            const std::string& option) {
+  const std::string flag = "--" + option;
+  std::vector<std::string> values, rest;
+  for (size_t i = 0; i < arguments.size(); ++i) {
+    if (arguments[i] == flag) {
+      if (i + 1 >= arguments.size()) fail("{} needs a value", flag);
+      values.push_back(arguments[++i]);
+    } else if (arguments[i].rfind(flag + "=", 0) == 0) {
+      values.push_back(arguments[i].substr(flag.size() + 1));
+    } else {
+      rest.push_back(arguments[i]);
+    }
+  }
+  arguments = std::move(rest);
+  return values;
+}
+
+std::vector<std::string> expand_configuration(const std::vector<std::string>& arguments) {
+  cxxopts::Options spec("polyphony train", "");
+  add_train_options(spec);
+  std::vector<std::string> from_files, rest;
+  for (size_t i = 0; i < arguments.size(); ++i) {
+    const std::string& a = arguments[i];
+    std::string name, value;
+    for (const char* option : {"--config", "--set"}) {
+      const std::string o = option;
+      if (a == o) {
+        if (i + 1 >= arguments.size()) fail("{} needs a value", o);
+        name = o;
+        value = arguments[++i];
+      } else if (a.rfind(o + "=", 0) == 0) {
+        name = o;
+        value = a.substr(o.size() + 1);
+      }
+    }
+    if (name == "--config") {
+      const auto more = config_file_arguments(value, spec);
+      from_files.insert(from_files.end(), more.begin(), more.end());
+    } else if (name == "--set") {
+      const auto more = setting_arguments(value, spec);
+      rest.insert(rest.end(), more.begin(), more.end());
+    } else {
+      rest.push_back(a);
+    }
+  }
+  from_files.insert(from_files.end(), rest.begin(), rest.end());
+  return from_files;
 }
 
 }  // namespace polyphony::cli

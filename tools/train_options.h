@@ -49,6 +49,17 @@ TrainSetup read_train_setup(const cxxopts::ParseResult& args);
 cxxopts::ParseResult parse_arguments(cxxopts::Options& spec, const std::string& name,
                                      const std::vector<std::string>& arguments);
 
+// Removes every --OPTION VALUE and --OPTION=VALUE from `arguments` and returns the values in
+// order: for options read before cxxopts parses the rest (a value may contain commas, which
+// cxxopts would split). A missing value is an error.
+std::vector<std::string> take_option_values(std::vector<std::string>& arguments,
+                                            const std::string& option);
+
+// --config FILE becomes the file's arguments, placed first (the command line wins), and
+// --set SECTION.KEY=VALUE the option it names; --set model.KEY=VALUE stays a model setting.
+// The result parses with the options of add_train_options.
+std::vector<std::string> expand_configuration(const std::vector<std::string>& arguments);
+
 // --eval-protocol: the number of sampled negatives of sampled:N, nothing for full; anything else
 // is an error naming the option.
 std::optional<int64_t> sampled_negatives(const std::string& protocol);
