@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/evaluator.h"
+#include "engine/negative_sampler.h"
 #include "engine/trainer.h"
 
 namespace polyphony {
@@ -55,11 +56,12 @@ struct BenchmarkModel {
   nlohmann::json options = nlohmann::json::object();
 };
 
-// One training epoch of `model` on `data`'s training split: items/s counts the training
-// interactions. `name` labels the data in the benchmark name.
+// One training epoch of `model` on `data`'s training split with negatives from `sampler`:
+// items/s counts the training interactions. `name` labels the data in the benchmark name.
 benchmark::internal::Benchmark* register_training_benchmark(
     std::shared_ptr<const PreparedData> data, const std::string& name, const BenchmarkModel& model,
-    const TrainerOptions& options, const c10::Device& device);
+    const TrainerOptions& options, const c10::Device& device,
+    const SamplerOptions& sampler = SamplerOptions{});
 
 // One full-ranking evaluation of `model` (untrained) on `data`'s test split with every metric:
 // items/s counts the evaluated users.

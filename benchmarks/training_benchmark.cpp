@@ -32,11 +32,12 @@ void guarded(benchmark::State& state, Body body) {
 }
 
 void train_epochs(benchmark::State& state, std::shared_ptr<const PreparedData> data,
-                  const BenchmarkModel& model_spec, TrainerOptions options, c10::Device device) {
+                  const BenchmarkModel& model_spec, TrainerOptions options,
+                  const SamplerOptions& sampler_options, c10::Device device) {
   guarded(state, [&] {
     torch::manual_seed(0);
     auto model = model_on(*data, model_spec, device);
-    const auto sampler = NegativeSampler::uniform(data->train.to(device));
+    const auto sampler = NegativeSampler::create(sampler_options, data->train.to(device));
     const Interactions train = data->split.train.to(device);
     options.epochs = 1;
     options.eval_every = 0;
@@ -75,12 +76,12 @@ std::string device_label(const c10::Device& device) { return device.is_cuda() ? 
 
 benchmark::internal::Benchmark* register_training_benchmark(
     std::shared_ptr<const PreparedData> data, const std::string& name, const BenchmarkModel& model,
-    const TrainerOptions& options, const c10::Device& device) {
+    const TrainerOptions& options, const c10::Device& device, const SamplerOptions& sampler) {
   const std::string label = "train_" + model.name + "/" + device_label(device) + "/" + name +
                             "/B:" + std::to_string(options.batch_size) +
                             "/n:" + std::to_string(options.negatives);
   return benchmark::RegisterBenchmark(label.c_str(), train_epochs, std::move(data), model, options,
-                                      device)
+                                      sampler, device)
       ->Unit(benchmark::kMillisecond)
       ->UseRealTime();
 }

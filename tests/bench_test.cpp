@@ -165,9 +165,10 @@ TEST(BenchCommand, WritesEveryRunToJsonAndDrawsTheChart) {
 TEST(BenchCommand, AConfiguredModelRunsWithItsOptionsAndTrainingSettings) {
   const testing::TempDir dir;
   const auto config = dir.path() / "run.toml", json = dir.path() / "bench.json";
-  std::ofstream(config) << "[data]\ndataset = \"synthetic:music-small\"\n"
-                           "[model]\nname = \"uiprotomf\"\ndim = 8\n"
-                           "[train]\nloss = \"softmax\"\nnegatives = 3\n";
+  std::ofstream(config)
+      << "[data]\ndataset = \"synthetic:music-small\"\n"
+         "[model]\nname = \"uiprotomf\"\ndim = 8\n"
+         "[train]\nloss = \"softmax\"\nnegatives = 3\nsampler = \"popularity:0.5\"\n";
   ASSERT_EQ(run_bench({"--config", config.string(), "--set", "model.k_filter=4,5", "--set",
                        "train.batch_size=1024", "--set", "model.item_prototypes=12", "--device",
                        "cpu", "--min-time", "0.01", "--no-kernels", "--json", json.string()}),
@@ -178,6 +179,7 @@ TEST(BenchCommand, AConfiguredModelRunsWithItsOptionsAndTrainingSettings) {
             nlohmann::json::parse(
                 R"({"uiprotomf": {"dim": 8, "k_user": 4, "k_item": 5, "item_prototypes": 12}})"));
   EXPECT_EQ(result.at("training").at("loss"), "softmax");
+  EXPECT_EQ(result.at("training").at("sampler"), "popularity:0.5");
   ASSERT_EQ(result.at("runs").size(), 2u);
   EXPECT_EQ(result.at("runs")[0].at("name"), "train_uiprotomf/cpu/music-small/B:1024/n:3");
   for (const auto& r : result.at("runs")) EXPECT_GT(r.at("rate").get<double>(), 0) << r.dump();

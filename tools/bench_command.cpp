@@ -131,6 +131,7 @@ void draw_chart(const std::vector<BenchmarkComparison>& rows,
 struct Workload {
   std::vector<BenchmarkModel> models;
   TrainerOptions training;
+  SamplerOptions sampler;  // uniform unless a configuration says otherwise
   DataSetup data;
 };
 
@@ -186,6 +187,7 @@ Workload configured_workload(const std::vector<std::string>& configs,
   Workload work;
   work.models.push_back({model_info(setup.model, "model.name").name, setup.model_options});
   work.training = setup.trainer;
+  work.sampler = setup.sampler;
   work.data = setup.data;
   return work;
 }
@@ -278,7 +280,8 @@ int bench(int argc, char** argv) {
       fmt::print("{} is fitted in closed form when built: no training benchmark\n", model.name);
     for (const auto& device : devices) {
       if (train && trainable)
-        registered.push_back(register_training_benchmark(data, data_name, model, training, device));
+        registered.push_back(
+            register_training_benchmark(data, data_name, model, training, device, work.sampler));
       if (evaluate)
         registered.push_back(
             register_model_evaluation_benchmark(data, data_name, model, evaluation, device));
@@ -311,7 +314,8 @@ int bench(int argc, char** argv) {
     out["training"] = {{"batch_size", training.batch_size},
                        {"negatives", training.negatives},
                        {"loss", training.loss},
-                       {"optimizer", training.optimizer.name}};
+                       {"optimizer", training.optimizer.name},
+                       {"sampler", work.sampler.spec()}};
     for (const auto& model : work.models) out["models"][model.name] = model.options;
     for (const auto& run : runs) {
       nlohmann::json r = {{"name", run.name},
