@@ -12,15 +12,16 @@
 namespace polyphony {
 namespace {
 
-// TorchScript source of the exported methods; the tensors are attributes of the module.
+// TorchScript source of the exported methods; the tensors are attributes of the module. A user
+// has M vectors (user_factors [U, M, F]) and an item's score is the largest of their products.
 constexpr const char* kMethods = R"JIT(
 def score(self, users: Tensor, items: Tensor) -> Tensor:
     u = self.user_factors.index_select(0, users)
     v = self.item_factors.index_select(0, items.reshape(-1)).view(items.size(0), items.size(1), -1)
-    return torch.bmm(v, u.unsqueeze(2)).squeeze(2)
+    return torch.bmm(v, u.transpose(1, 2)).amax(2)
 
 def recommend(self, users: Tensor, k: int) -> Tuple[Tensor, Tensor]:
-    scores = torch.mm(self.user_factors.index_select(0, users), self.item_factors.t())
+    scores = torch.matmul(self.user_factors.index_select(0, users), self.item_factors.t()).amax(1)
     starts = self.known_indptr.index_select(0, users)
     counts = self.known_indptr.index_select(0, users + 1) - starts
     rows = torch.repeat_interleave(torch.arange(users.size(0), device=users.device), counts)
@@ -69,9 +70,9 @@ void export_torchscript(Recommender& model, const std::vector<std::string>& user
       model.parameters().empty() ? at::Device(at::kCPU) : model.parameters().front().device();
   const auto users = at::arange(static_cast<int64_t>(user_ids.size()),
                                 at::TensorOptions().dtype(at::kLong).device(device));
-  const auto factors = model.score_factors(users);
+  const auto factors = model.max_product_factors(users);
   if (!factors)
-    fail("model '{}' cannot be exported: its scores are not a product of user and item factors",
+    fail("model '{}' cannot be exported: its scores are not products of user and item factors",
          model.kind());
   const auto& item_factors = factors->items;
   if (item_factors.size(0) != static_cast<int64_t>(item_ids.size()))

@@ -1,9 +1,10 @@
 #pragma once
 // Export of a trained model as a self-contained TorchScript archive for serving: loadable with
 // torch.jit.load in Python and torch::jit::load in C++, on CPU or CUDA, with nothing of
-// Polyphony linked. Scores are a product of factors precomputed for every user and item (for
-// ProtoMF: the shifted-cosine similarities after the top-k prototype filter), so the archive
-// needs plain TorchScript ops only.
+// Polyphony linked. Scores are products of factors precomputed for every user and item (for
+// ProtoMF: the shifted-cosine similarities after the top-k prototype filter; for the
+// multi-interest framework: the largest product of the item with the user's center and
+// interests), so the archive needs plain TorchScript ops only.
 //
 // The module's methods:
 //   score(users: Tensor[B] int64, items: Tensor[B, n] int64) -> Tensor[B, n]
@@ -23,7 +24,8 @@ class Recommender;
 class UserItemIndex;
 
 // Writes the archive; `known` lists each user's items to exclude from recommend. A model whose
-// scores are not a product of factors is refused with a clear error.
+// scores are not products of factors (Recommender::max_product_factors) is refused with a clear
+// error.
 void export_torchscript(Recommender& model, const std::vector<std::string>& user_ids,
                         const std::vector<std::string>& item_ids, const UserItemIndex& known,
                         const std::filesystem::path& out);

@@ -102,4 +102,11 @@ std::optional<ScoreFactors> MultiInterest::spectral_factors(const at::Tensor& us
                       r.centers.narrow(0, graph_.num_users, graph_.num_items)};
 }
 
+std::optional<MaxProductFactors> MultiInterest::max_product_factors(const at::Tensor& users) {
+  const auto r = propagate();
+  const auto centers = r.centers.index_select(0, users).unsqueeze(1);
+  return MaxProductFactors{at::cat({centers, r.interests.index_select(0, users)}, 1),
+                           r.centers.narrow(0, graph_.num_users, graph_.num_items)};
+}
+
 }  // namespace polyphony

@@ -44,6 +44,8 @@ class MultiInterest : public Recommender {
   // The scores are a maximum, not a product of factors; the popularity diagnostics and ReSN look
   // at the center part c_u · c_i.
   std::optional<ScoreFactors> spectral_factors(const at::Tensor& users) override;
+  // The center c_u followed by the K interests v_uk of each user: [B, 1 + K, d].
+  std::optional<MaxProductFactors> max_product_factors(const at::Tensor& users) override;
 
   struct Representations {
     at::Tensor centers;    // [U + I, d], the final centers (users first)

@@ -40,6 +40,14 @@ struct ScoreFactors {
   at::Tensor items;  // [num_items, F]
 };
 
+// Scores as the best of several user vectors: score(u, i) = max_m users[u, m] · items[i]. Every
+// model whose scores are a product of factors has this form with M = 1; the multi-interest
+// framework has one vector per interest besides the center. The exporter writes this form.
+struct MaxProductFactors {
+  at::Tensor users;  // [B, M, F] for the requested users
+  at::Tensor items;  // [num_items, F]
+};
+
 class Recommender : public torch::nn::Module {
  public:
   // The registry name, e.g. "mf".
@@ -63,6 +71,13 @@ class Recommender : public torch::nn::Module {
   // differentiable: the score factors themselves where scores are their product.
   virtual std::optional<ScoreFactors> spectral_factors(const at::Tensor& users) {
     return score_factors(users);
+  }
+  // The factors of the scores as a maximum of products (see MaxProductFactors), for models whose
+  // scores have that form: the score factors with M = 1 by default.
+  virtual std::optional<MaxProductFactors> max_product_factors(const at::Tensor& users) {
+    auto factors = score_factors(users);
+    if (!factors) return std::nullopt;
+    return MaxProductFactors{factors->users.unsqueeze(1), factors->items};
   }
   // Regularisation terms of a batch (none by default).
   virtual std::vector<RegularizationTerm> regularization(const Batch& /*batch*/) { return {}; }

@@ -1,5 +1,6 @@
 #include "models/registry.h"
 
+#include <functional>
 #include <optional>
 #include <set>
 
@@ -80,15 +81,24 @@ const std::vector<ModelInfo>& available_models() {
 
 namespace {
 
-std::shared_ptr<Recommender> make_base_model(const std::string& name, const ModelContext& context,
-                                             const nlohmann::json& options) {
+// A model's options read and checked (names and types), and how to build it from a context.
+using ModelBuilder = std::function<std::shared_ptr<Recommender>(const ModelContext&)>;
+
+template <typename Model, typename Options>
+ModelBuilder builder(const Options& options) {
+  return
+      [options](const ModelContext& context) { return std::make_shared<Model>(context, options); };
+}
+
+// Reads `options` of the base model `name` (no ReSN keys) into the builder of that model.
+ModelBuilder base_model_builder(const std::string& name, const nlohmann::json& options) {
   OptionReader option(options, name);
   if (name == "mf") {
     MatrixFactorizationOptions o;
     option.read("dim", o.dim);
     option.read("init_std", o.init_std);
     option.finish();
-    return std::make_shared<MatrixFactorization>(context, o);
+    return builder<MatrixFactorization>(o);
   }
   if (name == "svd") {
     TruncatedSvdOptions o;
@@ -98,7 +108,7 @@ std::shared_ptr<Recommender> make_base_model(const std::string& name, const Mode
     option.read("power_iterations", o.power_iterations);
     option.read("seed", o.seed);
     option.finish();
-    return std::make_shared<SvdRecommender>(context, o);
+    return builder<SvdRecommender>(o);
   }
   if (name == "uprotomf" || name == "iprotomf" || name == "uiprotomf") {
     ProtoMFOptions o;
@@ -119,7 +129,7 @@ std::shared_ptr<Recommender> make_base_model(const std::string& name, const Mode
     option.read("ortho_form", ortho_form);
     option.finish();
     o.ortho_form = parse_ortho_form(ortho_form);
-    return std::make_shared<ProtoMF>(context, o);
+    return builder<ProtoMF>(o);
   }
   if (name == "acf") {
     AcfOptions o;
@@ -129,7 +139,7 @@ std::shared_ptr<Recommender> make_base_model(const std::string& name, const Mode
     option.read("inclusiveness_weight", o.inclusiveness_weight);
     option.read("init_std", o.init_std);
     option.finish();
-    return std::make_shared<Acf>(context, o);
+    return builder<Acf>(o);
   }
   if (name == "lightgcn") {
     LightGcnOptions o;
@@ -137,7 +147,7 @@ std::shared_ptr<Recommender> make_base_model(const std::string& name, const Mode
     option.read("layers", o.layers);
     option.read("init_std", o.init_std);
     option.finish();
-    return std::make_shared<LightGcn>(context, o);
+    return builder<LightGcn>(o);
   }
   if (name == "multi-interest") {
     MultiInterestOptions o;
@@ -148,11 +158,11 @@ std::shared_ptr<Recommender> make_base_model(const std::string& name, const Mode
     option.read("epsilon", o.epsilon);
     option.read("init_std", o.init_std);
     option.finish();
-    return std::make_shared<MultiInterest>(context, o);
+    return builder<MultiInterest>(o);
   }
   if (name == "pop") {
     option.finish();
-    return std::make_shared<Popularity>(context);
+    return [](const ModelContext& context) { return std::make_shared<Popularity>(context); };
   }
   std::string list;
   for (const auto& m : available_models()) list += (list.empty() ? "" : ", ") + m.name;
@@ -161,8 +171,9 @@ std::shared_ptr<Recommender> make_base_model(const std::string& name, const Mode
 
 }  // namespace
 
-std::shared_ptr<Recommender> make_model(const std::string& name, const ModelContext& context,
-                                        const nlohmann::json& options) {
+namespace {
+
+ModelBuilder model_builder(const std::string& name, const nlohmann::json& options) {
   if (!options.is_object()) fail("model '{}': options must be an object", name);
   // The ReSN keys belong to the wrapper, every other key to the model itself.
   nlohmann::json own = options;
@@ -175,9 +186,22 @@ std::shared_ptr<Recommender> make_model(const std::string& name, const ModelCont
     own.erase("resn_form");
     resn = r;
   }
-  auto model = make_base_model(name, context, own);
-  if (!resn || resn->weight == 0) return model;
-  return std::make_shared<WithResn>(model, *resn);
+  auto base = base_model_builder(name, own);
+  if (!resn || resn->weight == 0) return base;
+  return [base, resn = *resn](const ModelContext& context) -> std::shared_ptr<Recommender> {
+    return std::make_shared<WithResn>(base(context), resn);
+  };
+}
+
+}  // namespace
+
+void check_model_options(const std::string& name, const nlohmann::json& options) {
+  model_builder(name, options);
+}
+
+std::shared_ptr<Recommender> make_model(const std::string& name, const ModelContext& context,
+                                        const nlohmann::json& options) {
+  return model_builder(name, options)(context);
 }
 
 }  // namespace polyphony

@@ -53,6 +53,9 @@ class WithResn : public Recommender {
   std::optional<ScoreFactors> spectral_factors(const at::Tensor& users) override {
     return model_->spectral_factors(users);
   }
+  std::optional<MaxProductFactors> max_product_factors(const at::Tensor& users) override {
+    return model_->max_product_factors(users);
+  }
   std::vector<RegularizationTerm> regularization(const Batch& batch) override;
 
  private:

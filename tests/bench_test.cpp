@@ -192,7 +192,12 @@ TEST(BenchCommand, AConfiguredModelRunsWithItsOptionsAndTrainingSettings) {
   EXPECT_CONTAINS(testing::error_of([&] {
                     run_bench({"--set", "model.name=nope"});
                   }),
-                  "model.name: unknown model 'nope'");
+                  "unknown model 'nope'");
+  // A model option is checked before any data is read or any benchmark runs.
+  EXPECT_CONTAINS(testing::error_of([&] {
+                    run_bench({"--set", "model.dimension=4"});
+                  }),
+                  "model 'mf': unknown option 'dimension'");
 }
 
 TEST(BenchCommand, BadOptionsNameTheOptionBeforeAnythingRuns) {

@@ -236,6 +236,11 @@ TEST(MultiInterest, ScoresAndGradientsMatchTheLiteralFormulationInDouble) {
   expect_close(torch::mm(factors.users, factors.items.t()),
                torch::mm(centers.index_select(0, users), centers.narrow(0, 6, 9).t()).detach());
   EXPECT_FALSE(model.score_factors(users).has_value());
+  // The exported form: the largest product of the item with the user's center and interests.
+  const auto exported = *model.max_product_factors(users);
+  ASSERT_EQ(exported.users.sizes(), (std::vector<int64_t>{4, 4, 5}));
+  expect_close(torch::matmul(exported.users, exported.items.t()).amax(1).gather(1, items),
+               scores.detach());
   // Evaluation reuses the propagation until a parameter changes, the global interests included.
   const auto before = model.score_all_items(users);
   model.global_interests().mul_(3.0);

@@ -115,6 +115,13 @@ TEST(Registry, RejectsUnknownModelsAndOptions) {
   EXPECT_THROW(make_model("mf", ctx, {{"dim", "big"}}), Error);
   EXPECT_THROW(make_model("mf", ctx, {{"dim", 0}}), Error);
   EXPECT_EQ(make_model("mf", ctx, {{"dim", 4}})->config()["dim"], 4);
+  // Names and types are checked without data; values when the model is built.
+  EXPECT_THROW(check_model_options("nope", nlohmann::json::object()), Error);
+  EXPECT_THROW(check_model_options("mf", {{"dimension", 4}}), Error);
+  EXPECT_THROW(check_model_options("uiprotomf", {{"k_user", "all"}}), Error);
+  EXPECT_THROW(check_model_options("mf", {{"resn_form", "spiky"}}), Error);
+  EXPECT_NO_THROW(check_model_options("uiprotomf", {{"k_user", 4}, {"resn_weight", 0.1}}));
+  EXPECT_NO_THROW(check_model_options("mf", {{"dim", 0}}));
 }
 
 TEST(Registry, UnknownOptionsListTheKnownOnesAndTheListSaysWhichModelsTrain) {

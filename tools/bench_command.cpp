@@ -185,7 +185,7 @@ Workload configured_workload(const std::vector<std::string>& configs,
   const TrainSetup setup =
       read_train_setup(parse_arguments(spec, "polyphony bench", expand_configuration(arguments)));
   Workload work;
-  work.models.push_back({model_info(setup.model, "model.name").name, setup.model_options});
+  work.models.push_back({setup.model, setup.model_options});  // checked by read_train_setup
   work.training = setup.trainer;
   work.sampler = setup.sampler;
   work.data = setup.data;

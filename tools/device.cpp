@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <torch/cuda.h>
 #ifdef POLYPHONY_WITH_CUDA
+#include <c10/cuda/CUDACachingAllocator.h>
 #include <cuda_runtime_api.h>
 #endif
 
@@ -42,6 +43,20 @@ std::string describe_device(const c10::Device& device) {
                        properties.minor);
 #endif
   return fmt::format("CUDA device {}", std::max<int>(0, device.index()));
+}
+
+std::optional<double> take_peak_cuda_memory_mb(const c10::Device& device) {
+  if (!device.is_cuda()) return std::nullopt;
+#ifdef POLYPHONY_WITH_CUDA
+  namespace allocator = c10::cuda::CUDACachingAllocator;
+  const auto index = static_cast<c10::DeviceIndex>(std::max<int>(0, device.index()));
+  const auto stats = allocator::getDeviceStats(index);
+  allocator::resetPeakStats(index);
+  const auto aggregate = static_cast<size_t>(c10::CachingAllocator::StatType::AGGREGATE);
+  return static_cast<double>(stats.allocated_bytes[aggregate].peak) / (1 << 20);
+#else
+  return std::nullopt;
+#endif
 }
 
 }  // namespace polyphony::cli

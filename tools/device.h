@@ -1,5 +1,6 @@
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include <c10/core/Device.h>
@@ -12,5 +13,9 @@ c10::Device resolve_device(const std::string& option);
 
 // A line naming the hardware behind `device`: the CPU's threads, the GPU's name and memory.
 std::string describe_device(const c10::Device& device);
+
+// The most memory tensors held on CUDA `device` since the previous call (MiB, as the caching
+// allocator counts it), starting a new peak; none for the CPU.
+std::optional<double> take_peak_cuda_memory_mb(const c10::Device& device);
 
 }  // namespace polyphony::cli

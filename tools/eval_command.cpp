@@ -9,8 +9,7 @@
 #include <cxxopts.hpp>
 
 #include "common/error.h"
-#include "engine/evaluator.h"
-#include "engine/sampled_evaluator.h"
+#include "engine/protocol_evaluator.h"
 #include "tools/commands.h"
 #include "tools/device.h"
 #include "tools/report.h"
@@ -58,14 +57,10 @@ int eval(int argc, char** argv) {
   if (target.nnz() == 0) fail("the run's split has no {} interactions", split);
 
   torch::manual_seed(run.setup.seed);  // sampled negatives: the same every time for one run
-  EvaluationResult result;
-  if (const auto negatives = sampled_negatives(protocol)) {
-    result = SampledEvaluator(data.dataset.item_groups, options.ks, *negatives, device)
-                 .evaluate(*run.model, exclude, target, split);
-  } else {
-    result = Evaluator(data.train, data.dataset.item_groups, options, device, data.user_groups)
-                 .evaluate(*run.model, exclude, target, split);
-  }
+  const EvaluationResult result =
+      ProtocolEvaluator(sampled_negatives(protocol), data.train, data.dataset.item_groups, options,
+                        device, data.user_groups)
+          .evaluate(*run.model, exclude, target, split);
   if (args.count("json")) {
     auto json = result.to_json();
     json["run"] = run.directory.string();

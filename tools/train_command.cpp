@@ -20,14 +20,13 @@
 #include "common/error.h"
 #include "engine/checkpoint.h"
 #include "engine/collective.h"
-#include "engine/evaluator.h"
 #include "engine/line_reader.h"
 #include "engine/module_state.h"
 #include "engine/negative_sampler.h"
 #include "engine/prepared_data.h"
 #include "engine/process_group.h"
+#include "engine/protocol_evaluator.h"
 #include "engine/run_directory.h"
-#include "engine/sampled_evaluator.h"
 #include "engine/spectral_diagnostics.h"
 #include "engine/trainer.h"
 #include "models/registry.h"
@@ -171,16 +170,9 @@ int train_with_arguments(const std::vector<std::string>& arguments,
 
   const EvaluatorOptions& eval_options = setup.eval;
   const int64_t table_k = setup.table_k;
-  Evaluator evaluator(data.train, dataset.item_groups, eval_options, device, data.user_groups);
   const std::string& protocol = setup.protocol;
-  std::optional<SampledEvaluator> sampled;
-  if (const auto negatives = sampled_negatives(protocol))
-    sampled.emplace(dataset.item_groups, eval_options.ks, *negatives, device);
-  auto evaluate = [&](Recommender& m, const UserItemIndex& exclude, const UserItemIndex& target,
-                      const std::string& name) {
-    return sampled ? sampled->evaluate(m, exclude, target, name)
-                   : evaluator.evaluate(m, exclude, target, name);
-  };
+  ProtocolEvaluator evaluator(sampled_negatives(protocol), data.train, dataset.item_groups,
+                              eval_options, device, data.user_groups);
 
   nlohmann::json config = {{"polyphony_version", POLYPHONY_VERSION},
                            {"seed", seed},
@@ -266,7 +258,9 @@ int train_with_arguments(const std::vector<std::string>& arguments,
   t.checkpoints.metadata = metadata;
   TrainerHooks hooks;
   if (split.valid.size() > 0) {
-    hooks.validate = [&](Recommender& m) { return evaluate(m, data.train, data.valid, "valid"); };
+    hooks.validate = [&](Recommender& m) {
+      return evaluator.evaluate(m, data.train, data.valid, "valid");
+    };
   }
   ProgressDisplay progress(t.batch_size, setup.progress_interval, !quiet);
   const std::string monitor = t.monitor;
@@ -279,6 +273,8 @@ int train_with_arguments(const std::vector<std::string>& arguments,
                            {"step_seconds", e.step_seconds},
                            {"interactions_per_second", e.interactions_per_second},
                            {"peak_rss_mb", peak_rss_mb()}};
+    if (const auto cuda_mb = take_peak_cuda_memory_mb(device))
+      line["peak_cuda_memory_mb"] = *cuda_mb;
     if (e.validation) line["valid"] = e.validation->metrics;
     if (run) run->append_json_line("metrics.jsonl", line);
     if (quiet) return;
@@ -330,7 +326,7 @@ int train_with_arguments(const std::vector<std::string>& arguments,
     return kInterruptedExitStatus;
   }
 
-  const EvaluationResult test = evaluate(*model, data.seen, data.test, "test");
+  const EvaluationResult test = evaluator.evaluate(*model, data.seen, data.test, "test");
   fmt::print("\n{}", format_report(test, table_k));
   if (run) run->save_model("model.pt", *model);
   nlohmann::json test_json = test.to_json();

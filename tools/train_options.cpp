@@ -171,6 +171,7 @@ TrainSetup read_train_setup(const cxxopts::ParseResult& args) {
   if (args.count("set"))
     for (const auto& assignment : args["set"].as<std::vector<std::string>>())
       apply_model_setting(assignment, model_options);
+  check_model_options(s.model, model_options);  // before any data is read
   s.quiet = args.count("quiet") > 0;
   s.json = args.count("json") > 0;
   s.out = args.count("out") ? args["out"].as<std::string>() : default_run_directory(s.model);
