@@ -126,6 +126,14 @@ void topk_prototype_filter_forward_into(const at::Tensor& entities, const at::Te
 
 TopkFiltered topk_prototype_filter(const at::Tensor& entities, const at::Tensor& prototypes,
                                    int64_t k) {
+  const auto type = entities.scalar_type();
+  if ((type == at::kBFloat16 || type == at::kHalf) && prototypes.scalar_type() == type) {
+    // 16-bit inputs are filtered in float32: with 8 (bf16) or 11 (fp16) significant bits the
+    // cosine's sums and the selection among close similarities would be unreliable. The casts
+    // are differentiable, so gradients return in the inputs' type.
+    auto kept = topk_prototype_filter(entities.to(at::kFloat), prototypes.to(at::kFloat), k);
+    return {kept.values.to(type), kept.indices};
+  }
   auto outputs = TopkPrototypeFilterFunction::apply(entities, prototypes, k);
   return {outputs[0], outputs[1]};
 }

@@ -15,8 +15,9 @@ struct TopkFiltered {
   at::Tensor indices;  // int64 [N, k]
 };
 
-// Compact form. entities [N, d], prototypes [L, d]: contiguous, same device, float32 (or
-// float64 on the CPU); 1 <= k <= L. Anything else is an error, never an illegal access.
+// Compact form. entities [N, d], prototypes [L, d]: contiguous, same device, same type: float32,
+// float64 on the CPU, or bfloat16/float16 (computed in float32, values returned in the inputs'
+// type); 1 <= k <= L. Anything else is an error, never an illegal access.
 TopkFiltered topk_prototype_filter(const at::Tensor& entities, const at::Tensor& prototypes,
                                    int64_t k);
 

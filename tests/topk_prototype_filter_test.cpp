@@ -114,6 +114,34 @@ TEST_P(TopkFilterParity, GradientsMatchTheReferenceThroughKeptEntries) {
   }
 }
 
+// bfloat16 and float16 inputs: the float32 filter of the same (rounded) inputs, values rounded
+// to the inputs' type, and gradients in that type.
+TEST_P(TopkFilterParity, SixteenBitInputsAreFilteredInFloat32) {
+  const torch::Device device(GetParam());
+  POLYPHONY_SKIP_WITHOUT(device);
+  for (const auto type : {torch::kBFloat16, torch::kHalf}) {
+    auto e = torch::randn({53, 24}).to(device, type).requires_grad_(true);
+    auto p = torch::randn({33, 24}).to(device, type).requires_grad_(true);
+    auto kept = topk_prototype_filter(e, p, 6);
+    ASSERT_EQ(kept.values.scalar_type(), type);
+    auto [sims, ref_indices] =
+        reference(e.detach().to(torch::kFloat), p.detach().to(torch::kFloat), 6);
+    const auto values = kept.values.detach().cpu().to(torch::kDouble);
+    // Rounding to 16 bits: relative error at most 2^-8 (bf16) of a value in [0, 2].
+    EXPECT_TRUE(torch::allclose(values, sims.gather(1, kept.indices.cpu()), 0, 8e-3));
+    EXPECT_TRUE(torch::allclose(values, sims.gather(1, ref_indices), 0, 8e-3));
+    auto weights = torch::randn({53, 6}).to(device, type);
+    (kept.values * weights).sum().backward();
+    ASSERT_EQ(e.grad().scalar_type(), type);
+    ASSERT_EQ(p.grad().scalar_type(), type);
+    auto ef = e.detach().to(torch::kFloat).requires_grad_(true);
+    auto pf = p.detach().to(torch::kFloat).requires_grad_(true);
+    (topk_prototype_filter(ef, pf, 6).values * weights.to(torch::kFloat)).sum().backward();
+    EXPECT_TRUE(torch::allclose(e.grad().to(torch::kFloat), ef.grad().to(type).to(torch::kFloat)));
+    EXPECT_TRUE(torch::allclose(p.grad().to(torch::kFloat), pf.grad().to(type).to(torch::kFloat)));
+  }
+}
+
 TEST_P(TopkFilterParity, InvalidArgumentsAreClearErrors) {
   const torch::Device device(GetParam());
   POLYPHONY_SKIP_WITHOUT(device);
@@ -124,6 +152,7 @@ TEST_P(TopkFilterParity, InvalidArgumentsAreClearErrors) {
   EXPECT_THROW(topk_prototype_filter(e, torch::randn({5, 4}).to(device), 2), c10::Error);
   EXPECT_THROW(topk_prototype_filter(e.t(), torch::randn({5, 4}).to(device), 2), c10::Error);
   EXPECT_THROW(topk_prototype_filter(e, p.to(torch::kHalf), 2), c10::Error);
+  EXPECT_THROW(topk_prototype_filter(e.to(torch::kBFloat16), p.to(torch::kHalf), 2), c10::Error);
   if (device.is_cuda()) {
     EXPECT_THROW(topk_prototype_filter(e.cpu(), p, 2), c10::Error);
   }
