@@ -169,10 +169,7 @@ ModelBuilder base_model_builder(const std::string& name, const nlohmann::json& o
   fail("unknown model '{}' (available: {})", name, list);
 }
 
-}  // namespace
-
-namespace {
-
+// Reads `options` of `name` (the ReSN keys included) into the builder of the model.
 ModelBuilder model_builder(const std::string& name, const nlohmann::json& options) {
   if (!options.is_object()) fail("model '{}': options must be an object", name);
   // The ReSN keys belong to the wrapper, every other key to the model itself.

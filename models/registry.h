@@ -19,13 +19,13 @@ struct ModelInfo {
 // Every model the registry can build, in the order --help lists them.
 const std::vector<ModelInfo>& available_models();
 
-// Builds `name` with `options` (keys of the model's config; missing keys take defaults, unknown
-// keys are an error naming the key).
 // Checks `options` of `name` as make_model does (the model exists, every key is known and of the
 // right type) without data, so a command can refuse them before loading any; values are checked
 // when the model is built.
 void check_model_options(const std::string& name, const nlohmann::json& options);
 
+// Builds `name` with `options` (keys of the model's config; missing keys take defaults, unknown
+// keys are an error naming the key).
 std::shared_ptr<Recommender> make_model(const std::string& name, const ModelContext& context,
                                         const nlohmann::json& options = nlohmann::json::object());
 

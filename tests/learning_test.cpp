@@ -136,7 +136,7 @@ TEST(Learning, AcfBeatsPopularityOnTheDemoData) {
 }
 
 // The top-k prototype filter with the prototype-distributing regulariser (Moradi et al. 2024)
-// make UI-ProtoMF's recommendations less popular, as the paper reports for long-tail items: more
+// makes UI-ProtoMF's recommendations less popular, as the paper reports for long-tail items: more
 // long-tail items (APLT@10) and a lower ARP@10, at about the same accuracy. (The artist-group rank
 // gap the paper also reports does not narrow on the built-in data: docs/models.md.)
 TEST(Learning, PrototypeFilterAndDistributingRegulariserMakeRecommendationsLessPopular) {
