@@ -17,6 +17,12 @@ ndcg() { grep -m1 '"NDCG@10"' "$1" | tr -d ' ,'; }
 "$polyphony" eval "$run/checkpoints/best.ckpt" --split valid -k 20 > "$scratch/eval.txt" &&
   grep -q "valid split, full-ranking" "$scratch/eval.txt" || fail "eval of best.ckpt on valid"
 
+# Sampled evaluation, labelled as such (HR@10 among 100 items is far above full ranking's).
+"$polyphony" eval "$run" --eval-protocol sampled:99 --json > "$scratch/sampled.json" ||
+  fail "eval --eval-protocol sampled:99"
+grep -q '"protocol": "sampled (99 uniform negatives per test item)"' "$scratch/sampled.json" ||
+  fail "sampled eval not labelled: $(grep -m1 protocol "$scratch/sampled.json")"
+
 # Recommendations for users by external id, CSV and JSON.
 users=$(head -3 "$run/users.txt" | paste -sd, -)
 "$polyphony" recommend "$run" --users "$users" -k 4 > "$scratch/top.csv" || fail "recommend csv"
