@@ -135,13 +135,13 @@ struct Workload {
   DataSetup data;
 };
 
-// The registry's entry of `name`; `where` names the option it came from.
-const ModelInfo& model_info(const std::string& name, const char* where) {
+// The registry's entry of `name`, a model of --models.
+const ModelInfo& model_info(const std::string& name) {
   const auto& known = available_models();
   const auto info =
       std::find_if(known.begin(), known.end(), [&](const ModelInfo& i) { return i.name == name; });
   if (info == known.end())
-    fail("{}: unknown model '{}' (polyphony train --help lists them)", where, name);
+    fail("--models: unknown model '{}' (polyphony train --help lists them)", name);
   return *info;
 }
 
@@ -149,7 +149,7 @@ const ModelInfo& model_info(const std::string& name, const char* where) {
 Workload workload_from_options(const cxxopts::ParseResult& args) {
   Workload work;
   for (const auto& name : args["models"].as<std::vector<std::string>>())
-    work.models.push_back({model_info(name, "--models").name});
+    work.models.push_back({model_info(name).name});
   work.training.batch_size = args["batch-size"].as<int64_t>();
   work.training.negatives = args["negatives"].as<int64_t>();
   work.training.loss = args["loss"].as<std::string>();
@@ -275,7 +275,7 @@ int bench(int argc, char** argv) {
   }
   std::vector<benchmark::internal::Benchmark*> registered;
   for (const auto& model : work.models) {
-    const bool trainable = model_info(model.name, "--models").trainable;
+    const bool trainable = model_info(model.name).trainable;
     if (train && !trainable)
       fmt::print("{} is fitted in closed form when built: no training benchmark\n", model.name);
     for (const auto& device : devices) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <ctime>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -47,6 +48,18 @@ NonFinitePolicy parse_nonfinite_policy(const std::string& text) {
   if (text == "stop") return NonFinitePolicy::kStop;
   if (text == "rollback") return NonFinitePolicy::kRollback;
   fail("--on-nonfinite '{}': expected stop or rollback", text);
+}
+
+// When arguments[i] is `flag` VALUE or `flag`=VALUE: VALUE, with i moved onto the last argument
+// read. A flag without its value is an error.
+std::optional<std::string> option_value_at(const std::vector<std::string>& arguments, size_t& i,
+                                           const std::string& flag) {
+  if (arguments[i] == flag) {
+    if (i + 1 >= arguments.size()) fail("{} needs a value", flag);
+    return arguments[++i];
+  }
+  if (arguments[i].rfind(flag + "=", 0) == 0) return arguments[i].substr(flag.size() + 1);
+  return std::nullopt;
 }
 
 }  // namespace
@@ -209,17 +222,12 @@ std::optional<int64_t> sampled_negatives(const std::string& protocol) {
 
 std::vector<std::string> take_option_values(std::vector<std::string>& arguments,
                                             const std::string& option) {
-  const std::string flag = "--" + option;
   std::vector<std::string> values, rest;
   for (size_t i = 0; i < arguments.size(); ++i) {
-    if (arguments[i] == flag) {
-      if (i + 1 >= arguments.size()) fail("{} needs a value", flag);
-      values.push_back(arguments[++i]);
-    } else if (arguments[i].rfind(flag + "=", 0) == 0) {
-      values.push_back(arguments[i].substr(flag.size() + 1));
-    } else {
+    if (auto value = option_value_at(arguments, i, "--" + option))
+      values.push_back(std::move(*value));
+    else
       rest.push_back(arguments[i]);
-    }
   }
   arguments = std::move(rest);
   return values;
@@ -230,27 +238,14 @@ std::vector<std::string> expand_configuration(const std::vector<std::string>& ar
   add_train_options(spec);
   std::vector<std::string> from_files, rest;
   for (size_t i = 0; i < arguments.size(); ++i) {
-    const std::string& a = arguments[i];
-    std::string name, value;
-    for (const char* option : {"--config", "--set"}) {
-      const std::string o = option;
-      if (a == o) {
-        if (i + 1 >= arguments.size()) fail("{} needs a value", o);
-        name = o;
-        value = arguments[++i];
-      } else if (a.rfind(o + "=", 0) == 0) {
-        name = o;
-        value = a.substr(o.size() + 1);
-      }
-    }
-    if (name == "--config") {
-      const auto more = config_file_arguments(value, spec);
+    if (const auto file = option_value_at(arguments, i, "--config")) {
+      const auto more = config_file_arguments(*file, spec);
       from_files.insert(from_files.end(), more.begin(), more.end());
-    } else if (name == "--set") {
-      const auto more = setting_arguments(value, spec);
+    } else if (const auto setting = option_value_at(arguments, i, "--set")) {
+      const auto more = setting_arguments(*setting, spec);
       rest.insert(rest.end(), more.begin(), more.end());
     } else {
-      rest.push_back(a);
+      rest.push_back(arguments[i]);
     }
   }
   from_files.insert(from_files.end(), rest.begin(), rest.end());
