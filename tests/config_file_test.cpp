@@ -69,6 +69,11 @@ TEST(ConfigFile, ErrorsNameTheFileLineAndKeyWithASuggestion) {
                   "--set 'train.epoch=3': unknown key 'epoch' in [train] — did you mean 'epochs'?");
   EXPECT_CONTAINS(error_of([&] { setting_arguments("epochs", spec); }),
                   "expected SECTION.KEY=VALUE");
+  EXPECT_CONTAINS(error_of([&] { setting_arguments("model.resn_form=power,ratio", spec); }),
+                  "--set 'model.resn_form=power,ratio': model option 'resn_form' takes one value, "
+                  "not a list ('power,ratio')");
+  EXPECT_CONTAINS(error_in("[model]\northo_form = \"default,official\"\n"),
+                  "run.toml:2: model.ortho_form: model option 'ortho_form' takes one value");
 }
 
 TEST(ConfigFile, ValuesBecomeArgumentsAndModelKeysModelSettings) {

@@ -71,6 +71,9 @@ void add_setting(const std::string& section_name, const std::string& key, const 
   const auto& known = section->options;
   if (std::find(known.begin(), known.end(), option) == known.end()) {
     if (section_name == std::string("model")) {  // the model's own option, checked by the model
+      // Every model option takes one value; cxxopts would cut a list into bogus settings.
+      if (value.find(',') != std::string::npos)
+        fail("{}: model option '{}' takes one value, not a list ('{}')", where, key, value);
       out.push_back("--set");
       out.push_back(fmt::format("model.{}={}", underscored(key), value));
       return;
