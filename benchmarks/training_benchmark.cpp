@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 
 #include "benchmarks/benchmarks.h"
+#include "benchmarks/launch_counter.h"
 #include "engine/negative_sampler.h"
 #include "engine/prepared_data.h"
 #include "models/registry.h"
@@ -44,8 +45,26 @@ void train_epochs(benchmark::State& state, std::shared_ptr<const PreparedData> d
     options.checkpoints.folder.clear();
     // The first epoch pays for one-time setup (CUDA context, cuBLAS handles, allocator pools).
     Trainer(*model, train, sampler, options).fit();
-    for (auto _ : state) Trainer(*model, train, sampler, options).fit();
+    int64_t steps = 0;
+    for (auto _ : state) steps += Trainer(*model, train, sampler, options).fit().global_steps;
     state.SetItemsProcessed(train.size() * state.iterations());
+    state.counters["steps_per_second"] =
+        benchmark::Counter(static_cast<double>(steps), benchmark::Counter::kIsRate);
+    // Launches per step, averaged over an epoch of the first kProfiledSteps batches (so the
+    // epoch's own work is spread over them too).
+    constexpr int64_t kProfiledSteps = 20;
+    const Interactions head = train.select(at::arange(
+        std::min(train.size(), kProfiledSteps * options.batch_size), train.users.options()));
+    int64_t profiled_steps = 0;
+    const LaunchCounts counts = count_launches(
+        [&] { profiled_steps = Trainer(*model, head, sampler, options).fit().global_steps; },
+        device);
+    const double per_step = 1.0 / static_cast<double>(std::max<int64_t>(1, profiled_steps));
+    state.counters["operators_per_step"] = static_cast<double>(counts.operators) * per_step;
+    if (device.is_cuda()) {
+      state.counters["kernels_per_step"] = static_cast<double>(counts.kernels) * per_step;
+      state.counters["syncs_per_step"] = static_cast<double>(counts.synchronizations) * per_step;
+    }
   });
 }
 

@@ -5,12 +5,15 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <cmath>
 #include <cstdlib>
 #include <fstream>
 
 #include <nlohmann/json.hpp>
 
 #include "benchmarks/benchmarks.h"
+#include "benchmarks/launch_counter.h"
+#include "device_cases.h"
 #include "engine/prepared_data.h"
 #include "tests/test_support.h"
 #include "tools/benchmark_runs.h"
@@ -113,11 +116,41 @@ TEST(BenchmarkRuns, TrainingCountsTrainingInteractionsAndEvaluationCountsTestUse
   EXPECT_EQ(runs[0].error, "");
   EXPECT_NEAR(runs[0].rate() * runs[0].seconds_per_iteration,
               static_cast<double>(data->split.train.size()), 1e-6 * data->split.train.size());
+  // An epoch is ⌈interactions / batch⌉ steps, and each step dispatches operators.
+  const double steps = std::ceil(static_cast<double>(data->split.train.size()) / 1024);
+  EXPECT_NEAR(runs[0].counters.at("steps_per_second") * runs[0].seconds_per_iteration, steps,
+              1e-6 * steps);
+  EXPECT_GT(runs[0].counters.at("operators_per_step"), 10);
+  EXPECT_EQ(runs[0].counters.count("kernels_per_step"), 0u);  // CUDA only
   EXPECT_EQ(runs[1].name, "evaluate_mf/cpu/small");
   const double test_users =
       static_cast<double>(std::get<0>(at::_unique(data->split.test.users)).numel());
   EXPECT_NEAR(runs[1].rate() * runs[1].seconds_per_iteration, test_users, 1e-6 * test_users);
 }
+
+class LaunchCounter : public ::testing::TestWithParam<std::string> {};
+
+// Two elementwise operators: two operator calls on any device, and on CUDA two kernels and the
+// final wait for the device.
+TEST_P(LaunchCounter, CountsTheOperatorsAndKernelsOfTheWork) {
+  const c10::Device device(GetParam());
+  POLYPHONY_SKIP_WITHOUT(device);
+  const auto a = torch::rand({1000}, device), b = torch::rand({1000}, device);
+  torch::Tensor c;
+  const LaunchCounts counts = count_launches([&] { c = a.add(b).mul(b); }, device);
+  EXPECT_EQ(counts.operators, 2);
+  EXPECT_TRUE(torch::allclose(c, (a + b) * b));
+  if (device.is_cuda()) {
+    EXPECT_EQ(counts.kernels, 2);
+    EXPECT_GE(counts.synchronizations, 1);
+  } else {
+    EXPECT_EQ(counts.kernels, 0);
+    EXPECT_EQ(counts.synchronizations, 0);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Devices, LaunchCounter, ::testing::ValuesIn(testing::test_devices()),
+                         [](const auto& info) { return info.param; });
 
 int run_bench(std::vector<std::string> arguments) {
   arguments.insert(arguments.begin(), "bench");

@@ -56,6 +56,21 @@ std::string human_rate(double rate) {
   return fmt::format("{:.3g}", rate);
 }
 
+// A training run's step counters, e.g. " (217 steps/s, 284 operators, 31 kernels, 0 syncs per
+// step)"; empty for other benchmarks.
+std::string step_counters(const BenchmarkRun& run) {
+  const auto steps = run.counters.find("steps_per_second");
+  if (steps == run.counters.end()) return "";
+  std::string per_step;
+  for (const auto& [key, label] :
+       {std::pair{"operators_per_step", "operators"}, std::pair{"kernels_per_step", "kernels"},
+        std::pair{"syncs_per_step", "syncs"}})
+    if (const auto it = run.counters.find(key); it != run.counters.end())
+      per_step += fmt::format(", {:.0f} {}", it->second, label);
+  return fmt::format(" ({:.3g} steps/s{}{})", steps->second, per_step,
+                     per_step.empty() ? "" : " per step");
+}
+
 // The dataset's part of a benchmark name, without the slashes that separate a name's parts:
 // the preset of a synthetic dataset, the folder and file name of a file.
 std::string data_label(const std::string& source) {
@@ -298,7 +313,8 @@ int bench(int argc, char** argv) {
 
   const auto runs = run_registered_benchmarks([](const BenchmarkRun& run) {
     if (run.error.empty())
-      fmt::print("  {:<58} {:>10} {}\n", run.name, human_rate(run.rate()), unit_of(run.what));
+      fmt::print("  {:<58} {:>10} {}{}\n", run.name, human_rate(run.rate()), unit_of(run.what),
+                 step_counters(run));
     else
       fmt::print("  {:<58} failed: {}\n", run.name, run.error);
     std::fflush(stdout);
@@ -326,6 +342,7 @@ int bench(int argc, char** argv) {
         r["rate"] = run.rate();
         r["iterations"] = run.iterations;
         r["seconds_per_iteration"] = run.seconds_per_iteration;
+        if (!run.counters.empty()) r["counters"] = run.counters;
       } else {
         r["error"] = run.error;
       }

@@ -25,9 +25,11 @@ class CollectingReporter : public benchmark::BenchmarkReporter {
         run.iterations = report.iterations;
         run.seconds_per_iteration = report.real_accumulated_time /
                                     static_cast<double>(std::max<int64_t>(1, run.iterations));
-        if (const auto items = report.counters.find("items_per_second");
-            items != report.counters.end())
-          run.items_per_second = items->second.value;
+        for (const auto& [name, counter] : report.counters)
+          if (name == "items_per_second")
+            run.items_per_second = counter.value;
+          else
+            run.counters[name] = counter.value;
       }
       runs.push_back(run);
       if (on_run_) on_run_(run);

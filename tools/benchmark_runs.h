@@ -17,7 +17,9 @@ struct BenchmarkRun {
   int64_t iterations = 0;
   double seconds_per_iteration = 0;  // wall time
   double items_per_second = 0;       // 0 when the benchmark counts no items
-  std::string error;                 // the failure's message; empty when it ran
+  // The benchmark's other counters: steps_per_second, kernels_per_step, GB/s as bytes_per_second...
+  std::map<std::string, double> counters;
+  std::string error;  // the failure's message; empty when it ran
 
   // items/s, or iterations/s for a benchmark that counts no items.
   double rate() const;
