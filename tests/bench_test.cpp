@@ -189,6 +189,9 @@ TEST(BenchCommand, WritesEveryRunToJsonAndDrawsTheChart) {
                                              "evaluate_mf/cpu/music-small",
                                              "evaluate_pop/cpu/music-small"}));
   EXPECT_EQ(result.at("runs")[0].at("unit"), "interactions/s");
+  // The training run's step counters reach the JSON.
+  EXPECT_GT(result.at("runs")[0].at("counters").at("steps_per_second").get<double>(), 0);
+  EXPECT_GT(result.at("runs")[0].at("counters").at("operators_per_step").get<double>(), 0);
   EXPECT_EQ(result.at("runs")[1].at("unit"), "users/s");
   EXPECT_GT(std::filesystem::file_size(png), 1000u);
 }
