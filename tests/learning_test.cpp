@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include <functional>
+#include <iostream>
 #include <utility>
 
 #include "engine/evaluator.h"
@@ -135,28 +136,40 @@ TEST(Learning, AcfBeatsPopularityOnTheDemoData) {
   });
 }
 
-// The top-k prototype filter with the prototype-distributing regulariser (Moradi et al. 2024)
-// makes UI-ProtoMF's recommendations less popular, as the paper reports for long-tail items: more
-// long-tail items (APLT@10) and a lower ARP@10, at about the same accuracy. (The artist-group rank
-// gap the paper also reports does not narrow on the built-in data: docs/models.md.)
-TEST(Learning, PrototypeFilterAndDistributingRegulariserMakeRecommendationsLessPopular) {
+// Prototype top-k filtering with the distributing regulariser (Moradi et al., arXiv 2405.17607 and
+// 2412.14329) where prototypes are scarce: the demo data with 96 listening scenes for 32
+// prototypes, as LFM-2b has far more countries and scenes than a model has prototypes. Trained to
+// 32 epochs, the filtered model recommends more long-tail items, less popular ones, is no less
+// accurate, and ranks the minority group's test items closer to the majority's (on the demo's
+// 24 scenes, with prototypes to spare, the gap does not move; docs/models.md).
+class FilterAndDistributing : public ::testing::TestWithParam<uint64_t> {};
+
+TEST_P(FilterAndDistributing, MakeRecommendationsLessPopularAndNarrowTheArtistGroupGap) {
+  const uint64_t seed = GetParam();
   nlohmann::json distributed = kSmallPrototypes;
   distributed["k_user"] = 16;
   distributed["k_item"] = 16;
   distributed["ortho_weight"] = 0.1;
-  for (uint64_t seed : {1u, 2u, 3u}) {
-    DataSetup setup;
-    setup.split.seed = seed;
-    const PreparedData data = prepare_data(setup);
-    torch::manual_seed(seed);
-    const auto plain = train_and_test(data, "uiprotomf", prototype_training(8), kSmallPrototypes);
-    torch::manual_seed(seed);
-    const auto filtered = train_and_test(data, "uiprotomf", prototype_training(8), distributed);
-    EXPECT_GT(filtered.metric("APLT@10"), 1.3 * plain.metric("APLT@10")) << "seed " << seed;
-    EXPECT_LT(filtered.metric("ARP@10"), plain.metric("ARP@10")) << "seed " << seed;
-    EXPECT_GT(filtered.metric("NDCG@10"), 0.9 * plain.metric("NDCG@10")) << "seed " << seed;
-  }
+  DataSetup setup;
+  setup.load.dataset = "synthetic:music-demo,communities=96";
+  setup.split.seed = seed;
+  const PreparedData data = prepare_data(setup);
+  torch::manual_seed(seed);
+  const auto plain = train_and_test(data, "uiprotomf", prototype_training(32), kSmallPrototypes);
+  torch::manual_seed(seed);
+  const auto filtered = train_and_test(data, "uiprotomf", prototype_training(32), distributed);
+  EXPECT_GT(filtered.metric("APLT@10"), 1.2 * plain.metric("APLT@10"));
+  EXPECT_LT(filtered.metric("ARP@10"), plain.metric("ARP@10"));
+  EXPECT_GT(filtered.metric("NDCG@10"), 0.95 * plain.metric("NDCG@10"));
+  EXPECT_GT(plain.metric("AvgRankGap"), 0) << "the minority group should start behind";
+  EXPECT_LT(filtered.metric("AvgRankGap"), 0.9 * plain.metric("AvgRankGap"));
+  std::cout << "seed " << seed << ": AvgRankGap " << plain.metric("AvgRankGap") << " -> "
+            << filtered.metric("AvgRankGap") << ", NDCG@10 " << plain.metric("NDCG@10") << " -> "
+            << filtered.metric("NDCG@10") << ", APLT@10 " << plain.metric("APLT@10") << " -> "
+            << filtered.metric("APLT@10") << "\n";
 }
+
+INSTANTIATE_TEST_SUITE_P(Learning, FilterAndDistributing, ::testing::Values(1u, 2u, 3u));
 
 // ReSN (Lin et al., WSDM 2025) penalises the principal singular value where popularity is
 // memorised: recommendations get less popular (ARP@10) without losing accuracy.
