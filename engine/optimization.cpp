@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "common/error.h"
+#include "engine/fused_adam.h"
 #include "engine/line_reader.h"
 
 namespace polyphony {
@@ -29,11 +30,11 @@ std::unique_ptr<torch::optim::Optimizer> make_optimizer(const std::vector<at::Te
   check_optimizer_options(o);
   namespace optim = torch::optim;
   if (o.name == "adam")
-    return std::make_unique<optim::Adam>(parameters,
-                                         optim::AdamOptions(o.lr).weight_decay(o.weight_decay));
+    return std::make_unique<FusedAdam>(parameters,
+                                       optim::AdamOptions(o.lr).weight_decay(o.weight_decay));
   if (o.name == "adamw")
-    return std::make_unique<optim::AdamW>(parameters,
-                                          optim::AdamWOptions(o.lr).weight_decay(o.weight_decay));
+    return std::make_unique<FusedAdamW>(parameters,
+                                        optim::AdamWOptions(o.lr).weight_decay(o.weight_decay));
   if (o.name == "adagrad")
     return std::make_unique<optim::Adagrad>(
         parameters, optim::AdagradOptions(o.lr).weight_decay(o.weight_decay));

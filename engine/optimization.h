@@ -16,7 +16,7 @@ class Optimizer;
 namespace polyphony {
 
 struct OptimizerOptions {
-  /// adam, adamw, adagrad or sgd.
+  /// adam, adamw (fused: engine/fused_adam.h), adagrad or sgd.
   std::string name = "adam";
   double lr = 5e-3;
   double weight_decay = 0.0;
