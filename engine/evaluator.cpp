@@ -10,6 +10,7 @@
 
 #include "common/error.h"
 #include "engine/groups.h"
+#include "engine/scores_above.h"
 #include "models/recommender.h"
 
 namespace polyphony {
@@ -244,7 +245,6 @@ EvaluationResult Evaluator::evaluate(Recommender& model, const UserItemIndex& ex
 
     if (num_groups > 0 && t_rows.numel() > 0) {
       // Rank of a target item = number of unmasked items scored strictly higher (0-based).
-      auto sorted = std::get<0>(scores.sort(1));  // ascending
       auto counts = n_target.to(at::kLong);
       auto local = at::arange(t_rows.numel(), long_opts) -
                    (counts.cumsum(0) - counts).index_select(0, t_rows);
@@ -252,8 +252,7 @@ EvaluationResult Evaluator::evaluate(Recommender& model, const UserItemIndex& ex
       auto target_scores =
           at::full({c, max_targets}, std::numeric_limits<float>::infinity(), scores.options());
       target_scores.index_put_({t_rows, local}, scores.index({t_rows, t_items}));
-      auto at_or_below = at::searchsorted(sorted, target_scores, false, /*right=*/true);
-      auto rank = (num_items - at_or_below.index({t_rows, local})).to(at::kDouble);
+      auto rank = count_scored_above(scores, target_scores).index({t_rows, local}).to(at::kDouble);
       auto group = groups_.group_of_item.index_select(0, t_items);
       rank_sum.index_add_(0, group, rank);
       rank_count.index_add_(0, group, at::ones_like(rank));
