@@ -34,13 +34,19 @@ import torch.nn.functional as F
 
 def load_ratings(path):
     """(users, items) as int64 tensors of dense indices, from a `::`-separated ratings.dat."""
+    user_ids, item_ids = [], []
     with open(path, encoding="utf-8") as f:
-        fields = f.read().replace("::", " ").split()
-    if len(fields) % 4:
-        raise SystemExit(f"{path}: expected 4 '::'-separated fields per line")
-    table = torch.tensor([int(x) for x in fields], dtype=torch.int64).view(-1, 4)
-    users = torch.unique(table[:, 0], return_inverse=True)[1]
-    items = torch.unique(table[:, 1], return_inverse=True)[1]
+        for number, line in enumerate(f, 1):
+            fields = line.split("::")
+            if len(fields) != 4 or not fields[0].isdigit() or not fields[1].isdigit():
+                raise SystemExit(f"{path}:{number}: expected UserID::MovieID::Rating::Timestamp, "
+                                 f"got {line.strip()!r}")
+            user_ids.append(int(fields[0]))
+            item_ids.append(int(fields[1]))
+    if not user_ids:
+        raise SystemExit(f"{path}: no ratings")
+    users = torch.unique(torch.tensor(user_ids), return_inverse=True)[1]
+    items = torch.unique(torch.tensor(item_ids), return_inverse=True)[1]
     return users, items
 
 
@@ -159,39 +165,43 @@ def ranking_loss(scores, loss):
     return (torch.logsumexp(scores, 1) - scores[:, 0]).mean()
 
 
-def train(model, train_users, train_items, num_items, args, device):
-    """Returns (seconds, interactions) of the timed steps; the first `--warmup-steps` steps of the
-    first epoch are not timed (allocator, thread pools)."""
-    optimizer = torch.optim.Adam(model.parameters(), lr=args.lr, weight_decay=args.weight_decay,
-                                 fused=True)
-    total_loss = torch.zeros((), device=device)
-    n = train_users.numel()
-    timed_steps = timed_interactions = step = 0
-    start = None
+def batches(n, args, device):
+    """The positions of each step's positives: a fresh permutation per epoch, cut into batches."""
     for _ in range(args.epochs):
         order = torch.randperm(n, device=device)
         for first in range(0, n, args.batch_size):
-            if step == args.warmup_steps:
-                if device.type == "cuda":
-                    torch.cuda.synchronize()
-                start = time.perf_counter()
-            batch = order[first:first + args.batch_size]
-            users, positives = train_users[batch], train_items[batch]
-            negatives = torch.randint(num_items, (batch.numel(), args.negatives), device=device)
-            scores = model(users, torch.cat([positives[:, None], negatives], 1))
-            loss = ranking_loss(scores, args.loss) + model.regularization()
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            total_loss += loss.detach()
-            step += 1
-            if start is not None:
-                timed_steps += 1
-                timed_interactions += batch.numel()
-            if args.max_steps and timed_steps == args.max_steps:
+            yield order[first:first + args.batch_size]
+
+
+def train(model, train_users, train_items, num_items, args, device):
+    """Returns (seconds, interactions, steps) of the timed steps: those after the first
+    `--warmup-steps` (allocator, thread pools), at most `--max-steps` of them."""
+    optimizer = torch.optim.Adam(model.parameters(), lr=args.lr, weight_decay=args.weight_decay,
+                                 fused=True)
+    total_loss = torch.zeros((), device=device)
+    timed_steps = timed_interactions = 0
+    start = None
+    for step, batch in enumerate(batches(train_users.numel(), args, device)):
+        if step == args.warmup_steps:
+            if device.type == "cuda":
+                torch.cuda.synchronize()
+            start = time.perf_counter()
+        users, positives = train_users[batch], train_items[batch]
+        negatives = torch.randint(num_items, (batch.numel(), args.negatives), device=device)
+        scores = model(users, torch.cat([positives[:, None], negatives], 1))
+        loss = ranking_loss(scores, args.loss) + model.regularization()
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        total_loss += loss.detach()
+        if start is not None:
+            timed_steps += 1
+            timed_interactions += batch.numel()
+            if timed_steps == args.max_steps:
                 break
-        if args.max_steps and timed_steps == args.max_steps:
-            break
+    if start is None:
+        raise SystemExit(f"--warmup-steps {args.warmup_steps}: the run has fewer steps than that; "
+                         "lower it or raise --epochs")
     if device.type == "cuda":
         torch.cuda.synchronize()
     seconds = time.perf_counter() - start
@@ -250,6 +260,12 @@ def main():
     parser.add_argument("--weight-decay", type=float, default=0.0)
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
+    for name in ("epochs", "batch_size", "negatives", "dim"):
+        if getattr(args, name) < 1:
+            parser.error(f"--{name.replace('_', '-')} must be at least 1")
+    for name in ("max_steps", "warmup_steps", "threads"):
+        if getattr(args, name) < 0:
+            parser.error(f"--{name.replace('_', '-')} must not be negative")
     if args.threads:
         torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)

@@ -92,8 +92,8 @@ void count_on_cpu(const T* scores, const T* thresholds, int64_t* out, int64_t ro
 }  // namespace
 
 at::Tensor count_scored_above(const at::Tensor& scores, const at::Tensor& thresholds) {
-  check_inputs(scores, thresholds);
   if (!scores.device().is_cpu()) return count_scored_above_by_sorting(scores, thresholds);
+  check_inputs(scores, thresholds);
   auto s = scores.contiguous();
   auto t = thresholds_without_nan(thresholds);
   auto out = at::empty(t.sizes(), t.options().dtype(at::kLong));
