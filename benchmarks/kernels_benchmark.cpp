@@ -20,37 +20,37 @@ struct TopkSizes {
   int64_t rows, prototypes, dim, k;
 };
 
-// Forward + backward of the fused filter.
-void topk_filter_kernel(benchmark::State& state, torch::Device device, TopkSizes s) {
-  auto e = torch::randn({s.rows, s.dim}, torch::device(device)).requires_grad_(true);
-  auto p = torch::randn({s.prototypes, s.dim}, torch::device(device)).requires_grad_(true);
+// The fused filter, forward alone or forward + backward.
+void topk_filter_kernel(benchmark::State& state, torch::Device device, TopkSizes s, bool backward) {
+  auto e = torch::randn({s.rows, s.dim}, torch::device(device)).requires_grad_(backward);
+  auto p = torch::randn({s.prototypes, s.dim}, torch::device(device)).requires_grad_(backward);
   auto w = torch::randn({s.rows, s.k}, torch::device(device));
   for (auto _ : state) {
     auto kept = topk_prototype_filter(e, p, s.k);
-    (kept.values * w).sum().backward();
+    if (backward) (kept.values * w).sum().backward();
     synchronize(device);
   }
-  // Forward reads E and P and writes values and indices; backward reads them and writes grads.
-  const double bytes =
-      4.0 * (2 * s.rows * s.dim + 2 * s.prototypes * s.dim) + 12.0 * 2 * s.rows * s.k;
+  // Compulsory traffic. Forward: read E, write values and indices. Backward: read the values'
+  // gradient, values, indices and E, write E's gradient.
+  double bytes = 4.0 * s.rows * s.dim + 12.0 * s.rows * s.k;
+  if (backward) bytes += 8.0 * s.rows * s.dim + 16.0 * s.rows * s.k;
   state.SetBytesProcessed(static_cast<int64_t>(bytes) * state.iterations());
   state.SetItemsProcessed(s.rows * state.iterations());
 }
 
 // The same in plain torch ops: normalise, matmul, topk, scatter into a dense matrix.
-void topk_filter_reference(benchmark::State& state, torch::Device device, TopkSizes s) {
-  auto e = torch::randn({s.rows, s.dim}, torch::device(device)).requires_grad_(true);
-  auto p = torch::randn({s.prototypes, s.dim}, torch::device(device)).requires_grad_(true);
+void topk_filter_reference(benchmark::State& state, torch::Device device, TopkSizes s,
+                           bool backward) {
+  namespace F = torch::nn::functional;
+  auto e = torch::randn({s.rows, s.dim}, torch::device(device)).requires_grad_(backward);
+  auto p = torch::randn({s.prototypes, s.dim}, torch::device(device)).requires_grad_(backward);
   auto w = torch::randn({s.rows, s.prototypes}, torch::device(device));
   for (auto _ : state) {
-    auto sims = 1.0 + torch::nn::functional::normalize(
-                          e, torch::nn::functional::NormalizeFuncOptions().dim(1))
-                          .mm(torch::nn::functional::normalize(
-                                  p, torch::nn::functional::NormalizeFuncOptions().dim(1))
-                                  .t());
+    auto sims = 1.0 + F::normalize(e, F::NormalizeFuncOptions().dim(1))
+                          .mm(F::normalize(p, F::NormalizeFuncOptions().dim(1)).t());
     auto top = sims.topk(s.k, 1);
     auto dense = torch::zeros_like(sims).scatter(1, std::get<1>(top), std::get<0>(top));
-    (dense * w).sum().backward();
+    if (backward) (dense * w).sum().backward();
     synchronize(device);
   }
   state.SetItemsProcessed(s.rows * state.iterations());
@@ -109,10 +109,14 @@ std::vector<benchmark::internal::Benchmark*> register_kernel_benchmarks(const c1
     const TopkSizes s{sizes.topk_rows, 128, 64, k};
     const std::string shape =
         "/N:" + std::to_string(sizes.topk_rows) + "/L:128/d:64/k:" + std::to_string(k);
-    registered.push_back(benchmark::RegisterBenchmark(
-        ("topk_filter_fwd_bwd/" + dev + shape).c_str(), topk_filter_kernel, device, s));
-    registered.push_back(benchmark::RegisterBenchmark(
-        ("topk_filter_torch_reference/" + dev + shape).c_str(), topk_filter_reference, device, s));
+    for (const bool backward : {false, true}) {
+      const std::string pass = backward ? "fwd_bwd/" : "fwd/";
+      registered.push_back(benchmark::RegisterBenchmark(
+          ("topk_filter_" + pass + dev + shape).c_str(), topk_filter_kernel, device, s, backward));
+      registered.push_back(benchmark::RegisterBenchmark(
+          ("topk_filter_torch_reference_" + pass + dev + shape).c_str(), topk_filter_reference,
+          device, s, backward));
+    }
   }
   const std::string shape = "/G:" + std::to_string(sizes.spectral_batch) + "/64x64";
   registered.push_back(benchmark::RegisterBenchmark(("spectral_norm/" + dev + shape).c_str(),

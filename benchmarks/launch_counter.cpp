@@ -14,7 +14,14 @@ LaunchCounts count_launches(const std::function<void()>& work, const c10::Device
   using torch::profiler::impl::ActivityType;
   std::set<ActivityType> activities = {ActivityType::CPU};
   if (device.is_cuda()) activities.insert(ActivityType::CUDA);
-  const torch::profiler::impl::ProfilerConfig config(torch::profiler::impl::ProfilerState::KINETO);
+  // CUDA synchronisation events (device, stream and event waits, hence every host read of a
+  // device value) are recorded only when asked for.
+  torch::profiler::impl::ExperimentalConfig experimental;
+  experimental.enable_cuda_sync_events = device.is_cuda();
+  const torch::profiler::impl::ProfilerConfig config(
+      torch::profiler::impl::ProfilerState::KINETO, /*report_input_shapes=*/false,
+      /*profile_memory=*/false, /*with_stack=*/false, /*with_flops=*/false,
+      /*with_modules=*/false, experimental);
   // Without a CUDA driver, Kineto logs a failed GPU query as an error on every start; quiet
   // (level 5: above ERROR) unless the user chose a level.
   if (!torch::cuda::is_available()) setenv("KINETO_LOG_LEVEL", "5", /*overwrite=*/0);

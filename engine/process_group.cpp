@@ -105,7 +105,32 @@ std::optional<LaunchEnvironment> launch_environment() {
     fail("environment variable RANK={} must be below WORLD_SIZE={}", e.rank, e.world_size);
   if (e.master_port > 65535)
     fail("environment variable MASTER_PORT={} is not a port", e.master_port);
+  if (const char* backend = std::getenv("POLYPHONY_DIST_BACKEND")) {
+    e.backend = backend;
+    if (e.backend != "nccl" && e.backend != "gloo")
+      fail("environment variable POLYPHONY_DIST_BACKEND='{}': expected nccl or gloo", e.backend);
+  }
   return e;
+}
+
+std::string process_group_backend(const LaunchEnvironment& e, c10::Device device) {
+  if (e.backend.empty()) return device.is_cuda() ? "nccl" : "gloo";
+  if (e.backend == "nccl" && !device.is_cuda())
+    fail(
+        "environment variable POLYPHONY_DIST_BACKEND=nccl: NCCL reduces CUDA tensors only, and "
+        "this run trains on the CPU (use gloo)");
+  return e.backend;
+}
+
+c10::Device process_cuda_device(const LaunchEnvironment& e, int visible_gpus) {
+  if (visible_gpus < 1) fail("training on CUDA, but no CUDA device is visible");
+  const bool nccl = process_group_backend(e, c10::Device(c10::kCUDA)) == "nccl";
+  if (nccl && e.local_rank >= visible_gpus)
+    fail(
+        "environment variable LOCAL_RANK={}: NCCL runs one process per GPU, and this machine "
+        "shows {} CUDA device(s) (POLYPHONY_DIST_BACKEND=gloo lets processes share a GPU)",
+        e.local_rank, visible_gpus);
+  return c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(e.local_rank % visible_gpus));
 }
 
 std::unique_ptr<Collective> join_process_group(const LaunchEnvironment& e, c10::Device device,
@@ -124,7 +149,7 @@ std::unique_ptr<Collective> join_process_group(const LaunchEnvironment& e, c10::
          e.master_address, e.master_port, e.rank, e.world_size, error.what());
   }
   c10::intrusive_ptr<c10d::Backend> backend;
-  if (device.is_cuda()) {
+  if (process_group_backend(e, device) == "nccl") {
 #ifdef POLYPHONY_WITH_NCCL
     backend = c10::make_intrusive<c10d::ProcessGroupNCCL>(store, e.rank, e.world_size);
 #else

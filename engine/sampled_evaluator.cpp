@@ -47,7 +47,9 @@ EvaluationResult SampledEvaluator::evaluate(Recommender& model, const UserItemIn
                          at::cat({known_dev.items(), target_dev.items()}),
                          {},
                          {}};
-  const auto sampler = NegativeSampler::uniform(UserItemIndex(all, num_users, num_items));
+  // UserItemIndex is built on the CPU: the sampler must draw on the evaluation's device.
+  const auto sampler =
+      NegativeSampler::uniform(UserItemIndex(all, num_users, num_items).to(device_));
   const auto [t_users, t_items] = target_dev.entries_of(at::arange(num_users, long_opts));
   const int64_t n = t_users.numel();
   const auto num_k = static_cast<int64_t>(ks_.size());

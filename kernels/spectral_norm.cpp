@@ -13,11 +13,43 @@
 namespace polyphony {
 namespace {
 
-// Symmetric square root of symmetric PSD matrices [..., d, d] (negative rounding noise clamped).
-at::Tensor psd_sqrt(const at::Tensor& gram) {
-  auto [eigenvalues, eigenvectors] = at::linalg_eigh(gram);
-  return at::matmul(eigenvectors * eigenvalues.clamp_min(0).sqrt().unsqueeze(-2),
-                    eigenvectors.transpose(-1, -2));
+struct GramSpectralNorm {
+  at::Tensor sigma, user_side, item_side;  // [G], [G, d], [G, d]
+};
+
+// σ₁(U_g Vᵀ) from the Gram matrices (spectral_norm_kernels.h); `direction` [G, d] is the warm
+// start when `warm`, and holds the converged direction on return.
+GramSpectralNorm gram_spectral_norm(const at::Tensor& grams, const at::Tensor& item_gram,
+                                    const SpectralNormOptions& options, at::Tensor& direction,
+                                    bool warm) {
+  const int64_t batch = grams.size(0), d = grams.size(2);
+  GramSpectralNorm r{at::empty({batch}, grams.options()), at::empty({batch, d}, grams.options()),
+                     at::empty({batch, d}, grams.options())};
+  auto iterations = at::empty({batch}, grams.options().dtype(at::kInt));
+  const kernels::GramSpectralNormSizes sizes{batch, d, options.max_iterations, options.tolerance};
+  if (grams.is_cuda()) {
+#ifdef POLYPHONY_WITH_CUDA
+    TORCH_CHECK(grams.scalar_type() == at::kFloat,
+                "factorised spectral norm: CUDA takes float32, got ", grams.scalar_type());
+    const c10::cuda::CUDAGuard guard(grams.device());
+    kernels::gram_spectral_norm_cuda(grams.data_ptr<float>(), item_gram.data_ptr<float>(), sizes,
+                                     warm, r.sigma.data_ptr<float>(), direction.data_ptr<float>(),
+                                     r.user_side.data_ptr<float>(), r.item_side.data_ptr<float>(),
+                                     iterations.data_ptr<int32_t>(),
+                                     kernels::current_cuda_stream());
+#else
+    kernels::fail_without_cuda("factorised spectral norm");
+#endif
+  } else {
+    AT_DISPATCH_FLOATING_TYPES(grams.scalar_type(), "gram_spectral_norm_cpu", [&] {
+      kernels::gram_spectral_norm_cpu<scalar_t>(
+          grams.data_ptr<scalar_t>(), item_gram.data_ptr<scalar_t>(), sizes, warm,
+          r.sigma.data_ptr<scalar_t>(), direction.data_ptr<scalar_t>(),
+          r.user_side.data_ptr<scalar_t>(), r.item_side.data_ptr<scalar_t>(),
+          iterations.data_ptr<int32_t>());
+    });
+  }
+  return r;
 }
 
 class FactorizedSpectralNormFunction
@@ -58,17 +90,15 @@ class FactorizedSpectralNormFunction
         begin += count;
       }
     }
-    auto item_root = psd_sqrt(item_gram);
-    auto user_roots = psd_sqrt(user_grams);
-    auto small = at::matmul(user_roots, item_root).contiguous();  // C_g = G_g^{1/2} H^{1/2}
-    at::Tensor warm_right;
-    if (warm && warm->right.defined() && warm->right.sizes() == at::IntArrayRef({num_groups, d}))
-      warm_right = warm->right.to(small.options());
-    auto r = batched_spectral_norm(small, options, warm_right);
-    if (warm) warm->right = r.right;
-    // w = H^{1/2} b, z = G_g^{1/2} a: the item- and user-side directions of the gradient.
-    auto w = at::matmul(item_root, r.right.unsqueeze(-1)).squeeze(-1);  // [G, d]
-    auto z = at::matmul(user_roots, r.left.unsqueeze(-1)).squeeze(-1);  // [G, d]
+    const bool warm_given =
+        warm && warm->right.defined() && warm->right.sizes() == at::IntArrayRef({num_groups, d});
+    auto direction = warm_given ? warm->right.to(users.options()).contiguous().clone()
+                                : at::empty({num_groups, d}, users.options());
+    auto r = gram_spectral_norm(user_grams.contiguous(), item_gram.contiguous(), options, direction,
+                                warm_given);
+    if (warm) warm->right = direction;
+    const auto& w = r.user_side;  // H z / σ: ∂σ/∂U_g = U_g w wᵀ / σ
+    const auto& z = r.item_side;  // ∂σ/∂V = V z zᵀ / σ
     ctx->save_for_backward({users, items, groups, r.sigma, w, z});
     return r.sigma;
   }

@@ -32,14 +32,14 @@ SpectralNormResult batched_spectral_norm(const at::Tensor& matrices,
 
 // Warm-start state of the factorised path, kept by the caller between calls (e.g. training steps).
 struct SpectralWarmStart {
-  at::Tensor right;  // [G, d]
+  at::Tensor right;  // [G, d]: the power iteration's last direction
 };
 
 // σ₁(U_g Vᵀ) for each user group g (rows of U with user_groups == g; all rows when user_groups is
-// undefined and num_groups is 1), without forming U Vᵀ: σ₁(U_g Vᵀ) = σ₁(G_g^{1/2} H^{1/2}) with the
-// d×d Gram matrices G_g = U_gᵀU_g and H = VᵀV, estimated by the batched kernel. Differentiable:
-// ∂σ/∂U_g = U_g w wᵀ / σ and ∂σ/∂V = V z zᵀ / σ with w = H^{1/2} b, z = G_g^{1/2} a from the
-// kernel's singular vectors (a, b). Returns [G].
+// undefined and num_groups is 1), without forming U Vᵀ: σ₁(U_g Vᵀ)² is the largest eigenvalue of
+// G_g H with the d×d Gram matrices G_g = U_gᵀU_g and H = VᵀV, found by the batched Gram kernel's
+// power iteration (no square roots or eigendecompositions). Differentiable: ∂σ/∂U_g = U_g w wᵀ / σ
+// and ∂σ/∂V = V z zᵀ / σ with the kernel's gradient vectors w and z. Returns [G].
 at::Tensor factorized_spectral_norm(const at::Tensor& user_factors, const at::Tensor& item_factors,
                                     const at::Tensor& user_groups, int64_t num_groups,
                                     SpectralWarmStart* warm_start = nullptr,

@@ -76,9 +76,60 @@ void batched_spectral_norm_cpu(const T* matrices, const SpectralNormSizes& s, bo
   });
 }
 
+template <typename T>
+void gram_spectral_norm_cpu(const T* grams, const T* item_gram, const GramSpectralNormSizes& s,
+                            bool warm_start, T* sigma, T* direction, T* user_side, T* item_side,
+                            int32_t* iterations) {
+  const int64_t d = s.dim;
+  at::parallel_for(0, s.batch, 1, [&](int64_t begin, int64_t end) {
+    std::vector<T> t(d), y(d);
+    for (int64_t g = begin; g < end; ++g) {
+      const T* gram = grams + g * d * d;
+      T* x = direction + g * d;
+      if (!warm_start || normalize(x, d) == 0) {
+        for (int64_t j = 0; j < d; ++j) x[j] = static_cast<T>(spectral_start_entry(j));
+        normalize(x, d);
+      }
+      int32_t it = 0;
+      while (it < s.max_iterations) {
+        ++it;
+        multiply(item_gram, x, d, d, t.data());
+        multiply(gram, t.data(), d, d, y.data());
+        if (normalize(y.data(), d) == 0) break;  // G_g H x = 0: zero factors
+        T moved = 0;
+        for (int64_t j = 0; j < d; ++j) moved += (y[j] - x[j]) * (y[j] - x[j]);
+        std::copy(y.begin(), y.end(), x);
+        if (std::sqrt(moved) <= static_cast<T>(s.tolerance)) break;
+      }
+      multiply(item_gram, x, d, d, t.data());
+      multiply(gram, t.data(), d, d, y.data());
+      T xt = 0, tgt = 0;
+      for (int64_t j = 0; j < d; ++j) {
+        xt += x[j] * t[j];
+        tgt += t[j] * y[j];
+      }
+      const bool positive = xt > 0 && tgt > 0;
+      sigma[g] = positive ? std::sqrt(tgt / xt) : T(0);
+      const T root = positive ? std::sqrt(xt) : T(1);
+      for (int64_t j = 0; j < d; ++j) {
+        user_side[g * d + j] = positive ? t[j] / root : T(0);
+        item_side[g * d + j] = positive ? x[j] * sigma[g] / root : T(0);
+      }
+      iterations[g] = it;
+    }
+  });
+}
+
 template void batched_spectral_norm_cpu<float>(const float*, const SpectralNormSizes&, bool, float*,
                                                float*, float*, int32_t*);
 template void batched_spectral_norm_cpu<double>(const double*, const SpectralNormSizes&, bool,
                                                 double*, double*, double*, int32_t*);
+
+template void gram_spectral_norm_cpu<float>(const float*, const float*,
+                                            const GramSpectralNormSizes&, bool, float*, float*,
+                                            float*, float*, int32_t*);
+template void gram_spectral_norm_cpu<double>(const double*, const double*,
+                                             const GramSpectralNormSizes&, bool, double*, double*,
+                                             double*, double*, int32_t*);
 
 }  // namespace polyphony::kernels

@@ -12,17 +12,9 @@
 
 #include <cstdint>
 
-struct CUstream_st;
-
-#ifdef __CUDACC__
-#define POLYPHONY_HOST_DEVICE __host__ __device__
-#else
-#define POLYPHONY_HOST_DEVICE
-#endif
+#include "kernels/common.h"
 
 namespace polyphony::kernels {
-
-using Stream = CUstream_st*;
 
 struct SpectralNormSizes {
   int64_t batch = 0;
@@ -39,6 +31,31 @@ void batched_spectral_norm_cpu(const T* matrices, const SpectralNormSizes& sizes
 void batched_spectral_norm_cuda(const float* matrices, const SpectralNormSizes& sizes,
                                 bool warm_start, float* sigma, float* left, float* right,
                                 int32_t* iterations, Stream stream);
+
+// σ₁(U_g Vᵀ) of tall factors from their d×d Gram matrices grams [G, d, d] (G_g = U_gᵀU_g) and
+// item_gram [d, d] (H = VᵀV), without square roots or decompositions: σ₁² is the largest
+// eigenvalue of G_g H (similar to the PSD matrix G_g^{1/2} H G_g^{1/2}, so real and ≥ 0), found
+// by power iteration x ← G_g H x / ‖G_g H x‖ until the unit vector x moves by at most `tolerance`,
+// from `direction` [G, d] with warm_start (else the fixed vector), then σ₁² = tᵀG_g t / xᵀt with
+// t = H x. On return `direction` holds x, and user_side [G, d] = H z / σ₁ and item_side [G, d] = z
+// with z = x σ₁ / √(xᵀHx): the vectors of the gradients ∂σ₁/∂U_g = U_g w wᵀ / σ₁ (w = user_side)
+// and ∂σ₁/∂V = V z zᵀ / σ₁. Zero factors give σ₁ = 0 and zero vectors.
+struct GramSpectralNormSizes {
+  int64_t batch = 0;
+  int64_t dim = 0;
+  int64_t max_iterations = 100;
+  double tolerance = 1e-6;
+};
+
+template <typename T>
+void gram_spectral_norm_cpu(const T* grams, const T* item_gram, const GramSpectralNormSizes& sizes,
+                            bool warm_start, T* sigma, T* direction, T* user_side, T* item_side,
+                            int32_t* iterations);
+
+void gram_spectral_norm_cuda(const float* grams, const float* item_gram,
+                             const GramSpectralNormSizes& sizes, bool warm_start, float* sigma,
+                             float* direction, float* user_side, float* item_side,
+                             int32_t* iterations, Stream stream);
 
 // The fixed starting vector's j-th entry (before normalisation): spread, never zero, and not
 // aligned with any coordinate axis, so it is not orthogonal to a singular vector by construction.

@@ -51,24 +51,12 @@ std::vector<T> unit_rows(const T* x, const std::vector<T>& inv_norms, int64_t di
   return out;
 }
 
-// The k largest of sim[0, L) in descending order, ties to the lower index: an insertion into a
-// sorted list of k, which a value enters only when it beats the current k-th. On scores in
-// random order that is O(k log(L/k)) insertions, far fewer than a sort's comparisons.
+// The k first of sim[0, L) in the filter's order: offered one by one to a sorted list of k.
 template <typename T>
 void select_top_k(const T* sim, int64_t prototypes, int64_t k, T* values, int64_t* indices) {
   int64_t kept = 0;
-  for (int64_t l = 0; l < prototypes; ++l) {
-    const T v = sim[l];
-    // Strictly greater moves up: an equal value keeps its earlier, lower-index place.
-    if (kept == k && !(v > values[k - 1])) continue;
-    int64_t j = kept < k ? kept++ : k - 1;
-    for (; j > 0 && v > values[j - 1]; --j) {
-      values[j] = values[j - 1];
-      indices[j] = indices[j - 1];
-    }
-    values[j] = v;
-    indices[j] = l;
-  }
+  for (int64_t l = 0; l < prototypes; ++l)
+    kept = offer_to_top_k<T, int64_t>(sim[l], l, values, indices, 1, kept, k);
 }
 
 }  // namespace

@@ -17,10 +17,12 @@ struct Case {
   int64_t rows, prototypes, dim, k;
 };
 
-// Sizes not multiples of 32, k = 1 and k = L, N = 0, one row, several prototype chunks.
-const Case kCases[] = {{0, 7, 5, 3},       {1, 1, 1, 1},      {37, 45, 33, 1},
-                       {37, 45, 33, 45},   {129, 70, 17, 12}, {300, 128, 64, 32},
-                       {65, 300, 129, 25}, {50, 1024, 96, 40}};
+// Sizes not multiples of 32, k = 1 and k = L, N = 0, one row, several prototype chunks, and k in
+// each of the CUDA forward's list capacities (≤ 4, 8, 16, 32 in registers, more in shared memory).
+const Case kCases[] = {{0, 7, 5, 3},       {1, 1, 1, 1},       {37, 45, 33, 1},
+                       {37, 45, 33, 45},   {129, 70, 17, 12},  {300, 128, 64, 32},
+                       {65, 300, 129, 25}, {50, 1024, 96, 40}, {200, 50, 24, 7},
+                       {600, 90, 20, 17}};
 
 // Reference in double: similarities [N, L] and the kept indices in descending order (a stable
 // sort keeps the lower index first among equal values).
@@ -111,6 +113,94 @@ TEST_P(TopkFilterParity, GradientsMatchTheReferenceThroughKeptEntries) {
     (sims.gather(1, kept.indices.cpu()) * weights.to(torch::kDouble)).sum().backward();
     EXPECT_TRUE(torch::allclose(e.grad().cpu().to(torch::kDouble), ed.grad(), 1e-4, 1e-5));
     EXPECT_TRUE(torch::allclose(p.grad().cpu().to(torch::kDouble), pd.grad(), 1e-4, 1e-5));
+  }
+}
+
+// Under --deterministic (at::globalContext's deterministic algorithms) the CUDA backward sums the
+// prototype gradient in a fixed order: two backward passes give the same bits, and both match the
+// reference. Rows and prototypes are many enough for many blocks and several row tiles each.
+TEST_P(TopkFilterParity, DeterministicGradientsAreBitIdenticalAndCorrect) {
+  const torch::Device device(GetParam());
+  POLYPHONY_SKIP_WITHOUT(device);
+  struct DeterministicScope {
+    const bool before = at::globalContext().deterministicAlgorithms();
+    const bool warn_before = at::globalContext().deterministicAlgorithmsWarnOnly();
+    DeterministicScope() { at::globalContext().setDeterministicAlgorithms(true, false); }
+    ~DeterministicScope() { at::globalContext().setDeterministicAlgorithms(before, warn_before); }
+  } scope;
+  for (const auto& c : {Case{20000, 128, 64, 16}, Case{300, 1030, 33, 40}, Case{7, 5, 3, 5}}) {
+    auto e = torch::randn({c.rows, c.dim}).to(device);
+    auto p = torch::randn({c.prototypes, c.dim}).to(device);
+    auto weights = torch::randn({c.rows, c.k}).to(device);
+    auto gradients = [&] {
+      auto ev = e.clone().requires_grad_(true), pv = p.clone().requires_grad_(true);
+      auto kept = topk_prototype_filter(ev, pv, c.k);
+      (kept.values * weights).sum().backward();
+      return std::tuple{ev.grad().cpu(), pv.grad().cpu(), kept.indices.cpu()};
+    };
+    const auto [ge1, gp1, kept] = gradients();
+    const auto [ge2, gp2, kept2] = gradients();
+    const std::string where = "N=" + std::to_string(c.rows) + " L=" + std::to_string(c.prototypes);
+    EXPECT_TRUE(torch::equal(ge1, ge2)) << where;
+    EXPECT_TRUE(torch::equal(gp1, gp2)) << where;
+    auto ed = e.cpu().to(torch::kDouble).requires_grad_(true);
+    auto pd = p.cpu().to(torch::kDouble).requires_grad_(true);
+    auto sims = 1.0 + (ed / ed.norm(2, {1}, true)).mm((pd / pd.norm(2, {1}, true)).t());
+    (sims.gather(1, kept) * weights.cpu().to(torch::kDouble)).sum().backward();
+    EXPECT_TRUE(torch::allclose(ge1.to(torch::kDouble), ed.grad(), 1e-4, 1e-5)) << where;
+    EXPECT_TRUE(torch::allclose(gp1.to(torch::kDouble), pd.grad(), 1e-4, 1e-4)) << where;
+  }
+}
+
+// Non-finite input: a NaN or ±Inf in an entity row makes every similarity of the row NaN, a NaN
+// in a prototype its whole column. NaN ranks after every number (ties to the lower index), so a
+// row keeps its finite similarities first, and every row's indices stay valid and distinct; the
+// backward runs, and on CUDA the device is still usable afterwards (no illegal address).
+TEST_P(TopkFilterParity, NonFiniteInputKeepsValidDistinctIndices) {
+  const torch::Device device(GetParam());
+  POLYPHONY_SKIP_WITHOUT(device);
+  const int64_t rows = 70, L = 45, dim = 13;
+  for (const int64_t k : {int64_t{1}, int64_t{5}, L}) {
+    auto e = torch::randn({rows, dim});
+    e[3][4] = NAN;
+    e[10][0] = INFINITY;
+    e[11][12] = -INFINITY;
+    e.narrow(0, 20, 2).fill_(NAN);
+    auto p = torch::randn({L, dim});
+    p[7][2] = NAN;  // column 7 is NaN in every row
+    e = e.to(device);
+    p = p.to(device);
+    auto values = torch::full({rows, k}, 5.0, e.options());
+    auto indices = torch::full({rows, k}, -7, e.options().dtype(torch::kLong));
+    topk_prototype_filter_forward_into(e, p, k, values, indices);
+    values = values.cpu();
+    indices = indices.cpu();
+    const std::string where = "k=" + std::to_string(k);
+    ASSERT_TRUE((indices >= 0).all().item<bool>() && (indices < L).all().item<bool>()) << where;
+    ASSERT_TRUE((std::get<0>(indices.sort(1)).diff(1, 1) > 0).all().item<bool>())
+        << "a prototype kept twice, " << where;
+    // Reference: NaN replaced by a number below every similarity, then a stable descending sort.
+    auto [sims, ref_order] = reference(e, p, L);
+    auto ranked = torch::where(sims.isnan(), torch::full_like(sims, -1.0), sims);
+    auto order = std::get<1>(ranked.sort(/*stable=*/true, 1, /*descending=*/true)).narrow(1, 0, k);
+    auto expected = sims.gather(1, order);
+    auto got = values.to(torch::kDouble);
+    EXPECT_TRUE(torch::equal(got.isnan(), expected.isnan())) << where;
+    EXPECT_TRUE(torch::allclose(got.nan_to_num(0), expected.nan_to_num(0), 1e-5, 1e-5)) << where;
+    // All-NaN rows keep prototypes 0, 1, ..., k−1 in order.
+    for (const int64_t r : {3, 10, 11, 20, 21})
+      EXPECT_TRUE(torch::equal(indices[r], torch::arange(k))) << "row " << r << ", " << where;
+    // A finite row never keeps the NaN column while a number is left.
+    if (k < L) {
+      EXPECT_FALSE((indices.narrow(0, 0, 3) == 7).any().item<bool>()) << where;
+    }
+
+    auto ev = e.clone().requires_grad_(true), pv = p.clone().requires_grad_(true);
+    (topk_prototype_filter(ev, pv, k).values * torch::randn({rows, k}).to(device)).sum().backward();
+    EXPECT_EQ(ev.grad().sizes(), e.sizes());
+    EXPECT_EQ(pv.grad().sizes(), p.sizes());
+    // The device still works (an illegal address would poison every later call).
+    EXPECT_EQ((torch::ones({4}, e.options()) * 2).sum().item<float>(), 8.0f) << where;
   }
 }
 

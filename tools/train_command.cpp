@@ -139,15 +139,24 @@ int train_with_arguments(const std::vector<std::string>& arguments,
   // Under torchrun (or any launcher setting WORLD_SIZE, RANK, ...): one process of a
   // data-parallel group, on GPU LOCAL_RANK when training on CUDA. Rank 0 alone prints and writes.
   std::unique_ptr<Collective> collective;
-  if (const auto launch = launch_environment(); launch && launch->world_size > 1) {
-    if (device.is_cuda()) device = c10::Device(c10::kCUDA, launch->local_rank);
+  // A launcher's group of one joins too (torchrun --nproc-per-node 1): the same path as many.
+  std::string backend;
+  if (const auto launch = launch_environment()) {
+    if (device.is_cuda())
+      device = process_cuda_device(*launch, static_cast<int>(torch::cuda::device_count()));
+    backend = process_group_backend(*launch, device);
     collective = join_process_group(*launch, device);
     if (launch->rank != 0 && !std::freopen("/dev/null", "w", stdout))
       fail("cannot silence the standard output of rank {}", launch->rank);
   }
   const bool main_process = !collective || collective->rank() == 0;
   if (setup.threads > 0) torch::set_num_threads(setup.threads);
-  if (setup.deterministic) at::globalContext().setDeterministicAlgorithms(true, true);
+  if (setup.deterministic) {
+    at::globalContext().setDeterministicAlgorithms(true, true);
+    // cuBLAS is deterministic only with a fixed workspace (read when its first handle is made,
+    // which is later); a user's own setting wins.
+    setenv("CUBLAS_WORKSPACE_CONFIG", ":4096:8", /*overwrite=*/0);
+  }
   TrainerOptions t = setup.trainer;
   const uint64_t seed = setup.seed;
   const std::string& model_name = setup.model;
@@ -203,8 +212,9 @@ int train_with_arguments(const std::vector<std::string>& arguments,
                              {"memory_budget_mb", eval_options.memory_budget_mb}}}};
   evaluator.set_collective(collective.get());
   if (collective) {
-    fmt::print("data parallel: {} processes ({}), global batch {} per step\n",
-               collective->world_size(), device.is_cuda() ? "NCCL" : "Gloo", t.batch_size);
+    fmt::print("data parallel: {} process{} ({} on {}), global batch {} per step\n",
+               collective->world_size(), collective->world_size() == 1 ? "" : "es",
+               backend == "nccl" ? "NCCL" : "Gloo", device.str(), t.batch_size);
     config["processes"] = collective->world_size();
   }
   // Only rank 0 writes; the others wait until the run directory exists.
