@@ -18,7 +18,8 @@ namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 // Bytes per (user, item) cell a chunk may hold at once: the float scores, their sorted copy with
-// int64 indices for ranks, the boolean target mask and the model's own temporaries.
+// int64 indices for ranks, the boolean target mask and the model's own temporaries. (Rows whose
+// cut-off falls inside tied scores add int64 keys for those rows only.)
 constexpr int64_t kBytesPerCell = 32;
 
 // Per-K utility terms, summed over users (columns of the accumulator).
@@ -44,6 +45,52 @@ double entropy(const at::Tensor& exposure) {
   if (total <= 0) return kNaN;
   auto p = exposure / total;
   return -at::xlogy(p, p).sum().item<double>();
+}
+
+// int64 keys [C, I] that order a row's items as `recommend` lists them: by score, ties to the lower
+// item index. The float's bits, with the magnitude bits of negative values flipped, order as the
+// floats do (−0 is made +0, NaN ranks first as in sort).
+at::Tensor ranking_keys(const at::Tensor& scores) {
+  auto bits = (scores + 0.0f).view(at::kInt).to(at::kLong);
+  auto ordered = at::where(bits >= 0, bits, bits.bitwise_xor(0x7fffffff));
+  constexpr int64_t kIndexRange = int64_t{1} << 32;
+  auto index = at::arange(scores.size(1), scores.options().dtype(at::kLong));
+  return ordered * kIndexRange + (kIndexRange - 1 - index);
+}
+
+// The k best items of each row [C, k] as `recommend` lists them (top_items' stable sort: by score,
+// ties to the lower item index), so that they do not depend on the catalogue size, the cut-offs
+// asked for, the chunking or the device; at::topk's choice and order among tied scores are its
+// algorithm's. at::topk of k + 1 finds the k best scores and tells the rows whose cut-off falls
+// inside a run of equal scores (the (k+1)-th ties with the k-th); only those are chosen again
+// through ranking_keys. Each list is then put in order by score, then index: a sort of k entries.
+at::Tensor top_items_in_rank_order(const at::Tensor& scores, int64_t k) {
+  const int64_t probe = std::min(k + 1, scores.size(1));
+  auto [values, items] = at::topk(scores, probe, 1);
+  if (probe > k) {
+    auto kth = values.select(1, k - 1);
+    auto cut_inside_ties =
+        (values.select(1, k) == kth).logical_and(kth != -std::numeric_limits<float>::infinity());
+    values = values.narrow(1, 0, k).contiguous();
+    items = items.narrow(1, 0, k).contiguous();
+    auto rows = cut_inside_ties.nonzero().squeeze(1);
+    if (rows.numel() > 0) {
+      auto tied = scores.index_select(0, rows);
+      auto chosen = std::get<1>(at::topk(ranking_keys(tied), k, 1));
+      items.index_copy_(0, rows, chosen);
+      values.index_copy_(0, rows, tied.gather(1, chosen));
+    }
+  }
+  // at::topk sorts by score; only equal scores (masked ones aside) can be out of index order.
+  constexpr float kMasked = -std::numeric_limits<float>::infinity();
+  auto later = values.narrow(1, 1, k - 1);
+  if (k < 2 ||
+      !(later == values.narrow(1, 0, k - 1)).logical_and(later != kMasked).any().item<bool>())
+    return items;
+  auto [by_index, order] = items.sort(1);
+  auto by_score =
+      std::get<1>(values.gather(1, order).sort(/*stable=*/true, 1, /*descending=*/true));
+  return by_index.gather(1, by_score);
 }
 
 }  // namespace
@@ -181,6 +228,7 @@ EvaluationResult Evaluator::evaluate(Recommender& model, const UserItemIndex& ex
   auto group_utility =
       at::zeros({std::max<int64_t>(num_user_groups, 1), num_k, kNumUtility}, double_opts);
   auto group_users = at::zeros({std::max<int64_t>(num_user_groups, 1)}, double_opts);
+  auto evaluated_users = at::zeros({}, double_opts);
 
   auto positions = at::arange(1, kmax + 1, double_opts);
   auto discount = 1.0 / at::log2(positions + 1.0);  // NDCG's 1 / log2(rank + 1), rank from 1
@@ -200,33 +248,47 @@ EvaluationResult Evaluator::evaluate(Recommender& model, const UserItemIndex& ex
                 model.kind(), ": score_all_items returned ", scores.sizes(), ", expected [", c,
                 ", ", num_items, "]");
     auto [ex_rows, ex_items] = exclude_dev.entries_of(chunk_users);
-    scores.index_put_({ex_rows, ex_items}, -std::numeric_limits<float>::infinity());
+    auto [all_rows, all_items] = target_dev.entries_of(chunk_users);
+    constexpr float kMasked = -std::numeric_limits<float>::infinity();
+    // A test item the user already has is masked and cannot be recommended: it is left out of
+    // T_u, and a user with no test item left is not evaluated (docs/metrics.md). The masked test
+    // items are those that masking turned to -inf.
+    auto scored_masked = scores.index({all_rows, all_items}) == kMasked;
+    scores.index_put_({ex_rows, ex_items}, kMasked);
+    auto recommendable = (scores.index({all_rows, all_items}) != kMasked).logical_or(scored_masked);
+    auto t_rows = all_rows.masked_select(recommendable);
+    auto t_items = all_items.masked_select(recommendable);
+    auto n_target =
+        at::zeros({c}, double_opts).index_add_(0, t_rows, at::ones_like(t_rows, double_opts));
+    auto evaluated = n_target > 0;
+    auto evaluated_d = evaluated.to(at::kDouble);
+    evaluated_users += evaluated_d.sum();
 
-    auto [t_rows, t_items] = target_dev.entries_of(chunk_users);
-    auto n_target = target_dev.counts_of(chunk_users).to(at::kDouble);  // [C]
-    auto top = at::topk(scores, kmax, 1, /*largest=*/true, /*sorted=*/true);
-    auto top_items = std::get<1>(top);                                         // [C, kmax]
-    auto valid = std::get<0>(top) != -std::numeric_limits<float>::infinity();  // not masked
+    auto top_items = top_items_in_rank_order(scores, kmax);  // [C, kmax]
+    auto valid = scores.gather(1, top_items) != kMasked;
     auto is_target = at::zeros({c, num_items}, long_opts.dtype(at::kBool));
     is_target.index_put_({t_rows, t_items}, true);
     auto hits = is_target.gather(1, top_items).logical_and(valid).to(at::kDouble);
-    auto valid_d = valid.to(at::kDouble);
+    // Lists of users who are not evaluated count nowhere (popularity, exposure).
+    auto valid_d = valid.to(at::kDouble) * evaluated_d.unsqueeze(1);
     at::Tensor user_group;
     if (num_user_groups > 0) {
       user_group = user_groups_.group_of_user.index_select(0, chunk_users);
-      group_users.index_add_(0, user_group, at::ones({c}, double_opts));
+      group_users.index_add_(0, user_group, evaluated_d);
     }
 
     for (int64_t q = 0; q < num_k; ++q) {
       const int64_t k = std::min(ks[q], kmax);
       auto h = hits.narrow(1, 0, k);
       auto n_hits = h.sum(1);
-      auto relevant = n_target.clamp_max(static_cast<double>(k));
+      // Users not evaluated get 1 as their count here, and zero terms below.
+      auto relevant = n_target.clamp(1.0, static_cast<double>(k));
       auto ideal = ideal_dcg.index_select(0, relevant.to(at::kLong) - 1);
       auto inv = inverse_position.narrow(0, 0, k);
       auto per_user = at::stack({(n_hits > 0).to(at::kDouble), n_hits / static_cast<double>(ks[q]),
-                                 n_hits / n_target, (h * discount.narrow(0, 0, k)).sum(1) / ideal,
-                                 (h * inv).amax(1), (h.cumsum(1) * inv * h).sum(1) / relevant});
+                                 n_hits / n_target.clamp_min(1.0),
+                                 (h * discount.narrow(0, 0, k)).sum(1) / ideal, (h * inv).amax(1),
+                                 (h.cumsum(1) * inv * h).sum(1) / relevant});
       utility[q] += per_user.sum(1);
       if (num_user_groups > 0) group_utility.select(1, q).index_add_(0, user_group, per_user.t());
 
@@ -237,9 +299,10 @@ EvaluationResult Evaluator::evaluate(Recommender& model, const UserItemIndex& ex
         return (per_item.index_select(0, items_k).view({c, k}) * v).sum(1) / n_valid;
       };
       auto head_share = mean_over_list(head);
-      popularity_terms[q] += at::stack({mean_over_list(popularity_), 1.0 - head_share, head_share,
-                                        mean_over_list(self_information)})
-                                 .sum(1);
+      popularity_terms[q] +=
+          at::stack({mean_over_list(popularity_), (1.0 - head_share) * evaluated_d, head_share,
+                     mean_over_list(self_information)})
+              .sum(1);
       exposure[q].index_add_(0, items_k, v.reshape(-1));
     }
 
@@ -260,16 +323,17 @@ EvaluationResult Evaluator::evaluate(Recommender& model, const UserItemIndex& ex
   }
 
   if (collective_ && collective_->world_size() > 1) {
-    std::vector<at::Tensor> sums{utility,    popularity_terms, exposure,   rank_sum,
-                                 rank_count, group_utility,    group_users};
+    std::vector<at::Tensor> sums{
+        utility,    popularity_terms, exposure,    rank_sum,
+        rank_count, group_utility,    group_users, evaluated_users.view({1})};
     collective_->all_reduce_sum(sums);
   }
 
   EvaluationResult r;
   r.split = split;
-  r.users_evaluated = n_users;
+  r.users_evaluated = static_cast<int64_t>(std::llround(evaluated_users.item<double>()));
   r.ks = ks;
-  const double denominator = n_users > 0 ? static_cast<double>(n_users) : kNaN;
+  const double denominator = r.users_evaluated > 0 ? static_cast<double>(r.users_evaluated) : kNaN;
   auto utility_cpu = utility.cpu();
   auto popularity_cpu = popularity_terms.cpu();
   auto exposure_cpu = exposure.cpu();

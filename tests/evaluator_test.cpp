@@ -2,10 +2,12 @@
 #include <torch/torch.h>
 
 #include <cmath>
+#include <set>
 
 #include "device_cases.h"
 #include "engine/evaluator.h"
 #include "engine/sampled_evaluator.h"
+#include "engine/top_items.h"
 #include "test_support.h"
 
 namespace polyphony {
@@ -72,6 +74,27 @@ TEST(Evaluator, TiedScoresDoNotCountAsRankedAbove) {
   const auto r = c.run({10});
   EXPECT_DOUBLE_EQ(r.group_avg_rank[1], 0.0);  // item 2 ties with items 1 and 3
   EXPECT_DOUBLE_EQ(r.group_avg_rank[0], 3.0);  // item 4: items 1, 2, 3 strictly above
+}
+
+// A test item the user already has is masked, so it cannot be recommended: it is left out of the
+// user's test set, and a user with none left is not evaluated. Users: 0 has test {0 (also
+// trained), 4} and ranks 4 first; 1 has only test item 1, which it trained on; 2 has test {5},
+// ranked second.
+TEST(Evaluator, TestItemsTheUserAlreadyHasAreLeftOut) {
+  UserItemIndex train{pairs({{0, 0}, {1, 1}, {1, 2}, {2, 3}}), 3, 6};
+  UserItemIndex test{pairs({{0, 0}, {0, 4}, {1, 1}, {2, 5}}), 3, 6};
+  FixedScores model{torch::tensor({{9., 1., 1., 1., 8., 1.},  //
+                                   {1., 9., 1., 1., 1., 1.},
+                                   {1., 1., 1., 9., 2., 1.5}})};
+  EvaluatorOptions options;
+  options.ks = {1, 2};
+  const auto r =
+      Evaluator(train, ItemGroups{}, options, torch::kCPU).evaluate(model, train, test, "test");
+  EXPECT_EQ(r.users_evaluated, 2);
+  EXPECT_DOUBLE_EQ(r.metric("HR@1"), 0.5);      // user 0 hits item 4, user 2 misses
+  EXPECT_DOUBLE_EQ(r.metric("Recall@1"), 0.5);  // user 0: 1 of its 1 recommendable test item
+  EXPECT_DOUBLE_EQ(r.metric("HR@2"), 1.0);      // user 2's list is [4, 5]
+  EXPECT_DOUBLE_EQ(r.metric("Recall@2"), 1.0);
 }
 
 // Random interactions, about 70 % training and 30 % test, with their indexes.
@@ -175,6 +198,67 @@ TEST_P(EvaluatorDevices, MatchTheCpuResult) {
   EXPECT_EQ(sampled.users_evaluated, reference.users_evaluated);
   EXPECT_GE(sampled.metric("HR@10"), 0.0);
   EXPECT_LE(sampled.metric("HR@10"), 1.0);
+}
+
+// Scores with many ties: the lists are `recommend`'s (ties to the lower item index), so the
+// metrics are the same for any set of cut-offs, any chunking, and with more items that score
+// lower; HR@k and NDCG@k equal those computed from top_items' lists.
+TEST_P(EvaluatorDevices, TiesAtTheCutOffGoToTheLowerItemAsInRecommend) {
+  const torch::Device device(GetParam());
+  POLYPHONY_SKIP_WITHOUT(device);
+  // Interactions among the first 30 items, and scores that tie everywhere but for a few items of
+  // each user: the cut-offs fall inside runs of equal scores that hold test items.
+  const int64_t users = 40, items = 600, extra = 900;
+  const RandomCase data(users, 30, 20);
+  const Interactions& train = data.train;
+  const Interactions& test = data.test;
+  const UserItemIndex train_index(train, users, items), test_index(test, users, items);
+  auto scores = torch::ones({users, items}).scatter_(1, torch::randint(items, {users, 3}), 2.0);
+  auto evaluate = [&](const at::Tensor& s, int64_t catalogue, std::vector<int64_t> ks,
+                      int64_t chunk) {
+    FixedScores model(s.to(device));
+    EvaluatorOptions options;
+    options.ks = std::move(ks);
+    options.chunk_users = chunk;
+    const UserItemIndex tr(train, users, catalogue), te(test, users, catalogue);
+    return Evaluator(tr, ItemGroups{}, options, device).evaluate(model, tr, te, "test");
+  };
+  const auto reference = evaluate(scores, items, {1, 10, 100}, 0);
+  // Longer catalogue: the extra items score below every item of the original one.
+  auto longer = torch::cat({scores, torch::full({users, extra}, -5.0)}, 1);
+  for (const auto& r :
+       {evaluate(scores, items, {1, 10}, 0), evaluate(scores, items, {1, 10}, 7),
+        evaluate(scores, items, {10, 1, 100}, 3), evaluate(longer, items + extra, {1, 10}, 0)}) {
+    for (const char* name : {"HR@1", "NDCG@1", "HR@10", "NDCG@10", "MAP@10", "ARP@10"})
+      EXPECT_DOUBLE_EQ(r.metric(name), reference.metric(name)) << name;
+  }
+  // The same from top_items' lists (stable sort, ties to the lower index).
+  FixedScores model(scores.to(device));
+  const auto all = torch::arange(users, torch::dtype(torch::kLong).device(device));
+  const auto lists = top_items(model, all, 10, &train_index).items.cpu();
+  double hr1 = 0, ndcg10 = 0;
+  int64_t evaluated = 0;
+  for (int64_t u = 0; u < users; ++u) {
+    auto [rows, targets] = test_index.entries_of(torch::tensor({u}));
+    auto [seen_rows, seen] = train_index.entries_of(torch::tensor({u}));
+    std::set<int64_t> wanted, known;
+    for (int64_t i = 0; i < seen.numel(); ++i) known.insert(seen[i].item<int64_t>());
+    for (int64_t i = 0; i < targets.numel(); ++i)
+      if (!known.count(targets[i].item<int64_t>())) wanted.insert(targets[i].item<int64_t>());
+    if (wanted.empty()) continue;
+    ++evaluated;
+    double dcg = 0, ideal = 0;
+    for (int64_t j = 0; j < 10; ++j) {
+      const bool hit = wanted.count(lists[u][j].item<int64_t>()) > 0;
+      if (j == 0 && hit) hr1 += 1;
+      if (hit) dcg += 1 / std::log2(j + 2.0);
+      if (j < static_cast<int64_t>(wanted.size())) ideal += 1 / std::log2(j + 2.0);
+    }
+    ndcg10 += dcg / ideal;
+  }
+  EXPECT_EQ(reference.users_evaluated, evaluated);
+  EXPECT_NEAR(reference.metric("HR@1"), hr1 / evaluated, 1e-12);
+  EXPECT_NEAR(reference.metric("NDCG@10"), ndcg10 / evaluated, 1e-12);
 }
 
 INSTANTIATE_TEST_SUITE_P(Devices, EvaluatorDevices, ::testing::ValuesIn(testing::test_devices()),
