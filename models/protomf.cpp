@@ -8,18 +8,6 @@
 namespace polyphony {
 namespace {
 
-const char* side_name(PrototypeSides sides) {
-  switch (sides) {
-    case PrototypeSides::kUser:
-      return "user";
-    case PrototypeSides::kItem:
-      return "item";
-    case PrototypeSides::kBoth:
-      return "both";
-  }
-  return "?";
-}
-
 // k >= L is allowed and keeps every prototype, like -1.
 void check_k(int64_t k, const char* name) {
   if (k == 0 || k < -1) fail("model option {} must be -1 (off) or at least 1 (got {})", name, k);
@@ -90,8 +78,7 @@ nlohmann::json ProtoMF::config() const {
           {"item_proto_weight", o.item_proto_weight},
           {"item_batch_weight", o.item_batch_weight},
           {"ortho_weight", o.ortho_weight},
-          {"ortho_form", o.ortho_form == OrthoForm::kOfficial ? "official" : "default"},
-          {"sides", side_name(o.sides)}};
+          {"ortho_form", o.ortho_form == OrthoForm::kOfficial ? "official" : "default"}};
 }
 
 ProtoMF::Side ProtoMF::user_side(const at::Tensor& users) {
