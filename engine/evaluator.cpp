@@ -17,6 +17,8 @@ namespace polyphony {
 namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+// The score of a masked (known) item.
+constexpr float kMasked = -std::numeric_limits<float>::infinity();
 // Bytes per (user, item) cell a chunk may hold at once: the float scores, their sorted copy with
 // int64 indices for ranks, the boolean target mask and the model's own temporaries. (Rows whose
 // cut-off falls inside tied scores add int64 keys for those rows only.)
@@ -69,8 +71,7 @@ at::Tensor top_items_in_rank_order(const at::Tensor& scores, int64_t k) {
   auto [values, items] = at::topk(scores, probe, 1);
   if (probe > k) {
     auto kth = values.select(1, k - 1);
-    auto cut_inside_ties =
-        (values.select(1, k) == kth).logical_and(kth != -std::numeric_limits<float>::infinity());
+    auto cut_inside_ties = (values.select(1, k) == kth).logical_and(kth != kMasked);
     values = values.narrow(1, 0, k).contiguous();
     items = items.narrow(1, 0, k).contiguous();
     auto rows = cut_inside_ties.nonzero().squeeze(1);
@@ -82,7 +83,6 @@ at::Tensor top_items_in_rank_order(const at::Tensor& scores, int64_t k) {
     }
   }
   // at::topk sorts by score; only equal scores (masked ones aside) can be out of index order.
-  constexpr float kMasked = -std::numeric_limits<float>::infinity();
   auto later = values.narrow(1, 1, k - 1);
   if (k < 2 ||
       !(later == values.narrow(1, 0, k - 1)).logical_and(later != kMasked).any().item<bool>())
@@ -249,7 +249,6 @@ EvaluationResult Evaluator::evaluate(Recommender& model, const UserItemIndex& ex
                 ", ", num_items, "]");
     auto [ex_rows, ex_items] = exclude_dev.entries_of(chunk_users);
     auto [all_rows, all_items] = target_dev.entries_of(chunk_users);
-    constexpr float kMasked = -std::numeric_limits<float>::infinity();
     // A test item the user already has is masked and cannot be recommended: it is left out of
     // T_u, and a user with no test item left is not evaluated (docs/metrics.md). The masked test
     // items are those that masking turned to -inf.
