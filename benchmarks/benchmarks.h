@@ -13,9 +13,9 @@
 #include <c10/core/Device.h>
 #include <nlohmann/json.hpp>
 
-#include "engine/evaluator.h"
-#include "engine/negative_sampler.h"
-#include "engine/trainer.h"
+#include "engine/data/negative_sampler.h"
+#include "engine/eval/evaluator.h"
+#include "engine/train/trainer.h"
 
 namespace polyphony {
 

@@ -9,13 +9,13 @@
 #include <filesystem>
 
 #include "benchmarks/benchmarks.h"
-#include "engine/dataset_cache.h"
-#include "engine/dataset_loader.h"
-#include "engine/dataset_writer.h"
-#include "engine/negative_sampler.h"
-#include "engine/split.h"
-#include "engine/synthetic.h"
-#include "engine/user_item_index.h"
+#include "engine/data/dataset_cache.h"
+#include "engine/data/dataset_loader.h"
+#include "engine/data/dataset_writer.h"
+#include "engine/data/negative_sampler.h"
+#include "engine/data/split.h"
+#include "engine/data/synthetic.h"
+#include "engine/data/user_item_index.h"
 
 namespace polyphony {
 namespace {

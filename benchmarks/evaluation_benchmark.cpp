@@ -6,8 +6,8 @@
 #include <torch/torch.h>
 
 #include "benchmarks/benchmarks.h"
-#include "engine/evaluator.h"
-#include "engine/sampled_evaluator.h"
+#include "engine/eval/evaluator.h"
+#include "engine/eval/sampled_evaluator.h"
 #include "models/registry.h"
 
 namespace polyphony {

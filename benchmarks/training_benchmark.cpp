@@ -6,8 +6,8 @@
 
 #include "benchmarks/benchmarks.h"
 #include "benchmarks/launch_counter.h"
-#include "engine/negative_sampler.h"
-#include "engine/prepared_data.h"
+#include "engine/data/negative_sampler.h"
+#include "engine/data/prepared_data.h"
 #include "models/registry.h"
 
 namespace polyphony {

@@ -5,8 +5,8 @@
 // approximation of the squared PPMI matrix. Built from the training interactions; no gradient
 // training.
 
+#include "analysis/truncated_svd.h"
 #include "models/recommender.h"
-#include "models/truncated_svd.h"
 
 namespace polyphony {
 

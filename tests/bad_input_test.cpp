@@ -4,11 +4,11 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
-#include "engine/attributes.h"
-#include "engine/dataset_loader.h"
-#include "engine/interaction_formats.h"
-#include "engine/preprocess.h"
-#include "engine/split.h"
+#include "engine/data/attributes.h"
+#include "engine/data/dataset_loader.h"
+#include "engine/data/interaction_formats.h"
+#include "engine/data/preprocess.h"
+#include "engine/data/split.h"
 #include "test_support.h"
 
 namespace polyphony {

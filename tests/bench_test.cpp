@@ -14,7 +14,7 @@
 #include "benchmarks/benchmarks.h"
 #include "benchmarks/launch_counter.h"
 #include "device_cases.h"
-#include "engine/prepared_data.h"
+#include "engine/data/prepared_data.h"
 #include "tests/test_support.h"
 #include "tools/benchmark_runs.h"
 #include "tools/commands.h"

@@ -2,7 +2,7 @@
 
 #include <fstream>
 
-#include "engine/checkpoint.h"
+#include "engine/train/checkpoint.h"
 #include "tests/test_support.h"
 
 namespace polyphony {

@@ -5,8 +5,8 @@
 
 #include <fstream>
 
-#include "engine/dataset_cache.h"
-#include "engine/dataset_loader.h"
+#include "engine/data/dataset_cache.h"
+#include "engine/data/dataset_loader.h"
 #include "test_support.h"
 
 namespace polyphony {

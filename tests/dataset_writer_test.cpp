@@ -5,11 +5,11 @@
 
 #include <set>
 
-#include "engine/dataset_writer.h"
-#include "engine/groups.h"
-#include "engine/interaction_formats.h"
-#include "engine/preprocess.h"
-#include "engine/synthetic.h"
+#include "engine/data/dataset_writer.h"
+#include "engine/data/groups.h"
+#include "engine/data/interaction_formats.h"
+#include "engine/data/preprocess.h"
+#include "engine/data/synthetic.h"
 #include "test_support.h"
 
 namespace polyphony {

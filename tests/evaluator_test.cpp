@@ -5,9 +5,9 @@
 #include <set>
 
 #include "device_cases.h"
-#include "engine/evaluator.h"
-#include "engine/sampled_evaluator.h"
-#include "engine/top_items.h"
+#include "engine/eval/evaluator.h"
+#include "engine/eval/sampled_evaluator.h"
+#include "engine/eval/top_items.h"
 #include "test_support.h"
 
 namespace polyphony {

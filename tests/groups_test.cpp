@@ -1,7 +1,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
-#include "engine/groups.h"
+#include "engine/data/groups.h"
 #include "test_support.h"
 
 namespace polyphony {

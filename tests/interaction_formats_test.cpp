@@ -3,8 +3,8 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
-#include "engine/interaction_formats.h"
-#include "engine/line_reader.h"
+#include "engine/data/interaction_formats.h"
+#include "engine/data/line_reader.h"
 #include "test_support.h"
 
 namespace polyphony {

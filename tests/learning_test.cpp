@@ -7,10 +7,10 @@
 #include <iostream>
 #include <utility>
 
-#include "engine/evaluator.h"
-#include "engine/negative_sampler.h"
-#include "engine/prepared_data.h"
-#include "engine/trainer.h"
+#include "engine/data/negative_sampler.h"
+#include "engine/data/prepared_data.h"
+#include "engine/eval/evaluator.h"
+#include "engine/train/trainer.h"
 #include "models/registry.h"
 
 namespace polyphony {

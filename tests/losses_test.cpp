@@ -2,7 +2,7 @@
 #include <torch/torch.h>
 
 #include "common/error.h"
-#include "engine/losses.h"
+#include "engine/train/losses.h"
 
 namespace polyphony {
 namespace {

@@ -6,7 +6,7 @@
 #include <sstream>
 
 #include "common/error.h"
-#include "engine/run_directory.h"
+#include "engine/run/run_directory.h"
 #include "models/matrix_factorization.h"
 #include "models/popularity.h"
 #include "models/registry.h"

@@ -4,7 +4,7 @@
 #include <cmath>
 #include <set>
 
-#include "engine/negative_sampler.h"
+#include "engine/data/negative_sampler.h"
 #include "test_support.h"
 
 namespace polyphony {

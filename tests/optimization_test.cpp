@@ -7,8 +7,8 @@
 #include <sstream>
 #include <tuple>
 
-#include "engine/fused_adam.h"
-#include "engine/optimization.h"
+#include "engine/train/fused_adam.h"
+#include "engine/train/optimization.h"
 #include "tests/device_cases.h"
 #include "tests/test_support.h"
 

@@ -4,7 +4,7 @@
 #include <map>
 #include <set>
 
-#include "engine/preprocess.h"
+#include "engine/data/preprocess.h"
 #include "test_support.h"
 
 namespace polyphony {

@@ -3,7 +3,7 @@
 
 #include <cmath>
 
-#include "engine/sampled_evaluator.h"
+#include "engine/eval/sampled_evaluator.h"
 #include "test_support.h"
 
 namespace polyphony {

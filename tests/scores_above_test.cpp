@@ -6,7 +6,7 @@
 #include <string>
 
 #include "device_cases.h"
-#include "engine/scores_above.h"
+#include "engine/eval/scores_above.h"
 
 namespace polyphony {
 namespace {

@@ -1,7 +1,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
-#include "engine/spectral_diagnostics.h"
+#include "analysis/spectral_diagnostics.h"
 
 namespace polyphony {
 namespace {

@@ -4,7 +4,7 @@
 #include <set>
 
 #include "common/error.h"
-#include "engine/split.h"
+#include "engine/data/split.h"
 #include "test_support.h"
 
 namespace polyphony {

@@ -2,7 +2,7 @@
 #include <torch/torch.h>
 
 #include "common/error.h"
-#include "engine/synthetic.h"
+#include "engine/data/synthetic.h"
 
 namespace polyphony {
 namespace {

@@ -14,7 +14,7 @@
 
 #include "common/error.h"
 
-#include "engine/dataset.h"
+#include "engine/data/dataset.h"
 #include "models/recommender.h"
 
 // `text` holds `part` (shown in full when it does not).

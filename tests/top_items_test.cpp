@@ -1,8 +1,8 @@
 // Top-K lists against a plain reference: double-precision scores, excluded items removed, a
 // stable descending sort (ties to the lower item id).
 
-#include "engine/top_items.h"
-#include "engine/user_item_index.h"
+#include "engine/eval/top_items.h"
+#include "engine/data/user_item_index.h"
 #include "tests/test_support.h"
 
 namespace polyphony {

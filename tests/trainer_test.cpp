@@ -3,10 +3,10 @@
 
 #include <optional>
 
-#include "engine/checkpoint.h"
-#include "engine/module_state.h"
-#include "engine/trainer.h"
-#include "engine/user_item_index.h"
+#include "engine/data/user_item_index.h"
+#include "engine/train/checkpoint.h"
+#include "engine/train/module_state.h"
+#include "engine/train/trainer.h"
 #include "models/registry.h"
 #include "tests/test_support.h"
 

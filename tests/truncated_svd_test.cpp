@@ -1,9 +1,9 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
-#include "engine/groups.h"
-#include "models/spikiness.h"
-#include "models/truncated_svd.h"
+#include "analysis/spikiness.h"
+#include "analysis/truncated_svd.h"
+#include "engine/data/groups.h"
 #include "test_support.h"
 
 namespace polyphony {

@@ -11,11 +11,11 @@
 #include <fmt/format.h>
 #include <cxxopts.hpp>
 
+#include "analysis/spectral_diagnostics.h"
+#include "analysis/spikiness.h"
 #include "common/error.h"
-#include "engine/evaluator.h"
-#include "engine/run_directory.h"
-#include "engine/spectral_diagnostics.h"
-#include "models/spikiness.h"
+#include "engine/eval/evaluator.h"
+#include "engine/run/run_directory.h"
 #include "tools/commands.h"
 #include "tools/device.h"
 #include "tools/plots.h"

@@ -14,8 +14,8 @@
 
 #include "benchmarks/benchmarks.h"
 #include "common/error.h"
-#include "engine/prepared_data.h"
-#include "engine/run_directory.h"
+#include "engine/data/prepared_data.h"
+#include "engine/run/run_directory.h"
 #include "models/registry.h"
 #include "tools/benchmark_runs.h"
 #include "tools/commands.h"

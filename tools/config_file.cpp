@@ -9,7 +9,7 @@
 #include <toml++/toml.h>
 
 #include "common/error.h"
-#include "engine/line_reader.h"
+#include "engine/data/line_reader.h"
 
 namespace polyphony::cli {
 namespace {

@@ -3,7 +3,7 @@
 #include <fmt/format.h>
 
 #include "common/error.h"
-#include "engine/line_reader.h"
+#include "engine/data/line_reader.h"
 
 namespace polyphony::cli {
 namespace {

@@ -5,7 +5,7 @@
 #include <cxxopts.hpp>
 #include <nlohmann/json.hpp>
 
-#include "engine/prepared_data.h"
+#include "engine/data/prepared_data.h"
 
 namespace polyphony::cli {
 

@@ -7,9 +7,9 @@
 #include <cxxopts.hpp>
 
 #include "common/error.h"
-#include "engine/dataset_loader.h"
-#include "engine/dataset_writer.h"
-#include "engine/split.h"
+#include "engine/data/dataset_loader.h"
+#include "engine/data/dataset_writer.h"
+#include "engine/data/split.h"
 #include "tools/commands.h"
 
 namespace polyphony::cli {

@@ -9,7 +9,7 @@
 #include <cxxopts.hpp>
 
 #include "common/error.h"
-#include "engine/protocol_evaluator.h"
+#include "engine/eval/protocol_evaluator.h"
 #include "tools/commands.h"
 #include "tools/device.h"
 #include "tools/report.h"

@@ -6,8 +6,8 @@
 #include <cxxopts.hpp>
 
 #include "common/error.h"
-#include "engine/torchscript_export.h"
-#include "engine/user_item_index.h"
+#include "engine/data/user_item_index.h"
+#include "engine/run/torchscript_export.h"
 #include "tools/commands.h"
 #include "tools/run_loader.h"
 

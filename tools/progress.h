@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <string>
 
-#include "engine/trainer.h"
+#include "engine/train/trainer.h"
 
 namespace polyphony::cli {
 

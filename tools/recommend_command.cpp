@@ -11,10 +11,10 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error.h"
-#include "engine/line_reader.h"
-#include "engine/run_directory.h"
-#include "engine/top_items.h"
-#include "engine/user_item_index.h"
+#include "engine/data/line_reader.h"
+#include "engine/data/user_item_index.h"
+#include "engine/eval/top_items.h"
+#include "engine/run/run_directory.h"
 #include "tools/commands.h"
 #include "tools/device.h"
 #include "tools/run_loader.h"

@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <string>
 
-#include "engine/evaluator.h"
+#include "engine/eval/evaluator.h"
 
 namespace polyphony::cli {
 

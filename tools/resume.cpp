@@ -7,7 +7,7 @@
 #include <fmt/ranges.h>
 
 #include "common/error.h"
-#include "engine/run_directory.h"
+#include "engine/run/run_directory.h"
 
 namespace polyphony::cli {
 namespace fs = std::filesystem;

@@ -5,9 +5,9 @@
 #include <fmt/format.h>
 
 #include "common/error.h"
-#include "engine/checkpoint.h"
-#include "engine/module_state.h"
-#include "engine/run_directory.h"
+#include "engine/run/run_directory.h"
+#include "engine/train/checkpoint.h"
+#include "engine/train/module_state.h"
 #include "models/registry.h"
 #include "tools/resume.h"
 

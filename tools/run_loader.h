@@ -11,7 +11,7 @@
 #include <c10/core/Device.h>
 #include <cxxopts.hpp>
 
-#include "engine/prepared_data.h"
+#include "engine/data/prepared_data.h"
 #include "models/recommender.h"
 #include "tools/train_options.h"
 

@@ -7,7 +7,7 @@
 #include <fmt/format.h>
 
 #include "common/error.h"
-#include "engine/line_reader.h"
+#include "engine/data/line_reader.h"
 #include "models/registry.h"
 #include "tools/config_file.h"
 #include "tools/data_options.h"

@@ -11,10 +11,10 @@
 #include <cxxopts.hpp>
 #include <nlohmann/json.hpp>
 
-#include "engine/evaluator.h"
-#include "engine/negative_sampler.h"
-#include "engine/prepared_data.h"
-#include "engine/trainer.h"
+#include "engine/data/negative_sampler.h"
+#include "engine/data/prepared_data.h"
+#include "engine/eval/evaluator.h"
+#include "engine/train/trainer.h"
 
 namespace polyphony::cli {
 

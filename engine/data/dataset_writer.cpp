@@ -1,0 +1,196 @@
+#include "engine/data/dataset_writer.h"
+
+#include <ATen/ATen.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "common/error.h"
+
+namespace polyphony {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Buffered output to a temporary file that becomes `path` on commit (fsync, rename).
+class OutputFile {
+ public:
+  explicit OutputFile(fs::path path)
+      : path_(std::move(path)), temporary_(path_.string() + fmt::format(".tmp{}", ::getpid())) {
+    file_ = std::fopen(temporary_.c_str(), "wb");
+    if (!file_) fail("{}: cannot write: {}", temporary_.string(), std::strerror(errno));
+  }
+  ~OutputFile() {
+    if (file_) {
+      std::fclose(file_);
+      std::error_code ec;
+      fs::remove(temporary_, ec);
+    }
+  }
+  fmt::memory_buffer& buffer() { return buffer_; }
+  void flush_if_full() {
+    if (buffer_.size() >= (size_t{1} << 23)) flush();
+  }
+  fs::path commit() {
+    flush();
+    if (std::fflush(file_) != 0 || ::fsync(::fileno(file_)) != 0 || std::fclose(file_) != 0) {
+      file_ = nullptr;
+      fail("{}: cannot write: {}", temporary_.string(), std::strerror(errno));
+    }
+    file_ = nullptr;
+    std::error_code ec;
+    fs::rename(temporary_, path_, ec);
+    if (ec) fail("{}: cannot rename into place: {}", path_.string(), ec.message());
+    return path_;
+  }
+
+ private:
+  void flush() {
+    if (std::fwrite(buffer_.data(), 1, buffer_.size(), file_) != buffer_.size())
+      fail("{}: write failed: {}", temporary_.string(), std::strerror(errno));
+    buffer_.clear();
+  }
+  fs::path path_, temporary_;
+  std::FILE* file_ = nullptr;
+  fmt::memory_buffer buffer_;
+};
+
+struct Columns {
+  const int64_t* users;
+  const int64_t* items;
+  const float* weights;       // null: none
+  const int64_t* timestamps;  // null: none
+};
+
+// Calls line(columns, k) for every interaction k.
+template <typename Line>
+void for_each_interaction(const Interactions& x, Line&& line) {
+  const auto users = x.users.contiguous(), items = x.items.contiguous();
+  const auto weights = x.weights.defined() ? x.weights.contiguous() : at::Tensor();
+  const auto times = x.timestamps.defined() ? x.timestamps.contiguous() : at::Tensor();
+  const Columns c{users.data_ptr<int64_t>(), items.data_ptr<int64_t>(),
+                  weights.defined() ? weights.data_ptr<float>() : nullptr,
+                  times.defined() ? times.data_ptr<int64_t>() : nullptr};
+  for (int64_t k = 0; k < x.size(); ++k) line(c, k);
+}
+
+fs::path write_delimited(const Dataset& d, const fs::path& path, const char* header,
+                         const char* delimiter, bool with_time, float default_weight) {
+  OutputFile out(path);
+  auto& b = out.buffer();
+  if (header) fmt::format_to(std::back_inserter(b), "{}\n", header);
+  for_each_interaction(d.interactions, [&](const Columns& c, int64_t k) {
+    const float w = c.weights ? c.weights[k] : default_weight;
+    fmt::format_to(std::back_inserter(b), "{}{}{}{}{}", c.users[k] + 1, delimiter, c.items[k] + 1,
+                   delimiter, w);
+    if (with_time)
+      fmt::format_to(std::back_inserter(b), "{}{}", delimiter, c.timestamps ? c.timestamps[k] : 0);
+    b.push_back('\n');
+    out.flush_if_full();
+  });
+  return out.commit();
+}
+
+std::string csv_field(const std::string& text) {
+  if (text.find_first_of(",\"") == std::string::npos) return text;
+  std::string quoted = "\"";
+  for (char c : text) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return quoted + "\"";
+}
+
+fs::path write_csv(const Dataset& d, const fs::path& path) {
+  OutputFile out(path);
+  auto& b = out.buffer();
+  const bool weights = d.interactions.weights.defined(),
+             times = d.interactions.timestamps.defined();
+  fmt::format_to(std::back_inserter(b), "user,item{}{}\n", weights ? ",weight" : "",
+                 times ? ",timestamp" : "");
+  for_each_interaction(d.interactions, [&](const Columns& c, int64_t k) {
+    fmt::format_to(std::back_inserter(b), "{},{}", csv_field(d.user_ids[c.users[k]]),
+                   csv_field(d.item_ids[c.items[k]]));
+    if (weights) fmt::format_to(std::back_inserter(b), ",{}", c.weights[k]);
+    if (times) fmt::format_to(std::back_inserter(b), ",{}", c.timestamps[k]);
+    b.push_back('\n');
+    out.flush_if_full();
+  });
+  return out.commit();
+}
+
+fs::path write_adjacency(const Interactions& x, const fs::path& path) {
+  // One line per user with items: "user item item ...", users in index order.
+  const auto order = std::get<1>(x.users.sort(std::optional<bool>(true), 0));
+  const auto users = x.users.index_select(0, order), items = x.items.index_select(0, order);
+  const int64_t* u = users.data_ptr<int64_t>();
+  const int64_t* i = items.data_ptr<int64_t>();
+  OutputFile out(path);
+  auto& b = out.buffer();
+  for (int64_t k = 0; k < x.size(); ++k) {
+    if (k == 0 || u[k] != u[k - 1]) {
+      if (k) b.push_back('\n');
+      fmt::format_to(std::back_inserter(b), "{}", u[k]);
+    }
+    fmt::format_to(std::back_inserter(b), " {}", i[k]);
+    out.flush_if_full();
+  }
+  if (x.size()) b.push_back('\n');
+  return out.commit();
+}
+
+// `first_id`: the id written for item 0 (1 in MovieLens-style files, 0 in LightGCN's); -1 keeps
+// the external ids.
+fs::path write_item_groups(const Dataset& d, const fs::path& path, int64_t first_id) {
+  const auto& g = d.item_groups;
+  const auto group = g.group_of_item.contiguous();
+  OutputFile out(path);
+  auto& b = out.buffer();
+  fmt::format_to(std::back_inserter(b), "id\t{}\n", g.attribute);
+  for (int64_t i = 0; i < d.num_items; ++i) {
+    const auto& name = g.names[group.data_ptr<int64_t>()[i]];
+    const std::string value = name == "unknown" ? "" : name;  // unknown = no value
+    if (first_id >= 0)
+      fmt::format_to(std::back_inserter(b), "{}\t{}\n", i + first_id, value);
+    else
+      fmt::format_to(std::back_inserter(b), "{}\t{}\n", d.item_ids[i], value);
+  }
+  return out.commit();
+}
+
+}  // namespace
+
+std::vector<fs::path> write_dataset(const Dataset& d, const std::string& format,
+                                    const fs::path& folder, const Split* split) {
+  std::error_code ec;
+  fs::create_directories(folder, ec);
+  if (ec) fail("{}: cannot create the folder: {}", folder.string(), ec.message());
+  std::vector<fs::path> written;
+  if (format == "movielens") {
+    written.push_back(write_delimited(d, folder / "ratings.dat", nullptr, "::", true, 5));
+  } else if (format == "ml100k") {
+    written.push_back(write_delimited(d, folder / "u.data", nullptr, "\t", true, 5));
+  } else if (format == "lastfm-hetrec") {
+    written.push_back(write_delimited(d, folder / "user_artists.dat", "userID\tartistID\tweight",
+                                      "\t", false, 1));
+  } else if (format == "lfm") {
+    written.push_back(write_delimited(d, folder / "listening-counts.tsv", "user_id\titem_id\tcount",
+                                      "\t", false, 1));
+  } else if (format == "csv") {
+    written.push_back(write_csv(d, folder / "interactions.csv"));
+  } else if (format == "lightgcn") {
+    if (!split) fail("datagen: the lightgcn format needs a split (its files are the split)");
+    written.push_back(write_adjacency(split->train, folder / "train.txt"));
+    if (split->valid.size()) written.push_back(write_adjacency(split->valid, folder / "valid.txt"));
+    written.push_back(write_adjacency(split->test, folder / "test.txt"));
+  } else {
+    fail("--format '{}': expected movielens, ml100k, lastfm-hetrec, lfm, lightgcn or csv", format);
+  }
+  if (d.item_groups.group_of_item.defined())
+    written.push_back(write_item_groups(d, folder / "items.tsv",
+                                        format == "csv" ? -1 : (format == "lightgcn" ? 0 : 1)));
+  return written;
+}
+
+}  // namespace polyphony

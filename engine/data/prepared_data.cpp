@@ -1,0 +1,37 @@
+#include "engine/data/prepared_data.h"
+
+#include <ATen/ATen.h>
+
+#include "engine/data/groups.h"
+
+namespace polyphony {
+
+PreparedData prepare_data(const DataSetup& setup) {
+  PreparedData p;
+  auto loaded = load_dataset(setup.load);
+  p.dataset = std::move(loaded.dataset);
+  p.report = loaded.report;
+  p.cache = std::move(loaded.cache);
+  const int64_t users = p.dataset.num_users, items = p.dataset.num_items;
+  p.split = make_split(p.dataset, setup.split);
+
+  std::string item_spec = setup.item_groups;
+  if (item_spec == "auto")
+    item_spec = p.dataset.item_groups.group_of_item.defined() ? "builtin" : "popularity:0.5";
+  p.dataset.item_groups =
+      make_item_groups(item_spec, p.dataset, p.split.train, setup.item_attributes);
+  p.user_groups =
+      make_user_groups(setup.user_groups, p.dataset, p.split.train, setup.user_attributes);
+
+  p.train = UserItemIndex(p.split.train, users, items);
+  p.valid = UserItemIndex(p.split.valid, users, items);
+  p.test = UserItemIndex(p.split.test, users, items);
+  const Interactions seen{at::cat({p.split.train.users, p.split.valid.users}),
+                          at::cat({p.split.train.items, p.split.valid.items}),
+                          {},
+                          {}};
+  p.seen = UserItemIndex(seen, users, items);
+  return p;
+}
+
+}  // namespace polyphony

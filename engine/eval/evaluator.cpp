@@ -1,0 +1,401 @@
+#include "engine/eval/evaluator.h"
+
+#include "engine/train/collective.h"
+
+#include <ATen/ATen.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "common/error.h"
+#include "engine/data/groups.h"
+#include "engine/eval/scores_above.h"
+#include "models/recommender.h"
+
+namespace polyphony {
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+// The score of a masked (known) item.
+constexpr float kMasked = -std::numeric_limits<float>::infinity();
+// Bytes per (user, item) cell a chunk may hold at once: the float scores, their sorted copy with
+// int64 indices for ranks, the boolean target mask and the model's own temporaries. (Rows whose
+// cut-off falls inside tied scores add int64 keys for those rows only.)
+constexpr int64_t kBytesPerCell = 32;
+
+// Per-K utility terms, summed over users (columns of the accumulator).
+enum Utility { kHR, kPrecision, kRecall, kNDCG, kMRR, kMAP, kNumUtility };
+const char* const kUtilityNames[] = {"HR", "Precision", "Recall", "NDCG", "MRR", "MAP"};
+// Per-K popularity terms, summed over users.
+enum PopularityTerm { kARP, kAPLT, kHeadShare, kNovelty, kNumPopularity };
+const char* const kPopularityNames[] = {"ARP", "APLT", "HeadShare", "Novelty"};
+
+// Gini index of a non-negative vector (0 = equal exposure, → 1 = all on one item).
+double gini(const at::Tensor& exposure) {
+  auto x = std::get<0>(exposure.sort());
+  const double total = x.sum().item<double>();
+  const int64_t n = x.numel();
+  if (total <= 0 || n == 0) return kNaN;
+  auto weights = at::arange(1, n + 1, x.options()) * 2.0 - static_cast<double>(n + 1);
+  return (weights * x).sum().item<double>() / (static_cast<double>(n) * total);
+}
+
+// Shannon entropy (nats) of the exposure distribution.
+double entropy(const at::Tensor& exposure) {
+  const double total = exposure.sum().item<double>();
+  if (total <= 0) return kNaN;
+  auto p = exposure / total;
+  return -at::xlogy(p, p).sum().item<double>();
+}
+
+// int64 keys [C, I] that order a row's items as `recommend` lists them: by score, ties to the lower
+// item index. The float's bits, with the magnitude bits of negative values flipped, order as the
+// floats do (−0 is made +0, NaN ranks first as in sort).
+at::Tensor ranking_keys(const at::Tensor& scores) {
+  auto bits = (scores + 0.0f).view(at::kInt).to(at::kLong);
+  auto ordered = at::where(bits >= 0, bits, bits.bitwise_xor(0x7fffffff));
+  constexpr int64_t kIndexRange = int64_t{1} << 32;
+  auto index = at::arange(scores.size(1), scores.options().dtype(at::kLong));
+  return ordered * kIndexRange + (kIndexRange - 1 - index);
+}
+
+// The k best items of each row [C, k] as `recommend` lists them (top_items' stable sort: by score,
+// ties to the lower item index), so that they do not depend on the catalogue size, the cut-offs
+// asked for, the chunking or the device; at::topk's choice and order among tied scores are its
+// algorithm's. at::topk of k + 1 finds the k best scores and tells the rows whose cut-off falls
+// inside a run of equal scores (the (k+1)-th ties with the k-th); only those are chosen again
+// through ranking_keys. Each list is then put in order by score, then index: a sort of k entries.
+at::Tensor top_items_in_rank_order(const at::Tensor& scores, int64_t k) {
+  const int64_t probe = std::min(k + 1, scores.size(1));
+  auto [values, items] = at::topk(scores, probe, 1);
+  if (probe > k) {
+    auto kth = values.select(1, k - 1);
+    auto cut_inside_ties = (values.select(1, k) == kth).logical_and(kth != kMasked);
+    values = values.narrow(1, 0, k).contiguous();
+    items = items.narrow(1, 0, k).contiguous();
+    auto rows = cut_inside_ties.nonzero().squeeze(1);
+    if (rows.numel() > 0) {
+      auto tied = scores.index_select(0, rows);
+      auto chosen = std::get<1>(at::topk(ranking_keys(tied), k, 1));
+      items.index_copy_(0, rows, chosen);
+      values.index_copy_(0, rows, tied.gather(1, chosen));
+    }
+  }
+  // at::topk sorts by score; only equal scores (masked ones aside) can be out of index order.
+  auto later = values.narrow(1, 1, k - 1);
+  if (k < 2 ||
+      !(later == values.narrow(1, 0, k - 1)).logical_and(later != kMasked).any().item<bool>())
+    return items;
+  auto [by_index, order] = items.sort(1);
+  auto by_score =
+      std::get<1>(values.gather(1, order).sort(/*stable=*/true, 1, /*descending=*/true));
+  return by_index.gather(1, by_score);
+}
+
+}  // namespace
+
+double EvaluationResult::metric(const std::string& name) const {
+  auto it = metrics.find(name);
+  if (it != metrics.end()) return it->second;
+  std::string known;
+  for (const auto& [key, value] : metrics) known += (known.empty() ? "" : ", ") + key;
+  fail("unknown metric '{}' (known: {})", name, known);
+}
+
+nlohmann::json EvaluationResult::to_json() const {
+  nlohmann::json j = {{"split", split},
+                      {"protocol", protocol},
+                      {"users_evaluated", users_evaluated},
+                      {"ks", ks},
+                      {"metrics", metrics}};
+  if (!group_names.empty()) {
+    nlohmann::json exposure = nlohmann::json::object();
+    for (const auto& [k, shares] : group_exposure_share) exposure[std::to_string(k)] = shares;
+    j["item_groups"] = {{"attribute", group_attribute},
+                        {"names", group_names},
+                        {"test_interactions", group_test_interactions},
+                        {"avg_rank", group_avg_rank},
+                        {"catalogue_share", group_catalogue_share},
+                        {"exposure_share", exposure},
+                        {"over", over_group},
+                        {"under", under_group},
+                        {"avg_rank_gap", avg_rank_gap}};
+  }
+  if (!user_group_names.empty())
+    j["user_groups"] = {{"attribute", user_group_attribute},
+                        {"method", user_group_method},
+                        {"names", user_group_names},
+                        {"users", user_group_users}};
+  return j;
+}
+
+void set_item_group_ranks(EvaluationResult& r, const ItemGroups& groups, const at::Tensor& rank_sum,
+                          const at::Tensor& rank_count, int64_t num_items) {
+  const auto num_groups = static_cast<int64_t>(groups.names.size());
+  auto sums = rank_sum.cpu();
+  auto counts = rank_count.cpu();
+  auto catalogue = at::bincount(groups.group_of_item.cpu(), {}, num_groups).to(at::kDouble) /
+                   static_cast<double>(num_items);
+  r.group_attribute = groups.attribute;
+  r.group_names = groups.names;
+  for (int64_t g = 0; g < num_groups; ++g) {
+    const double n = counts[g].item<double>();
+    r.group_test_interactions.push_back(static_cast<int64_t>(n));
+    r.group_avg_rank.push_back(n > 0 ? sums[g].item<double>() / n : kNaN);
+    r.group_catalogue_share.push_back(catalogue[g].item<double>());
+    r.metrics["AvgRank[" + groups.names[g] + "]"] = r.group_avg_rank.back();
+  }
+  r.avg_rank_gap = kNaN;
+  if (groups.over >= 0 && groups.under >= 0) {
+    r.over_group = groups.names[groups.over];
+    r.under_group = groups.names[groups.under];
+    r.avg_rank_gap = r.group_avg_rank[groups.under] - r.group_avg_rank[groups.over];
+    r.metrics["AvgRankGap"] = r.avg_rank_gap;
+  }
+}
+
+Evaluator::Evaluator(const UserItemIndex& train, ItemGroups groups, EvaluatorOptions options,
+                     at::Device device, UserGroups user_groups)
+    : options_(std::move(options)),
+      device_(device),
+      num_items_(train.num_items()),
+      num_users_(train.num_users()),
+      groups_(std::move(groups)),
+      user_groups_(std::move(user_groups)) {
+  if (options_.ks.empty()) fail("evaluation: at least one cut-off K is needed");
+  for (int64_t k : options_.ks)
+    if (k < 1) fail("evaluation: cut-off K must be at least 1 (got {})", k);
+  std::sort(options_.ks.begin(), options_.ks.end());
+  options_.ks.erase(std::unique(options_.ks.begin(), options_.ks.end()), options_.ks.end());
+  if (!(options_.head_share > 0 && options_.head_share <= 1))
+    fail("evaluation: head share must be in (0, 1] (got {})", options_.head_share);
+  if (options_.memory_budget_mb < 1) fail("evaluation: memory budget must be at least 1 MB");
+
+  auto items = train.items().to(at::kCPU);
+  popularity_ = at::bincount(items, {}, num_items_).to(at::kDouble);
+  is_head_ = head_items(popularity_, options_.head_share);
+  popularity_ = popularity_.to(device_);
+  is_head_ = is_head_.to(device_);
+  if (groups_.group_of_item.defined()) {
+    TORCH_CHECK(groups_.group_of_item.numel() == num_items_, "item groups cover ",
+                groups_.group_of_item.numel(), " items, the catalogue has ", num_items_);
+    groups_.group_of_item = groups_.group_of_item.to(device_);
+  }
+  if (user_groups_.group_of_user.defined()) {
+    TORCH_CHECK(user_groups_.group_of_user.numel() == num_users_, "user groups cover ",
+                user_groups_.group_of_user.numel(), " users, the dataset has ", num_users_);
+    user_groups_.group_of_user = user_groups_.group_of_user.to(device_);
+  }
+}
+
+int64_t Evaluator::chunk_users(int64_t num_items) const {
+  if (options_.chunk_users > 0) return options_.chunk_users;
+  const int64_t budget = options_.memory_budget_mb * (int64_t{1} << 20);
+  return std::max<int64_t>(1, budget / (std::max<int64_t>(num_items, 1) * kBytesPerCell));
+}
+
+EvaluationResult Evaluator::evaluate(Recommender& model, const UserItemIndex& exclude,
+                                     const UserItemIndex& target, const std::string& split) const {
+  at::NoGradGuard no_grad;
+  const auto exclude_dev = exclude.to(device_);
+  const auto target_dev = target.to(device_);
+  const int64_t num_items = num_items_;
+  const auto& ks = options_.ks;
+  const auto num_k = static_cast<int64_t>(ks.size());
+  const int64_t kmax = std::min(ks.back(), num_items);
+  const int64_t num_groups =
+      groups_.group_of_item.defined() ? static_cast<int64_t>(groups_.names.size()) : 0;
+
+  auto long_opts = at::TensorOptions().dtype(at::kLong).device(device_);
+  auto double_opts = at::TensorOptions().dtype(at::kDouble).device(device_);
+  auto all_users = at::arange(num_users_, long_opts);
+  auto users = all_users.masked_select(target_dev.counts_of(all_users) > 0);
+  const int64_t n_users = users.numel();
+  if (collective_ && collective_->world_size() > 1) {
+    // Each process ranks its contiguous share of the users; the sums are added up below.
+    const int64_t rank = collective_->rank(), world = collective_->world_size();
+    users = users.slice(0, n_users * rank / world, n_users * (rank + 1) / world);
+  }
+
+  auto utility = at::zeros({num_k, kNumUtility}, double_opts);
+  auto popularity_terms = at::zeros({num_k, kNumPopularity}, double_opts);
+  auto exposure = at::zeros({num_k, num_items}, double_opts);
+  auto rank_sum = at::zeros({std::max<int64_t>(num_groups, 1)}, double_opts);
+  auto rank_count = at::zeros_like(rank_sum);
+  const int64_t num_user_groups =
+      user_groups_.group_of_user.defined() ? static_cast<int64_t>(user_groups_.names.size()) : 0;
+  auto group_utility =
+      at::zeros({std::max<int64_t>(num_user_groups, 1), num_k, kNumUtility}, double_opts);
+  auto group_users = at::zeros({std::max<int64_t>(num_user_groups, 1)}, double_opts);
+  auto evaluated_users = at::zeros({}, double_opts);
+
+  auto positions = at::arange(1, kmax + 1, double_opts);
+  auto discount = 1.0 / at::log2(positions + 1.0);  // NDCG's 1 / log2(rank + 1), rank from 1
+  auto ideal_dcg = discount.cumsum(0);
+  auto inverse_position = 1.0 / positions;
+  // Self-information of an item, log2(users / its interactions) (Zhou et al., 2010).
+  auto self_information = at::log2(static_cast<double>(num_users_) / popularity_.clamp_min(1.0));
+  auto head = is_head_.to(at::kDouble);
+
+  const int64_t chunk = chunk_users(num_items);
+  const int64_t my_users = users.numel();
+  for (int64_t begin = 0; begin < my_users; begin += chunk) {
+    auto chunk_users = users.slice(0, begin, std::min(begin + chunk, my_users));
+    const int64_t c = chunk_users.size(0);
+    auto scores = model.score_all_items(chunk_users).to(at::kFloat).contiguous();  // [C, I]
+    TORCH_CHECK(scores.dim() == 2 && scores.size(0) == c && scores.size(1) == num_items,
+                model.kind(), ": score_all_items returned ", scores.sizes(), ", expected [", c,
+                ", ", num_items, "]");
+    auto [ex_rows, ex_items] = exclude_dev.entries_of(chunk_users);
+    auto [all_rows, all_items] = target_dev.entries_of(chunk_users);
+    // A test item the user already has is masked and cannot be recommended: it is left out of
+    // T_u, and a user with no test item left is not evaluated (docs/metrics.md). The masked test
+    // items are those that masking turned to -inf.
+    auto scored_masked = scores.index({all_rows, all_items}) == kMasked;
+    scores.index_put_({ex_rows, ex_items}, kMasked);
+    auto recommendable = (scores.index({all_rows, all_items}) != kMasked).logical_or(scored_masked);
+    auto t_rows = all_rows.masked_select(recommendable);
+    auto t_items = all_items.masked_select(recommendable);
+    auto n_target =
+        at::zeros({c}, double_opts).index_add_(0, t_rows, at::ones_like(t_rows, double_opts));
+    auto evaluated = n_target > 0;
+    auto evaluated_d = evaluated.to(at::kDouble);
+    evaluated_users += evaluated_d.sum();
+
+    auto top_items = top_items_in_rank_order(scores, kmax);  // [C, kmax]
+    auto valid = scores.gather(1, top_items) != kMasked;
+    auto is_target = at::zeros({c, num_items}, long_opts.dtype(at::kBool));
+    is_target.index_put_({t_rows, t_items}, true);
+    auto hits = is_target.gather(1, top_items).logical_and(valid).to(at::kDouble);
+    // Lists of users who are not evaluated count nowhere (popularity, exposure).
+    auto valid_d = valid.to(at::kDouble) * evaluated_d.unsqueeze(1);
+    at::Tensor user_group;
+    if (num_user_groups > 0) {
+      user_group = user_groups_.group_of_user.index_select(0, chunk_users);
+      group_users.index_add_(0, user_group, evaluated_d);
+    }
+
+    for (int64_t q = 0; q < num_k; ++q) {
+      const int64_t k = std::min(ks[q], kmax);
+      auto h = hits.narrow(1, 0, k);
+      auto n_hits = h.sum(1);
+      // Users not evaluated get 1 as their count here, and zero terms below.
+      auto relevant = n_target.clamp(1.0, static_cast<double>(k));
+      auto ideal = ideal_dcg.index_select(0, relevant.to(at::kLong) - 1);
+      auto inv = inverse_position.narrow(0, 0, k);
+      auto per_user = at::stack({(n_hits > 0).to(at::kDouble), n_hits / static_cast<double>(ks[q]),
+                                 n_hits / n_target.clamp_min(1.0),
+                                 (h * discount.narrow(0, 0, k)).sum(1) / ideal, (h * inv).amax(1),
+                                 (h.cumsum(1) * inv * h).sum(1) / relevant});
+      utility[q] += per_user.sum(1);
+      if (num_user_groups > 0) group_utility.select(1, q).index_add_(0, user_group, per_user.t());
+
+      auto items_k = top_items.narrow(1, 0, k).reshape(-1);
+      auto v = valid_d.narrow(1, 0, k);
+      auto n_valid = v.sum(1).clamp_min(1.0);
+      auto mean_over_list = [&](const at::Tensor& per_item) {
+        return (per_item.index_select(0, items_k).view({c, k}) * v).sum(1) / n_valid;
+      };
+      auto head_share = mean_over_list(head);
+      popularity_terms[q] +=
+          at::stack({mean_over_list(popularity_), (1.0 - head_share) * evaluated_d, head_share,
+                     mean_over_list(self_information)})
+              .sum(1);
+      exposure[q].index_add_(0, items_k, v.reshape(-1));
+    }
+
+    if (num_groups > 0 && t_rows.numel() > 0) {
+      // Rank of a target item = number of unmasked items scored strictly higher (0-based).
+      auto counts = n_target.to(at::kLong);
+      auto local = at::arange(t_rows.numel(), long_opts) -
+                   (counts.cumsum(0) - counts).index_select(0, t_rows);
+      const int64_t max_targets = counts.max().item<int64_t>();
+      auto target_scores =
+          at::full({c, max_targets}, std::numeric_limits<float>::infinity(), scores.options());
+      target_scores.index_put_({t_rows, local}, scores.index({t_rows, t_items}));
+      auto rank = count_scored_above(scores, target_scores).index({t_rows, local}).to(at::kDouble);
+      auto group = groups_.group_of_item.index_select(0, t_items);
+      rank_sum.index_add_(0, group, rank);
+      rank_count.index_add_(0, group, at::ones_like(rank));
+    }
+  }
+
+  if (collective_ && collective_->world_size() > 1) {
+    std::vector<at::Tensor> sums{
+        utility,    popularity_terms, exposure,    rank_sum,
+        rank_count, group_utility,    group_users, evaluated_users.view({1})};
+    collective_->all_reduce_sum(sums);
+  }
+
+  EvaluationResult r;
+  r.split = split;
+  r.users_evaluated = static_cast<int64_t>(std::llround(evaluated_users.item<double>()));
+  r.ks = ks;
+  const double denominator = r.users_evaluated > 0 ? static_cast<double>(r.users_evaluated) : kNaN;
+  auto utility_cpu = utility.cpu();
+  auto popularity_cpu = popularity_terms.cpu();
+  auto exposure_cpu = exposure.cpu();
+  for (int64_t q = 0; q < num_k; ++q) {
+    const std::string at_k = "@" + std::to_string(ks[q]);
+    for (int m = 0; m < kNumUtility; ++m)
+      r.metrics[kUtilityNames[m] + at_k] = utility_cpu[q][m].item<double>() / denominator;
+    for (int m = 0; m < kNumPopularity; ++m)
+      r.metrics[kPopularityNames[m] + at_k] = popularity_cpu[q][m].item<double>() / denominator;
+    auto e = exposure_cpu[q];
+    r.metrics["Coverage" + at_k] =
+        (e > 0).sum().item<double>() / static_cast<double>(std::max<int64_t>(num_items, 1));
+    r.metrics["Gini" + at_k] = gini(e);
+    r.metrics["Entropy" + at_k] = entropy(e);
+  }
+
+  if (num_groups > 0) {
+    set_item_group_ranks(r, groups_, rank_sum, rank_count, num_items);
+    auto group_cpu = groups_.group_of_item.cpu();
+    for (int64_t q = 0; q < num_k; ++q) {
+      auto per_group =
+          at::zeros({num_groups}, at::kDouble).index_add_(0, group_cpu, exposure_cpu[q]);
+      const double total = per_group.sum().item<double>();
+      std::vector<double> shares;
+      for (int64_t g = 0; g < num_groups; ++g)
+        shares.push_back(total > 0 ? per_group[g].item<double>() / total : kNaN);
+      r.group_exposure_share[ks[q]] = shares;
+    }
+  }
+  if (num_user_groups > 0) {
+    auto sums = group_utility.cpu();
+    auto users_per_group = group_users.cpu();
+    r.user_group_attribute = user_groups_.attribute;
+    r.user_group_method = user_groups_.method;
+    r.user_group_names = user_groups_.names;
+    for (int64_t g = 0; g < num_user_groups; ++g)
+      r.user_group_users.push_back(static_cast<int64_t>(users_per_group[g].item<double>()));
+    for (int64_t q = 0; q < num_k; ++q) {
+      for (int m = 0; m < kNumUtility; ++m) {
+        const std::string name = kUtilityNames[m] + ("@" + std::to_string(ks[q]));
+        std::vector<double> values;
+        for (int64_t g = 0; g < num_user_groups; ++g) {
+          const double n = users_per_group[g].item<double>();
+          const double value = n > 0 ? sums[g][q][m].item<double>() / n : kNaN;
+          r.metrics[name + "[users:" + user_groups_.names[g] + "]"] = value;
+          if (n > 0) values.push_back(value);
+        }
+        double gap = kNaN, spread = kNaN;
+        if (!values.empty()) {
+          const auto [low, high] = std::minmax_element(values.begin(), values.end());
+          gap = *high - *low;
+          double mean = 0, square = 0;
+          for (double v : values) mean += v / static_cast<double>(values.size());
+          for (double v : values)
+            square += (v - mean) * (v - mean) / static_cast<double>(values.size());
+          spread = std::sqrt(square);
+        }
+        r.metrics["UserGap[" + name + "]"] = gap;
+        r.metrics["UserStd[" + name + "]"] = spread;
+      }
+    }
+  }
+  return r;
+}
+
+}  // namespace polyphony

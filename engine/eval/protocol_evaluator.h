@@ -1,0 +1,34 @@
+#pragma once
+// The evaluation a run chose, behind one call: full ranking (Evaluator) or ranking against N
+// sampled negatives per test interaction (SampledEvaluator). Used alike by training's
+// validation, the final test and `polyphony eval`.
+
+#include <optional>
+#include <string>
+
+#include "engine/eval/evaluator.h"
+#include "engine/eval/sampled_evaluator.h"
+
+namespace polyphony {
+
+class ProtocolEvaluator {
+ public:
+  // `sampled_negatives`: N for the sampled protocol, none for full ranking. The sampled protocol
+  // uses the item groups and the options' cut-offs; the rest serves full ranking.
+  ProtocolEvaluator(std::optional<int64_t> sampled_negatives, const UserItemIndex& train,
+                    const ItemGroups& groups, const EvaluatorOptions& options, at::Device device,
+                    const UserGroups& user_groups);
+
+  EvaluationResult evaluate(Recommender& model, const UserItemIndex& exclude,
+                            const UserItemIndex& target, const std::string& split) const;
+
+  // Full ranking is shared among the processes of a data-parallel group
+  // (Evaluator::set_collective); sampled evaluation runs whole in every process.
+  void set_collective(Collective* collective);
+
+ private:
+  std::optional<Evaluator> full_;
+  std::optional<SampledEvaluator> sampled_;
+};
+
+}  // namespace polyphony

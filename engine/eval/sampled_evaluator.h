@@ -1,0 +1,42 @@
+#pragma once
+// Sampled evaluation, as the ProtoMF paper (Melchiorre et al., RecSys 2022) reports it: each test
+// interaction is ranked against N items sampled uniformly from those the user has never
+// interacted with. Cheaper than full ranking and not comparable with it: results are labelled
+// with the protocol.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <ATen/core/Tensor.h>
+
+#include "engine/data/dataset.h"
+#include "engine/data/user_item_index.h"
+#include "engine/eval/evaluator.h"
+
+namespace polyphony {
+
+class Recommender;
+
+class SampledEvaluator {
+ public:
+  // `negatives` items per test interaction; `ks` the cut-offs of HR, NDCG and MRR.
+  SampledEvaluator(ItemGroups groups, std::vector<int64_t> ks, int64_t negatives, at::Device device,
+                   int64_t chunk_interactions = 8192);
+
+  // Ranks each interaction of `target` against negatives drawn from the items outside
+  // `known` ∪ `target` of its user. Per user, terms are averaged over the user's target
+  // interactions, then over users. Item groups: mean rank (0-based, in the sampled list) of
+  // each group's target items. Draws use torch's global generator.
+  EvaluationResult evaluate(Recommender& model, const UserItemIndex& known,
+                            const UserItemIndex& target, const std::string& split) const;
+
+ private:
+  ItemGroups groups_;
+  std::vector<int64_t> ks_;
+  int64_t negatives_;
+  at::Device device_;
+  int64_t chunk_;
+};
+
+}  // namespace polyphony

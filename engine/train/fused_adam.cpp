@@ -1,0 +1,118 @@
+#include "engine/train/fused_adam.h"
+
+#include <ATen/ops/_foreach_add.h>
+#include <ATen/ops/_fused_adam.h>
+#include <ATen/ops/_fused_adamw.h>
+#include <ATen/ops/full.h>
+#include <ATen/ops/zeros_like.h>
+#include <c10/core/GradMode.h>
+
+#include <memory>
+#include <tuple>
+#include <vector>
+
+#include "common/error.h"
+
+namespace polyphony {
+namespace {
+
+// The fused operators take lists that share one device and dtype.
+struct Bucket {
+  c10::Device device = c10::kCPU;
+  at::ScalarType dtype = at::kFloat;
+  std::vector<at::Tensor> params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps;
+};
+
+Bucket& bucket_for(std::vector<Bucket>& buckets, const at::Tensor& p) {
+  for (auto& b : buckets)
+    if (b.device == p.device() && b.dtype == p.scalar_type()) return b;
+  buckets.push_back(Bucket{p.device(), p.scalar_type(), {}, {}, {}, {}, {}, {}});
+  return buckets.back();
+}
+
+// The per-parameter state starts as torch::optim's does: zero moments, step 0.
+template <typename State, typename Options, typename StateMap>
+State& state_of(StateMap& states, const at::Tensor& p, const Options& options) {
+  auto& slot = states[p.unsafeGetTensorImpl()];
+  if (!slot) {
+    auto fresh = std::make_unique<State>();
+    fresh->exp_avg(at::zeros_like(p, at::MemoryFormat::Preserve));
+    fresh->exp_avg_sq(at::zeros_like(p, at::MemoryFormat::Preserve));
+    slot = std::move(fresh);
+  }
+  auto& state = static_cast<State&>(*slot);
+  if (options.amsgrad() && !state.max_exp_avg_sq().defined())
+    state.max_exp_avg_sq(at::zeros_like(p, at::MemoryFormat::Preserve));
+  return state;
+}
+
+// One Adam(W) step over every group. Adam adds the L2 term to the gradient (Kingma & Ba 2015,
+// with weight decay as torch.optim.Adam); AdamW decays the weights apart from it (Loshchilov &
+// Hutter 2019, Algorithm 2). Both are the operators torch.optim uses with fused=True.
+template <typename State, typename Options, typename Groups, typename StateMap>
+void fused_step(Groups& groups, StateMap& states, FusedStepCounters& counters, bool decoupled) {
+  for (auto& group : groups) {
+    const auto& options = static_cast<const Options&>(group.options());
+    std::vector<Bucket> buckets;
+    std::vector<at::Tensor> to_increment;
+    for (auto& p : group.params()) {
+      if (!p.grad().defined()) continue;
+      if (p.grad().is_sparse())
+        fail("the Adam step needs dense gradients; a parameter of {} elements has a sparse one",
+             p.numel());
+      auto& state = state_of<State>(states, p, options);
+      state.step(state.step() + 1);
+      auto& counter = counters[p.unsafeGetTensorImpl()];
+      if (counter.value.defined() && counter.count + 1 == state.step() &&
+          counter.value.device() == p.device()) {
+        to_increment.push_back(counter.value);
+      } else {
+        counter.value =
+            at::full({}, static_cast<double>(state.step()), p.options().dtype(at::kFloat));
+      }
+      counter.count = state.step();
+
+      auto& b = bucket_for(buckets, p);
+      b.params.push_back(p);
+      b.grads.push_back(p.grad());
+      b.exp_avgs.push_back(state.exp_avg());
+      b.exp_avg_sqs.push_back(state.exp_avg_sq());
+      if (options.amsgrad()) b.max_exp_avg_sqs.push_back(state.max_exp_avg_sq());
+      b.steps.push_back(counter.value);
+    }
+    if (!to_increment.empty()) at::_foreach_add_(to_increment, 1);
+    const auto [beta1, beta2] = options.betas();
+    for (auto& b : buckets) {
+      if (decoupled) {
+        at::_fused_adamw_(b.params, b.grads, b.exp_avgs, b.exp_avg_sqs, b.max_exp_avg_sqs, b.steps,
+                          options.lr(), beta1, beta2, options.weight_decay(), options.eps(),
+                          options.amsgrad(), /*maximize=*/false);
+      } else {
+        at::_fused_adam_(b.params, b.grads, b.exp_avgs, b.exp_avg_sqs, b.max_exp_avg_sqs, b.steps,
+                         options.lr(), beta1, beta2, options.weight_decay(), options.eps(),
+                         options.amsgrad(), /*maximize=*/false);
+      }
+    }
+  }
+}
+
+}  // namespace
+
+template <typename Base, typename State, typename Options, bool decoupled>
+at::Tensor FusedAdamOf<Base, State, Options, decoupled>::step(typename Base::LossClosure closure) {
+  at::Tensor loss;
+  if (closure) {
+    c10::AutoGradMode enable_grad(true);
+    loss = closure();
+  }
+  c10::NoGradGuard no_grad;
+  fused_step<State, Options>(this->param_groups_, this->state_, counters_, decoupled);
+  return loss;
+}
+
+template class FusedAdamOf<torch::optim::Adam, torch::optim::AdamParamState,
+                           torch::optim::AdamOptions, false>;
+template class FusedAdamOf<torch::optim::AdamW, torch::optim::AdamWParamState,
+                           torch::optim::AdamWOptions, true>;
+
+}  // namespace polyphony

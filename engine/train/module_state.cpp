@@ -1,0 +1,60 @@
+#include "engine/train/module_state.h"
+
+#include <torch/nn/module.h>
+#include <torch/serialize/input-archive.h>
+#include <torch/utils.h>
+
+#include <fmt/ranges.h>
+
+#define XXH_INLINE_ALL  // header-only: nothing to link
+#include <xxhash.h>
+
+#include "common/error.h"
+
+namespace polyphony {
+namespace {
+
+void load_recursively(torch::nn::Module& module, torch::serialize::InputArchive& archive,
+                      const std::string& source, const std::string& prefix) {
+  auto copy_in = [&](const std::string& name, at::Tensor& target, bool is_buffer) {
+    at::Tensor stored;
+    if (!archive.try_read(name, stored, is_buffer))
+      fail("{} has no tensor '{}{}': it was saved from another model", source, prefix, name);
+    if (stored.sizes() != target.sizes())
+      fail("{}: tensor '{}{}' has shape {}, the model expects {}", source, prefix, name,
+           fmt::join(stored.sizes(), "x"), fmt::join(target.sizes(), "x"));
+    torch::NoGradGuard no_grad;
+    target.copy_(stored);
+  };
+  for (auto& p : module.named_parameters(/*recurse=*/false)) copy_in(p.key(), p.value(), false);
+  for (auto& b : module.named_buffers(/*recurse=*/false)) copy_in(b.key(), b.value(), true);
+  for (const auto& child : module.named_children()) {
+    torch::serialize::InputArchive child_archive;
+    if (!archive.try_read(child.key(), child_archive))
+      fail("{} has no module '{}{}'", source, prefix, child.key());
+    load_recursively(*child.value(), child_archive, source, prefix + child.key() + ".");
+  }
+}
+
+}  // namespace
+
+void load_module_state(torch::nn::Module& module, torch::serialize::InputArchive& archive,
+                       const std::string& source) {
+  load_recursively(module, archive, source, "");
+}
+
+uint64_t module_fingerprint(const torch::nn::Module& module) {
+  XXH64_state_t* state = XXH64_createState();
+  XXH64_reset(state, 0);
+  auto add = [&](const at::Tensor& tensor) {
+    const auto bytes = tensor.detach().cpu().contiguous();
+    XXH64_update(state, bytes.data_ptr(), bytes.nbytes());
+  };
+  for (const auto& p : module.parameters()) add(p);
+  for (const auto& b : module.buffers()) add(b);
+  const uint64_t digest = XXH64_digest(state);
+  XXH64_freeState(state);
+  return digest;
+}
+
+}  // namespace polyphony

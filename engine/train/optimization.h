@@ -1,0 +1,61 @@
+#pragma once
+// Optimisers, learning-rate schedules and gradient clipping for the trainer. The schedule is a
+// pure function of the step, so a resumed run needs only the step to continue it exactly.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <ATen/core/Tensor.h>
+
+namespace torch::optim {
+class Optimizer;
+}
+
+namespace polyphony {
+
+struct OptimizerOptions {
+  /// adam, adamw (fused: engine/train/fused_adam.h), adagrad or sgd.
+  std::string name = "adam";
+  double lr = 5e-3;
+  double weight_decay = 0.0;
+  /// SGD momentum (ignored by the others).
+  double momentum = 0.9;
+};
+
+// A bad option is an error naming it.
+void check_optimizer_options(const OptimizerOptions& options);
+// Builds the optimiser over `parameters` (options checked first).
+std::unique_ptr<torch::optim::Optimizer> make_optimizer(const std::vector<at::Tensor>& parameters,
+                                                        const OptimizerOptions& options);
+
+enum class ScheduleKind { kConstant, kStep, kCosine };
+
+struct LearningRateSchedule {
+  ScheduleKind kind = ScheduleKind::kConstant;
+  /// kStep: multiply by `gamma` every `step_epochs` epochs.
+  int64_t step_epochs = 0;
+  double gamma = 0.1;
+  /// Linear warm-up from lr / warmup_steps to lr over the first steps (0: none).
+  int64_t warmup_steps = 0;
+
+  // "constant", "step:EPOCHS:GAMMA" or "cosine", as printed by spec().
+  std::string spec() const;
+  // The factor applied to the base learning rate at `step` (0-based), in a run of `total_steps`
+  // steps of `steps_per_epoch` each.
+  double factor(int64_t step, int64_t steps_per_epoch, int64_t total_steps) const;
+};
+
+// Parses --lr-schedule (constant, step:EPOCHS:GAMMA, cosine); errors name the option.
+LearningRateSchedule parse_schedule(const std::string& text, int64_t warmup_steps);
+
+// Sets the learning rate of every parameter group.
+void set_learning_rate(torch::optim::Optimizer& optimizer, double lr);
+
+// Scales the gradients so that their global L2 norm is at most `max_norm` and returns that norm
+// (before scaling) as a device scalar. Unlike torch::nn::utils::clip_grad_norm_, which returns a
+// double and so waits for the device every step, nothing here leaves the device.
+at::Tensor clip_gradient_norm(const std::vector<at::Tensor>& parameters, double max_norm);
+
+}  // namespace polyphony

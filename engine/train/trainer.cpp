@@ -1,0 +1,560 @@
+#include "engine/train/trainer.h"
+
+#include <torch/torch.h>
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <ATen/core/Generator.h>
+
+#include <chrono>
+#include <limits>
+#include <mutex>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "common/error.h"
+#include "engine/train/checkpoint.h"
+#include "engine/train/collective.h"
+#include "engine/train/losses.h"
+#include "engine/train/module_state.h"
+#include "models/recommender.h"
+
+namespace polyphony {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// The default generator of `device`, whose state checkpoints save and restore.
+at::Generator default_generator(c10::Device device) {
+  return device.is_cpu() ? at::detail::getDefaultCPUGenerator()
+                         : at::globalContext().defaultGenerator(device);
+}
+
+at::Tensor generator_state(c10::Device device) {
+  auto generator = default_generator(device);
+  std::lock_guard<std::mutex> lock(generator.mutex());
+  return generator.get_state();
+}
+
+void set_generator_state(c10::Device device, const at::Tensor& state) {
+  auto generator = default_generator(device);
+  std::lock_guard<std::mutex> lock(generator.mutex());
+  generator.set_state(state.cpu());
+}
+
+// A scalar value (int, double, bool) stored with OutputArchive::write(key, IValue).
+c10::IValue read_value(torch::serialize::InputArchive& archive, const std::string& key) {
+  c10::IValue value;
+  archive.read(key, value);
+  return value;
+}
+
+}  // namespace
+
+// Everything that determines how training continues; a checkpoint is this plus the model and the
+// optimiser.
+struct Trainer::State {
+  int64_t epoch = 0;          // completed epochs
+  int64_t step_in_epoch = 0;  // steps done in epoch + 1
+  int64_t global_step = 0;
+  at::Tensor order;                        // epoch + 1's permutation, while it is under way
+  std::map<std::string, at::Tensor> sums;  // its loss sums (float64, on the device)
+  at::Tensor all_finite;                   // bool: every step so far had a finite loss
+  at::Tensor finite_steps;                 // int64: steps before the first non-finite one
+  double best_metric = -std::numeric_limits<double>::infinity();
+  int64_t best_epoch = 0;
+  int64_t validations_since_best = 0;
+  std::vector<at::Tensor> best_parameters;
+  double lr_scale = 1.0;  // halved by each rollback
+  int64_t rollbacks = 0;
+  bool finished = false;
+  bool stopped_early = false;
+  // In this process only.
+  std::string last_checkpoint;
+  double lr = 0;
+};
+
+void check_trainer_options(const TrainerOptions& o) {
+  if (o.epochs < 1) fail("--epochs must be at least 1 (got {})", o.epochs);
+  if (o.batch_size < 1) fail("--batch-size must be at least 1 (got {})", o.batch_size);
+  if (o.negatives < 1) fail("--negatives must be at least 1 (got {})", o.negatives);
+  check_optimizer_options(o.optimizer);
+  if (o.clip_norm < 0) fail("--clip-grad-norm must be non-negative (got {})", o.clip_norm);
+  if (o.eval_every < 0) fail("--eval-every must be non-negative (got {})", o.eval_every);
+  if (o.patience < 0) fail("--patience must be non-negative (got {})", o.patience);
+  if (o.checkpoints.every_steps < 0)
+    fail("--checkpoint-every-steps must be non-negative (got {})", o.checkpoints.every_steps);
+  if (o.checkpoints.every_epochs < 0)
+    fail("--checkpoint-every-epochs must be non-negative (got {})", o.checkpoints.every_epochs);
+  if (o.checkpoints.keep_last < 1)
+    fail("--keep-checkpoints must be at least 1 (got {})", o.checkpoints.keep_last);
+  if (o.max_rollbacks < 0) fail("max_rollbacks must be non-negative (got {})", o.max_rollbacks);
+  if (!is_known_loss(o.loss))
+    fail("--loss: unknown loss '{}' (available: bpr, softmax, bce)", o.loss);
+}
+
+Trainer::Trainer(Recommender& model, Interactions train, const NegativeSampler& sampler,
+                 TrainerOptions options, TrainerHooks hooks)
+    : model_(model),
+      train_(std::move(train)),
+      sampler_(sampler),
+      options_(std::move(options)),
+      hooks_(std::move(hooks)) {
+  check_trainer_options(options_);
+  if (model_.trainable() && train_.size() == 0)
+    fail("training: there are no training interactions");
+  steps_per_epoch_ = (train_.size() + options_.batch_size - 1) / options_.batch_size;
+  if (distributed()) {
+    const int world = hooks_.collective->world_size();
+    if (options_.on_nonfinite == NonFinitePolicy::kRollback)
+      fail("--on-nonfinite rollback works in a single process only (got {} processes)", world);
+    if (options_.batch_size < world || train_.size() < world)
+      fail(
+          "--batch-size ({}) and the training interactions ({}) must be at least the number of "
+          "processes ({})",
+          options_.batch_size, train_.size(), world);
+  }
+  if (!options_.checkpoints.folder.empty())
+    checkpoints_ = std::make_unique<CheckpointDirectory>(options_.checkpoints.folder,
+                                                         options_.checkpoints.keep_last);
+}
+
+Trainer::~Trainer() = default;
+
+void Trainer::log(const std::string& message) const {
+  if (hooks_.log && main_process()) hooks_.log(message);
+}
+
+bool Trainer::distributed() const {
+  return hooks_.collective && hooks_.collective->world_size() > 1;
+}
+
+bool Trainer::main_process() const { return !distributed() || hooks_.collective->rank() == 0; }
+
+bool Trainer::any_process(bool flag) {
+  if (!distributed()) return flag;
+  std::vector<at::Tensor> value{
+      torch::full({1}, flag ? 1.0f : 0.0f, torch::device(train_.users.device()))};
+  hooks_.collective->all_reduce_max(value);
+  return value[0].item<float>() > 0;
+}
+
+void Trainer::step(State& s) {
+  const int64_t n = train_.size();
+  const int64_t begin = s.step_in_epoch * options_.batch_size;
+  auto index = s.order.slice(0, begin, std::min(n, begin + options_.batch_size));
+  Batch batch;
+  batch.users = train_.users.index_select(0, index);
+  batch.positives = train_.items.index_select(0, index);
+  // Every process draws the whole batch's negatives from the same generator state, so the run
+  // equals one process training on the global batch; each then keeps its contiguous share.
+  batch.negatives = sampler_.sample(batch.users, options_.negatives);
+  double share = 1.0;  // this process's part of the batch-mean loss
+  if (distributed()) {
+    const int64_t global = index.numel();
+    const int64_t rank = hooks_.collective->rank(), world = hooks_.collective->world_size();
+    const int64_t from = global * rank / world, to = global * (rank + 1) / world;
+    batch.users = batch.users.slice(0, from, to);
+    batch.positives = batch.positives.slice(0, from, to);
+    batch.negatives = batch.negatives.slice(0, from, to);
+    share = static_cast<double>(to - from) / static_cast<double>(global);
+  }
+
+  s.lr =
+      options_.optimizer.lr * s.lr_scale *
+      options_.schedule.factor(s.global_step, steps_per_epoch_, steps_per_epoch_ * options_.epochs);
+  set_learning_rate(*optimizer_, s.lr);
+
+  optimizer_->zero_grad();
+  if (batch.users.size(0) == 0) {  // a last batch smaller than the number of processes
+    synchronize_gradients(s);
+    return;
+  }
+  // One scoring call for the positive and its negatives: [B, 1 + n_neg].
+  auto scores =
+      model_.score(batch.users, torch::cat({batch.positives.unsqueeze(1), batch.negatives}, 1));
+  auto ranking =
+      ranking_loss(options_.loss, scores.narrow(1, 0, 1), scores.narrow(1, 1, options_.negatives));
+  // Summed over the processes, share-weighted terms give the global batch's.
+  auto add = [&](const std::string& name, const at::Tensor& value) {
+    auto detached = value.detach().to(at::kDouble);
+    if (share != 1.0) detached = detached * share;
+    auto it = s.sums.find(name);
+    if (it == s.sums.end()) {
+      s.sums.emplace(name, detached);
+    } else {
+      it->second += detached;
+    }
+  };
+  auto total = ranking;
+  add("ranking", ranking);
+  for (const auto& term : model_.regularization(batch)) {
+    total = total + term.value;
+    add(term.name, term.value);
+  }
+  add("loss", total);
+  (share != 1.0 ? total * share : total).backward();
+  synchronize_gradients(s, total.detach().isfinite());
+}
+
+void Trainer::synchronize_gradients(State& s, at::Tensor finite) {
+  if (distributed()) {
+    std::vector<at::Tensor> grads;
+    for (auto& p : parameters_) {
+      if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
+      grads.push_back(p.grad());
+    }
+    hooks_.collective->all_reduce_sum(grads);  // bucketed
+  }
+  if (!finite.defined()) finite = torch::ones({}, s.all_finite.options());
+  if (options_.clip_norm > 0) {
+    auto norm = clip_gradient_norm(parameters_, options_.clip_norm);
+    if (norm.defined()) finite = finite.logical_and(norm.isfinite());
+  }
+  // Device-side bookkeeping: no host read here.
+  s.all_finite = s.all_finite.logical_and(finite);
+  s.finite_steps = s.finite_steps + s.all_finite.to(at::kLong);
+  optimizer_->step();
+  ++s.step_in_epoch;
+  ++s.global_step;
+}
+
+bool Trainer::healthy(const State& s) {
+  torch::NoGradGuard no_grad;
+  std::vector<at::Tensor> flags{s.all_finite.view({1})};
+  for (const auto& p : parameters_) flags.push_back(p.isfinite().all().view({1}));
+  const bool ok = torch::cat(flags).all().item<bool>();  // one host read
+  return !any_process(!ok);
+}
+
+void Trainer::handle_nonfinite(State& s) {
+  const bool loss_bad = !s.all_finite.item<bool>();
+  const int64_t epoch = s.epoch + 1;
+  std::string where =
+      loss_bad ? fmt::format("a non-finite loss{} at step {} (epoch {})",
+                             options_.clip_norm > 0 ? " or gradient" : "",
+                             s.finite_steps.item<int64_t>() + 1, epoch)
+               : fmt::format("non-finite parameters by step {} (epoch {})", s.global_step, epoch);
+  std::vector<std::string> terms;
+  const double steps = static_cast<double>(std::max<int64_t>(s.step_in_epoch, 1));
+  for (const auto& [name, sum] : s.sums)
+    terms.push_back(fmt::format("{} {:.6g}", name, sum.item<double>() / steps));
+  const std::string message =
+      fmt::format("training diverged: {}; this epoch's mean loss terms: {}", where,
+                  terms.empty() ? std::string("none") : fmt::format("{}", fmt::join(terms, ", ")));
+  const bool can_roll_back = options_.on_nonfinite == NonFinitePolicy::kRollback &&
+                             s.rollbacks < options_.max_rollbacks && checkpoints_;
+  if (!can_roll_back) {
+    std::string advice;
+    if (s.last_checkpoint.empty()) {
+      advice = "no checkpoint was written; lower --lr and start again";
+    } else {
+      advice = fmt::format(
+          "the last good checkpoint is {}; continue from it with --resume and a lower --lr{}",
+          s.last_checkpoint,
+          options_.on_nonfinite == NonFinitePolicy::kStop ? ", or use --on-nonfinite rollback"
+                                                          : "");
+    }
+    if (options_.on_nonfinite == NonFinitePolicy::kRollback)
+      advice = fmt::format("{} rollbacks did not help; {}", s.rollbacks, advice);
+    fail("{}; {}", message, advice);
+  }
+  auto found = checkpoints_->newest_valid(train_.users.device());
+  if (!found) fail("{}; no checkpoint to roll back to", message);
+  const int64_t rollbacks = s.rollbacks + 1;
+  const double lr_scale = s.lr_scale / 2;
+  restore(s, found->archive);
+  s.rollbacks = rollbacks;
+  s.lr_scale = lr_scale;
+  s.last_checkpoint = found->path.string();
+  log(fmt::format("{}; rolled back to {} (step {}) with the learning rate scaled by {}", message,
+                  found->path.string(), s.global_step, lr_scale));
+}
+
+void Trainer::save(State& s, bool step_file, bool best) {
+  if (!checkpoints_) return;
+  // The checkpoint holds the global batch's loss sums: every process contributes its part.
+  std::map<std::string, at::Tensor> sums = s.sums;
+  if (distributed()) {
+    std::vector<at::Tensor> parts;
+    for (auto& entry : sums) parts.push_back(entry.second = entry.second.clone());
+    hooks_.collective->all_reduce_sum(parts);  // in place: `sums` holds the same tensors
+  }
+  if (!main_process()) return;
+  torch::serialize::OutputArchive archive;
+  save_state(s, sums, archive);
+  if (step_file) {
+    s.last_checkpoint = checkpoints_->save(archive, s.global_step, best).string();
+  } else if (best) {
+    checkpoints_->save_best(archive);
+  }
+}
+
+void Trainer::save_state(const State& s, const std::map<std::string, at::Tensor>& loss_sums,
+                         torch::serialize::OutputArchive& archive) {
+  torch::serialize::OutputArchive model, optimizer, trainer, sums, best, rng;
+  model_.save(model);
+  optimizer_->save(optimizer);
+  trainer.write("epoch", s.epoch);
+  trainer.write("step_in_epoch", s.step_in_epoch);
+  trainer.write("global_step", s.global_step);
+  if (s.order.defined()) trainer.write("order", s.order, /*is_buffer=*/true);
+  for (const auto& [name, sum] : loss_sums) sums.write(name, sum, /*is_buffer=*/true);
+  trainer.write("loss_sums", sums);
+  trainer.write("all_finite", s.all_finite, /*is_buffer=*/true);
+  trainer.write("finite_steps", s.finite_steps, /*is_buffer=*/true);
+  trainer.write("best_metric", s.best_metric);
+  trainer.write("best_epoch", s.best_epoch);
+  trainer.write("validations_since_best", s.validations_since_best);
+  trainer.write("lr_scale", s.lr_scale);
+  trainer.write("rollbacks", s.rollbacks);
+  trainer.write("finished", s.finished);
+  trainer.write("stopped_early", s.stopped_early);
+  for (size_t i = 0; i < s.best_parameters.size(); ++i)
+    best.write(fmt::format("p{}", i), s.best_parameters[i], /*is_buffer=*/true);
+  const auto device = train_.users.device();
+  rng.write("cpu", generator_state(c10::kCPU), /*is_buffer=*/true);
+  if (!device.is_cpu()) rng.write("device", generator_state(device), /*is_buffer=*/true);
+  archive.write("model", model);
+  archive.write("optimizer", optimizer);
+  archive.write("trainer", trainer);
+  archive.write("best", best);
+  archive.write("rng", rng);
+  archive.write("metadata", options_.checkpoints.metadata.dump());
+}
+
+void Trainer::restore(State& s, torch::serialize::InputArchive& archive) {
+  const auto device = train_.users.device();
+  try {
+    torch::serialize::InputArchive model, optimizer, trainer, sums, best, rng;
+    archive.read("model", model);
+    load_module_state(model_, model, "checkpoint");
+    archive.read("optimizer", optimizer);
+    optimizer_->load(optimizer);
+    archive.read("trainer", trainer);
+    s.epoch = read_value(trainer, "epoch").toInt();
+    s.step_in_epoch = read_value(trainer, "step_in_epoch").toInt();
+    s.global_step = read_value(trainer, "global_step").toInt();
+    at::Tensor order;
+    s.order = trainer.try_read("order", order, true) ? order.to(device) : at::Tensor();
+    trainer.read("loss_sums", sums);
+    s.sums.clear();
+    for (const auto& name : sums.keys()) {
+      at::Tensor sum;
+      sums.read(name, sum, true);
+      // With several processes the saved sums are global: rank 0 alone carries them on.
+      if (!main_process()) sum.zero_();
+      s.sums.emplace(name, sum.to(device));
+    }
+    trainer.read("all_finite", s.all_finite, true);
+    trainer.read("finite_steps", s.finite_steps, true);
+    s.all_finite = s.all_finite.to(device);
+    s.finite_steps = s.finite_steps.to(device);
+    s.best_metric = read_value(trainer, "best_metric").toDouble();
+    s.best_epoch = read_value(trainer, "best_epoch").toInt();
+    s.validations_since_best = read_value(trainer, "validations_since_best").toInt();
+    s.lr_scale = read_value(trainer, "lr_scale").toDouble();
+    s.rollbacks = read_value(trainer, "rollbacks").toInt();
+    s.finished = read_value(trainer, "finished").toBool();
+    s.stopped_early = read_value(trainer, "stopped_early").toBool();
+    archive.read("best", best);
+    s.best_parameters.clear();
+    // A fresh tensor each time: reading into a defined tensor overwrites it in place.
+    for (at::Tensor p; best.try_read(fmt::format("p{}", s.best_parameters.size()), p, true);
+         p = at::Tensor())
+      s.best_parameters.push_back(p.to(device));
+    if (!s.best_parameters.empty() && s.best_parameters.size() != parameters_.size())
+      fail("the checkpoint's best model has {} tensors, the model {}", s.best_parameters.size(),
+           parameters_.size());
+    if (s.order.defined() && s.order.numel() != train_.size())
+      fail("the checkpoint's epoch order covers {} interactions, the training data has {}",
+           s.order.numel(), train_.size());
+    archive.read("rng", rng);
+    at::Tensor cpu_state, device_state;
+    rng.read("cpu", cpu_state, true);
+    set_generator_state(c10::kCPU, cpu_state);
+    if (!device.is_cpu() && rng.try_read("device", device_state, true))
+      set_generator_state(device, device_state);
+  } catch (const c10::Error& e) {
+    fail("the checkpoint does not hold a complete training state: {}", e.what_without_backtrace());
+  }
+}
+
+nlohmann::json Trainer::checkpoint_metadata(torch::serialize::InputArchive& checkpoint) {
+  c10::IValue value;
+  if (!checkpoint.try_read("metadata", value) || !value.isString())
+    fail("the checkpoint has no metadata: it was not written by polyphony train");
+  return nlohmann::json::parse(value.toStringRef(), nullptr, /*allow_exceptions=*/false);
+}
+
+int64_t Trainer::checkpoint_epoch(torch::serialize::InputArchive& checkpoint) {
+  torch::serialize::InputArchive trainer;
+  if (!checkpoint.try_read("trainer", trainer))
+    fail("the checkpoint has no training state: it was not written by polyphony train");
+  return read_value(trainer, "epoch").toInt();
+}
+
+TrainingSummary Trainer::fit(torch::serialize::InputArchive* resume) {
+  const auto start = Clock::now();
+  TrainingSummary summary;
+  if (!model_.trainable()) {
+    summary.seconds = seconds_since(start);
+    return summary;
+  }
+  parameters_ = model_.parameters();
+  optimizer_ = make_optimizer(parameters_, options_.optimizer);
+  const auto device = train_.users.device();
+  const int64_t n = train_.size();
+
+  State s;
+  s.all_finite = torch::ones({}, torch::device(device).dtype(torch::kBool));
+  s.finite_steps = torch::zeros({}, torch::device(device).dtype(torch::kLong));
+  if (resume) {
+    restore(s, *resume);
+    summary.resumed_from_step = s.global_step;
+    // A finished run resumed with more epochs goes on.
+    if (s.finished && !s.stopped_early && s.epoch < options_.epochs) s.finished = false;
+  } else {
+    if (distributed()) {  // identical initialisation: rank 0's
+      torch::NoGradGuard no_grad;
+      auto state = parameters_;
+      for (const auto& b : model_.buffers()) state.push_back(b);
+      hooks_.collective->broadcast_from_first(state);
+    }
+    save(s, /*step_file=*/true, /*best=*/false);  // step 0: always a good state to return to
+  }
+
+  auto finish = [&] {
+    summary.epochs_run = s.epoch;
+    summary.global_steps = s.global_step;
+    summary.best_epoch = s.best_epoch;
+    summary.best_metric = s.best_epoch ? s.best_metric : 0.0;
+    summary.stopped_early = s.stopped_early;
+    summary.rollbacks = s.rollbacks;
+    summary.last_checkpoint = s.last_checkpoint;
+    summary.seconds = seconds_since(start);
+    return summary;
+  };
+  auto interrupt = [&] {
+    save(s, /*step_file=*/true, /*best=*/false);
+    summary.interrupted = true;
+    return finish();
+  };
+  // Processes agree on stopping: checked every step alone, every kStopPoll steps with several.
+  constexpr int64_t kStopPoll = 16;
+  auto stop_requested = [&] {
+    const bool local = hooks_.stop_requested && hooks_.stop_requested();
+    return any_process(local);
+  };
+
+  while (!s.finished) {
+    if (s.epoch >= options_.epochs) {
+      s.finished = true;
+      break;
+    }
+    const int64_t epoch = s.epoch + 1;
+    if (s.step_in_epoch == 0) {
+      s.order = torch::randperm(n, train_.users.options());
+      s.sums.clear();
+    }
+    model_.train();
+    const auto epoch_start = Clock::now();
+    const int64_t first_step = s.step_in_epoch;
+    bool rolled_back = false;
+    while (s.step_in_epoch < steps_per_epoch_) {
+      step(s);
+      if (hooks_.on_step)
+        hooks_.on_step({epoch, options_.epochs, s.step_in_epoch, steps_per_epoch_, s.global_step});
+      const bool stop = (!distributed() || s.global_step % kStopPoll == 0) && stop_requested();
+      const bool periodic = options_.checkpoints.every_steps > 0 &&
+                            s.global_step % options_.checkpoints.every_steps == 0 &&
+                            s.step_in_epoch < steps_per_epoch_;
+      if (!stop && !periodic) continue;
+      // Never write a checkpoint of a diverged state.
+      if (!healthy(s)) {
+        handle_nonfinite(s);
+        rolled_back = true;
+        break;
+      }
+      if (stop) return interrupt();
+      save(s, /*step_file=*/true, /*best=*/false);
+    }
+    if (rolled_back) continue;
+    if (!healthy(s)) {
+      handle_nonfinite(s);
+      continue;
+    }
+
+    if (distributed()) {  // the global batch's loss terms (a std::map: same order everywhere)
+      std::vector<at::Tensor> sums;
+      for (auto& entry : s.sums) sums.push_back(entry.second);
+      hooks_.collective->all_reduce_sum(sums);
+    }
+    EpochRecord record;
+    record.epoch = epoch;
+    for (const auto& [name, sum] : s.sums)
+      record.losses[name] = sum.item<double>() / static_cast<double>(steps_per_epoch_);
+    record.seconds = seconds_since(epoch_start);
+    const int64_t steps_here = s.step_in_epoch - first_step;
+    const int64_t interactions_here = n - std::min(n, first_step * options_.batch_size);
+    record.interactions_per_second =
+        static_cast<double>(interactions_here) / std::max(record.seconds, 1e-9);
+    record.step_seconds = record.seconds / static_cast<double>(std::max<int64_t>(steps_here, 1));
+    record.lr = s.lr;
+    record.global_step = s.global_step;
+    s.epoch = epoch;
+    s.step_in_epoch = 0;
+    s.order = at::Tensor();
+    s.sums.clear();
+
+    bool improved = false;
+    const bool validate_now = hooks_.validate && options_.eval_every > 0 &&
+                              (epoch % options_.eval_every == 0 || epoch == options_.epochs);
+    if (validate_now) {
+      model_.eval();
+      record.validation = hooks_.validate(model_);
+      const double value = record.validation->metric(options_.monitor);
+      if (value > s.best_metric) {
+        improved = true;
+        s.best_metric = value;
+        s.best_epoch = epoch;
+        s.validations_since_best = 0;
+        torch::NoGradGuard no_grad;
+        s.best_parameters.clear();
+        for (const auto& p : parameters_) s.best_parameters.push_back(p.detach().clone());
+      } else {
+        ++s.validations_since_best;
+      }
+    }
+    if (hooks_.on_epoch) hooks_.on_epoch(record);
+    if (options_.patience > 0 && s.validations_since_best >= options_.patience) {
+      s.stopped_early = true;
+      s.finished = true;
+    }
+    if (epoch == options_.epochs) s.finished = true;
+    const bool periodic =
+        options_.checkpoints.every_epochs > 0 && epoch % options_.checkpoints.every_epochs == 0;
+    if (periodic || s.finished) {
+      save(s, /*step_file=*/true, improved);
+    } else if (improved) {
+      save(s, /*step_file=*/false, /*best=*/true);
+    }
+    if (!s.finished && stop_requested()) {
+      if (!periodic) save(s, /*step_file=*/true, /*best=*/false);
+      summary.interrupted = true;
+      return finish();
+    }
+  }
+  if (!s.best_parameters.empty()) {
+    torch::NoGradGuard no_grad;
+    for (size_t i = 0; i < parameters_.size(); ++i) parameters_[i].copy_(s.best_parameters[i]);
+  }
+  model_.eval();
+  return finish();
+}
+
+}  // namespace polyphony

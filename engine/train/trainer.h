@@ -1,0 +1,187 @@
+#pragma once
+// The training loop. It sees a model only through the Recommender interface and validation only
+// through a callback, so it never knows which model it trains or how it is evaluated.
+//
+// Everything a step needs stays on the training device: the epoch's permutation, negatives, loss
+// sums and the finiteness flags are device tensors, read on the host only at a check point (end
+// of epoch, checkpoint, stop request). Checkpoints hold the whole state (model, optimiser, epoch
+// and step, the epoch's order, loss sums, RNG states, best model), so a resumed run continues
+// exactly where the checkpoint was taken.
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <ATen/core/Tensor.h>
+#include <nlohmann/json.hpp>
+
+#include "engine/data/dataset.h"
+#include "engine/data/negative_sampler.h"
+#include "engine/eval/evaluator.h"
+#include "engine/train/optimization.h"
+
+namespace torch::optim {
+class Optimizer;
+}
+namespace torch::serialize {
+class InputArchive;
+class OutputArchive;
+}  // namespace torch::serialize
+
+namespace polyphony {
+
+class Recommender;
+class CheckpointDirectory;
+class Collective;
+
+struct CheckpointOptions {
+  /// Folder of the checkpoints; empty: none are written.
+  std::filesystem::path folder;
+  /// Also every this many optimiser steps (0: only at epoch ends).
+  int64_t every_steps = 0;
+  /// Every this many epochs (0: only at the end, on a stop request and at a new best).
+  int64_t every_epochs = 1;
+  /// Step checkpoints kept (best.ckpt is kept besides).
+  int64_t keep_last = 3;
+  /// Stored in every checkpoint as it is (resolved config, data fingerprint, id maps); the
+  /// caller reads it back to check that a resume is compatible.
+  nlohmann::json metadata;
+};
+
+enum class NonFinitePolicy {
+  kStop,      // stop with a message naming the step and loss terms
+  kRollback,  // reload the last checkpoint, halve the learning rate, go on
+};
+
+struct TrainerOptions {
+  /// Passes over the training interactions.
+  int64_t epochs = 30;
+  /// Positive interactions per step.
+  int64_t batch_size = 4096;
+  /// Negatives sampled per positive.
+  int64_t negatives = 1;
+  /// Ranking loss: bpr, softmax or bce.
+  std::string loss = "bpr";
+  OptimizerOptions optimizer;
+  LearningRateSchedule schedule;
+  /// Clip the global gradient norm to this (0: no clipping).
+  double clip_norm = 0;
+  /// Validate every this many epochs (0: never).
+  int64_t eval_every = 5;
+  /// Metric that selects the best epoch and drives early stopping.
+  std::string monitor = "NDCG@10";
+  /// Stop after this many validations without improvement (0: never stop early).
+  int64_t patience = 0;
+  CheckpointOptions checkpoints;
+  NonFinitePolicy on_nonfinite = NonFinitePolicy::kStop;
+  /// Rollbacks allowed before giving up (kRollback).
+  int64_t max_rollbacks = 3;
+};
+
+struct EpochRecord {
+  int64_t epoch = 0;
+  std::map<std::string, double> losses;  // "loss" (total), "ranking", and each regulariser
+  double seconds = 0;                    // in this process (a resumed epoch counts its part)
+  double interactions_per_second = 0;
+  double step_seconds = 0;  // mean wall time of a step
+  double lr = 0;            // learning rate at the epoch's last step
+  int64_t global_step = 0;
+  std::optional<EvaluationResult> validation;
+};
+
+// Where training is, after each optimiser step (host values only, nothing read from the device).
+struct StepProgress {
+  int64_t epoch = 0;  // 1-based, the epoch in progress
+  int64_t epochs = 0;
+  int64_t step_in_epoch = 0;  // steps done in this epoch
+  int64_t steps_per_epoch = 0;
+  int64_t global_step = 0;
+};
+
+struct TrainingSummary {
+  int64_t epochs_run = 0;
+  int64_t global_steps = 0;
+  int64_t best_epoch = 0;  // 0 when no validation ran
+  double best_metric = 0;
+  bool stopped_early = false;
+  bool interrupted = false;        // a stop request ended training; a checkpoint was written
+  int64_t resumed_from_step = -1;  // -1: a fresh start
+  int64_t rollbacks = 0;           // NonFinitePolicy::kRollback reloads
+  std::string last_checkpoint;     // path of the newest checkpoint written ("" if none)
+  double seconds = 0;
+};
+
+// Checks the options; a bad value is an error naming the command-line option.
+void check_trainer_options(const TrainerOptions& options);
+
+struct TrainerHooks {
+  // Validation metrics of the model; absent: no validation.
+  std::function<EvaluationResult(Recommender&)> validate;
+  // After each epoch (and its validation).
+  std::function<void(const EpochRecord&)> on_epoch;
+  // After each optimiser step.
+  std::function<void(const StepProgress&)> on_step;
+  // Polled after each step; true: write a checkpoint and return with `interrupted`.
+  std::function<bool()> stop_requested;
+  // Notes worth a line in the log (checkpoint written, rollback).
+  std::function<void(const std::string&)> log;
+  // The processes of a data-parallel run (absent: this process alone). Each takes its share of
+  // every batch, gradients are summed, and only rank 0 writes checkpoints; `validate` must then
+  // give every process the same result (a sharded Evaluator does).
+  Collective* collective = nullptr;
+};
+
+class Trainer {
+ public:
+  // `train` lives on the training device.
+  Trainer(Recommender& model, Interactions train, const NegativeSampler& sampler,
+          TrainerOptions options, TrainerHooks hooks = {});
+  ~Trainer();
+
+  // Trains from scratch, or from `resume` (a checkpoint this trainer's kind wrote, for the same
+  // model and data), and with validation leaves the best epoch's parameters in the model.
+  TrainingSummary fit(torch::serialize::InputArchive* resume = nullptr);
+
+  // The metadata stored in a checkpoint.
+  static nlohmann::json checkpoint_metadata(torch::serialize::InputArchive& checkpoint);
+  // The number of completed epochs recorded in a checkpoint.
+  static int64_t checkpoint_epoch(torch::serialize::InputArchive& checkpoint);
+
+ private:
+  struct State;
+
+  void step(State& state);
+  // Sums gradients over the processes, clips, updates the finiteness flags, steps the optimiser.
+  void synchronize_gradients(State& state, at::Tensor finite = {});
+  // Reads the device-side flags; false when a non-finite loss, gradient or parameter appeared.
+  bool healthy(const State& state);
+  // Stops with a message, or rolls back to the last checkpoint (returns normally then).
+  void handle_nonfinite(State& state);
+  void save(State& state, bool step_file, bool best);
+  void save_state(const State& state, const std::map<std::string, at::Tensor>& loss_sums,
+                  torch::serialize::OutputArchive& archive);
+  void restore(State& state, torch::serialize::InputArchive& archive);
+  void log(const std::string& message) const;
+  bool distributed() const;
+  bool main_process() const;
+  // True on every process when any of them says `flag` (a collective call: all processes must
+  // make it together).
+  bool any_process(bool flag);
+
+  Recommender& model_;
+  Interactions train_;
+  const NegativeSampler& sampler_;
+  TrainerOptions options_;
+  TrainerHooks hooks_;
+  std::vector<at::Tensor> parameters_;
+  std::unique_ptr<torch::optim::Optimizer> optimizer_;
+  std::unique_ptr<CheckpointDirectory> checkpoints_;
+  int64_t steps_per_epoch_ = 0;
+};
+
+}  // namespace polyphony
