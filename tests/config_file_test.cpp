@@ -1,6 +1,7 @@
 // TOML run configurations: every option has one section, the example configs parse, errors name
 // the file, line and key with a suggestion, and a resolved config reads back to itself.
 
+#include <algorithm>
 #include <set>
 
 #include "tests/test_support.h"
@@ -124,6 +125,77 @@ TEST(ConfigFile, SettingsAndFilesExpandIntoTrainArguments) {
                                   "--config", file.string(), "--lr", "0.01"}),
             expected);
   EXPECT_CONTAINS(error_of([] { expand_configuration({"--set"}); }), "--set needs a value");
+}
+
+// One table declares every option: each row reaches the setup, the resolved config (JSON and
+// TOML) holds every row of its section, and the value given is the value used.
+TEST(ConfigFile, EveryOptionOfTheTableLandsWhereItsRowSays) {
+  TempDir dir;
+  auto spec = train_spec();
+  const auto args = parse_arguments(spec, "polyphony train",
+                                    {"--deterministic",
+                                     "--checkpoint-every-steps",
+                                     "7",
+                                     "--keep-checkpoints",
+                                     "2",
+                                     "--min-plays",
+                                     "3",
+                                     "--kcore",
+                                     "4,5",
+                                     "--no-cache",
+                                     "--cache-dir",
+                                     (dir.path() / "c").string(),
+                                     "-k",
+                                     "15",
+                                     "--lr-schedule",
+                                     "step:3:0.5",
+                                     "--warmup-steps",
+                                     "9",
+                                     "--seed",
+                                     "5",
+                                     "--split",
+                                     "loo:last",
+                                     "--set",
+                                     "model.dim=12",
+                                     "--dim",
+                                     "8",
+                                     "--on-nonfinite",
+                                     "rollback"});
+  const TrainSetup s = read_train_setup(args);
+  EXPECT_TRUE(s.deterministic);
+  EXPECT_EQ(s.trainer.checkpoints.every_steps, 7);
+  EXPECT_EQ(s.trainer.checkpoints.keep_last, 2);
+  EXPECT_EQ(s.data.load.read.min_weight, 3.0);
+  EXPECT_EQ(s.data.load.filters.min_user_interactions, 4);
+  EXPECT_EQ(s.data.load.filters.min_item_interactions, 5);
+  EXPECT_TRUE(s.data.load.cache_dir.empty());  // --no-cache wins over --cache-dir
+  EXPECT_EQ(s.table_k, 15);
+  EXPECT_NE(std::find(s.eval.ks.begin(), s.eval.ks.end(), 15), s.eval.ks.end());
+  EXPECT_EQ(s.trainer.schedule.spec(), "step:3:0.5");
+  EXPECT_EQ(s.trainer.schedule.warmup_steps, 9);
+  EXPECT_EQ(s.data.split.seed, 5u);  // the split is seeded by --seed whatever the order
+  EXPECT_EQ(s.data.split.spec(), "loo:last");
+  EXPECT_EQ(s.model_options.at("dim"), 12);  // --set model.KEY wins over the model's flag
+  EXPECT_EQ(s.trainer.on_nonfinite, NonFinitePolicy::kRollback);
+
+  const auto json = resolved_config_json(args);
+  for (const auto& row : train_option_table()) {
+    const std::string section = row.section;
+    if (section.empty() || (!row.default_value && row.type != OptionType::kFlag)) continue;
+    std::string key = row.name == std::string("model") ? "name" : row.name;
+    std::replace(key.begin(), key.end(), '-', '_');
+    EXPECT_TRUE(json.at(section).contains(key)) << section << "." << key;
+  }
+  EXPECT_EQ(json.at("train").at("deterministic"), true);
+  EXPECT_EQ(json.at("train").at("checkpoint_every_steps"), 7);
+  EXPECT_EQ(json.at("data").at("kcore"), "4,5");
+
+  auto both = train_spec();
+  EXPECT_CONTAINS(error_of([&] {
+                    read_train_setup(parse_arguments(both, "polyphony train",
+                                                     {"--min-rating", "4", "--min-plays", "2"}));
+                  }),
+                  "--min-rating and --min-plays are the same threshold; give one");
 }
 
 TEST(ConfigFile, OptionValuesAreTakenOutInOrder) {

@@ -10,6 +10,7 @@
 
 #include "common/error.h"
 #include "engine/data/line_reader.h"
+#include "tools/train_options.h"
 
 namespace polyphony::cli {
 namespace {
@@ -38,7 +39,8 @@ std::vector<std::string> section_names() {
 
 // Options whose presence is the value (true: given, false: left out).
 bool is_flag(const std::string& option) {
-  return option == "deterministic" || option == "quiet" || option == "json" || option == "no-cache";
+  const TrainOption* row = find_train_option(option);
+  return row && row->type == OptionType::kFlag;
 }
 
 // Checks that `value` is acceptable for --option by parsing it alone; an error names `where`.
@@ -102,37 +104,14 @@ void add_setting(const std::string& section_name, const std::string& key, const 
 }  // namespace
 
 const std::vector<ConfigSection>& config_sections() {
-  static const std::vector<ConfigSection> sections = {
-      {"data",
-       {"dataset", "min-rating", "min-plays", "columns", "delimiter", "min-user-interactions",
-        "min-item-interactions", "kcore", "split", "item-groups", "item-attributes", "user-groups",
-        "user-attributes", "cache-dir", "no-cache"}},
-      {"model", {"model", "dim", "k-filter", "ortho", "resn"}},
-      {"train",
-       {"seed",
-        "epochs",
-        "batch-size",
-        "negatives",
-        "sampler",
-        "loss",
-        "optimizer",
-        "lr",
-        "weight-decay",
-        "momentum",
-        "lr-schedule",
-        "warmup-steps",
-        "clip-grad-norm",
-        "eval-every",
-        "monitor",
-        "patience",
-        "checkpoint-every-epochs",
-        "checkpoint-every-steps",
-        "keep-checkpoints",
-        "on-nonfinite",
-        "deterministic"}},
-      {"eval", {"eval-protocol", "eval-memory-mb", "top-k"}},
-      {"run", {"device", "threads", "out", "quiet", "json", "progress-interval"}},
-  };
+  static const std::vector<ConfigSection> sections = [] {
+    std::vector<ConfigSection> out = {
+        {"data", {}}, {"model", {}}, {"train", {}}, {"eval", {}}, {"run", {}}};
+    for (const auto& row : train_option_table())
+      for (auto& section : out)
+        if (section.name == std::string(row.section)) section.options.push_back(row.name);
+    return out;
+  }();
   return sections;
 }
 
@@ -287,25 +266,38 @@ std::string resolved_config_toml(const cxxopts::ParseResult& args) {
   return out.str() + "\n";
 }
 
-std::string resolved_config_lines(const cxxopts::ParseResult& args) {
-  std::string lines;
+namespace {
+
+// An entry of the resolved table as JSON.
+nlohmann::json json_of(const toml::node& value) {
+  if (const auto* i = value.as_integer()) return i->get();
+  if (const auto* f = value.as_floating_point()) return f->get();
+  if (const auto* b = value.as_boolean()) return b->get();
+  if (const auto* text = value.as_string()) return text->get();
+  return nullptr;
+}
+
+}  // namespace
+
+nlohmann::json resolved_config_json(const cxxopts::ParseResult& args) {
+  nlohmann::json out = nlohmann::json::object();
   const auto root = resolved_table(args);
   for (const auto& section : config_sections()) {
+    auto& entries = out[section.name] = nlohmann::json::object();
+    for (const auto& [key, value] : *root[section.name].as_table())
+      entries[std::string(key.str())] = json_of(value);
+  }
+  return out;
+}
+
+std::string resolved_config_lines(const cxxopts::ParseResult& args) {
+  std::string lines;
+  const auto config = resolved_config_json(args);
+  for (const auto& section : config_sections()) {
     lines += fmt::format("  [{}]", section.name);
-    const auto* entries = root[section.name].as_table();
-    for (const auto& [key, value] : *entries) {
-      std::string text;
-      if (const auto* i = value.as_integer()) {
-        text = std::to_string(i->get());
-      } else if (const auto* f = value.as_floating_point()) {
-        text = fmt::format("{}", f->get());
-      } else if (const auto* b = value.as_boolean()) {
-        text = b->get() ? "true" : "false";
-      } else if (const auto* str = value.as_string()) {
-        text = str->get();
-      }
-      lines += fmt::format(" {}={}", key.str(), text);
-    }
+    for (const auto& [key, value] : config.at(section.name).items())
+      lines +=
+          fmt::format(" {}={}", key, value.is_string() ? value.get<std::string>() : value.dump());
     lines += "\n";
   }
   return lines;

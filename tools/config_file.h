@@ -13,6 +13,7 @@
 #include <vector>
 
 #include <cxxopts.hpp>
+#include <nlohmann/json.hpp>
 
 namespace polyphony::cli {
 
@@ -34,6 +35,8 @@ std::vector<std::string> setting_arguments(const std::string& assignment, cxxopt
 
 // The resolved options of a parsed command line as a TOML config that reproduces the run.
 std::string resolved_config_toml(const cxxopts::ParseResult& args);
+// The same as JSON: an object per section, typed values.
+nlohmann::json resolved_config_json(const cxxopts::ParseResult& args);
 // The same, one line per section, for the log.
 std::string resolved_config_lines(const cxxopts::ParseResult& args);
 

@@ -4,9 +4,9 @@
 
 #include "common/error.h"
 #include "engine/data/line_reader.h"
+#include "tools/train_options.h"
 
 namespace polyphony::cli {
-namespace {
 
 // --columns user=NAME,item=NAME[,weight=NAME][,timestamp=NAME]
 CsvColumns parse_columns(const std::string& text) {
@@ -41,76 +41,28 @@ char parse_delimiter(const std::string& text) {
   fail("--delimiter '{}': expected one character, or 'tab'", text);
 }
 
-}  // namespace
-
-void add_data_options(cxxopts::Options& spec) {
-  spec.add_options("data")(
-      "dataset",
-      "KIND:PATH with KIND movielens, ml100k, lastfm-hetrec, lfm, lightgcn or csv; or "
-      "synthetic:PRESET[,KEY=VALUE...] (music-demo, music-small, lfm-2b-scale)",
-      cxxopts::value<std::string>()->default_value("synthetic:music-demo"))(
-      "min-rating", "keep interactions rated at least this (implicit feedback from ratings)",
-      cxxopts::value<double>())("min-plays", "keep user-artist pairs played at least this often",
-                                cxxopts::value<double>())(
-      "columns", "csv: column names, user=NAME,item=NAME[,weight=NAME][,timestamp=NAME]",
-      cxxopts::value<std::string>())("delimiter", "csv: field delimiter (default: from the header)",
-                                     cxxopts::value<std::string>())(
-      "min-user-interactions", "drop users with fewer interactions",
-      cxxopts::value<int64_t>()->default_value("0"))("min-item-interactions",
-                                                     "drop items with fewer interactions",
-                                                     cxxopts::value<int64_t>()->default_value("0"))(
-      "kcore", "iterative k-core: U[,I] minimum interactions per user and item, to a fixpoint",
-      cxxopts::value<std::string>())(
-      "split", "ratio:TRAIN,VALID | loo:last | loo:random | temporal:TRAIN,VALID | files",
-      cxxopts::value<std::string>()->default_value("ratio:0.8,0.1"))(
-      "item-groups", "auto | builtin | popularity:SHARE | attribute:COLUMN=V1,V2[/W1,W2] | none",
-      cxxopts::value<std::string>()->default_value("auto"))(
-      "item-attributes", "CSV/TSV of item attributes, first column the item id",
-      cxxopts::value<std::string>())(
-      "user-groups",
-      "none | activity:Q | diversity:Q | attribute:COLUMN | attribute:COLUMN@C1,C2,...",
-      cxxopts::value<std::string>()->default_value("none"))(
-      "user-attributes", "CSV/TSV of user attributes, first column the user id",
-      cxxopts::value<std::string>())(
-      "cache-dir", "folder of the parsed-dataset cache (default ~/.cache/polyphony)",
-      cxxopts::value<std::string>())("no-cache", "parse the files, do not read or write the cache");
+CountFilterOptions parse_kcore(const std::string& text) {
+  const auto comma = text.find(',');
+  int64_t u = 0, i = 0;
+  if (!parse_int64(text.substr(0, comma), u) ||
+      !parse_int64(comma == std::string::npos ? text : text.substr(comma + 1), i) || u < 1 || i < 1)
+    fail("--kcore '{}': expected U[,I], positive integers", text);
+  return {u, i, true};
 }
 
+void set_min_weight(DataSetup& setup, const char* option, double value) {
+  if (setup.load.read.min_weight)
+    fail("--min-rating and --min-plays are the same threshold; give one (--{} {})", option, value);
+  setup.load.read.min_weight = value;
+}
+
+void add_data_options(cxxopts::Options& spec) { add_option_rows(spec, /*data_only=*/true); }
+
 DataSetup read_data_options(const cxxopts::ParseResult& args, uint64_t seed) {
-  DataSetup s;
-  s.load.dataset = args["dataset"].as<std::string>();
-  if (args.count("min-rating") && args.count("min-plays"))
-    fail("--min-rating and --min-plays are the same threshold; give one");
-  if (args.count("min-rating")) s.load.read.min_weight = args["min-rating"].as<double>();
-  if (args.count("min-plays")) s.load.read.min_weight = args["min-plays"].as<double>();
-  if (args.count("columns")) s.load.read.columns = parse_columns(args["columns"].as<std::string>());
-  if (args.count("delimiter"))
-    s.load.read.delimiter = parse_delimiter(args["delimiter"].as<std::string>());
-  s.load.filters.min_user_interactions = args["min-user-interactions"].as<int64_t>();
-  s.load.filters.min_item_interactions = args["min-item-interactions"].as<int64_t>();
-  for (const char* name : {"min-user-interactions", "min-item-interactions"})
-    if (args[name].as<int64_t>() < 0) fail("--{} must be non-negative", name);
-  if (args.count("kcore")) {
-    const auto text = args["kcore"].as<std::string>();
-    const auto comma = text.find(',');
-    int64_t u = 0, i = 0;
-    if (!parse_int64(text.substr(0, comma), u) ||
-        !parse_int64(comma == std::string::npos ? text : text.substr(comma + 1), i) || u < 1 ||
-        i < 1)
-      fail("--kcore '{}': expected U[,I], positive integers", text);
-    s.load.filters = {u, i, true};
-  }
-  if (!args.count("no-cache"))
-    s.load.cache_dir = args.count("cache-dir")
-                           ? std::filesystem::path(args["cache-dir"].as<std::string>())
-                           : default_cache_dir();
-  s.split = parse_split(args["split"].as<std::string>());
-  s.split.seed = seed;
-  s.item_groups = args["item-groups"].as<std::string>();
-  s.user_groups = args["user-groups"].as<std::string>();
-  if (args.count("item-attributes")) s.item_attributes = args["item-attributes"].as<std::string>();
-  if (args.count("user-attributes")) s.user_attributes = args["user-attributes"].as<std::string>();
-  return s;
+  TrainSetup setup;
+  land_option_rows(setup, args, /*data_only=*/true);
+  setup.data.split.seed = seed;
+  return setup.data;
 }
 
 void print_data_summary(const PreparedData& data, const DataSetup& setup) {

@@ -9,6 +9,15 @@
 
 namespace polyphony::cli {
 
+// --columns user=NAME,item=NAME[,weight=NAME][,timestamp=NAME]
+CsvColumns parse_columns(const std::string& text);
+// --delimiter C or tab
+char parse_delimiter(const std::string& text);
+// --kcore U[,I]
+CountFilterOptions parse_kcore(const std::string& text);
+// --min-rating or --min-plays (one of them): the threshold of `setup`.
+void set_min_weight(DataSetup& setup, const char* option, double value);
+
 // Adds --dataset, --min-rating/--min-plays, --columns, --delimiter, the count filters, --split,
 // the group options and the cache options to `spec`.
 void add_data_options(cxxopts::Options& spec);

@@ -37,11 +37,18 @@ std::vector<std::string> resumed_arguments(const fs::path& run,
 const std::vector<std::string>& resumable_keys() {
   // What may differ without changing what is computed (device placement aside): the version
   // (the checkpoint format is checked on its own), where the data came from (parsed or cached),
-  // how long to train, and the evaluation memory budget; and the learning rate, to continue a
-  // diverged run more gently.
-  static const std::vector<std::string> keys = {
-      "/polyphony_version", "/device",   "/data/cache",           "/train/epochs",
-      "/train/patience",    "/train/lr", "/eval/memory_budget_mb"};
+  // how long to train, how often to checkpoint, and the evaluation memory budget; and the
+  // learning rate, to continue a diverged run more gently.
+  static const std::vector<std::string> keys = {"/polyphony_version",
+                                                "/device",
+                                                "/data/cache",
+                                                "/train/epochs",
+                                                "/train/patience",
+                                                "/train/lr",
+                                                "/train/checkpoint_every_epochs",
+                                                "/train/checkpoint_every_steps",
+                                                "/train/keep_checkpoints",
+                                                "/eval/eval_memory_mb"};
   return keys;
 }
 

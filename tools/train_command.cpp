@@ -183,33 +183,18 @@ int train_with_arguments(const std::vector<std::string>& arguments,
   ProtocolEvaluator evaluator(sampled_negatives(protocol), data.train, dataset.item_groups,
                               eval_options, device, data.user_groups);
 
+  // What the run computes: the resolved train and eval options (from the option table), the
+  // data as read and split, and the model's own configuration.
+  const nlohmann::json resolved = resolved_config_json(args);
   nlohmann::json config = {{"polyphony_version", POLYPHONY_VERSION},
                            {"seed", seed},
                            {"device", device.str()},
                            {"data", data_config(data, data_setup)},
                            {"model", {{"name", model->kind()}, {"config", model->config()}}},
-                           {"train",
-                            {{"epochs", t.epochs},
-                             {"batch_size", t.batch_size},
-                             {"negatives", t.negatives},
-                             {"sampler", sampler_options.spec()},
-                             {"loss", t.loss},
-                             {"optimizer", t.optimizer.name},
-                             {"lr", t.optimizer.lr},
-                             {"weight_decay", t.optimizer.weight_decay},
-                             {"momentum", t.optimizer.momentum},
-                             {"lr_schedule", t.schedule.spec()},
-                             {"warmup_steps", t.schedule.warmup_steps},
-                             {"clip_grad_norm", t.clip_norm},
-                             {"on_nonfinite", setup.on_nonfinite},
-                             {"eval_every", t.eval_every},
-                             {"monitor", t.monitor},
-                             {"patience", t.patience}}},
-                           {"eval",
-                            {{"protocol", protocol},
-                             {"ks", eval_options.ks},
-                             {"head_share", eval_options.head_share},
-                             {"memory_budget_mb", eval_options.memory_budget_mb}}}};
+                           {"train", resolved.at("train")},
+                           {"eval", resolved.at("eval")}};
+  config["eval"]["ks"] = eval_options.ks;
+  config["eval"]["head_share"] = eval_options.head_share;
   evaluator.set_collective(collective.get());
   if (collective) {
     fmt::print("data parallel: {} process{} ({} on {}), global batch {} per step\n",

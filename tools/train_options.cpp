@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "common/error.h"
+#include "engine/data/dataset_loader.h"
 #include "engine/data/line_reader.h"
 #include "models/registry.h"
 #include "tools/config_file.h"
@@ -62,144 +63,276 @@ std::optional<std::string> option_value_at(const std::vector<std::string>& argum
   return std::nullopt;
 }
 
+using Value = cxxopts::OptionValue;
+std::string text(const Value& v) { return v.as<std::string>(); }
+int64_t integer(const Value& v) { return v.as<int64_t>(); }
+double real(const Value& v) { return v.as<double>(); }
+
+int64_t non_negative(const char* option, const Value& v) {
+  const int64_t value = integer(v);
+  if (value < 0) fail("--{} must be non-negative (got {})", option, value);
+  return value;
+}
+
+std::string models_help() {
+  std::string help = "model to train:";
+  for (const auto& m : available_models()) help += fmt::format(" {} ({});", m.name, m.summary);
+  return help;
+}
+
 }  // namespace
 
-void add_train_options(cxxopts::Options& spec) {
-  std::string models_help = "model to train:";
-  for (const auto& m : available_models())
-    models_help += fmt::format(" {} ({});", m.name, m.summary);
-  spec.add_options()("model", models_help, cxxopts::value<std::string>()->default_value("mf"))(
-      "device", "auto (CUDA when present), cpu or cuda",
-      cxxopts::value<std::string>()->default_value("auto"))(
-      "seed", "seed of initialisation, sampling and the split",
-      cxxopts::value<uint64_t>()->default_value("42"))(
-      "epochs", "passes over the training data", cxxopts::value<int64_t>()->default_value("30"))(
-      "batch-size", "positives per step", cxxopts::value<int64_t>()->default_value("4096"))(
-      "negatives", "negatives per positive", cxxopts::value<int64_t>()->default_value("1"))(
-      "sampler", "negatives: uniform or popularity:ALPHA (over the user's non-training items)",
-      cxxopts::value<std::string>()->default_value("uniform"))(
-      "loss", "bpr, softmax or bce", cxxopts::value<std::string>()->default_value("bpr"))(
-      "optimizer", "adam, adamw, adagrad or sgd",
-      cxxopts::value<std::string>()->default_value("adam"))(
-      "lr", "learning rate", cxxopts::value<double>()->default_value("0.005"))(
-      "weight-decay", "weight decay (decoupled for adamw)",
-      cxxopts::value<double>()->default_value("0"))("momentum", "SGD momentum",
-                                                    cxxopts::value<double>()->default_value("0.9"))(
-      "lr-schedule", "constant, cosine or step:EPOCHS:GAMMA",
-      cxxopts::value<std::string>()->default_value("constant"))(
-      "warmup-steps", "linear learning-rate warm-up over the first steps",
-      cxxopts::value<int64_t>()->default_value("0"))(
-      "clip-grad-norm", "clip the global gradient norm to this (0: off)",
-      cxxopts::value<double>()->default_value("0"))(
-      "dim", "embedding size (models with embeddings; default 64)", cxxopts::value<int64_t>())(
-      "k-filter", "prototype top-k filter KU[,KT] for ProtoMF (-1: off)",
-      cxxopts::value<std::string>())("ortho",
-                                     "weight of the prototype-distributing regulariser (ProtoMF)",
-                                     cxxopts::value<double>())(
-      "resn",
-      "weight β of the ReSN spectral-norm regulariser (MF, ProtoMF, ACF, LightGCN, multi-interest)",
-      cxxopts::value<double>())(
-      "set",
-      "SECTION.KEY=VALUE (repeatable): any option of a config file, e.g. train.epochs=50, or a "
-      "model option, e.g. model.user_prototypes=71",
-      cxxopts::value<std::vector<std::string>>())("eval-every",
-                                                  "validate every N epochs (0: never)",
-                                                  cxxopts::value<int64_t>()->default_value("5"))(
-      "monitor", "validation metric that picks the best epoch",
-      cxxopts::value<std::string>()->default_value("NDCG@10"))(
-      "patience", "stop after N validations without improvement (0: off)",
-      cxxopts::value<int64_t>()->default_value("0"))(
-      "k,top-k", "cut-off shown in the printed table",
-      cxxopts::value<int64_t>()->default_value("10"))(
-      "eval-protocol", "full (rank every item) or sampled:N (N uniform negatives per test item)",
-      cxxopts::value<std::string>()->default_value("full"))(
-      "eval-memory-mb", "memory budget for one evaluation chunk",
-      cxxopts::value<int64_t>()->default_value("512"))("threads", "CPU threads (0: all cores)",
-                                                       cxxopts::value<int>()->default_value("0"))(
-      "out", "run directory (default runs/MODEL-TIMESTAMP)", cxxopts::value<std::string>())(
-      "config", "TOML run configuration (configs/*.toml); the command line overrides it",
-      cxxopts::value<std::string>())(
-      "resume",
-      "continue the run in RUN_DIR from its newest valid checkpoint (options given besides "
-      "override the run's own: --epochs, --patience, --lr, --device)",
-      cxxopts::value<std::string>())(
-      "checkpoint-every-epochs", "checkpoint every N epochs (0: only at the end and on signals)",
-      cxxopts::value<int64_t>()->default_value("1"))(
-      "checkpoint-every-steps", "also checkpoint every N optimiser steps (0: off)",
-      cxxopts::value<int64_t>()->default_value("0"))(
-      "keep-checkpoints", "step checkpoints kept (best.ckpt is kept besides)",
-      cxxopts::value<int64_t>()->default_value("3"))(
-      "on-nonfinite",
-      "on a non-finite loss: stop, or rollback (reload the last checkpoint, halve the learning "
-      "rate, up to 3 times)",
-      cxxopts::value<std::string>()->default_value("stop"))(
-      "deterministic", "use deterministic algorithms on the GPU as well (slower)")(
-      "progress-interval", "seconds between progress lines when not on a terminal",
-      cxxopts::value<double>()->default_value("30"))("quiet", "no per-epoch lines")(
-      "json",
-      "print the result (run, summary, test metrics) as JSON on the standard output; the lines "
-      "for people go to the standard error");
-  add_data_options(spec);
+const std::vector<TrainOption>& train_option_table() {
+  using T = OptionType;
+  static const std::string model_help = models_help();
+  static const std::vector<TrainOption> table = {
+      {"model", "model", T::kText, "mf", model_help.c_str(),
+       [](TrainSetup& s, const Value& v) { s.model = text(v); }},
+      {"device", "run", T::kText, "auto", "auto (CUDA when present), cpu or cuda",
+       [](TrainSetup& s, const Value& v) { s.device = text(v); }},
+      {"seed", "train", T::kUnsigned, "42", "seed of initialisation, sampling and the split",
+       [](TrainSetup& s, const Value& v) { s.seed = v.as<uint64_t>(); }},
+      {"epochs", "train", T::kInteger, "30", "passes over the training data",
+       [](TrainSetup& s, const Value& v) { s.trainer.epochs = integer(v); }},
+      {"batch-size", "train", T::kInteger, "4096", "positives per step",
+       [](TrainSetup& s, const Value& v) { s.trainer.batch_size = integer(v); }},
+      {"negatives", "train", T::kInteger, "1", "negatives per positive",
+       [](TrainSetup& s, const Value& v) { s.trainer.negatives = integer(v); }},
+      {"sampler", "train", T::kText, "uniform",
+       "negatives: uniform or popularity:ALPHA (over the user's non-training items)",
+       [](TrainSetup& s, const Value& v) { s.sampler = parse_sampler(text(v)); }},
+      {"loss", "train", T::kText, "bpr", "bpr, softmax or bce",
+       [](TrainSetup& s, const Value& v) { s.trainer.loss = text(v); }},
+      {"optimizer", "train", T::kText, "adam", "adam, adamw, adagrad or sgd",
+       [](TrainSetup& s, const Value& v) { s.trainer.optimizer.name = text(v); }},
+      {"lr", "train", T::kReal, "0.005", "learning rate",
+       [](TrainSetup& s, const Value& v) { s.trainer.optimizer.lr = real(v); }},
+      {"weight-decay", "train", T::kReal, "0", "weight decay (decoupled for adamw)",
+       [](TrainSetup& s, const Value& v) { s.trainer.optimizer.weight_decay = real(v); }},
+      {"momentum", "train", T::kReal, "0.9", "SGD momentum",
+       [](TrainSetup& s, const Value& v) { s.trainer.optimizer.momentum = real(v); }},
+      {"lr-schedule", "train", T::kText, "constant", "constant, cosine or step:EPOCHS:GAMMA",
+       [](TrainSetup& s, const Value& v) {
+         const int64_t warmup = s.trainer.schedule.warmup_steps;  // landed in either order
+         s.trainer.schedule = parse_schedule(text(v), 0);
+         s.trainer.schedule.warmup_steps = warmup;
+       }},
+      {"warmup-steps", "train", T::kInteger, "0",
+       "linear learning-rate warm-up over the first steps",
+       [](TrainSetup& s, const Value& v) {
+         s.trainer.schedule.warmup_steps = non_negative("warmup-steps", v);
+       }},
+      {"clip-grad-norm", "train", T::kReal, "0", "clip the global gradient norm to this (0: off)",
+       [](TrainSetup& s, const Value& v) { s.trainer.clip_norm = real(v); }},
+      {"dim", "model", T::kInteger, nullptr, "embedding size (models with embeddings; default 64)",
+       [](TrainSetup& s, const Value& v) { s.model_options["dim"] = integer(v); }},
+      {"k-filter", "model", T::kText, nullptr,
+       "prototype top-k filter KU[,KT] for ProtoMF (-1: off)",
+       [](TrainSetup& s, const Value& v) {
+         const auto ks = text(v);
+         const auto comma = ks.find(',');
+         s.model_options["k_user"] = parse_integer("--k-filter", ks.substr(0, comma));
+         s.model_options["k_item"] =
+             parse_integer("--k-filter", comma == std::string::npos ? ks : ks.substr(comma + 1));
+       }},
+      {"ortho", "model", T::kReal, nullptr,
+       "weight of the prototype-distributing regulariser (ProtoMF)",
+       [](TrainSetup& s, const Value& v) { s.model_options["ortho_weight"] = real(v); }},
+      {"resn", "model", T::kReal, nullptr,
+       "weight β of the ReSN spectral-norm regulariser (MF, ProtoMF, ACF, LightGCN, "
+       "multi-interest)",
+       [](TrainSetup& s, const Value& v) { s.model_options["resn_weight"] = real(v); }},
+      {"set", "", T::kRepeatedText, nullptr,
+       "SECTION.KEY=VALUE (repeatable): any option of a config file, e.g. train.epochs=50, or a "
+       "model option, e.g. model.user_prototypes=71",
+       [](TrainSetup& s, const Value& v) {  // after the model rows: a setting wins over them
+         for (const auto& assignment : v.as<std::vector<std::string>>())
+           apply_model_setting(assignment, s.model_options);
+       }},
+      {"eval-every", "train", T::kInteger, "5", "validate every N epochs (0: never)",
+       [](TrainSetup& s, const Value& v) { s.trainer.eval_every = integer(v); }},
+      {"monitor", "train", T::kText, "NDCG@10", "validation metric that picks the best epoch",
+       [](TrainSetup& s, const Value& v) { s.trainer.monitor = text(v); }},
+      {"patience", "train", T::kInteger, "0",
+       "stop after N validations without improvement (0: off)",
+       [](TrainSetup& s, const Value& v) { s.trainer.patience = integer(v); }},
+      {"top-k", "eval", T::kInteger, "10", "cut-off shown in the printed table",
+       [](TrainSetup& s, const Value& v) {
+         s.table_k = integer(v);
+         if (s.table_k < 1) fail("--top-k must be at least 1 (got {})", s.table_k);
+       },
+       "k"},
+      {"eval-protocol", "eval", T::kText, "full",
+       "full (rank every item) or sampled:N (N uniform negatives per test item)",
+       [](TrainSetup& s, const Value& v) {
+         s.protocol = text(v);
+         sampled_negatives(s.protocol);  // checks it
+       }},
+      {"eval-memory-mb", "eval", T::kInteger, "512", "memory budget for one evaluation chunk",
+       [](TrainSetup& s, const Value& v) { s.eval.memory_budget_mb = integer(v); }},
+      {"threads", "run", T::kInt, "0", "CPU threads (0: all cores)",
+       [](TrainSetup& s, const Value& v) { s.threads = v.as<int>(); }},
+      {"out", "run", T::kText, nullptr, "run directory (default runs/MODEL-TIMESTAMP)",
+       [](TrainSetup& s, const Value& v) { s.out = text(v); }},
+      {"config", "", T::kText, nullptr,
+       "TOML run configuration (configs/*.toml); the command line overrides it", nullptr},
+      {"resume", "", T::kText, nullptr,
+       "continue the run in RUN_DIR from its newest valid checkpoint (options given besides "
+       "override the run's own: --epochs, --patience, --lr, --device)",
+       nullptr},
+      {"checkpoint-every-epochs", "train", T::kInteger, "1",
+       "checkpoint every N epochs (0: only at the end and on signals)",
+       [](TrainSetup& s, const Value& v) { s.trainer.checkpoints.every_epochs = integer(v); }},
+      {"checkpoint-every-steps", "train", T::kInteger, "0",
+       "also checkpoint every N optimiser steps (0: off)",
+       [](TrainSetup& s, const Value& v) { s.trainer.checkpoints.every_steps = integer(v); }},
+      {"keep-checkpoints", "train", T::kInteger, "3",
+       "step checkpoints kept (best.ckpt is kept besides)",
+       [](TrainSetup& s, const Value& v) { s.trainer.checkpoints.keep_last = integer(v); }},
+      {"on-nonfinite", "train", T::kText, "stop",
+       "on a non-finite loss: stop, or rollback (reload the last checkpoint, halve the learning "
+       "rate, up to 3 times)",
+       [](TrainSetup& s, const Value& v) {
+         s.on_nonfinite = text(v);
+         s.trainer.on_nonfinite = parse_nonfinite_policy(s.on_nonfinite);
+       }},
+      {"deterministic", "train", T::kFlag, nullptr,
+       "use deterministic algorithms on the GPU as well (slower)",
+       [](TrainSetup& s, const Value& v) { s.deterministic = v.as<bool>(); }},
+      {"progress-interval", "run", T::kReal, "30",
+       "seconds between progress lines when not on a terminal",
+       [](TrainSetup& s, const Value& v) {
+         s.progress_interval = real(v);
+         if (!(s.progress_interval > 0))
+           fail("--progress-interval must be positive (got {})", s.progress_interval);
+       }},
+      {"quiet", "run", T::kFlag, nullptr, "no per-epoch lines",
+       [](TrainSetup& s, const Value& v) { s.quiet = v.as<bool>(); }},
+      {"json", "run", T::kFlag, nullptr,
+       "print the result (run, summary, test metrics) as JSON on the standard output; the lines "
+       "for people go to the standard error",
+       [](TrainSetup& s, const Value& v) { s.json = v.as<bool>(); }},
+      // Data: what is read, how it is filtered and split, the groups, the cache.
+      {"dataset", "data", T::kText, "synthetic:music-demo",
+       "KIND:PATH with KIND movielens, ml100k, lastfm-hetrec, lfm, lightgcn or csv; or "
+       "synthetic:PRESET[,KEY=VALUE...] (music-demo, music-small, lfm-2b-scale)",
+       [](TrainSetup& s, const Value& v) { s.data.load.dataset = text(v); }},
+      {"min-rating", "data", T::kReal, nullptr,
+       "keep interactions rated at least this (implicit feedback from ratings)",
+       [](TrainSetup& s, const Value& v) { set_min_weight(s.data, "min-rating", real(v)); }},
+      {"min-plays", "data", T::kReal, nullptr, "keep user-artist pairs played at least this often",
+       [](TrainSetup& s, const Value& v) { set_min_weight(s.data, "min-plays", real(v)); }},
+      {"columns", "data", T::kText, nullptr,
+       "csv: column names, user=NAME,item=NAME[,weight=NAME][,timestamp=NAME]",
+       [](TrainSetup& s, const Value& v) { s.data.load.read.columns = parse_columns(text(v)); }},
+      {"delimiter", "data", T::kText, nullptr, "csv: field delimiter (default: from the header)",
+       [](TrainSetup& s, const Value& v) {
+         s.data.load.read.delimiter = parse_delimiter(text(v));
+       }},
+      {"min-user-interactions", "data", T::kInteger, "0", "drop users with fewer interactions",
+       [](TrainSetup& s, const Value& v) {
+         s.data.load.filters.min_user_interactions = non_negative("min-user-interactions", v);
+       }},
+      {"min-item-interactions", "data", T::kInteger, "0", "drop items with fewer interactions",
+       [](TrainSetup& s, const Value& v) {
+         s.data.load.filters.min_item_interactions = non_negative("min-item-interactions", v);
+       }},
+      {"kcore", "data", T::kText, nullptr,
+       "iterative k-core: U[,I] minimum interactions per user and item, to a fixpoint",
+       [](TrainSetup& s, const Value& v) { s.data.load.filters = parse_kcore(text(v)); }},
+      {"split", "data", T::kText, "ratio:0.8,0.1",
+       "ratio:TRAIN,VALID | loo:last | loo:random | temporal:TRAIN,VALID | files",
+       [](TrainSetup& s, const Value& v) {
+         const uint64_t seed = s.data.split.seed;  // landed in either order
+         s.data.split = parse_split(text(v));
+         s.data.split.seed = seed;
+       }},
+      {"item-groups", "data", T::kText, "auto",
+       "auto | builtin | popularity:SHARE | attribute:COLUMN=V1,V2[/W1,W2] | none",
+       [](TrainSetup& s, const Value& v) { s.data.item_groups = text(v); }},
+      {"item-attributes", "data", T::kText, nullptr,
+       "CSV/TSV of item attributes, first column the item id",
+       [](TrainSetup& s, const Value& v) { s.data.item_attributes = text(v); }},
+      {"user-groups", "data", T::kText, "none",
+       "none | activity:Q | diversity:Q | attribute:COLUMN | attribute:COLUMN@C1,C2,...",
+       [](TrainSetup& s, const Value& v) { s.data.user_groups = text(v); }},
+      {"user-attributes", "data", T::kText, nullptr,
+       "CSV/TSV of user attributes, first column the user id",
+       [](TrainSetup& s, const Value& v) { s.data.user_attributes = text(v); }},
+      {"cache-dir", "data", T::kText, nullptr,
+       "folder of the parsed-dataset cache (default ~/.cache/polyphony)",
+       [](TrainSetup& s, const Value& v) { s.data.load.cache_dir = text(v); }},
+      {"no-cache", "data", T::kFlag, nullptr, "parse the files, do not read or write the cache",
+       [](TrainSetup& s, const Value& v) { s.no_cache = v.as<bool>(); }},
+  };
+  return table;
 }
+
+const TrainOption* find_train_option(const std::string& name) {
+  for (const auto& row : train_option_table())
+    if (name == row.name) return &row;
+  return nullptr;
+}
+
+void add_option_rows(cxxopts::Options& spec, bool data_only) {
+  for (const auto& row : train_option_table()) {
+    const bool data = row.section == std::string("data");
+    if (data_only && !data) continue;
+    const std::string flags = row.letter ? fmt::format("{},{}", row.letter, row.name) : row.name;
+    std::shared_ptr<cxxopts::Value> value;
+    switch (row.type) {
+      case OptionType::kText:
+        value = cxxopts::value<std::string>();
+        break;
+      case OptionType::kInteger:
+        value = cxxopts::value<int64_t>();
+        break;
+      case OptionType::kUnsigned:
+        value = cxxopts::value<uint64_t>();
+        break;
+      case OptionType::kInt:
+        value = cxxopts::value<int>();
+        break;
+      case OptionType::kReal:
+        value = cxxopts::value<double>();
+        break;
+      case OptionType::kFlag:
+        value = cxxopts::value<bool>()->default_value("false")->implicit_value("true");
+        break;
+      case OptionType::kRepeatedText:
+        value = cxxopts::value<std::vector<std::string>>();
+        break;
+    }
+    if (row.default_value) value->default_value(row.default_value);
+    spec.add_options(data ? "data" : "")(flags, row.help, value);
+  }
+}
+
+void land_option_rows(TrainSetup& setup, const cxxopts::ParseResult& args, bool data_only) {
+  for (const auto& row : train_option_table()) {
+    if (!row.land || (data_only && row.section != std::string("data"))) continue;
+    const auto& value = args[row.name];
+    if (value.count() || value.has_default()) row.land(setup, value);
+  }
+  if (setup.no_cache) {
+    setup.data.load.cache_dir.clear();
+  } else if (setup.data.load.cache_dir.empty()) {
+    setup.data.load.cache_dir = default_cache_dir();
+  }
+}
+
+void add_train_options(cxxopts::Options& spec) { add_option_rows(spec, /*data_only=*/false); }
 
 TrainSetup read_train_setup(const cxxopts::ParseResult& args) {
   TrainSetup s;
-  s.device = args["device"].as<std::string>();
-  s.threads = args["threads"].as<int>();
-  s.seed = args["seed"].as<uint64_t>();
-  s.model = args["model"].as<std::string>();
-  s.trainer.epochs = args["epochs"].as<int64_t>();
-  s.trainer.batch_size = args["batch-size"].as<int64_t>();
-  s.trainer.negatives = args["negatives"].as<int64_t>();
-  s.trainer.loss = args["loss"].as<std::string>();
-  s.trainer.optimizer.name = args["optimizer"].as<std::string>();
-  s.trainer.optimizer.lr = args["lr"].as<double>();
-  s.trainer.optimizer.weight_decay = args["weight-decay"].as<double>();
-  s.trainer.optimizer.momentum = args["momentum"].as<double>();
-  s.trainer.schedule =
-      parse_schedule(args["lr-schedule"].as<std::string>(), args["warmup-steps"].as<int64_t>());
-  s.trainer.clip_norm = args["clip-grad-norm"].as<double>();
-  s.trainer.checkpoints.every_epochs = args["checkpoint-every-epochs"].as<int64_t>();
-  s.trainer.checkpoints.every_steps = args["checkpoint-every-steps"].as<int64_t>();
-  s.trainer.checkpoints.keep_last = args["keep-checkpoints"].as<int64_t>();
-  s.trainer.on_nonfinite = parse_nonfinite_policy(args["on-nonfinite"].as<std::string>());
-  s.trainer.eval_every = args["eval-every"].as<int64_t>();
-  s.trainer.monitor = args["monitor"].as<std::string>();
-  s.trainer.patience = args["patience"].as<int64_t>();
+  s.model_options = nlohmann::json::object();
+  land_option_rows(s, args, /*data_only=*/false);
+  s.data.split.seed = s.seed;
   check_trainer_options(s.trainer);
-  s.table_k = args["top-k"].as<int64_t>();
-  if (s.table_k < 1) fail("--top-k must be at least 1 (got {})", s.table_k);
-  nlohmann::json& model_options = s.model_options;
-  model_options = nlohmann::json::object();
-  if (args.count("dim")) model_options["dim"] = args["dim"].as<int64_t>();
-  if (args.count("k-filter")) {
-    const auto ks = args["k-filter"].as<std::string>();
-    const auto comma = ks.find(',');
-    model_options["k_user"] = parse_integer("--k-filter", ks.substr(0, comma));
-    model_options["k_item"] =
-        parse_integer("--k-filter", comma == std::string::npos ? ks : ks.substr(comma + 1));
-  }
-  if (args.count("ortho")) model_options["ortho_weight"] = args["ortho"].as<double>();
-  if (args.count("resn")) model_options["resn_weight"] = args["resn"].as<double>();
-  if (args.count("set"))
-    for (const auto& assignment : args["set"].as<std::vector<std::string>>())
-      apply_model_setting(assignment, model_options);
-  check_model_options(s.model, model_options);  // before any data is read
-  s.quiet = args.count("quiet") > 0;
-  s.json = args.count("json") > 0;
-  s.out = args.count("out") ? args["out"].as<std::string>() : default_run_directory(s.model);
-  s.progress_interval = args["progress-interval"].as<double>();
-  if (!(s.progress_interval > 0))
-    fail("--progress-interval must be positive (got {})", s.progress_interval);
-  s.deterministic = args.count("deterministic") > 0;
-  s.on_nonfinite = args["on-nonfinite"].as<std::string>();
-  s.data = read_data_options(args, s.seed);
-  s.sampler = parse_sampler(args["sampler"].as<std::string>());
-  s.eval.memory_budget_mb = args["eval-memory-mb"].as<int64_t>();
+  check_model_options(s.model, s.model_options);  // before any data is read
+  if (s.out.empty()) s.out = default_run_directory(s.model);
   if (std::find(s.eval.ks.begin(), s.eval.ks.end(), s.table_k) == s.eval.ks.end())
     s.eval.ks.push_back(s.table_k);
-  s.protocol = args["eval-protocol"].as<std::string>();
-  sampled_negatives(s.protocol);  // checks it
   return s;
 }
 

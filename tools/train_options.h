@@ -36,10 +36,41 @@ struct TrainSetup {
   bool quiet = false;
   bool json = false;  // the result as JSON on stdout, everything else on stderr
   double progress_interval = 30;
+  bool no_cache = false;  // --no-cache: data.load.cache_dir stays empty
 };
 
-// Adds every option of `polyphony train` (data options included, --help and --resume not).
+// The type of an option's value: text, int64_t, uint64_t, int, double, a flag (its presence is
+// its value) or repeatable text.
+enum class OptionType { kText, kInteger, kUnsigned, kInt, kReal, kFlag, kRepeatedText };
+
+// One option of `polyphony train`, declared once: the command line (cxxopts), config files and
+// --set (its section), the resolved config, the help and the read-back all come from this row.
+struct TrainOption {
+  const char* name;     // as on the command line (--batch-size); in a config, batch_size
+  const char* section;  // data, model, train, eval or run; "" for command-line-only options
+  OptionType type;
+  const char* default_value;  // nullptr: none
+  const char* help;
+  // Where a value lands (called when the option has one, given or default; nullptr: read by the
+  // command itself). A bad value is an error naming the option.
+  void (*land)(TrainSetup& setup, const cxxopts::OptionValue& value);
+  const char* letter = nullptr;  // one-letter form (-k)
+};
+
+// Every option of `polyphony train`, in the order of its help.
+const std::vector<TrainOption>& train_option_table();
+
+// The row of `name`, or nullptr.
+const TrainOption* find_train_option(const std::string& name);
+
+// Adds every option of `polyphony train` (data options included, --help not).
 void add_train_options(cxxopts::Options& spec);
+
+// Adds the rows of the table to `spec`: all, or with `data_only` the data section's.
+void add_option_rows(cxxopts::Options& spec, bool data_only);
+
+// Lands every row that has a value (given or default) into `setup`: all, or the data section's.
+void land_option_rows(TrainSetup& setup, const cxxopts::ParseResult& args, bool data_only);
 
 // Reads them back; a bad value is an error naming the option.
 TrainSetup read_train_setup(const cxxopts::ParseResult& args);
