@@ -15,7 +15,7 @@ namespace fs = std::filesystem;
 std::vector<std::string> resumed_arguments(const fs::path& run,
                                            const std::vector<std::string>& overrides) {
   if (!fs::is_directory(run)) fail("{}: no such run directory", run.string());
-  const fs::path file = run / kCommandFile;
+  const fs::path file = run / run_file::kCommand;
   std::ifstream in(file);
   if (!in)
     fail("{} is missing, so {} is not a run directory written by polyphony train", file.string(),

@@ -12,9 +12,6 @@
 
 namespace polyphony::cli {
 
-// The file in a run directory that holds the command-line arguments of `polyphony train`.
-inline constexpr const char* kCommandFile = "command.json";
-
 // The arguments of the run in `run` followed by `overrides` and `--out RUN`. A missing or
 // unreadable command file is an error naming it.
 std::vector<std::string> resumed_arguments(const std::filesystem::path& run,

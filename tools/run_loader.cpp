@@ -40,7 +40,7 @@ OpenedRun open_run(const fs::path& path, c10::Device device) {
   const bool checkpoint = fs::is_regular_file(path, ec);
   OpenedRun run;
   run.directory = checkpoint ? path.parent_path().parent_path() : path;
-  if (checkpoint && path.parent_path().filename() != "checkpoints")
+  if (checkpoint && path.parent_path().filename() != run_file::kCheckpoints)
     fail("{}: expected a run directory or a checkpoint in RUN/checkpoints/", path.string());
 
   cxxopts::Options spec("polyphony train", "");
@@ -50,7 +50,7 @@ OpenedRun open_run(const fs::path& path, c10::Device device) {
   run.data = prepare_data(run.setup.data);
 
   // The data must be what the run was trained and evaluated on.
-  std::ifstream config_file(run.directory / "config.resolved.json");
+  std::ifstream config_file(run.directory / run_file::kConfigJson);
   const auto config = nlohmann::json::parse(config_file, nullptr, /*allow_exceptions=*/false);
   const auto saved =
       config.is_object()
@@ -75,10 +75,10 @@ OpenedRun open_run(const fs::path& path, c10::Device device) {
     load_module_state(*run.model, model, "checkpoint " + path.string());
     run.parameters_from = path.string();
   } else {
-    const fs::path file = run.directory / "model.pt";
+    const fs::path file = run.directory / run_file::kModel;
     if (!fs::exists(file, ec))
       fail("run {} has no model.pt (it has not finished): use one of its checkpoints, e.g. {}",
-           run.directory.string(), (run.directory / "checkpoints" / "best.ckpt").string());
+           run.directory.string(), (run.directory / run_file::kCheckpoints / "best.ckpt").string());
     load_model(file, *run.model);
     run.parameters_from = file.string();
   }

@@ -213,8 +213,8 @@ int train_with_arguments(const std::vector<std::string>& arguments,
   // Resuming: the newest checkpoint that verifies, and proof that it belongs to this run.
   std::optional<CheckpointDirectory::Found> checkpoint;
   if (resume_run) {
-    checkpoint =
-        CheckpointDirectory(run_path / "checkpoints", t.checkpoints.keep_last).newest_valid(device);
+    checkpoint = CheckpointDirectory(run_path / run_file::kCheckpoints, t.checkpoints.keep_last)
+                     .newest_valid(device);
     int64_t completed_epochs = 0;
     if (checkpoint) {
       for (const auto& skipped : checkpoint->skipped)
@@ -229,19 +229,19 @@ int train_with_arguments(const std::vector<std::string>& arguments,
       fmt::print("resuming from {} ({} epochs completed)\n", checkpoint->path.string(),
                  completed_epochs);
     } else {
-      std::ifstream saved_config(run_path / "config.resolved.json");
+      std::ifstream saved_config(run_path / run_file::kConfigJson);
       const auto saved = nlohmann::json::parse(saved_config, nullptr, false);
       if (!saved.is_discarded()) check_resumable(saved, config, run_path);
       fmt::print("no checkpoint in {}: training from the start\n", run_path.string());
     }
-    if (run) truncate_epoch_log(run_path / "metrics.jsonl", completed_epochs);
+    if (run) truncate_epoch_log(run_path / run_file::kEpochLog, completed_epochs);
   }
   if (run) {
-    run->write_json(kCommandFile, {{"arguments", arguments}});
-    write_file_atomically(run_path / "config.resolved.toml", resolved_toml);
-    run->write_json("config.resolved.json", config);
-    run->write_lines("users.txt", dataset.user_ids);
-    run->write_lines("items.txt", dataset.item_ids);
+    run->write_json(run_file::kCommand, {{"arguments", arguments}});
+    write_file_atomically(run_path / run_file::kConfigToml, resolved_toml);
+    run->write_json(run_file::kConfigJson, config);
+    run->write_lines(run_file::kUsers, dataset.user_ids);
+    run->write_lines(run_file::kItems, dataset.item_ids);
   }
   fmt::print("model {} on {}, run directory {}\n", model->kind(), device.str(), out);
   if (!quiet) fmt::print("configuration (config.resolved.toml):\n{}", resolved_config_lines(args));
@@ -249,7 +249,7 @@ int train_with_arguments(const std::vector<std::string>& arguments,
   const auto sampler = NegativeSampler::create(sampler_options, data.train.to(device));
   fmt::print("negatives: {} per positive, {}\n", t.negatives, sampler.description());
   const Interactions train_on_device = split.train.to(device);
-  t.checkpoints.folder = run_path / "checkpoints";
+  t.checkpoints.folder = run_path / run_file::kCheckpoints;
   t.checkpoints.metadata = metadata;
   TrainerHooks hooks;
   if (split.valid.size() > 0) {
@@ -271,7 +271,7 @@ int train_with_arguments(const std::vector<std::string>& arguments,
     if (const auto cuda_mb = take_peak_cuda_memory_mb(device))
       line["peak_cuda_memory_mb"] = *cuda_mb;
     if (e.validation) line["valid"] = e.validation->metrics;
-    if (run) run->append_json_line("metrics.jsonl", line);
+    if (run) run->append_json_line(run_file::kEpochLog, line);
     if (quiet) return;
     progress.clear();
     std::string text = fmt::format("epoch {:>3}/{}  loss {:.4f}  {:.0f} interactions/s", e.epoch,
@@ -323,7 +323,7 @@ int train_with_arguments(const std::vector<std::string>& arguments,
 
   const EvaluationResult test = evaluator.evaluate(*model, data.seen, data.test, "test");
   fmt::print("\n{}", format_report(test, table_k));
-  if (run) run->save_model("model.pt", *model);
+  if (run) run->save_model(run_file::kModel, *model);
   nlohmann::json test_json = test.to_json();
   {
     // Where the model has score factors: the spectrum of U Vᵀ and its alignment with popularity.
@@ -360,8 +360,8 @@ int train_with_arguments(const std::vector<std::string>& arguments,
         same_on_every_process(*collective, module_fingerprint(*model), device);
   }
   if (!run) return 0;
-  run->write_json("metrics.json", test_json);
-  run->write_json("summary.json", summary_json);
+  run->write_json(run_file::kTestMetrics, test_json);
+  run->write_json(run_file::kSummary, summary_json);
   fmt::print("\nwrote {}/{{config.resolved.json, metrics.json, metrics.jsonl, model.pt}}\n", out);
   if (human_output) {
     human_output->restore();

@@ -9,11 +9,11 @@
 #include <memory>
 
 #include <fmt/format.h>
-#define XXH_INLINE_ALL  // header-only: nothing to link
-#include <xxhash.h>
 
 #include "common/error.h"
 #include "engine/data/mapped_file.h"
+#include "engine/io/atomic_file.h"
+#include "engine/io/hashing.h"
 
 namespace polyphony {
 namespace {
@@ -24,25 +24,13 @@ constexpr char kMagic[16] = "POLYPHONY-DATA\n";
 constexpr uint32_t kVersion = 3;
 constexpr size_t kAlignment = 64;
 
-struct FileCloser {
-  void operator()(std::FILE* f) const {
-    if (f) std::fclose(f);
-  }
-};
-using File = std::unique_ptr<std::FILE, FileCloser>;
-
 // Sequential writes that keep a running checksum.
 class Writer {
  public:
-  Writer(std::FILE* file, const fs::path& path)
-      : file_(file), path_(path), state_(XXH3_createState()) {
-    XXH3_64bits_reset(state_);
-  }
-  ~Writer() { XXH3_freeState(state_); }
+  explicit Writer(AtomicFile& file) : file_(file) {}
   void bytes(const void* data, size_t size) {
-    if (size && std::fwrite(data, 1, size, file_) != size)
-      fail("{}: write failed: {}", path_.string(), std::strerror(errno));
-    XXH3_64bits_update(state_, data, size);
+    file_.write(data, size);
+    checksum_.update(data, size);
     offset_ += size;
   }
   template <typename T>
@@ -64,15 +52,13 @@ class Writer {
     for (const auto& s : list) bytes(s.data(), s.size());
   }
   void finish() {
-    const uint64_t checksum = XXH3_64bits_digest(state_);
-    if (std::fwrite(&checksum, sizeof checksum, 1, file_) != 1)
-      fail("{}: write failed: {}", path_.string(), std::strerror(errno));
+    const uint64_t checksum = checksum_.digest64();
+    file_.write(&checksum, sizeof checksum);
   }
 
  private:
-  std::FILE* file_;
-  const fs::path& path_;
-  XXH3_state_t* state_;
+  AtomicFile& file_;
+  StreamingHash checksum_{HashAlgorithm::kXxh3_64};
   size_t offset_ = 0;
 };
 
@@ -134,24 +120,16 @@ std::string hex(const CacheKey& key) {
 }  // namespace
 
 CacheKey dataset_cache_key(const std::vector<fs::path>& files, const std::string& options) {
-  const std::unique_ptr<XXH3_state_t, decltype(&XXH3_freeState)> owner(XXH3_createState(),
-                                                                       XXH3_freeState);
-  XXH3_state_t* state = owner.get();
-  XXH3_128bits_reset(state);
+  StreamingHash hash(HashAlgorithm::kXxh3_128);
   const std::string header = fmt::format("polyphony-cache-v{}\n{}\n", kVersion, options);
-  XXH3_128bits_update(state, header.data(), header.size());
+  hash.update(header.data(), header.size());
   for (const auto& path : files) {
     const MappedFile file(path);
-    if (file.size()) XXH3_128bits_update(state, file.data(), file.size());
+    hash.update(file.data(), file.size());
     const uint64_t size = file.size();
-    XXH3_128bits_update(state, &size, sizeof size);  // file boundaries are part of the key
+    hash.update(&size, sizeof size);  // file boundaries are part of the key
   }
-  const XXH128_hash_t digest = XXH3_128bits_digest(state);
-  XXH128_canonical_t canonical;
-  XXH128_canonicalFromHash(&canonical, digest);
-  CacheKey key;
-  std::memcpy(key.data(), canonical.digest, key.size());
-  return key;
+  return hash.digest128();
 }
 
 fs::path dataset_cache_path(const fs::path& directory, const std::string& kind,
@@ -164,11 +142,9 @@ void save_dataset_cache(const fs::path& path, const CacheKey& key, const Dataset
   std::error_code ec;
   fs::create_directories(path.parent_path(), ec);
   if (ec) fail("{}: cannot create the cache folder: {}", path.parent_path().string(), ec.message());
-  const fs::path temporary = path.string() + fmt::format(".tmp{}", ::getpid());
+  AtomicFile file(path);
   {
-    File file(std::fopen(temporary.c_str(), "wb"));
-    if (!file) fail("{}: cannot write: {}", temporary.string(), std::strerror(errno));
-    Writer w(file.get(), temporary);
+    Writer w(file);
     w.bytes(kMagic, sizeof kMagic);
     w.value(kVersion);
     w.bytes(key.data(), key.size());
@@ -190,11 +166,8 @@ void save_dataset_cache(const fs::path& path, const CacheKey& key, const Dataset
                       report.duplicates, report.removed_by_counts, report.filter_rounds})
       w.value(v);
     w.finish();
-    if (std::fflush(file.get()) != 0 || ::fsync(::fileno(file.get())) != 0)
-      fail("{}: cannot flush: {}", temporary.string(), std::strerror(errno));
   }
-  fs::rename(temporary, path, ec);
-  if (ec) fail("{}: cannot rename the cache into place: {}", path.string(), ec.message());
+  file.commit();
 }
 
 Dataset load_dataset_cache(const fs::path& path, const CacheKey& key, PreprocessReport& report) {
@@ -207,7 +180,7 @@ Dataset load_dataset_cache(const fs::path& path, const CacheKey& key, Preprocess
   const size_t payload = size - sizeof(uint64_t);
   uint64_t stored_checksum = 0;
   std::memcpy(&stored_checksum, file->data() + payload, sizeof stored_checksum);
-  if (XXH3_64bits(file->data(), payload) != stored_checksum)
+  if (xxh3_64(file->data(), payload) != stored_checksum)
     fail("{}: corrupt or truncated cache file (checksum mismatch)", path.string());
 
   Reader r(file, path, payload);

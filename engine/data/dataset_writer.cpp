@@ -10,52 +10,32 @@
 #include <fmt/format.h>
 
 #include "common/error.h"
+#include "engine/io/atomic_file.h"
 
 namespace polyphony {
 namespace {
 
 namespace fs = std::filesystem;
 
-// Buffered output to a temporary file that becomes `path` on commit (fsync, rename).
+// Buffered output to a file that appears whole on commit.
 class OutputFile {
  public:
-  explicit OutputFile(fs::path path)
-      : path_(std::move(path)), temporary_(path_.string() + fmt::format(".tmp{}", ::getpid())) {
-    file_ = std::fopen(temporary_.c_str(), "wb");
-    if (!file_) fail("{}: cannot write: {}", temporary_.string(), std::strerror(errno));
-  }
-  ~OutputFile() {
-    if (file_) {
-      std::fclose(file_);
-      std::error_code ec;
-      fs::remove(temporary_, ec);
-    }
-  }
+  explicit OutputFile(fs::path path) : file_(std::move(path)) {}
   fmt::memory_buffer& buffer() { return buffer_; }
   void flush_if_full() {
     if (buffer_.size() >= (size_t{1} << 23)) flush();
   }
   fs::path commit() {
     flush();
-    if (std::fflush(file_) != 0 || ::fsync(::fileno(file_)) != 0 || std::fclose(file_) != 0) {
-      file_ = nullptr;
-      fail("{}: cannot write: {}", temporary_.string(), std::strerror(errno));
-    }
-    file_ = nullptr;
-    std::error_code ec;
-    fs::rename(temporary_, path_, ec);
-    if (ec) fail("{}: cannot rename into place: {}", path_.string(), ec.message());
-    return path_;
+    return file_.commit();
   }
 
  private:
   void flush() {
-    if (std::fwrite(buffer_.data(), 1, buffer_.size(), file_) != buffer_.size())
-      fail("{}: write failed: {}", temporary_.string(), std::strerror(errno));
+    file_.write(buffer_.data(), buffer_.size());
     buffer_.clear();
   }
-  fs::path path_, temporary_;
-  std::FILE* file_ = nullptr;
+  AtomicFile file_;
   fmt::memory_buffer buffer_;
 };
 

@@ -6,12 +6,11 @@
 #include <vector>
 
 #include <fmt/format.h>
-#define XXH_INLINE_ALL  // header-only: nothing to link
-#include <xxhash.h>
 
 #include "common/error.h"
 #include "engine/data/line_reader.h"
 #include "engine/data/random.h"
+#include "engine/io/hashing.h"
 
 namespace polyphony {
 namespace {
@@ -217,7 +216,7 @@ Split make_split(const Dataset& d, const SplitOptions& o) {
     part_tensor.masked_fill_(cold, kDropped);
   }
   s.part = part_tensor;
-  s.fingerprint = XXH3_64bits(part_tensor.data_ptr<uint8_t>(), static_cast<size_t>(n));
+  s.fingerprint = xxh3_64(part_tensor.data_ptr<uint8_t>(), static_cast<size_t>(n));
   auto select = [&](uint8_t which) {
     return d.interactions.select((part_tensor == which).nonzero().squeeze(1));
   };

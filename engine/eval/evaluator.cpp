@@ -155,6 +155,15 @@ void set_item_group_ranks(EvaluationResult& r, const ItemGroups& groups, const a
   }
 }
 
+std::vector<int64_t> sorted_cutoffs(std::vector<int64_t> ks) {
+  if (ks.empty()) fail("evaluation: at least one cut-off K is needed");
+  for (int64_t k : ks)
+    if (k < 1) fail("evaluation: cut-off K must be at least 1 (got {})", k);
+  std::sort(ks.begin(), ks.end());
+  ks.erase(std::unique(ks.begin(), ks.end()), ks.end());
+  return ks;
+}
+
 Evaluator::Evaluator(const UserItemIndex& train, ItemGroups groups, EvaluatorOptions options,
                      at::Device device, UserGroups user_groups)
     : options_(std::move(options)),
@@ -163,11 +172,7 @@ Evaluator::Evaluator(const UserItemIndex& train, ItemGroups groups, EvaluatorOpt
       num_users_(train.num_users()),
       groups_(std::move(groups)),
       user_groups_(std::move(user_groups)) {
-  if (options_.ks.empty()) fail("evaluation: at least one cut-off K is needed");
-  for (int64_t k : options_.ks)
-    if (k < 1) fail("evaluation: cut-off K must be at least 1 (got {})", k);
-  std::sort(options_.ks.begin(), options_.ks.end());
-  options_.ks.erase(std::unique(options_.ks.begin(), options_.ks.end()), options_.ks.end());
+  options_.ks = sorted_cutoffs(std::move(options_.ks));
   if (!(options_.head_share > 0 && options_.head_share <= 1))
     fail("evaluation: head share must be in (0, 1] (got {})", options_.head_share);
   if (options_.memory_budget_mb < 1) fail("evaluation: memory budget must be at least 1 MB");
@@ -214,8 +219,8 @@ EvaluationResult Evaluator::evaluate(Recommender& model, const UserItemIndex& ex
   const int64_t n_users = users.numel();
   if (collective_ && collective_->world_size() > 1) {
     // Each process ranks its contiguous share of the users; the sums are added up below.
-    const int64_t rank = collective_->rank(), world = collective_->world_size();
-    users = users.slice(0, n_users * rank / world, n_users * (rank + 1) / world);
+    const auto [from, to] = collective_->share_of(n_users);
+    users = users.slice(0, from, to);
   }
 
   auto utility = at::zeros({num_k, kNumUtility}, double_opts);

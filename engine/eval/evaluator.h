@@ -61,6 +61,9 @@ struct EvaluationResult {
   nlohmann::json to_json() const;
 };
 
+// The cut-offs K sorted and without repeats; none, or one below 1, is an error.
+std::vector<int64_t> sorted_cutoffs(std::vector<int64_t> ks);
+
 // Fills the item-group part of `r` from per-group sums and counts of 0-based ranks (any device):
 // average rank per group, catalogue shares, and the under − over gap.
 void set_item_group_ranks(EvaluationResult& r, const ItemGroups& groups, const at::Tensor& rank_sum,

@@ -10,6 +10,7 @@
 
 #include "common/error.h"
 #include "engine/data/negative_sampler.h"
+#include "engine/eval/evaluator.h"
 #include "models/recommender.h"
 
 namespace polyphony {
@@ -23,11 +24,7 @@ SampledEvaluator::SampledEvaluator(ItemGroups groups, std::vector<int64_t> ks, i
       chunk_(chunk_interactions) {
   if (negatives_ < 1)
     fail("sampled evaluation: at least one negative per test item (got {})", negatives_);
-  if (ks_.empty()) fail("evaluation: at least one cut-off K is needed");
-  for (int64_t k : ks_)
-    if (k < 1) fail("evaluation: cut-off K must be at least 1 (got {})", k);
-  std::sort(ks_.begin(), ks_.end());
-  ks_.erase(std::unique(ks_.begin(), ks_.end()), ks_.end());
+  ks_ = sorted_cutoffs(std::move(ks_));
   if (chunk_ < 1) fail("sampled evaluation: chunk must be at least 1");
   if (groups_.group_of_item.defined()) groups_.group_of_item = groups_.group_of_item.to(device_);
 }

@@ -11,40 +11,16 @@
 #include <torch/serialize.h>
 
 #include "common/error.h"
+#include "engine/io/atomic_file.h"
 #include "engine/train/module_state.h"
 #include "models/recommender.h"
 
 namespace polyphony {
 namespace fs = std::filesystem;
 
-void commit_temporary_file(const fs::path& temporary, const fs::path& path) {
-  const int fd = ::open(temporary.c_str(), O_RDONLY);
-  if (fd < 0 || ::fsync(fd) != 0) {
-    const std::string why = std::strerror(errno);
-    if (fd >= 0) ::close(fd);
-    fail("cannot write {}: {}", path.string(), why);
-  }
-  ::close(fd);
-  std::error_code ec;
-  fs::rename(temporary, path, ec);
-  if (ec) fail("cannot write {}: {}", path.string(), ec.message());
-}
-
-void write_file_atomically(const fs::path& path, const std::string& contents) {
-  const fs::path temporary = path.string() + ".tmp";
-  {
-    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-    if (!out) fail("cannot write {}: {}", temporary.string(), std::strerror(errno));
-    out << contents;
-    out.flush();
-    if (!out) fail("cannot write {}: {}", temporary.string(), std::strerror(errno));
-  }
-  commit_temporary_file(temporary, path);
-}
-
 RunDirectory RunDirectory::create(const fs::path& path) {
   std::error_code ec;
-  if (fs::exists(path / "config.resolved.json", ec))
+  if (fs::exists(path / run_file::kConfigJson, ec))
     fail("run directory {} already holds a run; choose another --out", path.string());
   fs::create_directories(path, ec);
   if (ec) fail("cannot create run directory {}: {}", path.string(), ec.message());
@@ -77,11 +53,14 @@ void RunDirectory::write_lines(const std::string& name,
 
 void RunDirectory::save_model(const std::string& name, Recommender& model) const {
   const fs::path path = path_ / name;
-  const fs::path temporary = path.string() + ".tmp";
   torch::serialize::OutputArchive archive;
   model.save(archive);
-  archive.save_to(temporary.string());
-  commit_temporary_file(temporary, path);
+  AtomicFile file(path);
+  archive.save_to([&](const void* data, size_t size) {
+    file.write(data, size);
+    return size;
+  });
+  file.commit();
 }
 
 void load_model(const fs::path& path, Recommender& model) {

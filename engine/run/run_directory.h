@@ -8,9 +8,25 @@
 
 #include <nlohmann/json.hpp>
 
+#include "engine/io/atomic_file.h"
+
 namespace polyphony {
 
 class Recommender;
+
+// The files of a run directory (docs/training.md describes each).
+namespace run_file {
+inline constexpr const char* kCommand = "command.json";  // the arguments, replayed by --resume
+inline constexpr const char* kConfigJson = "config.resolved.json";
+inline constexpr const char* kConfigToml = "config.resolved.toml";
+inline constexpr const char* kEpochLog = "metrics.jsonl";
+inline constexpr const char* kTestMetrics = "metrics.json";
+inline constexpr const char* kSummary = "summary.json";
+inline constexpr const char* kModel = "model.pt";
+inline constexpr const char* kUsers = "users.txt";
+inline constexpr const char* kItems = "items.txt";
+inline constexpr const char* kCheckpoints = "checkpoints";  // a folder
+}  // namespace run_file
 
 class RunDirectory {
  public:
@@ -32,13 +48,6 @@ class RunDirectory {
   explicit RunDirectory(std::filesystem::path path) : path_(std::move(path)) {}
   std::filesystem::path path_;
 };
-
-// Writes `contents` to `path` atomically: temporary file in the same directory, fsync, rename.
-void write_file_atomically(const std::filesystem::path& path, const std::string& contents);
-// The last two steps, for a temporary file some other writer produced: fsync it and rename it
-// over `path`.
-void commit_temporary_file(const std::filesystem::path& temporary,
-                           const std::filesystem::path& path);
 
 // Loads parameters and buffers saved by RunDirectory::save_model into `model`, which must have
 // been built with the same kind and config. Errors name the file.

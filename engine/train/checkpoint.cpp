@@ -6,11 +6,10 @@
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
-#define XXH_INLINE_ALL  // header-only: nothing to link
-#include <xxhash.h>
 
 #include "common/error.h"
-#include "engine/run/run_directory.h"
+#include "engine/io/atomic_file.h"
+#include "engine/io/hashing.h"
 
 namespace polyphony {
 namespace fs = std::filesystem;
@@ -55,7 +54,7 @@ std::string serialize(torch::serialize::OutputArchive& archive) {
   std::memcpy(header.magic, kMagic, sizeof kMagic);
   header.format = kCheckpointFormat;
   header.payload_bytes = payload.size();
-  header.payload_checksum = XXH64(payload.data(), payload.size(), 0);
+  header.payload_checksum = xxh64(payload.data(), payload.size());
   std::string contents(reinterpret_cast<const char*>(&header), sizeof header);
   contents += payload;
   return contents;
@@ -89,7 +88,7 @@ torch::serialize::InputArchive read_checkpoint_file(const fs::path& path, c10::D
     fail("checkpoint {} is truncated or padded: its header announces {} bytes, it holds {}",
          path.string(), header.payload_bytes, held);
   const char* payload = contents.data() + sizeof header;
-  if (XXH64(payload, held, 0) != header.payload_checksum)
+  if (xxh64(payload, held) != header.payload_checksum)
     fail("checkpoint {} is corrupt: its checksum does not match its contents", path.string());
   torch::serialize::InputArchive archive;
   try {

@@ -2,6 +2,7 @@
 // The operations a data-parallel run needs from its group of processes. The trainer and the
 // evaluator see only this; engine/train/process_group.h implements it on PyTorch's c10d.
 
+#include <cstdint>
 #include <vector>
 
 #include <ATen/core/Tensor.h>
@@ -21,6 +22,15 @@ class Collective {
   virtual void broadcast_from_first(std::vector<at::Tensor>& tensors) = 0;
   // Waits until every process arrives.
   virtual void barrier() = 0;
+
+  // This process's contiguous part [from, to) of `total` things (batch rows, users) split over
+  // the processes: sizes differ by at most one and the parts cover everything once.
+  struct Share {
+    int64_t from, to;
+  };
+  Share share_of(int64_t total) const {
+    return {total * rank() / world_size(), total * (rank() + 1) / world_size()};
+  }
 };
 
 }  // namespace polyphony

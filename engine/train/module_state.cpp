@@ -6,10 +6,8 @@
 
 #include <fmt/ranges.h>
 
-#define XXH_INLINE_ALL  // header-only: nothing to link
-#include <xxhash.h>
-
 #include "common/error.h"
+#include "engine/io/hashing.h"
 
 namespace polyphony {
 namespace {
@@ -44,17 +42,14 @@ void load_module_state(torch::nn::Module& module, torch::serialize::InputArchive
 }
 
 uint64_t module_fingerprint(const torch::nn::Module& module) {
-  XXH64_state_t* state = XXH64_createState();
-  XXH64_reset(state, 0);
+  StreamingHash hash(HashAlgorithm::kXxh64);
   auto add = [&](const at::Tensor& tensor) {
     const auto bytes = tensor.detach().cpu().contiguous();
-    XXH64_update(state, bytes.data_ptr(), bytes.nbytes());
+    hash.update(bytes.data_ptr(), bytes.nbytes());
   };
   for (const auto& p : module.parameters()) add(p);
   for (const auto& b : module.buffers()) add(b);
-  const uint64_t digest = XXH64_digest(state);
-  XXH64_freeState(state);
-  return digest;
+  return hash.digest64();
 }
 
 }  // namespace polyphony

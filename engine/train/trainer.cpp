@@ -156,8 +156,7 @@ void Trainer::step(State& s) {
   double share = 1.0;  // this process's part of the batch-mean loss
   if (distributed()) {
     const int64_t global = index.numel();
-    const int64_t rank = hooks_.collective->rank(), world = hooks_.collective->world_size();
-    const int64_t from = global * rank / world, to = global * (rank + 1) / world;
+    const auto [from, to] = hooks_.collective->share_of(global);
     batch.users = batch.users.slice(0, from, to);
     batch.positives = batch.positives.slice(0, from, to);
     batch.negatives = batch.negatives.slice(0, from, to);
