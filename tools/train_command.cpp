@@ -120,6 +120,173 @@ int train(int argc, char** argv) {
 
 namespace {
 
+// The data-parallel group a launcher asked for (torchrun or any launcher setting WORLD_SIZE,
+// RANK, ...; a group of one joins too): one process of it, on GPU LOCAL_RANK when training on
+// CUDA. Without a launcher, no group. Rank 0 alone prints and writes.
+struct Processes {
+  std::unique_ptr<Collective> collective;
+  std::string backend;
+  bool main() const { return !collective || collective->rank() == 0; }
+};
+
+Processes join_launched_group(c10::Device& device) {
+  Processes p;
+  const auto launch = launch_environment();
+  if (!launch) return p;
+  if (device.is_cuda())
+    device = process_cuda_device(*launch, static_cast<int>(torch::cuda::device_count()));
+  p.backend = process_group_backend(*launch, device);
+  p.collective = join_process_group(*launch, device);
+  if (launch->rank != 0 && !std::freopen("/dev/null", "w", stdout))
+    fail("cannot silence the standard output of rank {}", launch->rank);
+  return p;
+}
+
+void apply_process_settings(const TrainSetup& setup) {
+  if (setup.threads > 0) torch::set_num_threads(setup.threads);
+  if (setup.deterministic) {
+    at::globalContext().setDeterministicAlgorithms(true, true);
+    // cuBLAS is deterministic only with a fixed workspace (read when its first handle is made,
+    // which is later); a user's own setting wins.
+    setenv("CUBLAS_WORKSPACE_CONFIG", ":4096:8", /*overwrite=*/0);
+  }
+}
+
+// What the run computes (config.resolved.json, compared on --resume): the resolved train and
+// eval options from the option table, the data as read and split, the model's own config.
+nlohmann::json run_config(const cxxopts::ParseResult& args, const TrainSetup& setup,
+                          const PreparedData& data, const Recommender& model, c10::Device device,
+                          const Processes& processes) {
+  const nlohmann::json resolved = resolved_config_json(args);
+  nlohmann::json config = {{"polyphony_version", POLYPHONY_VERSION},
+                           {"seed", setup.seed},
+                           {"device", device.str()},
+                           {"data", data_config(data, setup.data)},
+                           {"model", {{"name", model.kind()}, {"config", model.config()}}},
+                           {"train", resolved.at("train")},
+                           {"eval", resolved.at("eval")}};
+  config["eval"]["ks"] = setup.eval.ks;
+  config["eval"]["head_share"] = setup.eval.head_share;
+  if (processes.collective) config["processes"] = processes.collective->world_size();
+  return config;
+}
+
+// Resuming: the newest checkpoint that verifies, and proof that it belongs to this run (the same
+// config but for what a resume may change, the same ids). Epoch lines after it are dropped.
+std::optional<CheckpointDirectory::Found> checkpoint_to_resume(const std::filesystem::path& run,
+                                                               const TrainerOptions& t,
+                                                               const nlohmann::json& metadata,
+                                                               c10::Device device, bool writer) {
+  auto checkpoint = CheckpointDirectory(run / run_file::kCheckpoints, t.checkpoints.keep_last)
+                        .newest_valid(device);
+  int64_t completed_epochs = 0;
+  if (checkpoint) {
+    for (const auto& skipped : checkpoint->skipped)
+      fmt::print("skipping a damaged checkpoint: {}\n", skipped);
+    const auto saved = Trainer::checkpoint_metadata(checkpoint->archive);
+    check_resumable(saved.value("config", nlohmann::json()), metadata.at("config"), run);
+    if (saved.value("users", nlohmann::json()) != metadata.at("users") ||
+        saved.value("items", nlohmann::json()) != metadata.at("items"))
+      fail("cannot resume {}: the user or item ids differ from the checkpoint's", run.string());
+    completed_epochs = Trainer::checkpoint_epoch(checkpoint->archive);
+    fmt::print("resuming from {} ({} epochs completed)\n", checkpoint->path.string(),
+               completed_epochs);
+  } else {
+    std::ifstream saved_config(run / run_file::kConfigJson);
+    const auto saved = nlohmann::json::parse(saved_config, nullptr, false);
+    if (!saved.is_discarded()) check_resumable(saved, metadata.at("config"), run);
+    fmt::print("no checkpoint in {}: training from the start\n", run.string());
+  }
+  if (writer) truncate_epoch_log(run / run_file::kEpochLog, completed_epochs);
+  return checkpoint;
+}
+
+void write_run_files(const RunDirectory& run, const std::vector<std::string>& arguments,
+                     const std::string& resolved_toml, const nlohmann::json& config,
+                     const Dataset& dataset) {
+  run.write_json(run_file::kCommand, {{"arguments", arguments}});
+  write_file_atomically(run.path() / run_file::kConfigToml, resolved_toml);
+  run.write_json(run_file::kConfigJson, config);
+  run.write_lines(run_file::kUsers, dataset.user_ids);
+  run.write_lines(run_file::kItems, dataset.item_ids);
+}
+
+// One line of metrics.jsonl.
+nlohmann::json epoch_line(const EpochRecord& e, c10::Device device) {
+  nlohmann::json line = {{"epoch", e.epoch},
+                         {"global_step", e.global_step},
+                         {"losses", e.losses},
+                         {"lr", e.lr},
+                         {"seconds", e.seconds},
+                         {"step_seconds", e.step_seconds},
+                         {"interactions_per_second", e.interactions_per_second},
+                         {"peak_rss_mb", peak_rss_mb()}};
+  if (const auto cuda_mb = take_peak_cuda_memory_mb(device)) line["peak_cuda_memory_mb"] = *cuda_mb;
+  if (e.validation) line["valid"] = e.validation->metrics;
+  return line;
+}
+
+// What --json prints when a signal stopped the run, and the line for people.
+int report_interrupted(const TrainingSummary& summary, const std::string& out,
+                       std::optional<HumanOutputToStderr>& human_output, bool writer) {
+  const char* signal = StopSignals::name(StopSignals::received());
+  fmt::print(
+      "\nstopped by {} after step {} (epoch {} completed); checkpoint {}\ncontinue with: "
+      "polyphony train --resume {}\n",
+      signal, summary.global_steps, summary.epochs_run, summary.last_checkpoint, out);
+  if (human_output && writer) {
+    human_output->restore();
+    fmt::print("{}\n", nlohmann::json{{"run", out},
+                                      {"interrupted", true},
+                                      {"signal", signal},
+                                      {"global_steps", summary.global_steps},
+                                      {"epochs_run", summary.epochs_run},
+                                      {"last_checkpoint", summary.last_checkpoint}}
+                           .dump(2));
+  }
+  return kInterruptedExitStatus;
+}
+
+// Where the model has score factors: the spectrum of U Vᵀ and its alignment with popularity,
+// printed and added to the test metrics.
+void add_spectral_diagnostics(Recommender& model, const PreparedData& data, c10::Device device,
+                              nlohmann::json& test_json) {
+  torch::NoGradGuard no_grad;
+  const auto& d = data.dataset;
+  const auto factors =
+      model.spectral_factors(torch::arange(d.num_users, torch::device(device).dtype(torch::kLong)));
+  if (!factors) return;
+  const auto spectrum = spectral_diagnostics(
+      factors->users, factors->items, torch::bincount(data.split.train.items, {}, d.num_items));
+  fmt::print(
+      "  score matrix spectrum: σ1 {:.2f} ({:.1f}% of Σσ), |cos(principal item direction, "
+      "popularity)| {:.4f}\n",
+      spectrum.singular_values.front(), 100 * spectrum.first_singular_share,
+      spectrum.principal_popularity_cosine);
+  test_json["spectral"] = spectrum.to_json();
+}
+
+nlohmann::json summary_json(const TrainingSummary& summary, const std::string& monitor,
+                            const Recommender& model, Processes& processes, c10::Device device) {
+  nlohmann::json out = {{"epochs_run", summary.epochs_run},
+                        {"best_epoch", summary.best_epoch},
+                        {"best_valid_metric", summary.best_epoch ? summary.best_metric : 0.0},
+                        {"monitor", monitor},
+                        {"stopped_early", summary.stopped_early},
+                        {"global_steps", summary.global_steps},
+                        {"resumed_from_step", summary.resumed_from_step},
+                        {"rollbacks", summary.rollbacks},
+                        {"parameters_xxh64", fmt::format("{:016x}", module_fingerprint(model))},
+                        {"train_seconds", summary.seconds}};
+  if (processes.collective) {
+    // Data parallelism keeps every replica identical; this proves it for the finished run.
+    out["processes"] = processes.collective->world_size();
+    out["parameters_identical_across_processes"] =
+        same_on_every_process(*processes.collective, module_fingerprint(model), device);
+  }
+  return out;
+}
+
 int train_with_arguments(const std::vector<std::string>& arguments,
                          const std::optional<std::string>& resume_run) {
   cxxopts::Options spec("polyphony train",
@@ -134,150 +301,64 @@ int train_with_arguments(const std::vector<std::string>& arguments,
   const TrainSetup setup = read_train_setup(args);
   std::optional<HumanOutputToStderr> human_output;
   if (setup.json) human_output.emplace();
-  const std::string resolved_toml = resolved_config_toml(args);
   auto device = resolve_device(setup.device);
-  // Under torchrun (or any launcher setting WORLD_SIZE, RANK, ...): one process of a
-  // data-parallel group, on GPU LOCAL_RANK when training on CUDA. Rank 0 alone prints and writes.
-  std::unique_ptr<Collective> collective;
-  // A launcher's group of one joins too (torchrun --nproc-per-node 1): the same path as many.
-  std::string backend;
-  if (const auto launch = launch_environment()) {
-    if (device.is_cuda())
-      device = process_cuda_device(*launch, static_cast<int>(torch::cuda::device_count()));
-    backend = process_group_backend(*launch, device);
-    collective = join_process_group(*launch, device);
-    if (launch->rank != 0 && !std::freopen("/dev/null", "w", stdout))
-      fail("cannot silence the standard output of rank {}", launch->rank);
-  }
-  const bool main_process = !collective || collective->rank() == 0;
-  if (setup.threads > 0) torch::set_num_threads(setup.threads);
-  if (setup.deterministic) {
-    at::globalContext().setDeterministicAlgorithms(true, true);
-    // cuBLAS is deterministic only with a fixed workspace (read when its first handle is made,
-    // which is later); a user's own setting wins.
-    setenv("CUBLAS_WORKSPACE_CONFIG", ":4096:8", /*overwrite=*/0);
-  }
-  TrainerOptions t = setup.trainer;
-  const uint64_t seed = setup.seed;
-  const std::string& model_name = setup.model;
-  const nlohmann::json& model_options = setup.model_options;
-  const bool quiet = setup.quiet;
-  const std::string& out = setup.out;
+  Processes processes = join_launched_group(device);
+  apply_process_settings(setup);
   const int64_t kill_step = kill_at_step();
+  const std::string& out = setup.out;
 
-  const DataSetup& data_setup = setup.data;
-  const SamplerOptions& sampler_options = setup.sampler;
-  torch::manual_seed(seed);
-  const PreparedData data = prepare_data(data_setup);
+  torch::manual_seed(setup.seed);
+  const PreparedData data = prepare_data(setup.data);
+  print_data_summary(data, setup.data);
   const Dataset& dataset = data.dataset;
-  const Split& split = data.split;
-  print_data_summary(data, data_setup);
-
-  ModelContext context{dataset.num_users, dataset.num_items, split.train.users, split.train.items};
-  auto model = make_model(model_name, context, model_options);
+  ModelContext context{dataset.num_users, dataset.num_items, data.split.train.users,
+                       data.split.train.items};
+  auto model = make_model(setup.model, context, setup.model_options);
   model->to(device);
+  ProtocolEvaluator evaluator(sampled_negatives(setup.protocol), data.train, dataset.item_groups,
+                              setup.eval, device, data.user_groups);
+  evaluator.set_collective(processes.collective.get());
 
-  const EvaluatorOptions& eval_options = setup.eval;
-  const int64_t table_k = setup.table_k;
-  const std::string& protocol = setup.protocol;
-  ProtocolEvaluator evaluator(sampled_negatives(protocol), data.train, dataset.item_groups,
-                              eval_options, device, data.user_groups);
-
-  // What the run computes: the resolved train and eval options (from the option table), the
-  // data as read and split, and the model's own configuration.
-  const nlohmann::json resolved = resolved_config_json(args);
-  nlohmann::json config = {{"polyphony_version", POLYPHONY_VERSION},
-                           {"seed", seed},
-                           {"device", device.str()},
-                           {"data", data_config(data, data_setup)},
-                           {"model", {{"name", model->kind()}, {"config", model->config()}}},
-                           {"train", resolved.at("train")},
-                           {"eval", resolved.at("eval")}};
-  config["eval"]["ks"] = eval_options.ks;
-  config["eval"]["head_share"] = eval_options.head_share;
-  evaluator.set_collective(collective.get());
-  if (collective) {
+  TrainerOptions t = setup.trainer;
+  const nlohmann::json config = run_config(args, setup, data, *model, device, processes);
+  if (processes.collective)
     fmt::print("data parallel: {} process{} ({} on {}), global batch {} per step\n",
-               collective->world_size(), collective->world_size() == 1 ? "" : "es",
-               backend == "nccl" ? "NCCL" : "Gloo", device.str(), t.batch_size);
-    config["processes"] = collective->world_size();
-  }
+               processes.collective->world_size(),
+               processes.collective->world_size() == 1 ? "" : "es",
+               processes.backend == "nccl" ? "NCCL" : "Gloo", device.str(), t.batch_size);
   // Only rank 0 writes; the others wait until the run directory exists.
   std::optional<RunDirectory> run;
-  if (main_process) run = resume_run ? RunDirectory::open(out) : RunDirectory::create(out);
-  if (collective) collective->barrier();
+  if (processes.main()) run = resume_run ? RunDirectory::open(out) : RunDirectory::create(out);
+  if (processes.collective) processes.collective->barrier();
   const std::filesystem::path run_path = out;
-  const nlohmann::json metadata = {
-      {"config", config}, {"users", dataset.user_ids}, {"items", dataset.item_ids}};
-
-  // Resuming: the newest checkpoint that verifies, and proof that it belongs to this run.
-  std::optional<CheckpointDirectory::Found> checkpoint;
-  if (resume_run) {
-    checkpoint = CheckpointDirectory(run_path / run_file::kCheckpoints, t.checkpoints.keep_last)
-                     .newest_valid(device);
-    int64_t completed_epochs = 0;
-    if (checkpoint) {
-      for (const auto& skipped : checkpoint->skipped)
-        fmt::print("skipping a damaged checkpoint: {}\n", skipped);
-      const auto saved = Trainer::checkpoint_metadata(checkpoint->archive);
-      check_resumable(saved.value("config", nlohmann::json()), config, run_path);
-      if (saved.value("users", nlohmann::json()) != metadata["users"] ||
-          saved.value("items", nlohmann::json()) != metadata["items"])
-        fail("cannot resume {}: the user or item ids differ from the checkpoint's",
-             run_path.string());
-      completed_epochs = Trainer::checkpoint_epoch(checkpoint->archive);
-      fmt::print("resuming from {} ({} epochs completed)\n", checkpoint->path.string(),
-                 completed_epochs);
-    } else {
-      std::ifstream saved_config(run_path / run_file::kConfigJson);
-      const auto saved = nlohmann::json::parse(saved_config, nullptr, false);
-      if (!saved.is_discarded()) check_resumable(saved, config, run_path);
-      fmt::print("no checkpoint in {}: training from the start\n", run_path.string());
-    }
-    if (run) truncate_epoch_log(run_path / run_file::kEpochLog, completed_epochs);
-  }
-  if (run) {
-    run->write_json(run_file::kCommand, {{"arguments", arguments}});
-    write_file_atomically(run_path / run_file::kConfigToml, resolved_toml);
-    run->write_json(run_file::kConfigJson, config);
-    run->write_lines(run_file::kUsers, dataset.user_ids);
-    run->write_lines(run_file::kItems, dataset.item_ids);
-  }
-  fmt::print("model {} on {}, run directory {}\n", model->kind(), device.str(), out);
-  if (!quiet) fmt::print("configuration (config.resolved.toml):\n{}", resolved_config_lines(args));
-
-  const auto sampler = NegativeSampler::create(sampler_options, data.train.to(device));
-  fmt::print("negatives: {} per positive, {}\n", t.negatives, sampler.description());
-  const Interactions train_on_device = split.train.to(device);
   t.checkpoints.folder = run_path / run_file::kCheckpoints;
-  t.checkpoints.metadata = metadata;
+  t.checkpoints.metadata = {
+      {"config", config}, {"users", dataset.user_ids}, {"items", dataset.item_ids}};
+  std::optional<CheckpointDirectory::Found> checkpoint;
+  if (resume_run)
+    checkpoint = checkpoint_to_resume(run_path, t, t.checkpoints.metadata, device, run.has_value());
+  if (run) write_run_files(*run, arguments, resolved_config_toml(args), config, dataset);
+  fmt::print("model {} on {}, run directory {}\n", model->kind(), device.str(), out);
+  if (!setup.quiet)
+    fmt::print("configuration (config.resolved.toml):\n{}", resolved_config_lines(args));
+
+  const auto sampler = NegativeSampler::create(setup.sampler, data.train.to(device));
+  fmt::print("negatives: {} per positive, {}\n", t.negatives, sampler.description());
   TrainerHooks hooks;
-  if (split.valid.size() > 0) {
+  if (data.split.valid.size() > 0) {
     hooks.validate = [&](Recommender& m) {
       return evaluator.evaluate(m, data.train, data.valid, "valid");
     };
   }
-  ProgressDisplay progress(t.batch_size, setup.progress_interval, !quiet);
-  const std::string monitor = t.monitor;
+  ProgressDisplay progress(t.batch_size, setup.progress_interval, !setup.quiet);
   hooks.on_epoch = [&](const EpochRecord& e) {
-    nlohmann::json line = {{"epoch", e.epoch},
-                           {"global_step", e.global_step},
-                           {"losses", e.losses},
-                           {"lr", e.lr},
-                           {"seconds", e.seconds},
-                           {"step_seconds", e.step_seconds},
-                           {"interactions_per_second", e.interactions_per_second},
-                           {"peak_rss_mb", peak_rss_mb()}};
-    if (const auto cuda_mb = take_peak_cuda_memory_mb(device))
-      line["peak_cuda_memory_mb"] = *cuda_mb;
-    if (e.validation) line["valid"] = e.validation->metrics;
-    if (run) run->append_json_line(run_file::kEpochLog, line);
-    if (quiet) return;
+    if (run) run->append_json_line(run_file::kEpochLog, epoch_line(e, device));
+    if (setup.quiet) return;
     progress.clear();
     std::string text = fmt::format("epoch {:>3}/{}  loss {:.4f}  {:.0f} interactions/s", e.epoch,
                                    t.epochs, e.losses.at("loss"), e.interactions_per_second);
     if (e.validation)
-      text += fmt::format("  valid {} {:.4f}", monitor, e.validation->metric(monitor));
+      text += fmt::format("  valid {} {:.4f}", t.monitor, e.validation->metric(t.monitor));
     fmt::print("{}\n", text);
   };
   hooks.on_step = [&](const StepProgress& p) {
@@ -285,13 +366,13 @@ int train_with_arguments(const std::vector<std::string>& arguments,
     progress.update(p);
   };
   hooks.stop_requested = [] { return StopSignals::received() != 0; };
-  hooks.collective = collective.get();
+  hooks.collective = processes.collective.get();
   hooks.log = [&](const std::string& message) {
     progress.clear();
     fmt::print("{}\n", message);
   };
   const StopSignals stop_signals;
-  Trainer trainer(*model, train_on_device, sampler, t, hooks);
+  Trainer trainer(*model, data.split.train.to(device), sampler, t, hooks);
   TrainingSummary summary;
   try {
     summary = trainer.fit(checkpoint ? &checkpoint->archive : nullptr);
@@ -299,75 +380,25 @@ int train_with_arguments(const std::vector<std::string>& arguments,
     fail(
         "out of memory on {} while training: lower --batch-size (now {}) or --negatives (now "
         "{}), or --eval-memory-mb (now {}) if it happened during validation",
-        device.str(), t.batch_size, t.negatives, eval_options.memory_budget_mb);
+        device.str(), t.batch_size, t.negatives, setup.eval.memory_budget_mb);
   }
   progress.clear();
-  if (summary.interrupted) {
-    fmt::print(
-        "\nstopped by {} after step {} (epoch {} completed); checkpoint {}\ncontinue with: "
-        "polyphony train --resume {}\n",
-        StopSignals::name(StopSignals::received()), summary.global_steps, summary.epochs_run,
-        summary.last_checkpoint, out);
-    if (human_output && run) {
-      human_output->restore();
-      fmt::print("{}\n", nlohmann::json{{"run", out},
-                                        {"interrupted", true},
-                                        {"signal", StopSignals::name(StopSignals::received())},
-                                        {"global_steps", summary.global_steps},
-                                        {"epochs_run", summary.epochs_run},
-                                        {"last_checkpoint", summary.last_checkpoint}}
-                             .dump(2));
-    }
-    return kInterruptedExitStatus;
-  }
+  if (summary.interrupted) return report_interrupted(summary, out, human_output, run.has_value());
 
   const EvaluationResult test = evaluator.evaluate(*model, data.seen, data.test, "test");
-  fmt::print("\n{}", format_report(test, table_k));
+  fmt::print("\n{}", format_report(test, setup.table_k));
   if (run) run->save_model(run_file::kModel, *model);
   nlohmann::json test_json = test.to_json();
-  {
-    // Where the model has score factors: the spectrum of U Vᵀ and its alignment with popularity.
-    torch::NoGradGuard no_grad;
-    const auto factors = model->spectral_factors(
-        torch::arange(dataset.num_users, torch::device(device).dtype(torch::kLong)));
-    if (factors) {
-      const auto spectrum =
-          spectral_diagnostics(factors->users, factors->items,
-                               torch::bincount(split.train.items, {}, dataset.num_items));
-      fmt::print(
-          "  score matrix spectrum: σ1 {:.2f} ({:.1f}% of Σσ), |cos(principal item direction, "
-          "popularity)| {:.4f}\n",
-          spectrum.singular_values.front(), 100 * spectrum.first_singular_share,
-          spectrum.principal_popularity_cosine);
-      test_json["spectral"] = spectrum.to_json();
-    }
-  }
-  nlohmann::json summary_json = {
-      {"epochs_run", summary.epochs_run},
-      {"best_epoch", summary.best_epoch},
-      {"best_valid_metric", summary.best_epoch ? summary.best_metric : 0.0},
-      {"monitor", t.monitor},
-      {"stopped_early", summary.stopped_early},
-      {"global_steps", summary.global_steps},
-      {"resumed_from_step", summary.resumed_from_step},
-      {"rollbacks", summary.rollbacks},
-      {"parameters_xxh64", fmt::format("{:016x}", module_fingerprint(*model))},
-      {"train_seconds", summary.seconds}};
-  if (collective) {
-    // Data parallelism keeps every replica identical; this proves it for the finished run.
-    summary_json["processes"] = collective->world_size();
-    summary_json["parameters_identical_across_processes"] =
-        same_on_every_process(*collective, module_fingerprint(*model), device);
-  }
+  add_spectral_diagnostics(*model, data, device, test_json);
+  const nlohmann::json summary_out = summary_json(summary, t.monitor, *model, processes, device);
   if (!run) return 0;
   run->write_json(run_file::kTestMetrics, test_json);
-  run->write_json(run_file::kSummary, summary_json);
+  run->write_json(run_file::kSummary, summary_out);
   fmt::print("\nwrote {}/{{config.resolved.json, metrics.json, metrics.jsonl, model.pt}}\n", out);
   if (human_output) {
     human_output->restore();
-    fmt::print(
-        "{}\n",
-        nlohmann::json{{"run", out}, {"summary", summary_json}, {"test", test_json}}.dump(2));
+    fmt::print("{}\n",
+               nlohmann::json{{"run", out}, {"summary", summary_out}, {"test", test_json}}.dump(2));
   }
   return 0;
 }
