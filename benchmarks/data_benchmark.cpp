@@ -79,10 +79,10 @@ void load(benchmark::State& state, bool cached) {
   state.SetItemsProcessed(Inputs::get().dataset().interactions.size() * state.iterations());
 }
 
-void sample(benchmark::State& state, const std::string& spec, torch::Device device) {
+void sample(benchmark::State& state, const SamplerOptions& options, torch::Device device) {
   const Dataset& d = Inputs::get().dataset();
   const UserItemIndex train = UserItemIndex(d.interactions, d.num_users, d.num_items).to(device);
-  const auto sampler = NegativeSampler::create(parse_sampler(spec), train);
+  const auto sampler = NegativeSampler::create(options, train);
   const int64_t batch = 4096, negatives = 38;
   auto users = torch::randint(d.num_users, {batch}, torch::dtype(torch::kLong).device(device));
   for (auto _ : state) {
@@ -117,10 +117,11 @@ void register_data_benchmarks() {
       ->Unit(benchmark::kMillisecond)
       ->UseRealTime();
   for (const auto& device : benchmark_devices())
-    for (const std::string spec : {"uniform", "popularity:0.75"})
+    for (const auto& options : {SamplerOptions{}, SamplerOptions{0.75}})
       benchmark::RegisterBenchmark(
-          ("negative_sampler_" + spec + "/" + device_label(device) + "/B:4096/n:38").c_str(),
-          sample, spec, device)
+          ("negative_sampler_" + options.spec() + "/" + device_label(device) + "/B:4096/n:38")
+              .c_str(),
+          sample, options, device)
           ->Unit(benchmark::kMicrosecond)
           ->UseRealTime();
   benchmark::RegisterBenchmark("synthetic_generate/music-demo", generate, std::string("music-demo"))

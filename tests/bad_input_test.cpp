@@ -10,9 +10,12 @@
 #include "engine/data/preprocess.h"
 #include "engine/data/split.h"
 #include "test_support.h"
+#include "tools/option_spec.h"
 
 namespace polyphony {
 namespace {
+
+using cli::parse_split;
 
 using testing::error_of;
 using testing::TempDir;

@@ -11,9 +11,12 @@
 #include "engine/data/preprocess.h"
 #include "engine/data/synthetic.h"
 #include "test_support.h"
+#include "tools/option_spec.h"
 
 namespace polyphony {
 namespace {
+
+using cli::parse_split;
 
 // (user, item) pairs as dense indices of the original dataset, through the written ids.
 std::set<std::pair<int64_t, int64_t>> pairs_in(const Dataset& d, int64_t id_base, bool external) {

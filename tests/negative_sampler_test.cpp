@@ -89,13 +89,5 @@ TEST(NegativeSampler, PopularityFollowsTheExponentOverNonPositives) {
   }
 }
 
-TEST(NegativeSampler, SpecsParseAndBadOnesAreErrors) {
-  EXPECT_FALSE(parse_sampler("uniform").popularity_exponent.has_value());
-  EXPECT_EQ(parse_sampler("popularity").popularity_exponent.value(), 0.75);
-  EXPECT_EQ(parse_sampler("popularity:1.5").spec(), "popularity:1.5");
-  for (const char* bad : {"zipf", "popularity:", "popularity:-1", "popularity:x"})
-    EXPECT_THROW(parse_sampler(bad), Error) << bad;
-}
-
 }  // namespace
 }  // namespace polyphony

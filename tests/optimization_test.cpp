@@ -11,21 +11,28 @@
 #include "engine/train/optimization.h"
 #include "tests/device_cases.h"
 #include "tests/test_support.h"
+#include "tools/option_spec.h"
 
 namespace polyphony {
 namespace {
 
 using testing::error_of;
 
+LearningRateSchedule schedule(const std::string& text, int64_t warmup_steps) {
+  auto s = cli::parse_schedule(text);
+  s.warmup_steps = warmup_steps;
+  return s;
+}
+
 TEST(Schedule, WarmUpThenConstant) {
-  const auto s = parse_schedule("constant", 4);
+  const auto s = schedule("constant", 4);
   const double expected[] = {0.25, 0.5, 0.75, 1.0, 1.0, 1.0};
   for (int64_t step = 0; step < 6; ++step)
     EXPECT_DOUBLE_EQ(s.factor(step, 10, 100), expected[step]) << step;
 }
 
 TEST(Schedule, StepDecaysEveryFewEpochs) {
-  const auto s = parse_schedule("step:2:0.5", 0);
+  const auto s = schedule("step:2:0.5", 0);
   EXPECT_EQ(s.spec(), "step:2:0.5");
   EXPECT_DOUBLE_EQ(s.factor(0, 10, 100), 1.0);
   EXPECT_DOUBLE_EQ(s.factor(19, 10, 100), 1.0);   // epoch 1
@@ -34,19 +41,13 @@ TEST(Schedule, StepDecaysEveryFewEpochs) {
 }
 
 TEST(Schedule, CosineAnnealsToZeroAfterWarmUp) {
-  const auto s = parse_schedule("cosine", 10);
+  const auto s = schedule("cosine", 10);
   EXPECT_DOUBLE_EQ(s.factor(0, 10, 110), 0.1);
   EXPECT_DOUBLE_EQ(s.factor(10, 10, 110), 1.0);
   EXPECT_NEAR(s.factor(60, 10, 110), 0.5, 1e-12);
   EXPECT_NEAR(s.factor(110, 10, 110), 0.0, 1e-12);
   for (int64_t step = 10; step < 110; ++step)
     EXPECT_LT(s.factor(step + 1, 10, 110), s.factor(step, 10, 110));
-}
-
-TEST(Schedule, BadSpecificationsNameTheOption) {
-  for (const char* bad : {"linear", "step:0:0.5", "step:2", "step:2:-1", "step:x:0.5"})
-    EXPECT_CONTAINS(error_of([&] { parse_schedule(bad, 0); }), "--lr-schedule '");
-  EXPECT_CONTAINS(error_of([&] { parse_schedule("constant", -1); }), "--warmup-steps");
 }
 
 // PyTorch's clip_grad_norm_ in double precision: g · min(1, max / (‖g‖ + 1e-6)).

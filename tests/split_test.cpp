@@ -6,9 +6,12 @@
 #include "common/error.h"
 #include "engine/data/split.h"
 #include "test_support.h"
+#include "tools/option_spec.h"
 
 namespace polyphony {
 namespace {
+
+using cli::parse_split;
 
 std::multiset<int64_t> keys(const Interactions& x, int64_t num_items) {
   auto k = (x.users * num_items + x.items).contiguous();

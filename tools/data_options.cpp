@@ -41,15 +41,6 @@ char parse_delimiter(const std::string& text) {
   fail("--delimiter '{}': expected one character, or 'tab'", text);
 }
 
-CountFilterOptions parse_kcore(const std::string& text) {
-  const auto comma = text.find(',');
-  int64_t u = 0, i = 0;
-  if (!parse_int64(text.substr(0, comma), u) ||
-      !parse_int64(comma == std::string::npos ? text : text.substr(comma + 1), i) || u < 1 || i < 1)
-    fail("--kcore '{}': expected U[,I], positive integers", text);
-  return {u, i, true};
-}
-
 void set_min_weight(DataSetup& setup, const char* option, double value) {
   if (setup.load.read.min_weight)
     fail("--min-rating and --min-plays are the same threshold; give one (--{} {})", option, value);

@@ -13,8 +13,6 @@ namespace polyphony::cli {
 CsvColumns parse_columns(const std::string& text);
 // --delimiter C or tab
 char parse_delimiter(const std::string& text);
-// --kcore U[,I]
-CountFilterOptions parse_kcore(const std::string& text);
 // --min-rating or --min-plays (one of them): the threshold of `setup`.
 void set_min_weight(DataSetup& setup, const char* option, double value);
 

@@ -11,6 +11,7 @@
 #include "engine/data/dataset_writer.h"
 #include "engine/data/split.h"
 #include "tools/commands.h"
+#include "tools/option_spec.h"
 
 namespace polyphony::cli {
 

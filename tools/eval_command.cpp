@@ -11,6 +11,7 @@
 #include "common/error.h"
 #include "engine/eval/protocol_evaluator.h"
 #include "tools/commands.h"
+#include "tools/option_spec.h"
 #include "tools/device.h"
 #include "tools/report.h"
 #include "tools/run_loader.h"

@@ -34,6 +34,7 @@
 #include "tools/config_file.h"
 #include "tools/data_options.h"
 #include "tools/device.h"
+#include "tools/option_spec.h"
 #include "tools/progress.h"
 #include "tools/report.h"
 #include "tools/resume.h"

@@ -12,6 +12,7 @@
 #include "models/registry.h"
 #include "tools/config_file.h"
 #include "tools/data_options.h"
+#include "tools/option_spec.h"
 
 namespace polyphony::cli {
 namespace {
@@ -21,16 +22,6 @@ std::string default_run_directory(const std::string& model) {
   char stamp[32];
   std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", std::localtime(&now));
   return fmt::format("runs/{}-{}", model, stamp);
-}
-
-int64_t parse_integer(const std::string& option, const std::string& text) {
-  try {
-    size_t used = 0;
-    const int64_t value = std::stoll(text, &used);
-    if (used == text.size()) return value;
-  } catch (const std::exception&) {
-  }
-  fail("{}: '{}' is not an integer", option, text);
 }
 
 // --set model.KEY=VALUE: VALUE is read as JSON when it parses (numbers, true/false), else as a
@@ -114,7 +105,7 @@ const std::vector<TrainOption>& train_option_table() {
       {"lr-schedule", "train", T::kText, "constant", "constant, cosine or step:EPOCHS:GAMMA",
        [](TrainSetup& s, const Value& v) {
          const int64_t warmup = s.trainer.schedule.warmup_steps;  // landed in either order
-         s.trainer.schedule = parse_schedule(text(v), 0);
+         s.trainer.schedule = parse_schedule(text(v));
          s.trainer.schedule.warmup_steps = warmup;
        }},
       {"warmup-steps", "train", T::kInteger, "0",
@@ -129,11 +120,9 @@ const std::vector<TrainOption>& train_option_table() {
       {"k-filter", "model", T::kText, nullptr,
        "prototype top-k filter KU[,KT] for ProtoMF (-1: off)",
        [](TrainSetup& s, const Value& v) {
-         const auto ks = text(v);
-         const auto comma = ks.find(',');
-         s.model_options["k_user"] = parse_integer("--k-filter", ks.substr(0, comma));
-         s.model_options["k_item"] =
-             parse_integer("--k-filter", comma == std::string::npos ? ks : ks.substr(comma + 1));
+         const auto [users, items] = parse_k_filter(text(v));
+         s.model_options["k_user"] = users;
+         s.model_options["k_item"] = items;
        }},
       {"ortho", "model", T::kReal, nullptr,
        "weight of the prototype-distributing regulariser (ProtoMF)",
@@ -343,14 +332,6 @@ cxxopts::ParseResult parse_arguments(cxxopts::Options& spec, const std::string& 
   auto args = spec.parse(static_cast<int>(argv.size()), argv.data());
   if (!args.unmatched().empty()) fail("unexpected argument '{}'", args.unmatched().front());
   return args;
-}
-
-std::optional<int64_t> sampled_negatives(const std::string& protocol) {
-  if (protocol == "full") return std::nullopt;
-  int64_t n = 0;
-  if (protocol.rfind("sampled:", 0) != 0 || !parse_int64(protocol.substr(8), n) || n < 1)
-    fail("--eval-protocol '{}': expected full or sampled:N with N ≥ 1, e.g. sampled:99", protocol);
-  return n;
 }
 
 std::vector<std::string> take_option_values(std::vector<std::string>& arguments,

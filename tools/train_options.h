@@ -91,8 +91,5 @@ std::vector<std::string> take_option_values(std::vector<std::string>& arguments,
 // The result parses with the options of add_train_options.
 std::vector<std::string> expand_configuration(const std::vector<std::string>& arguments);
 
-// --eval-protocol: the number of sampled negatives of sampled:N, nothing for full; anything else
-// is an error naming the option.
-std::optional<int64_t> sampled_negatives(const std::string& protocol);
 
 }  // namespace polyphony::cli

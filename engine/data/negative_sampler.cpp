@@ -35,21 +35,6 @@ NegativeSampler NegativeSampler::popularity(const UserItemIndex& train, double a
                          fmt::format("popularity^{:g} over non-training items", alpha));
 }
 
-SamplerOptions parse_sampler(const std::string& spec) {
-  SamplerOptions o;
-  double alpha = 0;
-  if (spec == "uniform") return o;
-  if (spec == "popularity") {
-    o.popularity_exponent = 0.75;
-  } else if (spec.rfind("popularity:", 0) == 0 && parse_double(spec.substr(11), alpha) &&
-             alpha >= 0) {
-    o.popularity_exponent = alpha;
-  } else {
-    fail("--sampler '{}': expected uniform, popularity or popularity:ALPHA with ALPHA ≥ 0", spec);
-  }
-  return o;
-}
-
 std::string SamplerOptions::spec() const {
   return popularity_exponent ? fmt::format("popularity:{:g}", *popularity_exponent) : "uniform";
 }

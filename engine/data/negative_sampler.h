@@ -19,9 +19,6 @@ struct SamplerOptions {
   std::string spec() const;
 };
 
-// Parses --sampler: "uniform", "popularity" (α = 0.75, as the ProtoMF code) or "popularity:α".
-SamplerOptions parse_sampler(const std::string& spec);
-
 // Each item carries an integer mass m_i (1 for uniform; popularity^α scaled to integers for
 // popularity sampling). Laid end to end, the user's non-positive items cover [0, M − W_u), with
 // W_u the mass of the user's positives. A uniform integer r in that range is mapped back to the

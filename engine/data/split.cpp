@@ -145,39 +145,6 @@ std::string SplitOptions::spec() const {
   return "";
 }
 
-SplitOptions parse_split(const std::string& spec) {
-  SplitOptions o;
-  const auto colon = spec.find(':');
-  const std::string kind = spec.substr(0, colon);
-  const std::string args = colon == std::string::npos ? "" : spec.substr(colon + 1);
-  auto shares = [&] {
-    const auto comma = args.find(',');
-    const bool valid_given = comma != std::string::npos;
-    o.valid = 0;
-    if (!parse_double(args.substr(0, comma), o.train) ||
-        (valid_given && !parse_double(args.substr(comma + 1), o.valid)))
-      fail("--split '{}': expected {}:TRAIN,VALID shares, e.g. {}:0.8,0.1", spec, kind, kind);
-  };
-  if (kind == "ratio") {
-    o.kind = SplitOptions::Kind::ratio;
-    shares();
-  } else if (kind == "temporal") {
-    o.kind = SplitOptions::Kind::temporal;
-    shares();
-  } else if (kind == "loo" && (args == "last" || args == "random")) {
-    o.kind = SplitOptions::Kind::leave_one_out;
-    o.latest = args == "last";
-  } else if (spec == "files") {
-    o.kind = SplitOptions::Kind::predefined;
-  } else {
-    fail(
-        "--split '{}': expected ratio:TRAIN,VALID, loo:last, loo:random, temporal:TRAIN,VALID "
-        "or files",
-        spec);
-  }
-  return o;
-}
-
 Split make_split(const Dataset& d, const SplitOptions& o) {
   std::vector<uint8_t> part;
   switch (o.kind) {

@@ -39,12 +39,6 @@ struct SplitOptions {
   std::string spec() const;
 };
 
-// Parses --split: "ratio:TRAIN,VALID" (per user, random), "loo:last" / "loo:random" (per user:
-// one test and, with three or more interactions, one validation interaction), "temporal:TRAIN,
-// VALID" (one global cut by time; held-out interactions of users with no training data are
-// dropped and counted), "files" (the split the dataset's files define). Errors name the option.
-SplitOptions parse_split(const std::string& spec);
-
 // Splits `dataset` as `options` say; errors name the user that would be left without training
 // data and the option or file responsible.
 Split make_split(const Dataset& dataset, const SplitOptions& options);

@@ -79,30 +79,6 @@ double LearningRateSchedule::factor(int64_t step, int64_t steps_per_epoch,
   return f;
 }
 
-LearningRateSchedule parse_schedule(const std::string& text, int64_t warmup_steps) {
-  LearningRateSchedule s;
-  if (warmup_steps < 0) fail("--warmup-steps must be non-negative (got {})", warmup_steps);
-  s.warmup_steps = warmup_steps;
-  if (text == "constant") return s;
-  if (text == "cosine") {
-    s.kind = ScheduleKind::kCosine;
-    return s;
-  }
-  if (text.rfind("step:", 0) == 0) {
-    std::vector<std::string_view> fields;
-    split_fields(std::string_view(text).substr(5), ":", fields);
-    if (fields.size() == 2 && parse_int64(fields[0], s.step_epochs) && s.step_epochs >= 1 &&
-        parse_double(fields[1], s.gamma) && s.gamma > 0) {
-      s.kind = ScheduleKind::kStep;
-      return s;
-    }
-  }
-  fail(
-      "--lr-schedule '{}': expected constant, cosine or step:EPOCHS:GAMMA (e.g. step:10:0.5, "
-      "EPOCHS ≥ 1, GAMMA > 0)",
-      text);
-}
-
 void set_learning_rate(torch::optim::Optimizer& optimizer, double lr) {
   for (auto& group : optimizer.param_groups()) group.options().set_lr(lr);
 }

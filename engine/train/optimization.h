@@ -47,9 +47,6 @@ struct LearningRateSchedule {
   double factor(int64_t step, int64_t steps_per_epoch, int64_t total_steps) const;
 };
 
-// Parses --lr-schedule (constant, step:EPOCHS:GAMMA, cosine); errors name the option.
-LearningRateSchedule parse_schedule(const std::string& text, int64_t warmup_steps);
-
 // Sets the learning rate of every parameter group.
 void set_learning_rate(torch::optim::Optimizer& optimizer, double lr);
 

@@ -1,0 +1,95 @@
+// Options written KIND[:ARGUMENT]: one parser, one error form naming the option and its value,
+// and the typed options the engine takes.
+
+#include <utility>
+
+#include <fmt/format.h>
+
+#include "tests/test_support.h"
+#include "tools/option_spec.h"
+
+namespace polyphony::cli {
+namespace {
+
+using testing::error_of;
+
+TEST(OptionSpec, CutsKindArgumentAndFields) {
+  const OptionSpec spec("--x", "step:10:0.5", "FORMS");
+  EXPECT_EQ(spec.kind(), "step");
+  EXPECT_TRUE(spec.has_argument());
+  EXPECT_EQ(spec.argument(), "10:0.5");
+  EXPECT_EQ(spec.fields(spec.argument(), ':', 2, 2), (std::vector<std::string>{"10", "0.5"}));
+  EXPECT_EQ(spec.integer("10", 1, 10), 10);
+  EXPECT_EQ(spec.real("0.5", 0, 1, /*open_low=*/true), 0.5);
+  const OptionSpec bare("--x", "files", "FORMS");
+  EXPECT_EQ(bare.kind(), "files");
+  EXPECT_FALSE(bare.has_argument());
+  EXPECT_EQ(bare.argument(), "");
+  // Every failure is the same message: the option, its value, what it accepts.
+  const std::string expected = "--x 'step:10:0.5': expected FORMS";
+  EXPECT_EQ(error_of([&] { spec.fields("10:0.5", ':', 3, 3); }), expected);
+  EXPECT_EQ(error_of([&] { spec.fields("10::0.5", ':', 1, 3); }), expected);  // an empty field
+  EXPECT_EQ(error_of([&] { spec.integer("11", 1, 10); }), expected);
+  EXPECT_EQ(error_of([&] { spec.integer("1.5", 1, 10); }), expected);
+  EXPECT_EQ(error_of([&] { spec.real("0", 0, 1, /*open_low=*/true); }), expected);
+  EXPECT_EQ(error_of([&] { spec.real("x", 0, 1); }), expected);
+}
+
+TEST(OptionSpec, SplitsParseIntoTypedOptions) {
+  const auto ratio = parse_split("ratio:0.7,0.2");
+  EXPECT_EQ(ratio.kind, SplitOptions::Kind::ratio);
+  EXPECT_EQ(ratio.train, 0.7);
+  EXPECT_EQ(ratio.valid, 0.2);
+  EXPECT_EQ(parse_split("temporal:0.9").valid, 0);
+  EXPECT_EQ(parse_split("temporal:0.9").kind, SplitOptions::Kind::temporal);
+  EXPECT_FALSE(parse_split("loo:random").latest);
+  EXPECT_EQ(parse_split("files").kind, SplitOptions::Kind::predefined);
+  for (const char* spec : {"loo:last", "ratio:0.8,0.1", "files"})
+    EXPECT_EQ(parse_split(spec).spec(), spec);
+  for (const char* bad : {"ratio:0.8,x", "ratio", "ratio:", "loo:first", "random",
+                          "temporal:", "ratio:0.8,0.1,0.1", "files:x"})
+    EXPECT_CONTAINS(error_of([&] { parse_split(bad); }),
+                    fmt::format("--split '{}': expected", bad));
+}
+
+TEST(OptionSpec, SamplersParseAndBadOnesAreErrors) {
+  EXPECT_FALSE(parse_sampler("uniform").popularity_exponent.has_value());
+  EXPECT_EQ(parse_sampler("popularity").popularity_exponent.value(), 0.75);
+  EXPECT_EQ(parse_sampler("popularity:1.5").spec(), "popularity:1.5");
+  EXPECT_EQ(parse_sampler("popularity:0").popularity_exponent.value(), 0);
+  for (const char* bad : {"zipf", "popularity:", "popularity:-1", "popularity:x", "uniform:2"})
+    EXPECT_CONTAINS(error_of([&] { parse_sampler(bad); }),
+                    fmt::format("--sampler '{}': expected", bad));
+}
+
+TEST(OptionSpec, SchedulesParseAndBadOnesNameTheOption) {
+  EXPECT_EQ(parse_schedule("constant").kind, ScheduleKind::kConstant);
+  EXPECT_EQ(parse_schedule("cosine").kind, ScheduleKind::kCosine);
+  const auto step = parse_schedule("step:3:0.25");
+  EXPECT_EQ(step.kind, ScheduleKind::kStep);
+  EXPECT_EQ(step.step_epochs, 3);
+  EXPECT_EQ(step.gamma, 0.25);
+  for (const char* bad : {"linear", "step:0:0.5", "step:2", "step:2:-1", "step:2:0", "step:x:0.5"})
+    EXPECT_CONTAINS(error_of([&] { parse_schedule(bad); }),
+                    fmt::format("--lr-schedule '{}': expected", bad));
+}
+
+TEST(OptionSpec, ProtocolsCoresAndKFilters) {
+  EXPECT_FALSE(sampled_negatives("full").has_value());
+  EXPECT_EQ(sampled_negatives("sampled:99").value(), 99);
+  for (const char* bad : {"sampled", "sampled:0", "sampled:x", "loo"})
+    EXPECT_CONTAINS(error_of([&] { sampled_negatives(bad); }), "--eval-protocol '");
+  const auto both = parse_kcore("10,5");
+  EXPECT_EQ(both.min_user_interactions, 10);
+  EXPECT_EQ(both.min_item_interactions, 5);
+  EXPECT_TRUE(both.iterate);
+  EXPECT_EQ(parse_kcore("7").min_item_interactions, 7);  // one number: both sides
+  for (const char* bad : {"five", "0,3", "3,", "1,2,3"})
+    EXPECT_CONTAINS(error_of([&] { parse_kcore(bad); }), fmt::format("--kcore '{}'", bad));
+  EXPECT_EQ(parse_k_filter("16,12"), (std::pair<int64_t, int64_t>{16, 12}));
+  EXPECT_EQ(parse_k_filter("-1"), (std::pair<int64_t, int64_t>{-1, -1}));
+  EXPECT_CONTAINS(error_of([] { parse_k_filter("x"); }), "--k-filter 'x': expected KU[,KT]");
+}
+
+}  // namespace
+}  // namespace polyphony::cli

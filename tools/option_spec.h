@@ -1,0 +1,59 @@
+#pragma once
+// Option values written KIND[:ARGUMENT] or as short lists (--split ratio:0.8,0.1, --sampler
+// popularity:0.75, --lr-schedule step:10:0.5, --eval-protocol sampled:99, --kcore 10,10,
+// --k-filter 16,12): one parser with one error form, "--OPTION 'TEXT': expected FORMS", and the
+// typed engine options they stand for. The engine takes only the typed options.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "engine/data/negative_sampler.h"
+#include "engine/data/preprocess.h"
+#include "engine/data/split.h"
+#include "engine/train/optimization.h"
+
+namespace polyphony::cli {
+
+class OptionSpec {
+ public:
+  // `option` as written (--split), `text` its value, `expected` the accepted forms for errors.
+  OptionSpec(std::string option, std::string text, std::string expected);
+
+  const std::string& text() const { return text_; }
+  // Before the first ':' (the whole text without one), and after it ("" without one).
+  const std::string& kind() const { return kind_; }
+  const std::string& argument() const { return argument_; }
+  bool has_argument() const { return has_argument_; }
+
+  // `text` cut at every `separator`, with `min_count` to `max_count` fields, none empty.
+  std::vector<std::string> fields(const std::string& text, char separator, size_t min_count,
+                                  size_t max_count) const;
+  // A field as a number or an integer, within [low, high] (or (low, …) with `open_low`).
+  double real(const std::string& field, double low, double high, bool open_low = false) const;
+  int64_t integer(const std::string& field, int64_t low, int64_t high) const;
+
+  // "--OPTION 'TEXT': expected FORMS".
+  [[noreturn]] void reject() const;
+
+ private:
+  std::string option_, text_, expected_, kind_, argument_;
+  bool has_argument_ = false;
+};
+
+// --split ratio:TRAIN[,VALID] | loo:last | loo:random | temporal:TRAIN[,VALID] | files
+SplitOptions parse_split(const std::string& text);
+// --sampler uniform | popularity (α = 0.75, as the ProtoMF code) | popularity:α
+SamplerOptions parse_sampler(const std::string& text);
+// --lr-schedule constant | cosine | step:EPOCHS:GAMMA (warm-up comes from --warmup-steps)
+LearningRateSchedule parse_schedule(const std::string& text);
+// --eval-protocol full | sampled:N: N, or nothing for full.
+std::optional<int64_t> sampled_negatives(const std::string& protocol);
+// --kcore U[,I]
+CountFilterOptions parse_kcore(const std::string& text);
+// --k-filter KU[,KT]: the user-side and item-side k (-1: off).
+std::pair<int64_t, int64_t> parse_k_filter(const std::string& text);
+
+}  // namespace polyphony::cli
