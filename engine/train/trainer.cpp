@@ -397,57 +397,135 @@ int64_t Trainer::checkpoint_epoch(torch::serialize::InputArchive& checkpoint) {
   return read_value(trainer, "epoch").toInt();
 }
 
+int64_t Trainer::start_or_resume(State& s, torch::serialize::InputArchive* resume) {
+  const auto device = train_.users.device();
+  s.all_finite = torch::ones({}, torch::device(device).dtype(torch::kBool));
+  s.finite_steps = torch::zeros({}, torch::device(device).dtype(torch::kLong));
+  if (resume) {
+    restore(s, *resume);
+    // A finished run resumed with more epochs goes on.
+    if (s.finished && !s.stopped_early && s.epoch < options_.epochs) s.finished = false;
+    return s.global_step;
+  }
+  if (distributed()) {  // identical initialisation: rank 0's
+    torch::NoGradGuard no_grad;
+    auto state = parameters_;
+    for (const auto& b : model_.buffers()) state.push_back(b);
+    hooks_.collective->broadcast_from_first(state);
+  }
+  save(s, /*step_file=*/true, /*best=*/false);  // step 0: always a good state to return to
+  return 0;
+}
+
+bool Trainer::stop_requested() {
+  return any_process(hooks_.stop_requested && hooks_.stop_requested());
+}
+
+Trainer::EpochEnd Trainer::run_steps(State& s, int64_t epoch) {
+  // Processes agree on stopping: checked every step alone, every kStopPoll steps with several.
+  constexpr int64_t kStopPoll = 16;
+  while (s.step_in_epoch < steps_per_epoch_) {
+    step(s);
+    if (hooks_.on_step)
+      hooks_.on_step({epoch, options_.epochs, s.step_in_epoch, steps_per_epoch_, s.global_step});
+    const bool stop = (!distributed() || s.global_step % kStopPoll == 0) && stop_requested();
+    const bool periodic = options_.checkpoints.every_steps > 0 &&
+                          s.global_step % options_.checkpoints.every_steps == 0 &&
+                          s.step_in_epoch < steps_per_epoch_;
+    if (!stop && !periodic) continue;
+    // Never write a checkpoint of a diverged state.
+    if (!healthy(s)) {
+      handle_nonfinite(s);
+      return EpochEnd::kRolledBack;
+    }
+    if (stop) {
+      save(s, /*step_file=*/true, /*best=*/false);
+      return EpochEnd::kInterrupted;
+    }
+    save(s, /*step_file=*/true, /*best=*/false);
+  }
+  if (!healthy(s)) {
+    handle_nonfinite(s);
+    return EpochEnd::kRolledBack;
+  }
+  return EpochEnd::kCompleted;
+}
+
+EpochRecord Trainer::end_epoch(State& s, int64_t epoch, double seconds, int64_t first_step) {
+  if (distributed()) {  // the global batch's loss terms (a std::map: same order everywhere)
+    std::vector<at::Tensor> sums;
+    for (auto& entry : s.sums) sums.push_back(entry.second);
+    hooks_.collective->all_reduce_sum(sums);
+  }
+  const int64_t n = train_.size();
+  EpochRecord record;
+  record.epoch = epoch;
+  for (const auto& [name, sum] : s.sums)
+    record.losses[name] = sum.item<double>() / static_cast<double>(steps_per_epoch_);
+  record.seconds = seconds;
+  const int64_t steps_here = s.step_in_epoch - first_step;
+  const int64_t interactions_here = n - std::min(n, first_step * options_.batch_size);
+  record.interactions_per_second =
+      static_cast<double>(interactions_here) / std::max(record.seconds, 1e-9);
+  record.step_seconds = record.seconds / static_cast<double>(std::max<int64_t>(steps_here, 1));
+  record.lr = s.lr;
+  record.global_step = s.global_step;
+  s.epoch = epoch;
+  s.step_in_epoch = 0;
+  s.order = at::Tensor();
+  s.sums.clear();
+  return record;
+}
+
+bool Trainer::validate(State& s, EpochRecord& record) {
+  const bool now = hooks_.validate && options_.eval_every > 0 &&
+                   (record.epoch % options_.eval_every == 0 || record.epoch == options_.epochs);
+  if (!now) return false;
+  model_.eval();
+  record.validation = hooks_.validate(model_);
+  const double value = record.validation->metric(options_.monitor);
+  if (!(value > s.best_metric)) {
+    ++s.validations_since_best;
+    return false;
+  }
+  s.best_metric = value;
+  s.best_epoch = record.epoch;
+  s.validations_since_best = 0;
+  torch::NoGradGuard no_grad;
+  s.best_parameters.clear();
+  for (const auto& p : parameters_) s.best_parameters.push_back(p.detach().clone());
+  return true;
+}
+
+TrainingSummary Trainer::summarize(const State& s, double seconds, bool interrupted) const {
+  TrainingSummary summary;
+  summary.epochs_run = s.epoch;
+  summary.global_steps = s.global_step;
+  summary.best_epoch = s.best_epoch;
+  summary.best_metric = s.best_epoch ? s.best_metric : 0.0;
+  summary.stopped_early = s.stopped_early;
+  summary.rollbacks = s.rollbacks;
+  summary.last_checkpoint = s.last_checkpoint;
+  summary.seconds = seconds;
+  summary.interrupted = interrupted;
+  return summary;
+}
+
 TrainingSummary Trainer::fit(torch::serialize::InputArchive* resume) {
   const auto start = Clock::now();
-  TrainingSummary summary;
   if (!model_.trainable()) {
+    TrainingSummary summary;
     summary.seconds = seconds_since(start);
     return summary;
   }
   parameters_ = model_.parameters();
   optimizer_ = make_optimizer(parameters_, options_.optimizer);
-  const auto device = train_.users.device();
-  const int64_t n = train_.size();
-
   State s;
-  s.all_finite = torch::ones({}, torch::device(device).dtype(torch::kBool));
-  s.finite_steps = torch::zeros({}, torch::device(device).dtype(torch::kLong));
-  if (resume) {
-    restore(s, *resume);
-    summary.resumed_from_step = s.global_step;
-    // A finished run resumed with more epochs goes on.
-    if (s.finished && !s.stopped_early && s.epoch < options_.epochs) s.finished = false;
-  } else {
-    if (distributed()) {  // identical initialisation: rank 0's
-      torch::NoGradGuard no_grad;
-      auto state = parameters_;
-      for (const auto& b : model_.buffers()) state.push_back(b);
-      hooks_.collective->broadcast_from_first(state);
-    }
-    save(s, /*step_file=*/true, /*best=*/false);  // step 0: always a good state to return to
-  }
-
-  auto finish = [&] {
-    summary.epochs_run = s.epoch;
-    summary.global_steps = s.global_step;
-    summary.best_epoch = s.best_epoch;
-    summary.best_metric = s.best_epoch ? s.best_metric : 0.0;
-    summary.stopped_early = s.stopped_early;
-    summary.rollbacks = s.rollbacks;
-    summary.last_checkpoint = s.last_checkpoint;
-    summary.seconds = seconds_since(start);
+  const int64_t resumed_from_step = start_or_resume(s, resume);
+  auto finish = [&](bool interrupted) {
+    TrainingSummary summary = summarize(s, seconds_since(start), interrupted);
+    summary.resumed_from_step = resumed_from_step;
     return summary;
-  };
-  auto interrupt = [&] {
-    save(s, /*step_file=*/true, /*best=*/false);
-    summary.interrupted = true;
-    return finish();
-  };
-  // Processes agree on stopping: checked every step alone, every kStopPoll steps with several.
-  constexpr int64_t kStopPoll = 16;
-  auto stop_requested = [&] {
-    const bool local = hooks_.stop_requested && hooks_.stop_requested();
-    return any_process(local);
   };
 
   while (!s.finished) {
@@ -457,78 +535,18 @@ TrainingSummary Trainer::fit(torch::serialize::InputArchive* resume) {
     }
     const int64_t epoch = s.epoch + 1;
     if (s.step_in_epoch == 0) {
-      s.order = torch::randperm(n, train_.users.options());
+      s.order = torch::randperm(train_.size(), train_.users.options());
       s.sums.clear();
     }
     model_.train();
     const auto epoch_start = Clock::now();
     const int64_t first_step = s.step_in_epoch;
-    bool rolled_back = false;
-    while (s.step_in_epoch < steps_per_epoch_) {
-      step(s);
-      if (hooks_.on_step)
-        hooks_.on_step({epoch, options_.epochs, s.step_in_epoch, steps_per_epoch_, s.global_step});
-      const bool stop = (!distributed() || s.global_step % kStopPoll == 0) && stop_requested();
-      const bool periodic = options_.checkpoints.every_steps > 0 &&
-                            s.global_step % options_.checkpoints.every_steps == 0 &&
-                            s.step_in_epoch < steps_per_epoch_;
-      if (!stop && !periodic) continue;
-      // Never write a checkpoint of a diverged state.
-      if (!healthy(s)) {
-        handle_nonfinite(s);
-        rolled_back = true;
-        break;
-      }
-      if (stop) return interrupt();
-      save(s, /*step_file=*/true, /*best=*/false);
-    }
-    if (rolled_back) continue;
-    if (!healthy(s)) {
-      handle_nonfinite(s);
-      continue;
-    }
+    const EpochEnd end = run_steps(s, epoch);
+    if (end == EpochEnd::kInterrupted) return finish(/*interrupted=*/true);
+    if (end == EpochEnd::kRolledBack) continue;
 
-    if (distributed()) {  // the global batch's loss terms (a std::map: same order everywhere)
-      std::vector<at::Tensor> sums;
-      for (auto& entry : s.sums) sums.push_back(entry.second);
-      hooks_.collective->all_reduce_sum(sums);
-    }
-    EpochRecord record;
-    record.epoch = epoch;
-    for (const auto& [name, sum] : s.sums)
-      record.losses[name] = sum.item<double>() / static_cast<double>(steps_per_epoch_);
-    record.seconds = seconds_since(epoch_start);
-    const int64_t steps_here = s.step_in_epoch - first_step;
-    const int64_t interactions_here = n - std::min(n, first_step * options_.batch_size);
-    record.interactions_per_second =
-        static_cast<double>(interactions_here) / std::max(record.seconds, 1e-9);
-    record.step_seconds = record.seconds / static_cast<double>(std::max<int64_t>(steps_here, 1));
-    record.lr = s.lr;
-    record.global_step = s.global_step;
-    s.epoch = epoch;
-    s.step_in_epoch = 0;
-    s.order = at::Tensor();
-    s.sums.clear();
-
-    bool improved = false;
-    const bool validate_now = hooks_.validate && options_.eval_every > 0 &&
-                              (epoch % options_.eval_every == 0 || epoch == options_.epochs);
-    if (validate_now) {
-      model_.eval();
-      record.validation = hooks_.validate(model_);
-      const double value = record.validation->metric(options_.monitor);
-      if (value > s.best_metric) {
-        improved = true;
-        s.best_metric = value;
-        s.best_epoch = epoch;
-        s.validations_since_best = 0;
-        torch::NoGradGuard no_grad;
-        s.best_parameters.clear();
-        for (const auto& p : parameters_) s.best_parameters.push_back(p.detach().clone());
-      } else {
-        ++s.validations_since_best;
-      }
-    }
+    EpochRecord record = end_epoch(s, epoch, seconds_since(epoch_start), first_step);
+    const bool improved = validate(s, record);
     if (hooks_.on_epoch) hooks_.on_epoch(record);
     if (options_.patience > 0 && s.validations_since_best >= options_.patience) {
       s.stopped_early = true;
@@ -544,8 +562,7 @@ TrainingSummary Trainer::fit(torch::serialize::InputArchive* resume) {
     }
     if (!s.finished && stop_requested()) {
       if (!periodic) save(s, /*step_file=*/true, /*best=*/false);
-      summary.interrupted = true;
-      return finish();
+      return finish(/*interrupted=*/true);
     }
   }
   if (!s.best_parameters.empty()) {
@@ -553,7 +570,7 @@ TrainingSummary Trainer::fit(torch::serialize::InputArchive* resume) {
     for (size_t i = 0; i < parameters_.size(); ++i) parameters_[i].copy_(s.best_parameters[i]);
   }
   model_.eval();
-  return finish();
+  return finish(/*interrupted=*/false);
 }
 
 }  // namespace polyphony

@@ -154,6 +154,20 @@ class Trainer {
 
  private:
   struct State;
+  enum class EpochEnd { kCompleted, kRolledBack, kInterrupted };
+
+  // Step 0 (saved as the first checkpoint, identical on every process) or the resumed state;
+  // returns the step it resumed from (0 when starting).
+  int64_t start_or_resume(State& state, torch::serialize::InputArchive* resume);
+  // The rest of the epoch's steps, with step checkpoints and the stop and non-finite checks.
+  EpochEnd run_steps(State& state, int64_t epoch);
+  // The epoch's record (losses summed over the processes, speed) and the state of a new epoch.
+  EpochRecord end_epoch(State& state, int64_t epoch, double seconds, int64_t first_step);
+  // Validates when due; true when the monitored metric improved (the parameters are kept).
+  bool validate(State& state, EpochRecord& record);
+  TrainingSummary summarize(const State& state, double seconds, bool interrupted) const;
+  // True on every process when a stop was asked for on any (a collective call).
+  bool stop_requested();
 
   void step(State& state);
   // Sums gradients over the processes, clips, updates the finiteness flags, steps the optimiser.
