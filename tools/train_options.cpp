@@ -8,7 +8,6 @@
 
 #include "common/error.h"
 #include "engine/data/dataset_loader.h"
-#include "engine/data/line_reader.h"
 #include "models/registry.h"
 #include "tools/config_file.h"
 #include "tools/data_options.h"

@@ -8,7 +8,6 @@
 #include <fmt/format.h>
 
 #include "common/error.h"
-#include "engine/data/line_reader.h"
 
 namespace polyphony {
 

@@ -8,7 +8,6 @@
 #include <fmt/format.h>
 
 #include "common/error.h"
-#include "engine/data/line_reader.h"
 #include "engine/data/random.h"
 #include "engine/io/hashing.h"
 

@@ -12,7 +12,6 @@
 #include <fmt/format.h>
 
 #include "common/error.h"
-#include "engine/data/line_reader.h"
 #include "engine/train/fused_adam.h"
 
 namespace polyphony {
