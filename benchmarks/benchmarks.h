@@ -21,6 +21,23 @@ namespace polyphony {
 
 struct PreparedData;
 
+// Records the rate unit of the benchmark `name` (register_benchmark does).
+void declare_rate_unit(const std::string& name, const std::string& unit);
+// The rate unit declared for the benchmark `name`; "calls/s" for one registered without.
+std::string rate_unit(const std::string& name);
+
+// Registers `function(state, args...)` as the benchmark `name`, timed in wall-clock milliseconds.
+// `unit` says what its rate counts: the items it processes per second ("interactions/s"), or
+// its iterations per second when it counts none ("calls/s"); `polyphony bench` shows it.
+template <typename Function, typename... Args>
+benchmark::internal::Benchmark* register_benchmark(const std::string& name, const std::string& unit,
+                                                   Function function, Args... args) {
+  declare_rate_unit(name, unit);
+  return benchmark::RegisterBenchmark(name.c_str(), function, args...)
+      ->Unit(benchmark::kMillisecond)
+      ->UseRealTime();
+}
+
 // The CPU and, when one is present, the first CUDA device.
 std::vector<c10::Device> benchmark_devices();
 

@@ -41,8 +41,11 @@ class Inputs {
     std::string pattern = (fs::temp_directory_path() / "polyphony-bench-XXXXXX").string();
     if (!::mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
     folder_ = pattern;
-    dataset_ = generate_synthetic(parse_synthetic("users=20000,items=200000,interactions=2000000"),
-                                  "bench");
+    SyntheticOptions options;
+    options.users = 20000;
+    options.items = 200000;
+    options.mean_items_per_user = 100;  // 2M interactions
+    dataset_ = generate_synthetic(options, "bench");
     write_dataset(dataset_, "lfm", folder_ / "lfm");
     write_dataset(dataset_, "movielens", folder_ / "movielens");
   }
@@ -66,7 +69,7 @@ void parse(benchmark::State& state, const std::string& kind, const std::string& 
 // load_dataset end to end (parse + dedup), without and with the cache (hash the source + read).
 void load(benchmark::State& state, bool cached) {
   DataOptions options;
-  options.dataset = "movielens:" + (Inputs::get().folder() / "movielens").string();
+  options.source = {"movielens", (Inputs::get().folder() / "movielens").string(), {}};
   if (cached) {
     options.cache_dir = Inputs::get().folder() / "cache";
     load_dataset(options);  // writes it
@@ -96,7 +99,7 @@ void sample(benchmark::State& state, const SamplerOptions& options, torch::Devic
 void generate(benchmark::State& state, const std::string& spec) {
   int64_t n = 0;
   for (auto _ : state) {
-    auto d = generate_synthetic(parse_synthetic(spec), spec);
+    auto d = generate_synthetic(synthetic_preset(spec), "synthetic:" + spec);
     n = d.interactions.size();
   }
   state.SetItemsProcessed(n * state.iterations());
@@ -107,26 +110,17 @@ void generate(benchmark::State& state, const std::string& spec) {
 void register_data_benchmarks() {
   for (const auto& [kind, file] : {std::pair<std::string, std::string>{"movielens", "ratings.dat"},
                                    {"lfm", "listening-counts.tsv"}})
-    benchmark::RegisterBenchmark(("data_parse/" + kind + "/2M_lines").c_str(), parse, kind, file)
-        ->Unit(benchmark::kMillisecond)
-        ->UseRealTime();
-  benchmark::RegisterBenchmark("data_load/movielens/parse", load, false)
-      ->Unit(benchmark::kMillisecond)
-      ->UseRealTime();
-  benchmark::RegisterBenchmark("data_load/movielens/cache", load, true)
-      ->Unit(benchmark::kMillisecond)
-      ->UseRealTime();
+    register_benchmark("data_parse/" + kind + "/2M_lines", "parses/s", parse, kind, file);
+  register_benchmark("data_load/movielens/parse", "interactions/s", load, false);
+  register_benchmark("data_load/movielens/cache", "interactions/s", load, true);
   for (const auto& device : benchmark_devices())
     for (const auto& options : {SamplerOptions{}, SamplerOptions{0.75}})
-      benchmark::RegisterBenchmark(
-          ("negative_sampler_" + options.spec() + "/" + device_label(device) + "/B:4096/n:38")
-              .c_str(),
-          sample, options, device)
-          ->Unit(benchmark::kMicrosecond)
-          ->UseRealTime();
-  benchmark::RegisterBenchmark("synthetic_generate/music-demo", generate, std::string("music-demo"))
-      ->Unit(benchmark::kMillisecond)
-      ->UseRealTime();
+      register_benchmark(
+          "negative_sampler_" + options.spec() + "/" + device_label(device) + "/B:4096/n:38",
+          "negatives/s", sample, options, device)
+          ->Unit(benchmark::kMicrosecond);
+  register_benchmark("synthetic_generate/music-demo", "interactions/s", generate,
+                     std::string("music-demo"));
 }
 
 }  // namespace polyphony

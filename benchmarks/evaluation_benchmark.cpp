@@ -53,14 +53,10 @@ void evaluate(benchmark::State& state, torch::Device device, bool sampled) {
 
 void register_evaluation_benchmarks(const c10::Device& device) {
   const std::string dev = device_label(device);
-  benchmark::RegisterBenchmark(("evaluate_full_ranking/" + dev + "/ml-1m-shape").c_str(), evaluate,
-                               device, false)
-      ->Unit(benchmark::kMillisecond)
-      ->UseRealTime();
-  benchmark::RegisterBenchmark(("evaluate_sampled_99/" + dev + "/ml-1m-shape").c_str(), evaluate,
-                               device, true)
-      ->Unit(benchmark::kMillisecond)
-      ->UseRealTime();
+  register_benchmark("evaluate_full_ranking/" + dev + "/ml-1m-shape", "users/s", evaluate, device,
+                     false);
+  register_benchmark("evaluate_sampled_99/" + dev + "/ml-1m-shape", "users/s", evaluate, device,
+                     true);
 }
 
 }  // namespace polyphony

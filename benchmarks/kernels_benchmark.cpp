@@ -111,26 +111,25 @@ std::vector<benchmark::internal::Benchmark*> register_kernel_benchmarks(const c1
         "/N:" + std::to_string(sizes.topk_rows) + "/L:128/d:64/k:" + std::to_string(k);
     for (const bool backward : {false, true}) {
       const std::string pass = backward ? "fwd_bwd/" : "fwd/";
-      registered.push_back(benchmark::RegisterBenchmark(
-          ("topk_filter_" + pass + dev + shape).c_str(), topk_filter_kernel, device, s, backward));
-      registered.push_back(benchmark::RegisterBenchmark(
-          ("topk_filter_torch_reference_" + pass + dev + shape).c_str(), topk_filter_reference,
-          device, s, backward));
+      registered.push_back(register_benchmark("topk_filter_" + pass + dev + shape, "rows/s",
+                                              topk_filter_kernel, device, s, backward));
+      registered.push_back(register_benchmark("topk_filter_torch_reference_" + pass + dev + shape,
+                                              "rows/s", topk_filter_reference, device, s,
+                                              backward));
     }
   }
   const std::string shape = "/G:" + std::to_string(sizes.spectral_batch) + "/64x64";
-  registered.push_back(benchmark::RegisterBenchmark(("spectral_norm/" + dev + shape).c_str(),
-                                                    spectral_norm_kernel, device,
-                                                    sizes.spectral_batch, int64_t{64}));
-  registered.push_back(benchmark::RegisterBenchmark(
-      ("spectral_norm_torch_matrix_norm/" + dev + shape).c_str(), spectral_norm_reference, device,
-      sizes.spectral_batch, int64_t{64}));
-  registered.push_back(benchmark::RegisterBenchmark(
-      ("factorized_sigma1_fwd_bwd/" + dev + "/U:" + std::to_string(sizes.sigma_users) +
-       "/V:" + std::to_string(sizes.sigma_items) + "/d:64")
-          .c_str(),
-      factorized_spectral_norm_bench, device, sizes.sigma_users, sizes.sigma_items, int64_t{64}));
-  for (auto* b : registered) b->Unit(benchmark::kMillisecond)->UseRealTime();
+  registered.push_back(register_benchmark("spectral_norm/" + dev + shape, "matrices/s",
+                                          spectral_norm_kernel, device, sizes.spectral_batch,
+                                          int64_t{64}));
+  registered.push_back(register_benchmark("spectral_norm_torch_matrix_norm/" + dev + shape,
+                                          "matrices/s", spectral_norm_reference, device,
+                                          sizes.spectral_batch, int64_t{64}));
+  registered.push_back(register_benchmark("factorized_sigma1_fwd_bwd/" + dev +
+                                              "/U:" + std::to_string(sizes.sigma_users) +
+                                              "/V:" + std::to_string(sizes.sigma_items) + "/d:64",
+                                          "calls/s", factorized_spectral_norm_bench, device,
+                                          sizes.sigma_users, sizes.sigma_items, int64_t{64}));
   return registered;
 }
 

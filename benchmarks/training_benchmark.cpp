@@ -104,20 +104,16 @@ benchmark::internal::Benchmark* register_training_benchmark(
   const std::string label = "train_" + model.name + "/" + device_label(device) + "/" + name +
                             "/B:" + std::to_string(options.batch_size) +
                             "/n:" + std::to_string(options.negatives);
-  return benchmark::RegisterBenchmark(label.c_str(), train_epochs, std::move(data), model, options,
-                                      sampler, device)
-      ->Unit(benchmark::kMillisecond)
-      ->UseRealTime();
+  return register_benchmark(label, "interactions/s", train_epochs, std::move(data), model, options,
+                            sampler, device);
 }
 
 benchmark::internal::Benchmark* register_model_evaluation_benchmark(
     std::shared_ptr<const PreparedData> data, const std::string& name, const BenchmarkModel& model,
     const EvaluatorOptions& options, const c10::Device& device) {
   const std::string label = "evaluate_" + model.name + "/" + device_label(device) + "/" + name;
-  return benchmark::RegisterBenchmark(label.c_str(), evaluate_model, std::move(data), model,
-                                      options, device)
-      ->Unit(benchmark::kMillisecond)
-      ->UseRealTime();
+  return register_benchmark(label, "users/s", evaluate_model, std::move(data), model, options,
+                            device);
 }
 
 void register_demo_training_benchmarks() {

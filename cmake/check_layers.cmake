@@ -2,7 +2,8 @@ cmake_minimum_required(VERSION 3.18)
 # cmake -DROOT=SOURCE_DIR -P check_layers.cmake
 # Fails, naming the file, line and header, when a source includes "FOLDER/..." of a layer its own
 # folder may not see. Layers, lowest first: kernels and analysis (independent of each other),
-# models, engine, benchmarks, tools; tests see everything.
+# models, engine, benchmarks, tools; tests see everything; the fuzz targets see the engine's
+# readers.
 
 # What each folder may include: itself and the folders or single headers listed. The engine sees
 # the models only through the interface every model implements.
@@ -14,7 +15,8 @@ set(RULES
     "engine:common,analysis,engine,models/recommender.h"
     "benchmarks:common,kernels,analysis,models,engine,benchmarks"
     "tools:common,kernels,analysis,models,engine,benchmarks,tools"
-    "tests:common,kernels,analysis,models,engine,benchmarks,tools,tests")
+    "tests:common,kernels,analysis,models,engine,benchmarks,tools,tests"
+    "fuzz:common,engine,fuzz")
 
 foreach(rule IN LISTS RULES)
   string(REPLACE ":" ";" parts "${rule}")
@@ -26,7 +28,7 @@ foreach(rule IN LISTS RULES)
 endforeach()
 
 file(GLOB_RECURSE sources ${ROOT}/common/* ${ROOT}/kernels/* ${ROOT}/analysis/* ${ROOT}/models/*
-     ${ROOT}/engine/* ${ROOT}/benchmarks/* ${ROOT}/tools/* ${ROOT}/tests/*)
+     ${ROOT}/engine/* ${ROOT}/benchmarks/* ${ROOT}/tools/* ${ROOT}/tests/* ${ROOT}/fuzz/*)
 list(FILTER sources INCLUDE REGEX "\\.(h|cpp|cu|cuh)$")
 set(violations "")
 foreach(source IN LISTS sources)

@@ -1,7 +1,8 @@
 #pragma once
 // One exception type for errors a user can act on (a bad file, option or value). Its message
-// says what went wrong, where (file:line, option name) and why. Programming errors and tensor
-// preconditions use TORCH_CHECK instead.
+// says what went wrong, where (file:line, setting) and why. A setting is written as `name`, its
+// key in a config file (`batch_size`); the command line shows the flag instead (--batch-size).
+// Programming errors and tensor preconditions use TORCH_CHECK instead.
 
 #include <stdexcept>
 #include <string>

@@ -8,9 +8,13 @@
 namespace polyphony {
 namespace {
 
-// k >= L is allowed and keeps every prototype, like -1.
-void check_k(int64_t k, const char* name) {
+// k = L keeps every prototype, like -1; a larger k would silently mean the same, so it is refused
+// (it usually means the prototype count is not what the user thinks).
+void check_k(int64_t k, const char* name, int64_t prototypes, const char* side) {
   if (k == 0 || k < -1) fail("model option {} must be -1 (off) or at least 1 (got {})", name, k);
+  if (k > prototypes)
+    fail("model option {} = {} exceeds the {} {} prototypes (-1 keeps them all)", name, k,
+         prototypes, side);
 }
 
 // Same tensor object (the trainer passes the batch it scored to the regularisers).
@@ -25,8 +29,8 @@ ProtoMF::ProtoMF(const ModelContext& context, ProtoMFOptions options) : options_
   if (o.dim < 1) fail("model option dim must be at least 1 (got {})", o.dim);
   if (o.user_prototypes < 1) fail("model option user_prototypes must be at least 1");
   if (o.item_prototypes < 1) fail("model option item_prototypes must be at least 1");
-  check_k(o.k_user, "k_user");
-  check_k(o.k_item, "k_item");
+  if (has_user_prototypes()) check_k(o.k_user, "k_user", o.user_prototypes, "user");
+  if (has_item_prototypes()) check_k(o.k_item, "k_item", o.item_prototypes, "item");
   for (double w : {o.user_proto_weight, o.user_batch_weight, o.item_proto_weight,
                    o.item_batch_weight, o.ortho_weight})
     if (w < 0) fail("ProtoMF regulariser weights must be non-negative (got {})", w);

@@ -6,6 +6,8 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 "$root/scripts/setup.sh"
 jobs=$(nproc)
+# The readers of user files, fuzzed with AddressSanitizer and UBSan (30 s per target).
+"$root/scripts/fuzz.sh" "${POLYPHONY_FUZZ_SECONDS:-30}"
 # The CUDA toolkit's usual home, for shells that do not have it on PATH.
 [ -x /usr/local/cuda/bin/nvcc ] && export PATH="/usr/local/cuda/bin:$PATH"
 if command -v nvcc >/dev/null 2>&1; then

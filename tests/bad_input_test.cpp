@@ -7,6 +7,8 @@
 #include "engine/data/attributes.h"
 #include "engine/data/dataset_loader.h"
 #include "engine/data/interaction_formats.h"
+#include "engine/data/line_reader.h"
+#include "engine/data/prepared_data.h"
 #include "engine/data/preprocess.h"
 #include "engine/data/split.h"
 #include "test_support.h"
@@ -105,7 +107,7 @@ TEST(BadInput, CsvColumnNotInHeader) {
   const auto file = dir.write("plays.csv", "listener,artist\na,b\n");
   const auto e = read_error("csv", file);
   EXPECT_CONTAINS(e, ":1: no column 'user' for the user in the header (columns: listener, artist)");
-  EXPECT_CONTAINS(e, "--columns");
+  EXPECT_CONTAINS(e, "`columns` user=NAME");
 }
 
 TEST(BadInput, CsvUnterminatedQuote) {
@@ -138,12 +140,35 @@ TEST(BadInput, EverythingBelowTheThreshold) {
                   "no interaction left after the minimum weight 4");
 }
 
+TEST(BadInput, EndlessLinesStopAtTheLimitNotAtTheMemory) {
+  // /dev/zero used to grow one "line" until the process was killed (23.6 GB).
+  EXPECT_CONTAINS(read_error("movielens", "/dev/zero"),
+                  "/dev/zero:1: a line longer than 67108864 bytes: not a text file");
+  TempDir dir;
+  const auto file = dir.write("long.tsv", "1\t2\t3\n" + std::string(1000, '7') + "\n4\t5\n");
+  LineReader reader(file, 64, 256);
+  std::string_view line;
+  ASSERT_TRUE(reader.next(line));
+  EXPECT_EQ(error_of([&] { reader.next(line); }),
+            file.string() + ":2: a line longer than 256 bytes: not a text file of interactions");
+}
+
+TEST(BadInput, ASingleItemLeavesNothingToRank) {
+  TempDir dir;
+  dir.write("ml/ratings.dat", "1::7::5::1\n2::7::4::2\n3::7::3::3\n3::8::1::4\n");
+  DataSetup setup;
+  setup.load.source = cli::parse_dataset("movielens:" + (dir.path() / "ml").string());
+  setup.load.read.min_weight = 2;  // item 8 has only a rating of 1
+  EXPECT_CONTAINS(error_of([&] { prepare_data(setup); }),
+                  "1 item left after reading and filtering; ranking needs at least 2");
+}
+
 TEST(BadInput, UnknownKindAndMalformedSpec) {
   DataOptions o;
-  o.dataset = "parquet:x";
-  EXPECT_CONTAINS(error_of([&] { load_dataset(o); }), "unknown dataset kind 'parquet'");
-  o.dataset = "ratings.dat";
-  EXPECT_CONTAINS(error_of([&] { load_dataset(o); }), "expected KIND:ARGUMENT");
+  o.source = cli::parse_dataset("parquet:x");
+  EXPECT_CONTAINS(error_of([&] { load_dataset(o); }), "`dataset`: unknown kind 'parquet'");
+  EXPECT_CONTAINS(error_of([&] { cli::parse_dataset("ratings.dat"); }),
+                  "--dataset 'ratings.dat': expected KIND:ARGUMENT");
 }
 
 TEST(BadInput, SplitLeavingAUserWithoutTrainingData) {
@@ -165,7 +190,7 @@ TEST(BadInput, PredefinedSplitWithATestOnlyUser) {
   const Dataset d =
       dataset_from_log(read_interactions("lightgcn", dir.path(), {}), "lightgcn:g", report);
   EXPECT_CONTAINS(error_of([&] { make_split(d, parse_split("files")); }),
-                  "user '7' has held-out interactions but no training data under --split files");
+                  "user '7' has held-out interactions but no training data under `split` files");
 }
 
 TEST(BadInput, PairInTwoPredefinedParts) {
@@ -181,8 +206,11 @@ TEST(BadInput, PairInTwoPredefinedParts) {
 }
 
 TEST(BadInput, BadSplitSpecs) {
-  for (const char* spec : {"ratio:0.8,x", "ratio:1.5", "loo:first", "random", "temporal:"})
-    EXPECT_CONTAINS(error_of([&] { make_split(Dataset{}, parse_split(spec)); }), "--split");
+  for (const char* spec : {"ratio:0.8,x", "loo:first", "random", "temporal:"})
+    EXPECT_CONTAINS(error_of([&] { make_split(Dataset{}, parse_split(spec)); }), "--split '");
+  // Well formed but out of range: the engine names the setting.
+  EXPECT_CONTAINS(error_of([&] { make_split(Dataset{}, parse_split("ratio:1.5")); }),
+                  "`split` ratio:1.5,0: the train share must be in (0, 1]");
 }
 
 TEST(BadInput, AttributeFileWithADuplicateId) {

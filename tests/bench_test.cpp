@@ -18,6 +18,8 @@
 #include "tests/test_support.h"
 #include "tools/benchmark_runs.h"
 #include "tools/commands.h"
+#include "tools/error_message.h"
+#include "tools/option_spec.h"
 
 namespace polyphony {
 namespace {
@@ -75,9 +77,7 @@ void count_five_per_iteration(benchmark::State& state) {
 void refuse(benchmark::State& state) { state.SkipWithError("no such device"); }
 
 TEST(BenchmarkRuns, RatesAndFailuresComeFromGoogleBenchmark) {
-  benchmark::RegisterBenchmark("counted/cpu/64", count_five_per_iteration)
-      ->MinTime(0.01)
-      ->UseRealTime();
+  register_benchmark("counted/cpu/64", "fives/s", count_five_per_iteration)->MinTime(0.01);
   benchmark::RegisterBenchmark("refused/cuda/64", refuse)->MinTime(0.01);
   std::vector<std::string> seen;
   const auto runs =
@@ -87,6 +87,8 @@ TEST(BenchmarkRuns, RatesAndFailuresComeFromGoogleBenchmark) {
   EXPECT_EQ(runs[0].error, "");
   EXPECT_GT(runs[0].iterations, 0);
   EXPECT_NEAR(runs[0].rate() * runs[0].seconds_per_iteration, 5.0, 1e-6);
+  EXPECT_EQ(runs[0].unit, "fives/s");  // as declared when registered
+  EXPECT_EQ(runs[1].unit, "calls/s");  // none declared
   EXPECT_EQ(runs[1].device, "cuda");
   EXPECT_EQ(runs[1].error, "no such device");
   EXPECT_EQ(runs[1].rate(), 0.0);
@@ -99,7 +101,7 @@ TEST(BenchmarkRuns, RatesAndFailuresComeFromGoogleBenchmark) {
 
 PreparedData small_data() {
   DataSetup setup;
-  setup.load.dataset = "synthetic:music-small";
+  setup.load.source = cli::parse_dataset("synthetic:music-small");
   return prepare_data(setup);
 }
 
@@ -254,7 +256,10 @@ TEST(BenchCommand, BadOptionsNameTheOptionBeforeAnythingRuns) {
                     run_bench({"--no-training", "--no-evaluation", "--no-kernels"});
                   }),
                   "nothing to run");
-  EXPECT_CONTAINS(testing::error_of([] { run_bench({"--batch-size", "0"}); }), "--batch-size");
+  // The engine names the setting; the command line shows it as the flag.
+  const auto engine_error = testing::error_of([] { run_bench({"--batch-size", "0"}); });
+  EXPECT_EQ(engine_error, "`batch_size` must be at least 1 (got 0)");
+  EXPECT_EQ(cli::with_flags(engine_error), "--batch-size must be at least 1 (got 0)");
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 // Checkpoint files: round trip, and every kind of damage detected with the file named.
 
+#include <algorithm>
 #include <fstream>
 
 #include "engine/train/checkpoint.h"
@@ -9,6 +10,7 @@ namespace polyphony {
 namespace {
 
 using testing::error_of;
+using testing::read_file;
 using testing::TempDir;
 
 torch::serialize::OutputArchive archive_with(const at::Tensor& tensor, int64_t number) {
@@ -22,11 +24,6 @@ int64_t number_in(torch::serialize::InputArchive& archive) {
   c10::IValue value;
   archive.read("number", value);
   return value.toInt();
-}
-
-std::string contents_of(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
 void overwrite(const std::filesystem::path& path, const std::string& contents) {
@@ -50,7 +47,7 @@ TEST(Checkpoint, DetectsTruncationCorruptionAndForeignFiles) {
   const auto path = dir.path() / "a.ckpt";
   auto out = archive_with(torch::randn({100}), 1);
   write_checkpoint_file(path, out);
-  const std::string good = contents_of(path);
+  const std::string good = read_file(path);
   auto read = [&] { read_checkpoint_file(path); };
 
   overwrite(path, good.substr(0, good.size() - 10));
@@ -63,8 +60,13 @@ TEST(Checkpoint, DetectsTruncationCorruptionAndForeignFiles) {
   EXPECT_CONTAINS(error_of(read), path.string() + " is corrupt");
   overwrite(path, "user_id,item_id\n1,2\n3,4\n5,6\n7,8\n9,10\n11,12\n");
   EXPECT_CONTAINS(error_of(read), "is not a polyphony checkpoint");
+  // A flipped bit in the header (here its format field, after the magic) is damage.
   std::string newer = good;
-  newer[8] = static_cast<char>(kCheckpointFormat + 1);  // the format field follows the magic
+  newer[8] = static_cast<char>(kCheckpointFormat + 1);
+  overwrite(path, newer);
+  EXPECT_EQ(error_of(read), "checkpoint " + path.string() + " is corrupt: its header is damaged");
+  // A header without its check (as before it existed) with a higher format: a newer writer.
+  std::fill(newer.begin() + 12, newer.begin() + 16, '\0');
   overwrite(path, newer);
   EXPECT_CONTAINS(error_of(read), "newer than this build of polyphony reads");
   EXPECT_CONTAINS(error_of([&] { read_checkpoint_file(dir.path() / "missing.ckpt"); }),
@@ -94,7 +96,7 @@ TEST(CheckpointDirectory, PassesOverDamagedCheckpointsToTheNewestGoodOne) {
     checkpoints.save(out, step, false);
   }
   const auto newest = checkpoints.list().front();
-  const std::string contents = contents_of(newest);
+  const std::string contents = read_file(newest);
   overwrite(newest, contents.substr(0, contents.size() / 2));  // a crash mid-copy, say
   auto found = checkpoints.newest_valid();
   ASSERT_TRUE(found);

@@ -75,6 +75,23 @@ TEST(ConfigFile, ErrorsNameTheFileLineAndKeyWithASuggestion) {
                   "not a list ('power,ratio')");
   EXPECT_CONTAINS(error_in("[model]\northo_form = \"default,official\"\n"),
                   "run.toml:2: model.ortho_form: model option 'ortho_form' takes one value");
+  // A switch is true or false; anything else is not quietly false.
+  EXPECT_EQ(error_of([&] { setting_arguments("data.no_cache=yes", spec); }),
+            "--set 'data.no_cache=yes': expected true or false (got 'yes')");
+  EXPECT_CONTAINS(error_in("[data]\nno_cache = \"maybe\"\n"),
+                  "run.toml:2: data.no_cache: expected true or false (got 'maybe')");
+  EXPECT_EQ(setting_arguments("data.no_cache=true", spec),
+            (std::vector<std::string>{"--no-cache"}));
+  EXPECT_TRUE(setting_arguments("data.no_cache=false", spec).empty());
+  // A config is a TOML file with settings: not a folder, a device or an empty file.
+  EXPECT_EQ(error_of([&] { config_file_arguments(dir.path(), spec); }),
+            "--config " + dir.path().string() + ": not a file (a config is a TOML file)");
+  EXPECT_EQ(error_of([&] { config_file_arguments("/dev/null", spec); }),
+            "--config /dev/null: not a file (a config is a TOML file)");
+  EXPECT_EQ(error_of([&] { config_file_arguments(dir.path() / "none.toml", spec); }),
+            "--config " + (dir.path() / "none.toml").string() + ": no such file");
+  EXPECT_CONTAINS(error_in("# nothing but a comment\n"),
+                  "run.toml: no settings (expected sections such as [model] and [train])");
 }
 
 TEST(ConfigFile, ValuesBecomeArgumentsAndModelKeysModelSettings) {
@@ -196,6 +213,16 @@ TEST(ConfigFile, EveryOptionOfTheTableLandsWhereItsRowSays) {
                                                      {"--min-rating", "4", "--min-plays", "2"}));
                   }),
                   "--min-rating and --min-plays are the same threshold; give one");
+  // A number that does not parse names its option (cxxopts alone would not).
+  for (const auto& [arguments, message] :
+       std::vector<std::pair<std::vector<std::string>, std::string>>{
+           {{"--epochs", "1e9"}, "--epochs '1e9': expected an integer"},
+           {{"--lr=fast"}, "--lr 'fast': expected a number"},
+           {{"--seed", "-3"}, "--seed '-3': expected a non-negative integer"},
+           {{"--threads", "99999999999"}, "--threads '99999999999': expected an integer"}}) {
+    auto fresh = train_spec();
+    EXPECT_EQ(error_of([&] { parse_arguments(fresh, "polyphony train", arguments); }), message);
+  }
 }
 
 TEST(ConfigFile, OptionValuesAreTakenOutInOrder) {

@@ -8,6 +8,7 @@
 #include "engine/data/dataset_cache.h"
 #include "engine/data/dataset_loader.h"
 #include "test_support.h"
+#include "tools/option_spec.h"
 
 namespace polyphony {
 namespace {
@@ -37,7 +38,7 @@ TEST(DatasetLoader, CacheRoundTripsAndIsKeyedByContentAndOptions) {
   TempDir dir;
   dir.write("ml/ratings.dat", movielens_file(2000));
   DataOptions options;
-  options.dataset = "movielens:" + (dir.path() / "ml").string();
+  options.source = cli::parse_dataset("movielens:" + (dir.path() / "ml").string());
   options.cache_dir = dir.path() / "cache";
   options.read.min_weight = 2;
   options.filters = {3, 3, true};
@@ -66,7 +67,7 @@ TEST(DatasetLoader, TruncatedOrCorruptCacheIsRebuiltNeverTrusted) {
   TempDir dir;
   dir.write("ml/ratings.dat", movielens_file(500));
   DataOptions options;
-  options.dataset = "movielens:" + (dir.path() / "ml").string();
+  options.source = cli::parse_dataset("movielens:" + (dir.path() / "ml").string());
   options.cache_dir = dir.path() / "cache";
   const auto original = load_dataset(options);
   const auto path = original.cache.substr(6);  // after "wrote "
@@ -97,7 +98,7 @@ TEST(DatasetLoader, UnwritableCacheKeepsTheParsedData) {
   dir.write("ml/ratings.dat", movielens_file(100));
   dir.write("blocker", "a file where the cache folder should be");
   DataOptions options;
-  options.dataset = "movielens:" + (dir.path() / "ml").string();
+  options.source = cli::parse_dataset("movielens:" + (dir.path() / "ml").string());
   options.cache_dir = dir.path() / "blocker" / "cache";
   const auto loaded = load_dataset(options);
   EXPECT_EQ(loaded.cache.rfind("not written", 0), 0u) << loaded.cache;
@@ -106,13 +107,16 @@ TEST(DatasetLoader, UnwritableCacheKeepsTheParsedData) {
 
 TEST(DatasetLoader, SyntheticSpecsWithParameters) {
   DataOptions options;
-  options.dataset = "synthetic:music-small,users=100,items=300,interactions=3000,seed=5";
+  options.source =
+      cli::parse_dataset("synthetic:music-small,users=100,items=300,interactions=3000,seed=5");
   const auto loaded = load_dataset(options);
   EXPECT_EQ(loaded.dataset.num_users, 100);
   EXPECT_EQ(loaded.dataset.num_items, 300);
   EXPECT_NEAR(static_cast<double>(loaded.dataset.interactions.size()), 3000, 600);
-  options.dataset = "synthetic:users=10,colour=blue";
-  EXPECT_NE(testing::error_of([&] { load_dataset(options); }).find("unknown key 'colour'"),
+  // Unknown keys are refused where the spec is parsed, naming it.
+  EXPECT_NE(testing::error_of([&] {
+              cli::parse_dataset("synthetic:users=10,colour=blue");
+            }).find("unknown key 'colour'"),
             std::string::npos);
 }
 

@@ -35,7 +35,7 @@ std::set<std::pair<int64_t, int64_t>> pairs_in(const Dataset& d, int64_t id_base
 TEST(DatasetWriter, EveryFormatReadsBackAsTheSameInteractions) {
   testing::TempDir dir;
   const Dataset original =
-      generate_synthetic(parse_synthetic("music-small,users=60,items=200"), "s");
+      generate_synthetic(cli::parse_synthetic("music-small,users=60,items=200"), "s");
   const auto expected = pairs_in(original, 0, true);
   for (const std::string format :
        {"movielens", "ml100k", "lastfm-hetrec", "lfm", "csv", "lightgcn"}) {
@@ -59,8 +59,8 @@ TEST(DatasetWriter, EveryFormatReadsBackAsTheSameInteractions) {
       EXPECT_EQ(make_split(back, parse_split("files")).test.size(), split.test.size());
     }
     // The item attribute file gives back the built-in groups.
-    const auto groups =
-        make_item_groups("attribute:country=US", back, back.interactions, folder / "items.tsv");
+    const auto groups = make_item_groups(cli::parse_item_groups("attribute:country=US"), back,
+                                         back.interactions, folder / "items.tsv");
     const auto original_groups = original.item_groups.group_of_item;
     for (int64_t i = 0; i < back.num_items; ++i) {
       const auto& id = back.item_ids[i];
@@ -70,6 +70,21 @@ TEST(DatasetWriter, EveryFormatReadsBackAsTheSameInteractions) {
           << id;
     }
   }
+}
+
+TEST(DatasetWriter, ExistingFilesAreReplacedOnlyWhenAsked) {
+  testing::TempDir dir;
+  const Dataset d = generate_synthetic(cli::parse_synthetic("music-small,users=30,items=90"), "s");
+  const auto folder = dir.path() / "ml";
+  const auto items = dir.write("ml/items.tsv", "kept\n");
+  // items.tsv is in the way: nothing is written, not even ratings.dat, which comes first.
+  EXPECT_EQ(testing::error_of([&] { write_dataset(d, "movielens", folder); }),
+            items.string() + ": already exists; it is not replaced unless asked (`force`)");
+  EXPECT_FALSE(std::filesystem::exists(folder / "ratings.dat"));
+  EXPECT_EQ(testing::read_file(items), "kept\n");
+  write_dataset(d, "movielens", folder, nullptr, /*replace=*/true);
+  EXPECT_TRUE(std::filesystem::exists(folder / "ratings.dat"));
+  EXPECT_NE(testing::read_file(items), "kept\n");
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include "engine/eval/evaluator.h"
 #include "engine/train/trainer.h"
 #include "models/registry.h"
+#include "tools/option_spec.h"
 
 namespace polyphony {
 namespace {
@@ -151,7 +152,7 @@ TEST_P(FilterAndDistributing, MakeRecommendationsLessPopularAndNarrowTheArtistGr
   distributed["k_item"] = 16;
   distributed["ortho_weight"] = 0.1;
   DataSetup setup;
-  setup.load.dataset = "synthetic:music-demo,communities=96";
+  setup.load.source = cli::parse_dataset("synthetic:music-demo,communities=96");
   setup.split.seed = seed;
   const PreparedData data = prepare_data(setup);
   torch::manual_seed(seed);

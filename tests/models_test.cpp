@@ -3,10 +3,12 @@
 
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <sstream>
 
 #include "common/error.h"
 #include "engine/run/run_directory.h"
+#include "engine/train/module_state.h"
 #include "models/matrix_factorization.h"
 #include "models/popularity.h"
 #include "models/registry.h"
@@ -205,22 +207,26 @@ TEST(Registry, EveryModelRebuildsFromItsConfigAndKeepsTheScoreContract) {
 namespace polyphony {
 namespace {
 
-TEST(ModelFile, TruncatedFileIsAClearError) {
+TEST(ModelFile, DamagedOrTruncatedFilesAreClearErrors) {
   auto ctx = context(5, 7);
   auto model = make_model("mf", ctx, {{"dim", 3}});
-  const auto dir =
-      std::filesystem::temp_directory_path() /
-      ("polyphony-trunc-" + std::to_string(torch::randint(1 << 30, {1}).item<int64_t>()));
-  RunDirectory::create(dir).save_model("model.pt", *model);
-  const auto size = std::filesystem::file_size(dir / "model.pt");
-  std::filesystem::resize_file(dir / "model.pt", size / 2);
-  try {
-    load_model(dir / "model.pt", *model);
-    ADD_FAILURE() << "a truncated model file loaded";
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("truncated or corrupt"), std::string::npos) << e.what();
-  }
-  std::filesystem::remove_all(dir);
+  testing::TempDir dir;
+  const auto file = dir.path() / "run" / "model.pt";
+  RunDirectory::create(dir.path() / "run").save_model("model.pt", *model);
+  auto reloaded = make_model("mf", ctx, {{"dim", 3}});
+  load_model(file, *reloaded);
+  EXPECT_EQ(module_fingerprint(*reloaded), module_fingerprint(*model));
+
+  // One flipped byte in the middle (a parameter's bytes) is caught by the checksum beside it.
+  std::string bytes = testing::read_file(file);
+  bytes[bytes.size() / 2] = static_cast<char>(bytes[bytes.size() / 2] ^ 0x40);
+  std::ofstream(file, std::ios::binary | std::ios::trunc) << bytes;
+  EXPECT_CONTAINS(testing::error_of([&] { load_model(file, *reloaded); }),
+                  file.string() + " is damaged: its xxh64 is ");
+  // Without the checksum (a run from before it), a truncated archive is still refused.
+  std::filesystem::remove(file.string() + ".xxh64");
+  std::filesystem::resize_file(file, bytes.size() / 2);
+  EXPECT_CONTAINS(testing::error_of([&] { load_model(file, *reloaded); }), "truncated or corrupt");
 }
 
 }  // namespace

@@ -32,6 +32,23 @@ TEST(NegativeSampler, UniformNeverReturnsAPositiveAndReachesEveryNegative) {
   EXPECT_TRUE(torch::equal(drawn, is_positive.logical_not())) << "some negative is never drawn";
 }
 
+TEST(NegativeSampler, KnowsWhichUsersHaveANegative) {
+  // User 0 has items 0, 1, 2 (all), user 1 has item 0, user 2 has items 1 and 2.
+  Interactions train = testing::pairs({{0, 0}, {0, 1}, {0, 2}, {1, 0}, {2, 1}, {2, 2}});
+  const UserItemIndex index(train, 3, 3);
+  const auto users = torch::arange(3);
+  EXPECT_TRUE(torch::equal(NegativeSampler::uniform(index).has_negatives(users),
+                           torch::tensor({false, true, true})));
+  // Popularity: item 0 has mass; for user 2 it is the one negative and it can be drawn.
+  EXPECT_TRUE(torch::equal(NegativeSampler::popularity(index, 1.0).has_negatives(users),
+                           torch::tensor({false, true, true})));
+  // Item 2 never interacted with has no mass under popularity: user 1's only other is item 1.
+  Interactions sparse = testing::pairs({{0, 0}, {0, 1}, {1, 0}});
+  const UserItemIndex three(sparse, 2, 3);
+  EXPECT_TRUE(torch::equal(NegativeSampler::popularity(three, 1.0).has_negatives(torch::arange(2)),
+                           torch::tensor({false, true})));
+}
+
 TEST(NegativeSampler, UniformIsUniformOverTheNegatives) {
   const int64_t items = 101;
   // One user with a random set of positives.

@@ -93,7 +93,7 @@ TEST(Optimizers, EachMinimisesAQuadratic) {
   OptimizerOptions unknown;
   unknown.name = "lbfgs";
   EXPECT_CONTAINS(error_of([&] { make_optimizer({torch::zeros({1})}, unknown); }),
-                  "--optimizer: unknown optimiser 'lbfgs'");
+                  "`optimizer`: unknown optimiser 'lbfgs'");
 }
 
 TEST(Optimizers, SetLearningRateReachesEveryGroup) {

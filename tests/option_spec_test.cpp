@@ -91,5 +91,89 @@ TEST(OptionSpec, ProtocolsCoresAndKFilters) {
   EXPECT_CONTAINS(error_of([] { parse_k_filter("x"); }), "--k-filter 'x': expected KU[,KT]");
 }
 
+TEST(OptionSpec, DatasetsSplitIntoKindAndArgument) {
+  const auto file = parse_dataset("movielens:ml-1m/ratings.dat");
+  EXPECT_EQ(file.kind, "movielens");
+  EXPECT_EQ(file.argument, "ml-1m/ratings.dat");
+  EXPECT_EQ(file.spec(), "movielens:ml-1m/ratings.dat");
+  EXPECT_EQ(parse_dataset("csv:C:/data/x.csv").argument, "C:/data/x.csv");  // first ':' only
+  const auto synthetic = parse_dataset("synthetic:music-small,users=90");
+  EXPECT_EQ(synthetic.synthetic.users, 90);
+  EXPECT_EQ(synthetic.synthetic.items, synthetic_preset("music-small").items);
+  for (const char* bad : {"ratings.dat", "movielens:", ":x"})
+    EXPECT_CONTAINS(error_of([&] { parse_dataset(bad); }),
+                    fmt::format("--dataset '{}': expected KIND:ARGUMENT", bad));
+  EXPECT_EQ(error_of([] { parse_dataset("synthetic:users=9,colour=blue"); }),
+            "--dataset 'synthetic:users=9,colour=blue': unknown key 'colour' (known: users, items, "
+            "interactions, min_items, zipf, communities, affinity, majority_share, "
+            "majority_boost, unknown_share, seed)");
+  EXPECT_EQ(error_of([] { parse_dataset("synthetic:users=5,music-small"); }),
+            "--dataset 'synthetic:users=5,music-small': expected KEY=VALUE, found 'music-small'");
+  for (const char* bad : {"synthetic:users=", "synthetic:users=1.5", "synthetic:zipf=x",
+                          "synthetic:music-demo,", "synthetic:seed=-1"})
+    EXPECT_CONTAINS(error_of([&] { parse_dataset(bad); }),
+                    fmt::format("--dataset '{}': expected synthetic:PRESET", bad));
+}
+
+TEST(OptionSpec, CsvColumnsAndDelimiters) {
+  const auto c = parse_columns("user=listener,item=artist,time=ts");
+  EXPECT_EQ(c.user, "listener");
+  EXPECT_EQ(c.item, "artist");
+  EXPECT_EQ(c.weight, "");
+  EXPECT_EQ(c.timestamp, "ts");
+  EXPECT_EQ(parse_columns("weight=plays").user, "user");  // the other roles keep their names
+  for (const char* bad : {"listener", "user=", "user=a,,item=b", "user=a=b"})
+    EXPECT_CONTAINS(error_of([&] { parse_columns(bad); }),
+                    fmt::format("--columns '{}': expected ROLE=NAME", bad));
+  EXPECT_EQ(error_of([] { parse_columns("rating=r"); }),
+            "--columns 'rating=r': unknown role 'rating' (user, item, weight, timestamp)");
+  EXPECT_EQ(parse_delimiter("tab"), '\t');
+  EXPECT_EQ(parse_delimiter(";"), ';');
+  EXPECT_EQ(error_of([] { parse_delimiter("::"); }),
+            "--delimiter '::': expected one character, or tab");
+}
+
+TEST(OptionSpec, ItemGroupsParseAndPrintBack) {
+  using Kind = ItemGroupOptions::Kind;
+  EXPECT_EQ(parse_item_groups("auto").kind, Kind::automatic);
+  EXPECT_EQ(parse_item_groups("none").kind, Kind::none);
+  EXPECT_EQ(parse_item_groups("builtin").kind, Kind::builtin);
+  EXPECT_EQ(parse_item_groups("popularity:0.2").head_share, 0.2);
+  const auto sided = parse_item_groups("attribute:country=US,GB/IS");
+  EXPECT_EQ(sided.kind, Kind::attribute);
+  EXPECT_EQ(sided.column, "country");
+  EXPECT_EQ(sided.over, (std::vector<std::string>{"US", "GB"}));
+  EXPECT_EQ(sided.under, (std::vector<std::string>{"IS"}));
+  for (const char* spec : {"auto", "none", "builtin", "popularity:0.2", "attribute:country=US",
+                           "attribute:country=US,GB/IS,JP"})
+    EXPECT_EQ(parse_item_groups(spec).spec(), spec);
+  for (const char* bad : {"popular", "popularity", "popularity:x", "attribute:country",
+                          "attribute:=US", "attribute:country=", "attribute:country=US//GB",
+                          "attribute:country=US/GB/IS", "attribute:country=US,,GB"})
+    EXPECT_CONTAINS(error_of([&] { parse_item_groups(bad); }),
+                    fmt::format("--item-groups '{}': expected", bad));
+}
+
+TEST(OptionSpec, UserGroupsParseAndPrintBack) {
+  using Kind = UserGroupOptions::Kind;
+  EXPECT_EQ(parse_user_groups("none").kind, Kind::none);
+  const auto activity = parse_user_groups("activity:4");
+  EXPECT_EQ(activity.kind, Kind::activity);
+  EXPECT_EQ(activity.quantiles, 4);
+  EXPECT_EQ(parse_user_groups("diversity:3").kind, Kind::diversity);
+  const auto ages = parse_user_groups("attribute:age@18,35.5");
+  EXPECT_EQ(ages.column, "age");
+  EXPECT_EQ(ages.cuts, (std::vector<double>{18, 35.5}));
+  EXPECT_TRUE(parse_user_groups("attribute:country").cuts.empty());
+  for (const char* spec :
+       {"none", "activity:4", "diversity:3", "attribute:country", "attribute:age@18,35.5"})
+    EXPECT_EQ(parse_user_groups(spec).spec(), spec);
+  for (const char* bad :
+       {"activity", "activity:0", "activity:x", "diversity:-2", "attribute:", "attribute:@18",
+        "attribute:age@", "attribute:age@x", "attribute:age@nan", "gender"})
+    EXPECT_CONTAINS(error_of([&] { parse_user_groups(bad); }),
+                    fmt::format("--user-groups '{}': expected", bad));
+}
+
 }  // namespace
 }  // namespace polyphony::cli

@@ -128,6 +128,12 @@ TEST(ProtoMF, ReportsEachRegulariserSeparately) {
   EXPECT_EQ(names, (std::set<std::string>{"user_proto", "user_batch", "user_ortho", "item_proto",
                                           "item_batch", "item_ortho"}));
   EXPECT_THROW(make_model("uiprotomf", ctx, {{"k_user", 0}}), std::exception);
+  // A k above the prototype count would mean "off" while the config says otherwise.
+  EXPECT_EQ(testing::error_of([&] {
+              make_model("uiprotomf", ctx, {{"item_prototypes", 64}, {"k_item", 500}});
+            }),
+            "model option k_item = 500 exceeds the 64 item prototypes (-1 keeps them all)");
+  EXPECT_NO_THROW(make_model("uiprotomf", ctx, {{"item_prototypes", 8}, {"k_item", 8}}));
   EXPECT_THROW(make_model("uiprotomf", ctx, {{"ortho_form", "fancy"}}), std::exception);
 }
 

@@ -55,9 +55,18 @@ head -c 1000 "$newest" > "$newest.cut" && mv "$newest.cut" "$newest"
 check "damaged checkpoint passed over" expect_status 0 "$polyphony" train --resume "$run"
 check "  ... with a message naming it" log_has "skipping a damaged checkpoint: checkpoint $newest is truncated"
 
+# A resume with fewer epochs than were trained is refused and leaves the config as it was (it
+# would no longer describe the model); every resume is kept in command.json's history.
+cp "$run/config.resolved.toml" "$scratch/config.before"
+check "resume with fewer epochs than trained refused" expect_status 2 "$polyphony" train --resume "$run" --epochs 2
+check "  ... naming both" log_has "--epochs 2: run $run has trained 3 epochs already"
+check "  ... config.resolved.toml untouched" cmp -s "$run/config.resolved.toml" "$scratch/config.before"
+resumes=$(grep -o '"date"' "$run/command.json" | wc -l)
+check "command.json keeps each resume ($resumes)" test "$resumes" -ge 3
+
 # Incompatible resumes are refused, naming what differs.
 check "resume with another model size refused" expect_status 2 "$polyphony" train --resume "$run" --dim 16
-check "  ... naming the key" log_has "would differ from the checkpoint in model/config/dim (64 → 16)"
+check "  ... naming the checkpoint and the key" log_has "would differ from checkpoint $run/checkpoints/step-.* in model/config/dim (64 → 16)"
 check "resume of a missing run refused" expect_status 2 "$polyphony" train --resume "$scratch/nothing"
 check "  ... naming it" log_has "no such run directory"
 "$polyphony" datagen --dataset synthetic:music-small,users=150 --format movielens --out "$scratch/ml" > /dev/null

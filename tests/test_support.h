@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -49,6 +50,12 @@ class TempDir {
  private:
   std::filesystem::path path_;
 };
+
+// The whole contents of `file` ("" when it cannot be read).
+inline std::string read_file(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
 
 // The message of the polyphony::Error `action` throws ("" and a test failure when none).
 inline std::string error_of(const std::function<void()>& action) {

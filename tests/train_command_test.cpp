@@ -3,12 +3,15 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
 #include "tests/test_support.h"
 #include "tools/commands.h"
+#include "tools/device.h"
 
 namespace polyphony {
 namespace {
@@ -33,6 +36,21 @@ TEST(TrainCommand, JsonOutputIsTheResultAloneAndMatchesTheRunDirectory) {
   const auto saved = nlohmann::json::parse(std::ifstream(dir.path() / "run" / "metrics.json"));
   EXPECT_EQ(result.at("test"), saved);
   EXPECT_GT(result.at("test").at("metrics").at("NDCG@10").get<double>(), 0);
+}
+
+TEST(TrainCommand, ThreadsAreCappedAtTheCores) {
+  const int before = at::get_num_threads();
+  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  ::testing::internal::CaptureStderr();
+  EXPECT_EQ(cli::set_cpu_threads(cores + 1000), cores);
+  EXPECT_EQ(::testing::internal::GetCapturedStderr(),
+            fmt::format("--threads {}: this machine has {} cores; using {}\n", cores + 1000, cores,
+                        cores));
+  EXPECT_EQ(at::get_num_threads(), cores);
+  EXPECT_EQ(cli::set_cpu_threads(1), 1);
+  EXPECT_EQ(testing::error_of([] { cli::set_cpu_threads(0); }),
+            "--threads must be at least 1 (got 0)");
+  at::set_num_threads(before);
 }
 
 }  // namespace

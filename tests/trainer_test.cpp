@@ -92,6 +92,39 @@ Outcome train(const TrainingData& setup, const std::filesystem::path& folder, ui
   return outcome;
 }
 
+TEST(Trainer, UsersWithEveryItemAreLeftOutOrRefused) {
+  // User 0 has every item: no negative exists for them (the sampler would return positives).
+  auto some = testing::random_interactions(kUsers, kItems, 6);
+  const auto keep = some.users != 0;
+  Interactions train{
+      torch::cat({torch::zeros({kItems}, torch::kLong), some.users.masked_select(keep)}),
+      torch::cat({torch::arange(kItems), some.items.masked_select(keep)}),
+      {},
+      {}};
+  const TrainingData setup(train);
+  auto model = make_mf(setup);
+  std::vector<std::string> lines;
+  TrainerHooks hooks;
+  hooks.log = [&](const std::string& line) { lines.push_back(line); };
+  TrainerOptions options;
+  options.epochs = 1;
+  Trainer trainer(*model, setup.train, setup.sampler, options, hooks);
+  EXPECT_EQ(lines, (std::vector<std::string>{fmt::format(
+                       "1 users have every item the sampler can draw, so no negative: their {} "
+                       "training interactions are left out",
+                       kItems)}));
+  EXPECT_NO_THROW(trainer.fit());
+
+  // Every user has every item: nothing to train on.
+  const auto cells = torch::arange(2 * kItems);
+  Interactions full{cells.div(kItems, "floor"), cells.remainder(kItems), {}, {}};
+  const TrainingData everything(full);
+  auto other = make_mf(everything);
+  EXPECT_EQ(error_of([&] { Trainer(*other, everything.train, everything.sampler, options); }),
+            "training: no user has an item to sample as a negative (2 users, each with every item "
+            "the sampler can draw)");
+}
+
 TEST(Trainer, ResumesBitIdenticallyFromAStopAtAnyStep) {
   const TrainingData setup = make_training_data();
   TempDir whole;

@@ -39,15 +39,6 @@ std::vector<c10::Device> bench_devices(const std::vector<std::string>& names) {
   return devices;
 }
 
-// What a benchmark's rate counts, from its name.
-std::string unit_of(const std::string& what) {
-  if (what.rfind("train_", 0) == 0) return "interactions/s";
-  if (what.rfind("evaluate_", 0) == 0) return "users/s";
-  if (what.rfind("topk_filter", 0) == 0) return "rows/s";
-  if (what.rfind("spectral_norm", 0) == 0) return "matrices/s";
-  return "calls/s";
-}
-
 std::string human_rate(double rate) {
   if (rate <= 0) return "failed";
   if (rate >= 1e9) return fmt::format("{:.3g} G", rate / 1e9);
@@ -92,7 +83,7 @@ std::string table(const std::vector<BenchmarkComparison>& rows,
   if (speedup) out += fmt::format("  {:>10}", devices[1] + "/" + devices[0]);
   out += "\n";
   for (const auto& row : rows) {
-    out += fmt::format("{:<{}}  {:<15}", row.what, width, unit_of(row.what));
+    out += fmt::format("{:<{}}  {:<15}", row.what, width, row.unit);
     for (const auto& d : devices) {
       const auto run = row.by_device.find(d);
       out += fmt::format("  {:>10}",
@@ -122,7 +113,7 @@ void draw_chart(const std::vector<BenchmarkComparison>& rows,
     }
     data.rows.push_back(values);
     const std::string short_name = rows[r].what.substr(0, rows[r].what.find('/'));
-    labels += fmt::format("{}'{} ({})' {}", r ? ", " : "", short_name, unit_of(rows[r].what), r);
+    labels += fmt::format("{}'{} ({})' {}", r ? ", " : "", short_name, rows[r].unit, r);
   }
   const fs::path tsv = fs::path(png).replace_extension(".tsv");
   write_table(tsv, data);
@@ -207,9 +198,8 @@ Workload configured_workload(const std::vector<std::string>& configs,
   return work;
 }
 
-}  // namespace
-
-int bench(int argc, char** argv) {
+// The options of `polyphony bench` (data options included).
+cxxopts::Options bench_options() {
   cxxopts::Options spec("polyphony bench",
                         "Training and evaluation throughput of models, and the kernel "
                         "benchmarks, on the CPU and CUDA side by side.");
@@ -240,6 +230,114 @@ int bench(int argc, char** argv) {
       "set", "SECTION.KEY=VALUE (repeatable) on top of --config, as in polyphony train",
       cxxopts::value<std::string>())("h,help", "show this help");
   add_data_options(spec);
+  return spec;
+}
+
+// How to run the benchmarks: on which devices, for how long, which groups.
+struct BenchSettings {
+  std::vector<c10::Device> devices;
+  double min_time = 1;
+  EvaluatorOptions evaluation;
+  bool train = true, evaluate = true, kernels = true;
+};
+
+// Reads the settings (and sets the thread count), and checks the output folders before minutes
+// of benchmarks, not after.
+BenchSettings read_bench_settings(const cxxopts::ParseResult& args) {
+  BenchSettings s;
+  s.devices = bench_devices(args["device"].as<std::vector<std::string>>());
+  s.min_time = args["min-time"].as<double>();
+  if (!(s.min_time > 0)) fail("--min-time must be positive (got {})", s.min_time);
+  if (args.count("threads")) set_cpu_threads(args["threads"].as<int>());
+  s.evaluation.memory_budget_mb = args["eval-memory-mb"].as<int64_t>();
+  if (s.evaluation.memory_budget_mb < 1)
+    fail("--eval-memory-mb must be at least 1 (got {})", s.evaluation.memory_budget_mb);
+  s.kernels = !args.count("no-kernels");
+  s.train = !args.count("no-training");
+  s.evaluate = !args.count("no-evaluation");
+  if (!s.kernels && !s.train && !s.evaluate)
+    fail("nothing to run: --no-training, --no-evaluation and --no-kernels together");
+  for (const char* option : {"json", "plot"})
+    if (args.count(option)) {
+      const fs::path parent = fs::absolute(args[option].as<std::string>()).parent_path();
+      if (!fs::is_directory(parent))
+        fail("--{} {}: folder {} does not exist", option, args[option].as<std::string>(),
+             parent.string());
+    }
+  return s;
+}
+
+// Registers the training and evaluation benchmarks of every model on every device, then the
+// kernels at the CPU's sizes on every device, so that the columns compare.
+std::vector<benchmark::internal::Benchmark*> register_workload(
+    const Workload& work, const std::shared_ptr<const PreparedData>& data,
+    const BenchSettings& settings) {
+  const std::string data_name = data_label(data->dataset.source);
+  std::vector<benchmark::internal::Benchmark*> registered;
+  for (const auto& model : work.models) {
+    const bool trainable = model_info(model.name).trainable;
+    if (settings.train && !trainable)
+      fmt::print("{} is fitted in closed form when built: no training benchmark\n", model.name);
+    for (const auto& device : settings.devices) {
+      if (settings.train && trainable)
+        registered.push_back(register_training_benchmark(data, data_name, model, work.training,
+                                                         device, work.sampler));
+      if (settings.evaluate)
+        registered.push_back(register_model_evaluation_benchmark(data, data_name, model,
+                                                                 settings.evaluation, device));
+    }
+  }
+  if (settings.kernels)
+    for (const auto& device : settings.devices)
+      for (auto* b : register_kernel_benchmarks(device, KernelSizes::cpu(), {16}))
+        registered.push_back(b);
+  for (auto* b : registered) b->MinTime(settings.min_time);
+  return registered;
+}
+
+// The results as JSON: date, dataset, devices, training settings, models, every run and the
+// speed-ups.
+nlohmann::json results_json(const Workload& work, const std::string& dataset,
+                            const BenchSettings& settings, const std::vector<BenchmarkRun>& runs,
+                            const std::vector<BenchmarkComparison>& rows) {
+  nlohmann::json out = {{"date", fmt::format("{:%Y-%m-%d}", fmt::gmtime(std::time(nullptr)))},
+                        {"dataset", dataset}};
+  std::vector<std::string> device_names;
+  for (const auto& device : settings.devices) {
+    device_names.push_back(device_label(device));
+    out["devices"][device_label(device)] = describe_device(device);
+  }
+  const TrainerOptions& training = work.training;
+  out["training"] = {{"batch_size", training.batch_size},
+                     {"negatives", training.negatives},
+                     {"loss", training.loss},
+                     {"optimizer", training.optimizer.name},
+                     {"sampler", work.sampler.spec()}};
+  for (const auto& model : work.models) out["models"][model.name] = model.options;
+  for (const auto& run : runs) {
+    nlohmann::json r = {
+        {"name", run.name}, {"benchmark", run.what}, {"device", run.device}, {"unit", run.unit}};
+    if (run.error.empty()) {
+      r["rate"] = run.rate();
+      r["iterations"] = run.iterations;
+      r["seconds_per_iteration"] = run.seconds_per_iteration;
+      if (!run.counters.empty()) r["counters"] = run.counters;
+    } else {
+      r["error"] = run.error;
+    }
+    out["runs"].push_back(r);
+  }
+  if (device_names.size() == 2)
+    for (const auto& row : rows)
+      if (const double s = row.speedup(device_names[1], device_names[0]); s > 0)
+        out["speedups"][row.what] = s;
+  return out;
+}
+
+}  // namespace
+
+int bench(int argc, char** argv) {
+  auto spec = bench_options();
   // --config and --set are taken out before cxxopts parses: a setting's value may hold commas.
   std::vector<std::string> arguments(argv + 1, argv + argc);
   const auto configs = take_option_values(arguments, "config");
@@ -249,71 +347,25 @@ int bench(int argc, char** argv) {
     fmt::print("{}\n", spec.help());
     return 0;
   }
-
   const Workload work = configs.empty() && settings.empty()
                             ? workload_from_options(args)
                             : configured_workload(configs, settings, args);
-  const auto devices = bench_devices(args["device"].as<std::vector<std::string>>());
-  const double min_time = args["min-time"].as<double>();
-  if (!(min_time > 0)) fail("--min-time must be positive (got {})", min_time);
-  if (args.count("threads")) {
-    const int threads = args["threads"].as<int>();
-    if (threads < 1) fail("--threads must be at least 1 (got {})", threads);
-    torch::set_num_threads(threads);
-  }
-  const TrainerOptions& training = work.training;
-  EvaluatorOptions evaluation;
-  evaluation.memory_budget_mb = args["eval-memory-mb"].as<int64_t>();
-  if (evaluation.memory_budget_mb < 1)
-    fail("--eval-memory-mb must be at least 1 (got {})", evaluation.memory_budget_mb);
-  const bool kernels = !args.count("no-kernels");
-  const bool train = !args.count("no-training"), evaluate = !args.count("no-evaluation");
-  if (!kernels && !train && !evaluate)
-    fail("nothing to run: --no-training, --no-evaluation and --no-kernels together");
-  // Outputs are checked before minutes of benchmarks, not after.
-  for (const char* option : {"json", "plot"})
-    if (args.count(option)) {
-      const fs::path parent = fs::absolute(args[option].as<std::string>()).parent_path();
-      if (!fs::is_directory(parent))
-        fail("--{} {}: folder {} does not exist", option, args[option].as<std::string>(),
-             parent.string());
-    }
+  const BenchSettings bench = read_bench_settings(args);
 
   auto data = std::make_shared<const PreparedData>(prepare_data(work.data));
   print_data_summary(*data, work.data);
-  const std::string data_name = data_label(data->dataset.source);
-
   std::vector<std::string> device_names;
-  for (const auto& device : devices) {
+  for (const auto& device : bench.devices) {
     device_names.push_back(device_label(device));
     fmt::print("device {}: {}\n", device_label(device), describe_device(device));
   }
-  std::vector<benchmark::internal::Benchmark*> registered;
-  for (const auto& model : work.models) {
-    const bool trainable = model_info(model.name).trainable;
-    if (train && !trainable)
-      fmt::print("{} is fitted in closed form when built: no training benchmark\n", model.name);
-    for (const auto& device : devices) {
-      if (train && trainable)
-        registered.push_back(
-            register_training_benchmark(data, data_name, model, training, device, work.sampler));
-      if (evaluate)
-        registered.push_back(
-            register_model_evaluation_benchmark(data, data_name, model, evaluation, device));
-    }
-  }
-  // The kernels at the CPU's sizes on every device, so that the columns compare.
-  if (kernels)
-    for (const auto& device : devices)
-      for (auto* b : register_kernel_benchmarks(device, KernelSizes::cpu(), {16}))
-        registered.push_back(b);
-  for (auto* b : registered) b->MinTime(min_time);
-  fmt::print("running {} benchmarks, each for at least {} s\n", registered.size(), min_time);
+  const auto registered = register_workload(work, data, bench);
+  fmt::print("running {} benchmarks, each for at least {} s\n", registered.size(), bench.min_time);
   std::fflush(stdout);
 
   const auto runs = run_registered_benchmarks([](const BenchmarkRun& run) {
     if (run.error.empty())
-      fmt::print("  {:<58} {:>10} {}{}\n", run.name, human_rate(run.rate()), unit_of(run.what),
+      fmt::print("  {:<58} {:>10} {}{}\n", run.name, human_rate(run.rate()), run.unit,
                  step_counters(run));
     else
       fmt::print("  {:<58} failed: {}\n", run.name, run.error);
@@ -323,35 +375,7 @@ int bench(int argc, char** argv) {
   fmt::print("\n{}", table(rows, device_names));
 
   if (args.count("json")) {
-    nlohmann::json out = {{"date", fmt::format("{:%Y-%m-%d}", fmt::gmtime(std::time(nullptr)))},
-                          {"dataset", data->dataset.source}};
-    for (const auto& device : devices)
-      out["devices"][device_label(device)] = describe_device(device);
-    out["training"] = {{"batch_size", training.batch_size},
-                       {"negatives", training.negatives},
-                       {"loss", training.loss},
-                       {"optimizer", training.optimizer.name},
-                       {"sampler", work.sampler.spec()}};
-    for (const auto& model : work.models) out["models"][model.name] = model.options;
-    for (const auto& run : runs) {
-      nlohmann::json r = {{"name", run.name},
-                          {"benchmark", run.what},
-                          {"device", run.device},
-                          {"unit", unit_of(run.what)}};
-      if (run.error.empty()) {
-        r["rate"] = run.rate();
-        r["iterations"] = run.iterations;
-        r["seconds_per_iteration"] = run.seconds_per_iteration;
-        if (!run.counters.empty()) r["counters"] = run.counters;
-      } else {
-        r["error"] = run.error;
-      }
-      out["runs"].push_back(r);
-    }
-    if (device_names.size() == 2)
-      for (const auto& row : rows)
-        if (const double s = row.speedup(device_names[1], device_names[0]); s > 0)
-          out["speedups"][row.what] = s;
+    const auto out = results_json(work, data->dataset.source, bench, runs, rows);
     write_file_atomically(args["json"].as<std::string>(), out.dump(2) + "\n");
     fmt::print("wrote {}\n", args["json"].as<std::string>());
   }

@@ -2,6 +2,8 @@
 
 #include <benchmark/benchmark.h>
 
+#include "benchmarks/benchmarks.h"
+
 namespace polyphony::cli {
 namespace {
 
@@ -19,6 +21,7 @@ class CollectingReporter : public benchmark::BenchmarkReporter {
       BenchmarkRun run;
       run.name = report.run_name.function_name;
       split_benchmark_name(run.name, run.what, run.device);
+      run.unit = rate_unit(run.name);
       if (report.error_occurred) {
         run.error = report.error_message;
       } else {
@@ -83,7 +86,7 @@ std::vector<BenchmarkComparison> compare_devices(const std::vector<BenchmarkRun>
   std::map<std::string, size_t> row_of;
   for (const auto& run : runs) {
     auto [it, inserted] = row_of.emplace(run.what, rows.size());
-    if (inserted) rows.push_back({run.what, {}});
+    if (inserted) rows.push_back({run.what, run.unit, {}});
     rows[it->second].by_device[run.device] = run;
   }
   return rows;

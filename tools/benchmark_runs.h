@@ -14,6 +14,7 @@ struct BenchmarkRun {
   std::string name;    // as registered: WHAT/DEVICE/SIZES
   std::string what;    // the name without its device part: WHAT/SIZES
   std::string device;  // "cpu", "cuda"
+  std::string unit;    // what rate() counts, as declared when registered ("interactions/s")
   int64_t iterations = 0;
   double seconds_per_iteration = 0;  // wall time
   double items_per_second = 0;       // 0 when the benchmark counts no items
@@ -36,6 +37,7 @@ std::vector<BenchmarkRun> run_registered_benchmarks(
 // One benchmark on each device it ran on, in first-run order.
 struct BenchmarkComparison {
   std::string what;
+  std::string unit;
   std::map<std::string, BenchmarkRun> by_device;
 
   // rate on `faster` / rate on `baseline`; 0 when either is missing or failed.

@@ -1,6 +1,7 @@
 #include "tools/config_file.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <map>
 #include <sstream>
 
@@ -59,8 +60,7 @@ void check_value(cxxopts::Options& spec, const std::string& option, const std::s
 
 // The arguments for SECTION.KEY = VALUE (VALUE already text); `where` names it in errors.
 void add_setting(const std::string& section_name, const std::string& key, const std::string& value,
-                 bool flag_value, cxxopts::Options& spec, const std::string& where,
-                 std::vector<std::string>& out) {
+                 cxxopts::Options& spec, const std::string& where, std::vector<std::string>& out) {
   const ConfigSection* section = find_section(section_name);
   if (!section) {
     const std::string guess = closest(section_name, section_names());
@@ -93,7 +93,10 @@ void add_setting(const std::string& section_name, const std::string& key, const 
     fail("{}: unknown key '{}' in [{}]{}", where, key, section_name, hint);
   }
   if (is_flag(option)) {
-    if (flag_value) out.push_back("--" + option);
+    // Only true or false: "yes" or "maybe" must not quietly read as false.
+    if (value != "true" && value != "false")
+      fail("{}: expected true or false (got '{}')", where, value);
+    if (value == "true") out.push_back("--" + option);
     return;
   }
   check_value(spec, option, value, where);
@@ -141,6 +144,11 @@ std::string closest(const std::string& word, const std::vector<std::string>& can
 
 std::vector<std::string> config_file_arguments(const std::filesystem::path& file,
                                                cxxopts::Options& spec) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(file, ec))
+    fail("--config {}: {}", file.string(),
+         std::filesystem::exists(file, ec) ? "not a file (a config is a TOML file)"
+                                           : "no such file");
   toml::table table;
   try {
     table = toml::parse_file(file.string());
@@ -148,6 +156,11 @@ std::vector<std::string> config_file_arguments(const std::filesystem::path& file
     fail("{}:{}:{}: {}", file.string(), e.source().begin.line, e.source().begin.column,
          e.description());
   }
+  if (table.empty())
+    fail(
+        "{}: no settings (expected sections such as [model] and [train]); an empty config would "
+        "silently train the defaults",
+        file.string());
   std::vector<std::string> out;
   for (const auto& [section_key, section_node] : table) {
     const std::string section(section_key.str());
@@ -166,7 +179,6 @@ std::vector<std::string> config_file_arguments(const std::filesystem::path& file
       const std::string where =
           fmt::format("{}:{}: {}.{}", file.string(), node.source().begin.line, section, key);
       std::string text;
-      bool flag = false;
       if (const auto* s = node.as_string()) {
         text = s->get();
       } else if (const auto* i = node.as_integer()) {
@@ -174,8 +186,7 @@ std::vector<std::string> config_file_arguments(const std::filesystem::path& file
       } else if (const auto* f = node.as_floating_point()) {
         text = fmt::format("{}", f->get());
       } else if (const auto* b = node.as_boolean()) {
-        flag = b->get();
-        text = flag ? "true" : "false";
+        text = b->get() ? "true" : "false";
       } else if (const auto* a = node.as_array()) {  // kcore = [10, 10] -> "10,10"
         std::vector<std::string> parts;
         for (const auto& element : *a) {
@@ -196,7 +207,7 @@ std::vector<std::string> config_file_arguments(const std::filesystem::path& file
       // true/false switches a flag; any other option (model options aside) needs a value.
       if (node.is_boolean() && section != "model" && !is_flag(dashed(key)) && find_section(section))
         fail("{}: expected a value, not true/false", where);
-      add_setting(section, key, text, flag, spec, where, out);
+      add_setting(section, key, text, spec, where, out);
     }
   }
   return out;
@@ -213,8 +224,7 @@ std::vector<std::string> setting_arguments(const std::string& assignment, cxxopt
   const std::string key = assignment.substr(dot + 1, equals - dot - 1);
   const std::string value = assignment.substr(equals + 1);
   std::vector<std::string> out;
-  const bool flag = value == "true" || value == "1";
-  add_setting(section, key, value, flag, spec, fmt::format("--set '{}'", assignment), out);
+  add_setting(section, key, value, spec, fmt::format("--set '{}'", assignment), out);
   return out;
 }
 

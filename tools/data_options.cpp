@@ -3,43 +3,9 @@
 #include <fmt/format.h>
 
 #include "common/error.h"
-#include "engine/data/line_reader.h"
 #include "tools/train_options.h"
 
 namespace polyphony::cli {
-
-// --columns user=NAME,item=NAME[,weight=NAME][,timestamp=NAME]
-CsvColumns parse_columns(const std::string& text) {
-  CsvColumns c;
-  size_t from = 0;
-  for (;;) {
-    const size_t comma = text.find(',', from);
-    const std::string part =
-        text.substr(from, comma == std::string::npos ? std::string::npos : comma - from);
-    const auto equals = part.find('=');
-    const std::string role = part.substr(0, equals);
-    const std::string name = equals == std::string::npos ? "" : part.substr(equals + 1);
-    if (name.empty()) fail("--columns '{}': expected ROLE=NAME pairs, found '{}'", text, part);
-    if (role == "user")
-      c.user = name;
-    else if (role == "item")
-      c.item = name;
-    else if (role == "weight")
-      c.weight = name;
-    else if (role == "timestamp" || role == "time")
-      c.timestamp = name;
-    else
-      fail("--columns '{}': unknown role '{}' (user, item, weight, timestamp)", text, role);
-    if (comma == std::string::npos) return c;
-    from = comma + 1;
-  }
-}
-
-char parse_delimiter(const std::string& text) {
-  if (text == "tab" || text == "\\t" || text == "\t") return '\t';
-  if (text.size() == 1) return text[0];
-  fail("--delimiter '{}': expected one character, or 'tab'", text);
-}
 
 void set_min_weight(DataSetup& setup, const char* option, double value) {
   if (setup.load.read.min_weight)
@@ -110,12 +76,12 @@ nlohmann::json data_config(const PreparedData& data, const DataSetup& setup) {
             {"dropped", data.split.dropped},
             {"fingerprint", fmt::format("{:016x}", data.split.fingerprint)}}},
           {"item_groups",
-           {{"spec", setup.item_groups},
+           {{"spec", setup.item_groups.spec()},
             {"attribute", d.item_groups.attribute},
             {"names", d.item_groups.names},
             {"attributes_file", setup.item_attributes.string()}}},
           {"user_groups",
-           {{"spec", setup.user_groups},
+           {{"spec", setup.user_groups.spec()},
             {"attribute", data.user_groups.attribute},
             {"method", data.user_groups.method},
             {"names", data.user_groups.names},

@@ -9,10 +9,6 @@
 
 namespace polyphony::cli {
 
-// --columns user=NAME,item=NAME[,weight=NAME][,timestamp=NAME]
-CsvColumns parse_columns(const std::string& text);
-// --delimiter C or tab
-char parse_delimiter(const std::string& text);
 // --min-rating or --min-plays (one of them): the threshold of `setup`.
 void set_min_weight(DataSetup& setup, const char* option, double value);
 

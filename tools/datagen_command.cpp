@@ -26,7 +26,7 @@ int datagen(int argc, char** argv) {
       "split", "lightgcn only: the split its files hold",
       cxxopts::value<std::string>()->default_value("ratio:0.8,0.1"))(
       "seed", "seed of that split", cxxopts::value<uint64_t>()->default_value("42"))(
-      "h,help", "show this help");
+      "force", "replace files that exist already")("h,help", "show this help");
   auto args = spec.parse(argc, argv);
   if (args.count("help")) {
     fmt::print("{}\n", spec.help());
@@ -40,7 +40,7 @@ int datagen(int argc, char** argv) {
 
   const auto start = std::chrono::steady_clock::now();
   DataOptions options;
-  options.dataset = args["dataset"].as<std::string>();
+  options.source = parse_dataset(args["dataset"].as<std::string>());
   const LoadedDataset loaded = load_dataset(options);
   const Dataset& d = loaded.dataset;
   Split split;
@@ -49,7 +49,8 @@ int datagen(int argc, char** argv) {
     split_options.seed = args["seed"].as<uint64_t>();
     split = make_split(d, split_options);
   }
-  const auto files = write_dataset(d, format, args["out"].as<std::string>(), &split);
+  const auto files = write_dataset(d, format, args["out"].as<std::string>(), &split,
+                                   /*replace=*/args.count("force") > 0);
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   fmt::print("{}: {} users, {} items, {} interactions written as {} in {:.1f} s\n", d.source,

@@ -1,6 +1,7 @@
 #include "tools/device.h"
 
 #include <algorithm>
+#include <thread>
 
 #include <ATen/Parallel.h>
 #include <fmt/format.h>
@@ -57,6 +58,19 @@ std::optional<double> take_peak_cuda_memory_mb(const c10::Device& device) {
 #else
   return std::nullopt;
 #endif
+}
+
+int set_cpu_threads(int requested) {
+  if (requested < 1) fail("--threads must be at least 1 (got {})", requested);
+  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  int threads = requested;
+  if (requested > cores) {
+    fmt::print(stderr, "--threads {}: this machine has {} cores; using {}\n", requested, cores,
+               cores);
+    threads = cores;
+  }
+  at::set_num_threads(threads);
+  return threads;
 }
 
 }  // namespace polyphony::cli

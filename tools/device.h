@@ -11,6 +11,11 @@ namespace polyphony::cli {
 // machine without one is an error.
 c10::Device resolve_device(const std::string& option);
 
+// Sets the CPU threads of intra-op parallelism (--threads N, N ≥ 1). More threads than the
+// machine's cores only slow it down, so N is capped there, with a line on stderr saying so.
+// Returns the threads set.
+int set_cpu_threads(int requested);
+
 // A line naming the hardware behind `device`: the CPU's threads, the GPU's name and memory.
 std::string describe_device(const c10::Device& device);
 

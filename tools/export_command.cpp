@@ -2,6 +2,8 @@
 
 #include <torch/torch.h>
 
+#include <filesystem>
+
 #include <fmt/format.h>
 #include <cxxopts.hpp>
 
@@ -17,13 +19,17 @@ int export_model(int argc, char** argv) {
   cxxopts::Options spec("polyphony export",
                         "Write a trained model as a TorchScript archive with score(users, items), "
                         "recommend(users, k), recommend_ids(user_ids, k) and the id maps.");
-  spec.add_options()("out", "archive to write, e.g. model.ts.pt", cxxopts::value<std::string>());
+  spec.add_options()("out", "archive to write, e.g. model.ts.pt", cxxopts::value<std::string>())(
+      "force", "replace the archive if it exists");
   add_run_argument(spec);
   const auto parsed = parse_run_command(spec, "export", argc, argv);
   if (!parsed) return 0;  // --help
   const auto& args = *parsed;
   if (!args.count("out")) fail("--out: where to write the archive is required");
   const std::string out = args["out"].as<std::string>();
+  std::error_code ec;
+  if (std::filesystem::exists(out, ec) && !args.count("force"))
+    fail("--out {}: already exists; add --force to replace it", out);
   // Factors are computed once on the CPU; the archive moves to any device when loaded.
   OpenedRun run = open_run(args["run"].as<std::string>(), c10::kCPU);
   const Dataset& d = run.data.dataset;

@@ -1,5 +1,6 @@
 // polyphony: the command line. It only composes the engine and the models.
 
+#include <cstdio>
 #include <cstring>
 #include <exception>
 #include <string>
@@ -10,6 +11,7 @@
 
 #include "common/error.h"
 #include "tools/commands.h"
+#include "tools/error_message.h"
 
 namespace {
 
@@ -36,24 +38,27 @@ const Command kCommands[] = {
      polyphony::cli::datagen},
 };
 
-void print_usage() {
+// The usage, on stdout when asked for (--help), on stderr after a mistake.
+void print_usage(std::FILE* to) {
   fmt::print(
+      to,
       "polyphony — recommendation models that keep mainstream music from crowding out the "
       "rest\n\n"
       "usage: polyphony <command> [options]   (polyphony <command> --help for its options)\n\n"
       "commands:\n");
-  for (const auto& c : kCommands) fmt::print("  {:<10}{}\n", c.name, c.summary);
-  fmt::print(
-      "\nWith no command options, `polyphony train` trains matrix factorisation on the\n"
-      "built-in synthetic music dataset and prints utility and fairness metrics.\n");
+  for (const auto& c : kCommands) fmt::print(to, "  {:<10}{}\n", c.name, c.summary);
+  fmt::print(to,
+             "\nWith no command options, `polyphony train` trains matrix factorisation on the\n"
+             "built-in synthetic music dataset and prints utility and fairness metrics.\n");
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
-    print_usage();
-    return argc < 2 ? 1 : 0;
+    // No command is a usage error: status 2, like every other mistake (docs/cli.md).
+    print_usage(argc < 2 ? stderr : stdout);
+    return argc < 2 ? 2 : 0;
   }
   const std::string name = argv[1];
   for (const auto& c : kCommands) {
@@ -61,7 +66,7 @@ int main(int argc, char** argv) {
     try {
       return c.run(argc - 1, argv + 1);
     } catch (const polyphony::Error& e) {
-      fmt::print(stderr, "polyphony {}: error: {}\n", name, e.what());
+      fmt::print(stderr, "polyphony {}: error: {}\n", name, polyphony::cli::with_flags(e.what()));
     } catch (const cxxopts::exceptions::exception& e) {
       fmt::print(stderr, "polyphony {}: error: {} (see polyphony {} --help)\n", name, e.what(),
                  name);

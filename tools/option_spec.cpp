@@ -1,5 +1,8 @@
 #include "tools/option_spec.h"
 
+#include <algorithm>
+#include <cmath>
+#include <functional>
 #include <limits>
 
 #include <fmt/format.h>
@@ -33,7 +36,8 @@ std::vector<std::string> OptionSpec::fields(const std::string& text, char separa
 
 double OptionSpec::real(const std::string& field, double low, double high, bool open_low) const {
   double value = 0;
-  if (!parse_double(field, value) || value < low || value > high || (open_low && value == low))
+  if (!parse_double(field, value) || std::isnan(value) || value < low || value > high ||
+      (open_low && value == low))
     reject();
   return value;
 }
@@ -46,10 +50,153 @@ int64_t OptionSpec::integer(const std::string& field, int64_t low, int64_t high)
 
 void OptionSpec::reject() const { fail("{} '{}': expected {}", option_, text_, expected_); }
 
+void OptionSpec::reject(const std::string& why) const { fail("{} '{}': {}", option_, text_, why); }
+
 namespace {
 constexpr double kInfinity = std::numeric_limits<double>::infinity();
+constexpr int64_t kMinInteger = std::numeric_limits<int64_t>::min();
 constexpr int64_t kMaxInteger = std::numeric_limits<int64_t>::max();
 }  // namespace
+
+DatasetSource parse_dataset(const std::string& text) {
+  const OptionSpec spec("--dataset", text,
+                        "KIND:ARGUMENT, e.g. synthetic:music-demo or movielens:ml-1m/ratings.dat");
+  if (spec.kind().empty() || spec.argument().empty()) spec.reject();
+  DatasetSource source{spec.kind(), spec.argument(), {}};
+  if (source.kind == "synthetic") source.synthetic = parse_synthetic(source.argument);
+  return source;
+}
+
+SyntheticOptions parse_synthetic(const std::string& argument) {
+  const OptionSpec spec(
+      "--dataset", "synthetic:" + argument,
+      "synthetic:PRESET, synthetic:KEY=VALUE,... or synthetic:PRESET,KEY=VALUE,...");
+  SyntheticOptions o;
+  std::optional<int64_t> interactions;
+  // Each key with where its value goes; ranges are checked by the generator.
+  using Set = std::function<void(const std::string&)>;
+  const auto integer = [&](const std::string& v) {
+    return spec.integer(v, kMinInteger, kMaxInteger);
+  };
+  const auto real = [&](const std::string& v) { return spec.real(v, -kInfinity, kInfinity); };
+  const std::vector<std::pair<std::string, Set>> keys = {
+      {"users", [&](const std::string& v) { o.users = integer(v); }},
+      {"items", [&](const std::string& v) { o.items = integer(v); }},
+      {"interactions", [&](const std::string& v) { interactions = integer(v); }},
+      {"min_items", [&](const std::string& v) { o.min_items_per_user = integer(v); }},
+      {"zipf", [&](const std::string& v) { o.zipf = real(v); }},
+      {"communities", [&](const std::string& v) { o.communities = integer(v); }},
+      {"affinity", [&](const std::string& v) { o.community_affinity = real(v); }},
+      {"majority_share", [&](const std::string& v) { o.majority_share = real(v); }},
+      {"majority_boost", [&](const std::string& v) { o.majority_boost = real(v); }},
+      {"unknown_share", [&](const std::string& v) { o.unknown_share = real(v); }},
+      {"seed",
+       [&](const std::string& v) {
+         o.seed = static_cast<uint64_t>(spec.integer(v, 0, kMaxInteger));
+       }},
+  };
+  const auto parts = spec.fields(argument, ',', 1, std::numeric_limits<size_t>::max());
+  for (size_t k = 0; k < parts.size(); ++k) {
+    const auto equals = parts[k].find('=');
+    if (equals == std::string::npos) {
+      if (k > 0) spec.reject(fmt::format("expected KEY=VALUE, found '{}'", parts[k]));
+      o = synthetic_preset(parts[k]);
+      continue;
+    }
+    const std::string key = parts[k].substr(0, equals);
+    const auto match = std::find_if(keys.begin(), keys.end(),
+                                    [&](const auto& entry) { return entry.first == key; });
+    if (match == keys.end()) {
+      std::string known;
+      for (const auto& entry : keys) known += (known.empty() ? "" : ", ") + entry.first;
+      spec.reject(fmt::format("unknown key '{}' (known: {})", key, known));
+    }
+    match->second(parts[k].substr(equals + 1));
+  }
+  if (interactions)
+    o.mean_items_per_user =
+        static_cast<double>(*interactions) / static_cast<double>(std::max<int64_t>(o.users, 1));
+  return o;
+}
+
+CsvColumns parse_columns(const std::string& text) {
+  const OptionSpec spec("--columns", text,
+                        "ROLE=NAME pairs: user=NAME,item=NAME[,weight=NAME][,timestamp=NAME]");
+  CsvColumns c;
+  for (const auto& pair : spec.fields(text, ',', 1, 4)) {
+    const auto role_and_name = spec.fields(pair, '=', 2, 2);
+    const std::string& role = role_and_name[0];
+    const std::string& name = role_and_name[1];
+    if (role == "user")
+      c.user = name;
+    else if (role == "item")
+      c.item = name;
+    else if (role == "weight")
+      c.weight = name;
+    else if (role == "timestamp" || role == "time")
+      c.timestamp = name;
+    else
+      spec.reject(fmt::format("unknown role '{}' (user, item, weight, timestamp)", role));
+  }
+  return c;
+}
+
+char parse_delimiter(const std::string& text) {
+  if (text == "tab" || text == "\\t" || text == "\t") return '\t';
+  if (text.size() != 1) OptionSpec("--delimiter", text, "one character, or tab").reject();
+  return text[0];
+}
+
+ItemGroupOptions parse_item_groups(const std::string& text) {
+  const OptionSpec spec("--item-groups", text,
+                        "auto, none, builtin, popularity:SHARE or attribute:COLUMN=V1,V2[/W1,W2]");
+  using Kind = ItemGroupOptions::Kind;
+  ItemGroupOptions o;
+  if (text == "auto") return o;
+  if (text == "none" || text == "builtin") {
+    o.kind = text == "none" ? Kind::none : Kind::builtin;
+    return o;
+  }
+  if (!spec.has_argument()) spec.reject();
+  if (spec.kind() == "popularity") {
+    o.kind = Kind::popularity;
+    o.head_share = spec.real(spec.argument(), -kInfinity, kInfinity);
+    return o;
+  }
+  if (spec.kind() != "attribute") spec.reject();
+  const auto column_and_values = spec.fields(spec.argument(), '=', 2, 2);
+  const auto sides = spec.fields(column_and_values[1], '/', 1, 2);
+  o.kind = Kind::attribute;
+  o.column = column_and_values[0];
+  o.over = spec.fields(sides[0], ',', 1, std::numeric_limits<size_t>::max());
+  if (sides.size() == 2)
+    o.under = spec.fields(sides[1], ',', 1, std::numeric_limits<size_t>::max());
+  return o;
+}
+
+UserGroupOptions parse_user_groups(const std::string& text) {
+  const OptionSpec spec("--user-groups", text,
+                        "none, attribute:COLUMN, attribute:COLUMN@C1,C2,..., activity:Q or "
+                        "diversity:Q (Q ≥ 1)");
+  using Kind = UserGroupOptions::Kind;
+  UserGroupOptions o;
+  if (text == "none") return o;
+  if (!spec.has_argument()) spec.reject();
+  if (spec.kind() == "activity" || spec.kind() == "diversity") {
+    o.kind = spec.kind() == "activity" ? Kind::activity : Kind::diversity;
+    o.quantiles = spec.integer(spec.argument(), 1, kMaxInteger);
+    return o;
+  }
+  if (spec.kind() != "attribute") spec.reject();
+  o.kind = Kind::attribute;
+  const auto column_and_cuts = spec.fields(spec.argument(), '@', 1, 2);
+  o.column = column_and_cuts[0];
+  if (column_and_cuts.size() == 2)
+    for (const auto& cut :
+         spec.fields(column_and_cuts[1], ',', 1, std::numeric_limits<size_t>::max()))
+      o.cuts.push_back(spec.real(cut, -kInfinity, kInfinity));
+  return o;
+}
 
 SplitOptions parse_split(const std::string& text) {
   const OptionSpec spec("--split", text,

@@ -1,5 +1,6 @@
 #pragma once
-// Option values written KIND[:ARGUMENT] or as short lists (--split ratio:0.8,0.1, --sampler
+// Option values written KIND[:ARGUMENT] or as short lists (--dataset synthetic:music-demo,
+// --item-groups popularity:0.2, --user-groups activity:4, --split ratio:0.8,0.1, --sampler
 // popularity:0.75, --lr-schedule step:10:0.5, --eval-protocol sampled:99, --kcore 10,10,
 // --k-filter 16,12): one parser with one error form, "--OPTION 'TEXT': expected FORMS", and the
 // typed engine options they stand for. The engine takes only the typed options.
@@ -10,6 +11,8 @@
 #include <utility>
 #include <vector>
 
+#include "engine/data/dataset_loader.h"
+#include "engine/data/groups.h"
 #include "engine/data/negative_sampler.h"
 #include "engine/data/preprocess.h"
 #include "engine/data/split.h"
@@ -35,14 +38,30 @@ class OptionSpec {
   double real(const std::string& field, double low, double high, bool open_low = false) const;
   int64_t integer(const std::string& field, int64_t low, int64_t high) const;
 
-  // "--OPTION 'TEXT': expected FORMS".
+  // "--OPTION 'TEXT': expected FORMS", or "--OPTION 'TEXT': WHY".
   [[noreturn]] void reject() const;
+  [[noreturn]] void reject(const std::string& why) const;
 
  private:
   std::string option_, text_, expected_, kind_, argument_;
   bool has_argument_ = false;
 };
 
+// --dataset KIND:ARGUMENT; for synthetic data see parse_synthetic.
+DatasetSource parse_dataset(const std::string& text);
+// The argument of --dataset synthetic:ARGUMENT: a preset name (see synthetic_presets), KEY=VALUE
+// pairs on top of music-demo, or a preset followed by pairs ("lfm-2b-scale,seed=3"). Keys:
+// users, items, interactions (total; sets the mean per user), min_items, zipf, communities,
+// affinity, majority_share, majority_boost, unknown_share, seed.
+SyntheticOptions parse_synthetic(const std::string& argument);
+// --columns user=NAME,item=NAME[,weight=NAME][,timestamp=NAME] (time= for timestamp=)
+CsvColumns parse_columns(const std::string& text);
+// --delimiter C | tab
+char parse_delimiter(const std::string& text);
+// --item-groups auto | none | builtin | popularity:SHARE | attribute:COLUMN=V1,V2[/W1,W2]
+ItemGroupOptions parse_item_groups(const std::string& text);
+// --user-groups none | attribute:COLUMN[@C1,C2,...] | activity:Q | diversity:Q
+UserGroupOptions parse_user_groups(const std::string& text);
 // --split ratio:TRAIN[,VALID] | loo:last | loo:random | temporal:TRAIN[,VALID] | files
 SplitOptions parse_split(const std::string& text);
 // --sampler uniform | popularity (α = 0.75, as the ProtoMF code) | popularity:α

@@ -12,21 +12,50 @@
 namespace polyphony::cli {
 namespace fs = std::filesystem;
 
-std::vector<std::string> resumed_arguments(const fs::path& run,
-                                           const std::vector<std::string>& overrides) {
+namespace {
+
+// The strings of `list`, a JSON array of strings in `file`.
+std::vector<std::string> strings_of(const nlohmann::json& list, const fs::path& file) {
+  if (!list.is_array()) fail("{} is corrupt (expected a list of arguments)", file.string());
+  std::vector<std::string> out;
+  for (const auto& a : list) {
+    if (!a.is_string()) fail("{} is corrupt (an argument is not a string)", file.string());
+    out.push_back(a.get<std::string>());
+  }
+  return out;
+}
+
+}  // namespace
+
+nlohmann::json read_command(const fs::path& run) {
   if (!fs::is_directory(run)) fail("{}: no such run directory", run.string());
   const fs::path file = run / run_file::kCommand;
   std::ifstream in(file);
   if (!in)
     fail("{} is missing, so {} is not a run directory written by polyphony train", file.string(),
          run.string());
-  const auto json = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
-  if (!json.is_object() || !json.contains("arguments") || !json["arguments"].is_array())
+  auto json = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+  if (!json.is_object() || !json.contains("arguments"))
     fail("{} is corrupt (expected {{\"arguments\": [...]}})", file.string());
-  std::vector<std::string> arguments;
-  for (const auto& a : json["arguments"]) {
-    if (!a.is_string()) fail("{} is corrupt (an argument is not a string)", file.string());
-    arguments.push_back(a.get<std::string>());
+  strings_of(json["arguments"], file);
+  if (!json.contains("resumes")) json["resumes"] = nlohmann::json::array();
+  if (!json["resumes"].is_array()) fail("{} is corrupt (\"resumes\" is not a list)", file.string());
+  for (const auto& resume : json["resumes"])
+    if (!resume.is_object() || !resume.contains("arguments"))
+      fail("{} is corrupt (a resume without its arguments)", file.string());
+    else
+      strings_of(resume["arguments"], file);
+  return json;
+}
+
+std::vector<std::string> resumed_arguments(const fs::path& run,
+                                           const std::vector<std::string>& overrides) {
+  const auto command = read_command(run);
+  const fs::path file = run / run_file::kCommand;
+  std::vector<std::string> arguments = strings_of(command["arguments"], file);
+  for (const auto& resume : command["resumes"]) {
+    const auto earlier = strings_of(resume["arguments"], file);
+    arguments.insert(arguments.end(), earlier.begin(), earlier.end());
   }
   arguments.insert(arguments.end(), overrides.begin(), overrides.end());
   arguments.push_back("--out");
@@ -74,16 +103,17 @@ void collect_differences(const nlohmann::json& before, const nlohmann::json& now
 
 }  // namespace
 
-void check_resumable(const nlohmann::json& before, const nlohmann::json& now, const fs::path& run) {
+void check_resumable(const nlohmann::json& before, const nlohmann::json& now, const fs::path& run,
+                     const std::string& source) {
   std::vector<std::string> differences;
   collect_differences(before, now, "", differences);
   if (differences.empty()) return;
   std::vector<std::string> allowed;
   for (const auto& key : resumable_keys()) allowed.push_back(key.substr(1));
   fail(
-      "cannot resume {}: the run would differ from the checkpoint in {}; a resume may change "
-      "only {} (start a new run for anything else)",
-      run.string(), fmt::join(differences, ", "), fmt::join(allowed, ", "));
+      "cannot resume {}: the run would differ from {} in {}; a resume may change only {} (start "
+      "a new run for anything else)",
+      run.string(), source, fmt::join(differences, ", "), fmt::join(allowed, ", "));
 }
 
 void truncate_epoch_log(const fs::path& file, int64_t epoch) {

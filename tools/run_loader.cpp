@@ -45,8 +45,17 @@ OpenedRun open_run(const fs::path& path, c10::Device device) {
 
   cxxopts::Options spec("polyphony train", "");
   add_train_options(spec);
-  run.setup = read_train_setup(
-      parse_arguments(spec, "polyphony train", resumed_arguments(run.directory, {})));
+  const auto arguments = resumed_arguments(run.directory, {});
+  try {
+    run.setup = read_train_setup(parse_arguments(spec, "polyphony train", arguments));
+  } catch (const cxxopts::exceptions::exception& e) {
+    // The saved arguments are at fault, not the command line just typed.
+    fail("{}: the run's saved arguments do not parse: {}",
+         (run.directory / run_file::kCommand).string(), e.what());
+  } catch (const Error& e) {
+    fail("{}: the run's saved arguments are refused: {}",
+         (run.directory / run_file::kCommand).string(), e.what());
+  }
   run.data = prepare_data(run.setup.data);
 
   // The data must be what the run was trained and evaluated on.

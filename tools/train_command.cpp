@@ -14,6 +14,7 @@
 #include <fstream>
 #include <string>
 
+#include <fmt/chrono.h>
 #include <fmt/format.h>
 #include <cxxopts.hpp>
 
@@ -34,6 +35,7 @@
 #include "tools/config_file.h"
 #include "tools/data_options.h"
 #include "tools/device.h"
+#include "tools/memory_estimate.h"
 #include "tools/option_spec.h"
 #include "tools/progress.h"
 #include "tools/report.h"
@@ -105,8 +107,14 @@ bool same_on_every_process(Collective& collective, uint64_t value, c10::Device d
   return torch::equal(extremes[0], -extremes[1]);
 }
 
+// `polyphony train --resume RUN [OVERRIDES]`: the run and the arguments given with it.
+struct ResumeRequest {
+  std::string run;
+  std::vector<std::string> overrides;
+};
+
 int train_with_arguments(const std::vector<std::string>& arguments,
-                         const std::optional<std::string>& resume_run);
+                         const std::optional<ResumeRequest>& resume);
 
 }  // namespace
 
@@ -114,9 +122,17 @@ int train(int argc, char** argv) {
   // --resume RUN_DIR replays the run's own arguments, then any given here (e.g. --epochs 50).
   std::vector<std::string> arguments(argv + 1, argv + argc);
   const auto resume_run = take_resume_option(arguments);
+  if (resume_run)
+    if (const auto outs = take_option_values(arguments, "out"); !outs.empty())
+      fail("--resume {} continues that run in its own folder; leave out --out {}", *resume_run,
+           outs.front());
   arguments = expand_configuration(arguments);
-  if (resume_run) arguments = resumed_arguments(*resume_run, arguments);
-  return train_with_arguments(arguments, resume_run);
+  std::optional<ResumeRequest> resume;
+  if (resume_run) {
+    resume = ResumeRequest{*resume_run, arguments};
+    arguments = resumed_arguments(*resume_run, arguments);
+  }
+  return train_with_arguments(arguments, resume);
 }
 
 namespace {
@@ -144,7 +160,7 @@ Processes join_launched_group(c10::Device& device) {
 }
 
 void apply_process_settings(const TrainSetup& setup) {
-  if (setup.threads > 0) torch::set_num_threads(setup.threads);
+  if (setup.threads > 0) set_cpu_threads(setup.threads);
   if (setup.deterministic) {
     at::globalContext().setDeterministicAlgorithms(true, true);
     // cuBLAS is deterministic only with a fixed workspace (read when its first handle is made,
@@ -185,27 +201,46 @@ std::optional<CheckpointDirectory::Found> checkpoint_to_resume(const std::filesy
     for (const auto& skipped : checkpoint->skipped)
       fmt::print("skipping a damaged checkpoint: {}\n", skipped);
     const auto saved = Trainer::checkpoint_metadata(checkpoint->archive);
-    check_resumable(saved.value("config", nlohmann::json()), metadata.at("config"), run);
+    check_resumable(saved.value("config", nlohmann::json()), metadata.at("config"), run,
+                    "checkpoint " + checkpoint->path.string());
     if (saved.value("users", nlohmann::json()) != metadata.at("users") ||
         saved.value("items", nlohmann::json()) != metadata.at("items"))
       fail("cannot resume {}: the user or item ids differ from the checkpoint's", run.string());
     completed_epochs = Trainer::checkpoint_epoch(checkpoint->archive);
+    // Fewer epochs than trained would leave a config that does not describe the model.
+    if (t.epochs < completed_epochs)
+      fail(
+          "--epochs {}: run {} has trained {} epochs already; a resume trains on from there "
+          "(give --epochs {} or more)",
+          t.epochs, run.string(), completed_epochs, completed_epochs);
     fmt::print("resuming from {} ({} epochs completed)\n", checkpoint->path.string(),
                completed_epochs);
   } else {
     std::ifstream saved_config(run / run_file::kConfigJson);
     const auto saved = nlohmann::json::parse(saved_config, nullptr, false);
-    if (!saved.is_discarded()) check_resumable(saved, metadata.at("config"), run);
+    if (!saved.is_discarded())
+      check_resumable(saved, metadata.at("config"), run, (run / run_file::kConfigJson).string());
     fmt::print("no checkpoint in {}: training from the start\n", run.string());
   }
   if (writer) truncate_epoch_log(run / run_file::kEpochLog, completed_epochs);
   return checkpoint;
 }
 
-void write_run_files(const RunDirectory& run, const std::vector<std::string>& arguments,
+// command.json: a new run's arguments; a resumed run's history with this resume's own added.
+nlohmann::json command_json(const std::vector<std::string>& arguments,
+                            const std::optional<ResumeRequest>& resume) {
+  if (!resume) return {{"arguments", arguments}, {"resumes", nlohmann::json::array()}};
+  auto command = read_command(resume->run);
+  command["resumes"].push_back(
+      {{"arguments", resume->overrides},
+       {"date", fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", fmt::gmtime(std::time(nullptr)))}});
+  return command;
+}
+
+void write_run_files(const RunDirectory& run, const nlohmann::json& command,
                      const std::string& resolved_toml, const nlohmann::json& config,
                      const Dataset& dataset) {
-  run.write_json(run_file::kCommand, {{"arguments", arguments}});
+  run.write_json(run_file::kCommand, command);
   write_file_atomically(run.path() / run_file::kConfigToml, resolved_toml);
   run.write_json(run_file::kConfigJson, config);
   run.write_lines(run_file::kUsers, dataset.user_ids);
@@ -289,7 +324,7 @@ nlohmann::json summary_json(const TrainingSummary& summary, const std::string& m
 }
 
 int train_with_arguments(const std::vector<std::string>& arguments,
-                         const std::optional<std::string>& resume_run) {
+                         const std::optional<ResumeRequest>& resume) {
   cxxopts::Options spec("polyphony train",
                         "Train a model, evaluate it by full ranking, write a run directory.");
   add_train_options(spec);
@@ -312,6 +347,7 @@ int train_with_arguments(const std::vector<std::string>& arguments,
   const PreparedData data = prepare_data(setup.data);
   print_data_summary(data, setup.data);
   const Dataset& dataset = data.dataset;
+  check_training_memory(setup, dataset.num_users, dataset.num_items, device);
   ModelContext context{dataset.num_users, dataset.num_items, data.split.train.users,
                        data.split.train.items};
   auto model = make_model(setup.model, context, setup.model_options);
@@ -329,16 +365,18 @@ int train_with_arguments(const std::vector<std::string>& arguments,
                processes.backend == "nccl" ? "NCCL" : "Gloo", device.str(), t.batch_size);
   // Only rank 0 writes; the others wait until the run directory exists.
   std::optional<RunDirectory> run;
-  if (processes.main()) run = resume_run ? RunDirectory::open(out) : RunDirectory::create(out);
+  if (processes.main()) run = resume ? RunDirectory::open(out) : RunDirectory::create(out);
   if (processes.collective) processes.collective->barrier();
   const std::filesystem::path run_path = out;
   t.checkpoints.folder = run_path / run_file::kCheckpoints;
   t.checkpoints.metadata = {
       {"config", config}, {"users", dataset.user_ids}, {"items", dataset.item_ids}};
   std::optional<CheckpointDirectory::Found> checkpoint;
-  if (resume_run)
+  if (resume)
     checkpoint = checkpoint_to_resume(run_path, t, t.checkpoints.metadata, device, run.has_value());
-  if (run) write_run_files(*run, arguments, resolved_config_toml(args), config, dataset);
+  if (run)
+    write_run_files(*run, command_json(arguments, resume), resolved_config_toml(args), config,
+                    dataset);
   fmt::print("model {} on {}, run directory {}\n", model->kind(), device.str(), out);
   if (!setup.quiet)
     fmt::print("configuration (config.resolved.toml):\n{}", resolved_config_lines(args));

@@ -8,6 +8,7 @@
 
 #include "common/error.h"
 #include "engine/data/dataset_loader.h"
+#include "engine/data/line_reader.h"
 #include "models/registry.h"
 #include "tools/config_file.h"
 #include "tools/data_options.h"
@@ -159,7 +160,10 @@ const std::vector<TrainOption>& train_option_table() {
       {"eval-memory-mb", "eval", T::kInteger, "512", "memory budget for one evaluation chunk",
        [](TrainSetup& s, const Value& v) { s.eval.memory_budget_mb = integer(v); }},
       {"threads", "run", T::kInt, "0", "CPU threads (0: all cores)",
-       [](TrainSetup& s, const Value& v) { s.threads = v.as<int>(); }},
+       [](TrainSetup& s, const Value& v) {
+         s.threads = v.as<int>();
+         if (s.threads < 0) fail("--threads must be 0 (all cores) or more (got {})", s.threads);
+       }},
       {"out", "run", T::kText, nullptr, "run directory (default runs/MODEL-TIMESTAMP)",
        [](TrainSetup& s, const Value& v) { s.out = text(v); }},
       {"config", "", T::kText, nullptr,
@@ -204,7 +208,7 @@ const std::vector<TrainOption>& train_option_table() {
       {"dataset", "data", T::kText, "synthetic:music-demo",
        "KIND:PATH with KIND movielens, ml100k, lastfm-hetrec, lfm, lightgcn or csv; or "
        "synthetic:PRESET[,KEY=VALUE...] (music-demo, music-small, lfm-2b-scale)",
-       [](TrainSetup& s, const Value& v) { s.data.load.dataset = text(v); }},
+       [](TrainSetup& s, const Value& v) { s.data.load.source = parse_dataset(text(v)); }},
       {"min-rating", "data", T::kReal, nullptr,
        "keep interactions rated at least this (implicit feedback from ratings)",
        [](TrainSetup& s, const Value& v) { set_min_weight(s.data, "min-rating", real(v)); }},
@@ -237,13 +241,13 @@ const std::vector<TrainOption>& train_option_table() {
        }},
       {"item-groups", "data", T::kText, "auto",
        "auto | builtin | popularity:SHARE | attribute:COLUMN=V1,V2[/W1,W2] | none",
-       [](TrainSetup& s, const Value& v) { s.data.item_groups = text(v); }},
+       [](TrainSetup& s, const Value& v) { s.data.item_groups = parse_item_groups(text(v)); }},
       {"item-attributes", "data", T::kText, nullptr,
        "CSV/TSV of item attributes, first column the item id",
        [](TrainSetup& s, const Value& v) { s.data.item_attributes = text(v); }},
       {"user-groups", "data", T::kText, "none",
        "none | activity:Q | diversity:Q | attribute:COLUMN | attribute:COLUMN@C1,C2,...",
-       [](TrainSetup& s, const Value& v) { s.data.user_groups = text(v); }},
+       [](TrainSetup& s, const Value& v) { s.data.user_groups = parse_user_groups(text(v)); }},
       {"user-attributes", "data", T::kText, nullptr,
        "CSV/TSV of user attributes, first column the user id",
        [](TrainSetup& s, const Value& v) { s.data.user_attributes = text(v); }},
@@ -324,8 +328,49 @@ TrainSetup read_train_setup(const cxxopts::ParseResult& args) {
   return s;
 }
 
+namespace {
+
+// A number option's value that does not parse is an error naming the option (cxxopts' own
+// message, "Argument '1e9' failed to parse", does not say which).
+void check_number_values(const std::vector<std::string>& arguments) {
+  for (size_t i = 0; i < arguments.size(); ++i) {
+    if (arguments[i].rfind("--", 0) != 0) continue;
+    const auto equals = arguments[i].find('=');
+    const std::string name =
+        arguments[i].substr(2, equals == std::string::npos ? equals : equals - 2);
+    const TrainOption* row = find_train_option(name);
+    if (!row || (row->type != OptionType::kInteger && row->type != OptionType::kInt &&
+                 row->type != OptionType::kUnsigned && row->type != OptionType::kReal))
+      continue;
+    const auto value = option_value_at(arguments, i, "--" + name);
+    if (!value) continue;
+    int64_t integer = 0;
+    double number = 0;
+    switch (row->type) {
+      case OptionType::kInteger:
+      case OptionType::kInt:
+        if (!parse_int64(*value, integer) ||
+            (row->type == OptionType::kInt && integer != static_cast<int>(integer)))
+          fail("--{} '{}': expected an integer", name, *value);
+        break;
+      case OptionType::kUnsigned:
+        if (!parse_int64(*value, integer) || integer < 0)
+          fail("--{} '{}': expected a non-negative integer", name, *value);
+        break;
+      case OptionType::kReal:
+        if (!parse_double(*value, number)) fail("--{} '{}': expected a number", name, *value);
+        break;
+      default:
+        break;
+    }
+  }
+}
+
+}  // namespace
+
 cxxopts::ParseResult parse_arguments(cxxopts::Options& spec, const std::string& name,
                                      const std::vector<std::string>& arguments) {
+  check_number_values(arguments);
   std::vector<char*> argv{const_cast<char*>(name.c_str())};
   for (const auto& a : arguments) argv.push_back(const_cast<char*>(a.c_str()));
   auto args = spec.parse(static_cast<int>(argv.size()), argv.data());

@@ -9,20 +9,6 @@
 #include "engine/data/synthetic.h"
 
 namespace polyphony {
-namespace {
-
-std::pair<std::string, std::string> split_spec(const std::string& spec) {
-  const auto colon = spec.find(':');
-  if (colon == std::string::npos || colon == 0 || colon + 1 == spec.size())
-    fail(
-        "--dataset '{}': expected KIND:ARGUMENT, e.g. synthetic:music-demo or "
-        "movielens:ml-1m/ratings.dat",
-        spec);
-  return {spec.substr(0, colon), spec.substr(colon + 1)};
-}
-
-}  // namespace
-
 std::string DataOptions::fingerprint_text() const {
   return fmt::format(
       "min_weight={} columns={},{},{},{} delimiter={} min_user={} min_item={} iterate={}",
@@ -42,13 +28,13 @@ std::filesystem::path default_cache_dir() {
 }
 
 LoadedDataset load_dataset(const DataOptions& options) {
-  const auto [kind, argument] = split_spec(options.dataset);
+  const auto& [kind, argument, synthetic] = options.source;
+  const std::string name = options.source.spec();
   LoadedDataset out;
   if (kind == "synthetic") {
     if (options.read.min_weight)
-      fail("--dataset {}: synthetic data has no ratings or play counts to threshold",
-           options.dataset);
-    out.dataset = generate_synthetic(parse_synthetic(argument), options.dataset);
+      fail("`dataset` {}: synthetic data has no ratings or play counts to threshold", name);
+    out.dataset = generate_synthetic(synthetic, name);
     out.report.records = out.dataset.interactions.size();
     out.report.users_read = out.dataset.num_users;
     out.report.items_read = out.dataset.num_items;
@@ -60,7 +46,7 @@ LoadedDataset load_dataset(const DataOptions& options) {
   auto parse = [&] {
     auto log = read_interactions(kind, argument, options.read);
     out.report = {};
-    out.dataset = dataset_from_log(std::move(log), options.dataset, out.report);
+    out.dataset = dataset_from_log(std::move(log), name, out.report);
     filter_by_counts(out.dataset, options.filters, out.report);
   };
   if (options.cache_dir.empty()) {
@@ -75,7 +61,7 @@ LoadedDataset load_dataset(const DataOptions& options) {
   if (std::filesystem::exists(path, ec)) {
     try {
       out.dataset = load_dataset_cache(path, key, out.report);
-      out.dataset.source = options.dataset;
+      out.dataset.source = name;
       out.cache = fmt::format("hit {}", path.string());
       return out;
     } catch (const Error& e) {

@@ -141,31 +141,64 @@ fs::path write_item_groups(const Dataset& d, const fs::path& path, int64_t first
 
 }  // namespace
 
+namespace {
+
+// The files `format` writes for `d` (and `split`), in order.
+std::vector<std::string> dataset_file_names(const Dataset& d, const std::string& format,
+                                            const Split* split) {
+  std::vector<std::string> names;
+  if (format == "movielens")
+    names = {"ratings.dat"};
+  else if (format == "ml100k")
+    names = {"u.data"};
+  else if (format == "lastfm-hetrec")
+    names = {"user_artists.dat"};
+  else if (format == "lfm")
+    names = {"listening-counts.tsv"};
+  else if (format == "csv")
+    names = {"interactions.csv"};
+  else if (format == "lightgcn" && split && split->valid.size())
+    names = {"train.txt", "valid.txt", "test.txt"};
+  else if (format == "lightgcn")
+    names = {"train.txt", "test.txt"};
+  else
+    fail("`format` '{}': expected movielens, ml100k, lastfm-hetrec, lfm, lightgcn or csv", format);
+  if (d.item_groups.group_of_item.defined()) names.push_back("items.tsv");
+  return names;
+}
+
+}  // namespace
+
 std::vector<fs::path> write_dataset(const Dataset& d, const std::string& format,
-                                    const fs::path& folder, const Split* split) {
+                                    const fs::path& folder, const Split* split, bool replace) {
+  if (format == "lightgcn" && !split)
+    fail("datagen: the lightgcn format needs a split (its files are the split)");
+  const auto names = dataset_file_names(d, format, split);
+  // Every file is checked before any is written, so a refusal leaves the folder as it was.
   std::error_code ec;
+  if (!replace)
+    for (const auto& name : names)
+      if (fs::exists(folder / name, ec))
+        fail("{}: already exists; it is not replaced unless asked (`force`)",
+             (folder / name).string());
   fs::create_directories(folder, ec);
   if (ec) fail("{}: cannot create the folder: {}", folder.string(), ec.message());
   std::vector<fs::path> written;
+  const fs::path first = folder / names.front();
   if (format == "movielens") {
-    written.push_back(write_delimited(d, folder / "ratings.dat", nullptr, "::", true, 5));
+    written.push_back(write_delimited(d, first, nullptr, "::", true, 5));
   } else if (format == "ml100k") {
-    written.push_back(write_delimited(d, folder / "u.data", nullptr, "\t", true, 5));
+    written.push_back(write_delimited(d, first, nullptr, "\t", true, 5));
   } else if (format == "lastfm-hetrec") {
-    written.push_back(write_delimited(d, folder / "user_artists.dat", "userID\tartistID\tweight",
-                                      "\t", false, 1));
+    written.push_back(write_delimited(d, first, "userID\tartistID\tweight", "\t", false, 1));
   } else if (format == "lfm") {
-    written.push_back(write_delimited(d, folder / "listening-counts.tsv", "user_id\titem_id\tcount",
-                                      "\t", false, 1));
+    written.push_back(write_delimited(d, first, "user_id\titem_id\tcount", "\t", false, 1));
   } else if (format == "csv") {
-    written.push_back(write_csv(d, folder / "interactions.csv"));
-  } else if (format == "lightgcn") {
-    if (!split) fail("datagen: the lightgcn format needs a split (its files are the split)");
+    written.push_back(write_csv(d, first));
+  } else {  // lightgcn
     written.push_back(write_adjacency(split->train, folder / "train.txt"));
     if (split->valid.size()) written.push_back(write_adjacency(split->valid, folder / "valid.txt"));
     written.push_back(write_adjacency(split->test, folder / "test.txt"));
-  } else {
-    fail("--format '{}': expected movielens, ml100k, lastfm-hetrec, lfm, lightgcn or csv", format);
   }
   if (d.item_groups.group_of_item.defined())
     written.push_back(write_item_groups(d, folder / "items.tsv",

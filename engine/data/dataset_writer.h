@@ -17,9 +17,11 @@ namespace polyphony {
 // csv keeps the external ids. Interactions
 // without a weight are written with rating 5 (MovieLens formats) or play count 1. lightgcn needs
 // `split` (its files are the split). Files are written through a temporary name and renamed.
+// A file that exists already is an error, before anything is written, unless `replace`.
 // Returns the paths written.
 std::vector<std::filesystem::path> write_dataset(const Dataset& dataset, const std::string& format,
                                                  const std::filesystem::path& folder,
-                                                 const Split* split = nullptr);
+                                                 const Split* split = nullptr,
+                                                 bool replace = false);
 
 }  // namespace polyphony

@@ -8,6 +8,7 @@
 #include <set>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "analysis/truncated_svd.h"
 #include "common/error.h"
@@ -17,41 +18,16 @@
 namespace polyphony {
 namespace {
 
-std::vector<std::string> split_list(const std::string& text, char separator) {
-  std::vector<std::string> parts;
-  size_t from = 0;
-  for (;;) {
-    const size_t hit = text.find(separator, from);
-    parts.push_back(text.substr(from, hit == std::string::npos ? std::string::npos : hit - from));
-    if (hit == std::string::npos) return parts;
-    from = hit + 1;
-  }
-}
-
 std::string join(const std::vector<std::string>& parts, const char* separator) {
   std::string out;
   for (const auto& p : parts) out += (out.empty() ? "" : separator) + p;
   return out;
 }
 
-std::pair<std::string, std::string> kind_and_argument(const std::string& spec) {
-  const auto colon = spec.find(':');
-  if (colon == std::string::npos) return {spec, ""};
-  return {spec.substr(0, colon), spec.substr(colon + 1)};
-}
-
-void need_attributes(const std::filesystem::path& file, const char* option,
+void need_attributes(const std::filesystem::path& file, const char* setting,
                      const std::string& spec) {
   if (file.empty())
-    fail("{} '{}' needs an attribute file ({}-attributes FILE)", option, spec, option);
-}
-
-int64_t positive_integer(const std::string& text, const std::string& option,
-                         const std::string& spec) {
-  int64_t value = 0;
-  if (!parse_int64(text, value) || value < 1)
-    fail("{} '{}': '{}' is not a positive integer", option, spec, text);
-  return value;
+    fail("`{}_groups` '{}' needs an attribute file (`{}_attributes`)", setting, spec, setting);
 }
 
 at::Tensor to_tensor(const std::vector<int64_t>& values) {
@@ -78,21 +54,39 @@ at::Tensor quantile_groups(const at::Tensor& score, int64_t quantiles) {
   return n ? at::div(rank * quantiles, n, "floor") : rank;
 }
 
-ItemGroups make_item_groups(const std::string& spec, const Dataset& d, const Interactions& train,
+std::string ItemGroupOptions::spec() const {
+  switch (kind) {
+    case Kind::automatic:
+      return "auto";
+    case Kind::none:
+      return "none";
+    case Kind::builtin:
+      return "builtin";
+    case Kind::popularity:
+      return fmt::format("popularity:{}", head_share);
+    case Kind::attribute:
+      return fmt::format("attribute:{}={}{}{}", column, join(over, ","), under.empty() ? "" : "/",
+                         join(under, ","));
+  }
+  return "";
+}
+
+ItemGroups make_item_groups(const ItemGroupOptions& o, const Dataset& d, const Interactions& train,
                             const std::filesystem::path& attributes) {
-  const auto [kind, argument] = kind_and_argument(spec);
+  using Kind = ItemGroupOptions::Kind;
   ItemGroups g;
-  if (spec == "none") return g;
-  if (spec == "builtin") {
+  if (o.kind == Kind::none) return g;
+  if (o.kind == Kind::builtin ||
+      (o.kind == Kind::automatic && d.item_groups.group_of_item.defined())) {
     if (!d.item_groups.group_of_item.defined())
-      fail("--item-groups builtin: {} has no built-in item groups (only synthetic data does)",
+      fail("`item_groups` builtin: {} has no built-in item groups (only synthetic data does)",
            d.source);
     return d.item_groups;
   }
-  if (kind == "popularity") {
-    double share = 0;
-    if (!parse_double(argument, share) || !(share > 0 && share < 1))
-      fail("--item-groups '{}': expected popularity:SHARE with SHARE in (0, 1)", spec);
+  if (o.kind == Kind::popularity || o.kind == Kind::automatic) {
+    const double share = o.kind == Kind::automatic ? 0.5 : o.head_share;
+    if (!(share > 0 && share < 1))
+      fail("`item_groups` '{}': the head share must lie in (0, 1)", o.spec());
     const auto head = head_items(at::bincount(train.items, {}, d.num_items), share);
     g.attribute =
         fmt::format("popularity (head holds {:g}% of training interactions)", share * 100);
@@ -102,33 +96,22 @@ ItemGroups make_item_groups(const std::string& spec, const Dataset& d, const Int
     g.under = 1;
     return g;
   }
-  const auto equals = argument.find('=');
-  if (kind != "attribute" || equals == std::string::npos || equals == 0 ||
-      equals + 1 == argument.size())
-    fail(
-        "--item-groups '{}': expected attribute:COLUMN=V1,V2[/W1,W2], popularity:SHARE, builtin "
-        "or none",
-        spec);
-  need_attributes(attributes, "--item", spec);
-  const std::string column = argument.substr(0, equals);
-  const auto sides = split_list(argument.substr(equals + 1), '/');
-  if (sides.size() > 2)
-    fail("--item-groups '{}': at most one '/' between the two value lists", spec);
-  const auto over = split_list(sides[0], ',');
-  const auto under = sides.size() == 2 ? split_list(sides[1], ',') : std::vector<std::string>{};
-  const std::set<std::string> over_set(over.begin(), over.end()),
-      under_set(under.begin(), under.end());
-  for (const auto& v : under)
-    if (over_set.count(v)) fail("--item-groups '{}': '{}' is on both sides", spec, v);
+  need_attributes(attributes, "item", o.spec());
+  if (o.column.empty() || o.over.empty())
+    fail("`item_groups` '{}': needs a column and at least one value", o.spec());
+  const std::set<std::string> over_set(o.over.begin(), o.over.end()),
+      under_set(o.under.begin(), o.under.end());
+  for (const auto& v : o.under)
+    if (over_set.count(v)) fail("`item_groups` '{}': '{}' is on both sides", o.spec(), v);
 
-  const auto values = read_attribute_column(attributes, column, d.item_ids);
-  g.attribute = column;
+  const auto values = read_attribute_column(attributes, o.column, d.item_ids);
+  g.attribute = o.column;
   const int64_t kOver = 0, kUnder = 1;
   int64_t other = -1, unknown = 2;
-  if (under.empty()) {
-    g.names = {join(over, "+"), "non-" + join(over, "+"), "unknown"};
+  if (o.under.empty()) {
+    g.names = {join(o.over, "+"), "non-" + join(o.over, "+"), "unknown"};
   } else {
-    g.names = {join(over, "+"), join(under, "+"), "other", "unknown"};
+    g.names = {join(o.over, "+"), join(o.under, "+"), "other", "unknown"};
     other = 2;
     unknown = 3;
   }
@@ -139,11 +122,20 @@ ItemGroups make_item_groups(const std::string& spec, const Dataset& d, const Int
       group[k] = unknown;
     else if (over_set.count(v))
       group[k] = kOver;
-    else if (under.empty() || under_set.count(v))
+    else if (o.under.empty() || under_set.count(v))
       group[k] = kUnder;
     else
       group[k] = other;
   }
+  // Groups that no item falls into give a gap of NaN: refuse, naming the value or the file.
+  if (std::all_of(group.begin(), group.end(), [&](int64_t k) { return k == unknown; }))
+    fail("{}: no item of the dataset has a value in column '{}' (`item_groups` '{}')",
+         attributes.string(), o.column, o.spec());
+  for (const auto& [side, values] : {std::pair{kOver, &o.over}, std::pair{kUnder, &o.under}})
+    if (!values->empty() && std::find(group.begin(), group.end(), side) == group.end())
+      fail("{}: no item has {} {} in column '{}' (`item_groups` '{}')", attributes.string(),
+           values->size() == 1 ? "the value" : "any of the values", join(*values, ", "), o.column,
+           o.spec());
   g.group_of_item = to_tensor(group);
   g.over = kOver;
   g.under = kUnder;
@@ -164,21 +156,37 @@ at::Tensor interest_diversity(const Interactions& train, int64_t num_users, int6
                    at::full_like(diversity, std::numeric_limits<double>::quiet_NaN()));
 }
 
-UserGroups make_user_groups(const std::string& spec, const Dataset& d, const Interactions& train,
+std::string UserGroupOptions::spec() const {
+  switch (kind) {
+    case Kind::none:
+      return "none";
+    case Kind::activity:
+      return fmt::format("activity:{}", quantiles);
+    case Kind::diversity:
+      return fmt::format("diversity:{}", quantiles);
+    case Kind::attribute:
+      return cuts.empty() ? "attribute:" + column
+                          : fmt::format("attribute:{}@{}", column, fmt::join(cuts, ","));
+  }
+  return "";
+}
+
+UserGroups make_user_groups(const UserGroupOptions& o, const Dataset& d, const Interactions& train,
                             const std::filesystem::path& attributes) {
-  const auto [kind, argument] = kind_and_argument(spec);
+  using Kind = UserGroupOptions::Kind;
   UserGroups g;
-  if (spec == "none") return g;
-  if (kind == "activity") {
-    const int64_t q = positive_integer(argument, "--user-groups", spec);
+  if (o.kind == Kind::none) return g;
+  const int64_t q = o.quantiles;
+  if ((o.kind == Kind::activity || o.kind == Kind::diversity) && q < 1)
+    fail("`user_groups` '{}': needs at least one quantile group", o.spec());
+  if (o.kind == Kind::activity) {
     g.attribute = "activity";
     g.method = fmt::format("{} quantiles of training interactions per user (Q1 least active)", q);
     g.group_of_user = quantile_groups(at::bincount(train.users, {}, d.num_users), q);
     for (int64_t k = 1; k <= q; ++k) g.names.push_back(fmt::format("Q{}", k));
     return g;
   }
-  if (kind == "diversity") {
-    const int64_t q = positive_integer(argument, "--user-groups", spec);
+  if (o.kind == Kind::diversity) {
     const auto diversity = interest_diversity(train, d.num_users, d.num_items);
     const auto known = at::logical_not(at::isnan(diversity));
     g.attribute = "interest diversity";
@@ -192,18 +200,18 @@ UserGroups make_user_groups(const std::string& spec, const Dataset& d, const Int
     g.names.push_back("unknown");
     return g;
   }
-  if (kind != "attribute" || argument.empty() || argument[0] == '@')
-    fail(
-        "--user-groups '{}': expected attribute:COLUMN, attribute:COLUMN@C1,C2,..., activity:Q, "
-        "diversity:Q or none",
-        spec);
-  need_attributes(attributes, "--user", spec);
-  const auto at_sign = argument.find('@');
-  const std::string column = argument.substr(0, at_sign);
-  const auto values = read_attribute_column(attributes, column, d.user_ids);
-  g.attribute = column;
+  need_attributes(attributes, "user", o.spec());
+  if (o.column.empty()) fail("`user_groups` '{}': needs a column", o.spec());
+  for (size_t k = 1; k < o.cuts.size(); ++k)
+    if (!(o.cuts[k - 1] < o.cuts[k]))
+      fail("`user_groups` '{}': cut points must increase", o.spec());
+  const auto values = read_attribute_column(attributes, o.column, d.user_ids);
+  if (std::all_of(values.begin(), values.end(), [](const std::string& v) { return v.empty(); }))
+    fail("{}: no user of the dataset has a value in column '{}' (`user_groups` '{}')",
+         attributes.string(), o.column, o.spec());
+  g.attribute = o.column;
   std::vector<int64_t> group(values.size());
-  if (at_sign == std::string::npos) {
+  if (o.cuts.empty()) {
     g.method = "one group per value";
     std::map<std::string, int64_t> index;
     for (const auto& v : values)
@@ -217,15 +225,7 @@ UserGroups make_user_groups(const std::string& spec, const Dataset& d, const Int
     for (size_t k = 0; k < values.size(); ++k)
       group[k] = values[k].empty() ? unknown : index.at(values[k]);
   } else {
-    std::vector<double> cuts;
-    for (const auto& text : split_list(argument.substr(at_sign + 1), ',')) {
-      double c = 0;
-      if (!parse_double(text, c))
-        fail("--user-groups '{}': cut point '{}' is not a number", spec, text);
-      if (!cuts.empty() && c <= cuts.back())
-        fail("--user-groups '{}': cut points must increase", spec);
-      cuts.push_back(c);
-    }
+    const auto& cuts = o.cuts;
     g.method = "numeric bins";
     g.names.push_back(fmt::format("<{:g}", cuts.front()));
     for (size_t k = 0; k + 1 < cuts.size(); ++k)
@@ -238,8 +238,8 @@ UserGroups make_user_groups(const std::string& spec, const Dataset& d, const Int
       if (values[k].empty()) {
         group[k] = unknown;
       } else if (!parse_double(values[k], v)) {
-        fail("{}: {} '{}' of user '{}' is not a number (binned by --user-groups {})",
-             attributes.string(), column, values[k], d.user_ids[k], spec);
+        fail("{}: {} '{}' of user '{}' is not a number (binned by `user_groups` {})",
+             attributes.string(), o.column, values[k], d.user_ids[k], o.spec());
       } else {
         group[k] = std::upper_bound(cuts.begin(), cuts.end(), v) - cuts.begin();
       }

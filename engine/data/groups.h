@@ -2,8 +2,10 @@
 // Item and user groups for the fairness metrics, defined from attributes or from the training
 // interactions.
 
+#include <cstdint>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include <ATen/core/Tensor.h>
 
@@ -15,27 +17,52 @@ namespace polyphony {
 // head when the items more popular than it hold less than that share). `popularity`: [I] counts.
 at::Tensor head_items(const at::Tensor& popularity, double share);
 
-// --item-groups:
-//   "attribute:COLUMN=V1,V2"          items whose COLUMN is one of V1, V2 (over-represented)
-//                                      against every other value ("non-V1,V2"), unknown apart
-//   "attribute:COLUMN=V1,V2/W1,W2"    V1, V2 (over) against W1, W2 (under); other values form
-//                                      "other", missing ones "unknown"
-//   "popularity:SHARE"                head (items holding SHARE of training interactions, over)
-//                                      against tail (under)
-//   "builtin"                         the dataset's own groups (synthetic data)
-//   "none"
-// COLUMN is read from `attributes` (see read_attribute_column).
-ItemGroups make_item_groups(const std::string& spec, const Dataset& dataset,
+// Which item groups the fairness metrics compare (--item-groups).
+struct ItemGroupOptions {
+  enum class Kind { automatic, none, builtin, popularity, attribute };
+  /// automatic: the dataset's own groups when it has them (builtin), else popularity with 0.5.
+  Kind kind = Kind::automatic;
+  /// popularity: head items (over-represented) hold this share of the training interactions,
+  /// in (0, 1); the rest are tail (under-represented).
+  double head_share = 0.5;
+  /// attribute: items whose `column` (read from the item attribute file, see
+  /// read_attribute_column) is one of `over` form the over-represented group. With `under`
+  /// empty every other value is the other group; otherwise `under` is, the remaining values
+  /// form "other". Missing values form "unknown".
+  std::string column;
+  std::vector<std::string> over;
+  std::vector<std::string> under;
+
+  // As written on the command line: auto, none, builtin, popularity:SHARE,
+  // attribute:COLUMN=V1,V2[/W1,W2].
+  std::string spec() const;
+};
+
+// Which user groups the fairness metrics compare (--user-groups).
+struct UserGroupOptions {
+  enum class Kind { none, attribute, activity, diversity };
+  Kind kind = Kind::none;
+  /// attribute: the column of the user attribute file; one group per value, or with `cuts`
+  /// (increasing) numeric bins below C1, [C1, C2), ..., at or above the last.
+  std::string column;
+  std::vector<double> cuts;
+  /// activity / diversity: the number of quantile groups of training interactions per user
+  /// (Q1 least active) or of interest diversity (Q1 least diverse; users with no embedded item
+  /// form "unknown").
+  int64_t quantiles = 4;
+
+  // As written on the command line: none, attribute:COLUMN[@C1,C2,...], activity:Q,
+  // diversity:Q.
+  std::string spec() const;
+};
+
+// The item groups `options` describe. Errors name the setting (`item_groups`).
+ItemGroups make_item_groups(const ItemGroupOptions& options, const Dataset& dataset,
                             const Interactions& train, const std::filesystem::path& attributes);
 
-// --user-groups:
-//   "attribute:COLUMN"                one group per value, missing values "unknown"
-//   "attribute:COLUMN@C1,C2,..."      numeric COLUMN binned at the cut points C1 < C2 < ...
-//   "activity:Q"                      Q quantile groups of training interactions (Q1 least)
-//   "diversity:Q"                     Q quantile groups of interest diversity (Q1 least diverse;
-//                                      users with no embedded item: "unknown")
-//   "none"
-UserGroups make_user_groups(const std::string& spec, const Dataset& dataset,
+// The user groups `options` describe. Errors name the setting (`user_groups`), or the attribute
+// file, line and user.
+UserGroups make_user_groups(const UserGroupOptions& options, const Dataset& dataset,
                             const Interactions& train, const std::filesystem::path& attributes);
 
 // Interest diversity of every user (models.md, "User interest diversity"): with x_i the unit

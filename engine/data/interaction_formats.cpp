@@ -181,7 +181,7 @@ char detect_delimiter(const fs::path& path) {
   }
   for (char c : {'\t', ',', ';', '|'})
     if (header.find(c) != std::string_view::npos) return c;
-  fail("{}:1: cannot tell the delimiter of the header (none of tab , ; |): '{}'; pass --delimiter",
+  fail("{}:1: cannot tell the delimiter of the header (none of tab , ; |): '{}'; pass `delimiter`",
        path.string(), header);
 }
 
@@ -208,7 +208,7 @@ void read_csv(const fs::path& path, const ReadOptions& options, InteractionLog& 
       if (it == names.end())
         fail(
             "{}:{}: no column '{}' for the {} in the header (columns: {}); map columns with "
-            "--columns user=NAME,item=NAME[,weight=NAME][,timestamp=NAME]",
+            "`columns` user=NAME,item=NAME[,weight=NAME][,timestamp=NAME]",
             path.string(), reader.line_number(), name, role, all);
       return static_cast<int>(it - names.begin());
     };
@@ -292,7 +292,7 @@ std::vector<fs::path> interaction_files(const std::string& kind, const fs::path&
   }
   std::string known;
   for (const auto& k : interaction_formats()) known += (known.empty() ? "" : ", ") + k;
-  fail("unknown dataset kind '{}' (available: {}, synthetic)", kind, known);
+  fail("`dataset`: unknown kind '{}' (available: {}, synthetic)", kind, known);
 }
 
 InteractionLog read_interactions(const std::string& kind, const fs::path& path,

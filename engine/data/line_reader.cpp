@@ -43,8 +43,10 @@ bool fixed_digits(std::string_view text, size_t at, size_t count, int64_t& value
 
 }  // namespace
 
-LineReader::LineReader(std::filesystem::path path, size_t buffer_bytes)
-    : path_(std::move(path)), buffer_(std::max<size_t>(buffer_bytes, 64)) {
+LineReader::LineReader(std::filesystem::path path, size_t buffer_bytes, size_t max_line_bytes)
+    : path_(std::move(path)),
+      buffer_(std::max<size_t>(std::min(buffer_bytes, max_line_bytes), 64)),
+      max_line_bytes_(std::max<size_t>(max_line_bytes, 64)) {
   std::error_code ec;
   if (std::filesystem::is_directory(path_, ec))
     fail("{}: is a directory, expected a file", path_.string());
@@ -63,7 +65,14 @@ bool LineReader::refill() {
   if (begin_ > 0) std::memmove(buffer_.data(), buffer_.data() + begin_, unread);
   begin_ = 0;
   end_ = unread;
-  if (end_ == buffer_.size()) buffer_.resize(buffer_.size() * 2);
+  if (end_ == buffer_.size()) {
+    // One line fills the buffer. Real interaction lines are short; /dev/zero or a binary file
+    // would otherwise grow it until memory runs out.
+    if (buffer_.size() >= max_line_bytes_)
+      fail("{}:{}: a line longer than {} bytes: not a text file of interactions", path_.string(),
+           line_number_ + 1, max_line_bytes_);
+    buffer_.resize(std::min(buffer_.size() * 2, max_line_bytes_ + 1));
+  }
   const size_t got = std::fread(buffer_.data() + end_, 1, buffer_.size() - end_, file_);
   if (got == 0) {
     if (std::ferror(file_)) fail("{}: read error: {}", path_.string(), std::strerror(errno));

@@ -14,8 +14,10 @@ namespace polyphony {
 
 class LineReader {
  public:
-  // Opens `path`; a missing or unreadable file is an error naming it.
-  explicit LineReader(std::filesystem::path path, size_t buffer_bytes = 1 << 22);
+  // Opens `path`; a missing or unreadable file is an error naming it. A line longer than
+  // `max_line_bytes` is an error naming the file and line (the buffer grows up to it).
+  explicit LineReader(std::filesystem::path path, size_t buffer_bytes = 1 << 22,
+                      size_t max_line_bytes = 64 << 20);
   ~LineReader();
   LineReader(const LineReader&) = delete;
   LineReader& operator=(const LineReader&) = delete;
@@ -37,6 +39,7 @@ class LineReader {
   std::filesystem::path path_;
   std::FILE* file_ = nullptr;
   std::vector<char> buffer_;
+  size_t max_line_bytes_;
   size_t begin_ = 0, end_ = 0;  // unread bytes are buffer_[begin_, end_)
   bool eof_ = false;
   int64_t line_number_ = 0;

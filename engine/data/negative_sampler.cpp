@@ -18,7 +18,7 @@ NegativeSampler NegativeSampler::uniform(const UserItemIndex& train) {
 
 NegativeSampler NegativeSampler::popularity(const UserItemIndex& train, double alpha) {
   if (!(alpha >= 0 && std::isfinite(alpha)))
-    fail("--sampler popularity:{}: the exponent must be non-negative", alpha);
+    fail("`sampler` popularity:{}: the exponent must be non-negative", alpha);
   const auto counts =
       at::bincount(train.items().to(at::kCPU), {}, train.num_items()).to(at::kDouble);
   auto weight = alpha == 0 ? at::ones_like(counts) : at::pow(counts, alpha);
@@ -27,7 +27,7 @@ NegativeSampler NegativeSampler::popularity(const UserItemIndex& train, double a
   const double users = static_cast<double>(train.num_users() + 1);
   const double total = std::min(std::ldexp(1.0, 40), std::ldexp(1.0, 62) / users);
   const double sum = weight.sum().item<double>();
-  if (sum <= 0) fail("--sampler popularity: no item has training interactions");
+  if (sum <= 0) fail("`sampler` popularity: no item has training interactions");
   auto mass = (weight * (total / sum)).round().to(at::kLong);
   mass = at::where((weight > 0) & (mass == 0), at::ones_like(mass), mass);
   return NegativeSampler(train, mass.to(train.indptr().device()),
@@ -74,6 +74,10 @@ NegativeSampler::NegativeSampler(const UserItemIndex& train, at::Tensor mass,
   user_mass_ = at::zeros({users}, indptr_.options()).index_add_(0, user_of_entry, entry_mass);
   auto mass_before_item = cumulative_.index_select(0, train.items()) - entry_mass;
   keys_ = user_of_entry * stride_ + (mass_before_item - (positive_mass_ - entry_mass));
+}
+
+at::Tensor NegativeSampler::has_negatives(const at::Tensor& users) const {
+  return user_mass_.index_select(0, users) < total_mass_;
 }
 
 at::Tensor NegativeSampler::sample(const at::Tensor& users, int64_t n) const {

@@ -38,6 +38,9 @@ class NegativeSampler {
   // users [B] -> negatives [B, n]. A user without any negative item (or whose negatives all have
   // zero mass) gets uniform random items: there is nothing else to give.
   at::Tensor sample(const at::Tensor& users, int64_t n) const;
+  // users [B] -> bool [B]: whether the user has a negative item to draw (one not among their
+  // training items, with mass > 0).
+  at::Tensor has_negatives(const at::Tensor& users) const;
 
   // For logs and configs, e.g. "popularity^0.75 over non-training items".
   const std::string& description() const { return description_; }

@@ -2,7 +2,7 @@
 
 #include <ATen/ATen.h>
 
-#include "engine/data/groups.h"
+#include "common/error.h"
 
 namespace polyphony {
 
@@ -13,13 +13,15 @@ PreparedData prepare_data(const DataSetup& setup) {
   p.report = loaded.report;
   p.cache = std::move(loaded.cache);
   const int64_t users = p.dataset.num_users, items = p.dataset.num_items;
+  if (items < 2)
+    fail(
+        "{}: {} item left after reading and filtering; ranking needs at least 2 (see "
+        "`min_rating`, `min_plays`, `min_user_interactions`, `min_item_interactions`, `kcore`)",
+        p.dataset.source, items);
   p.split = make_split(p.dataset, setup.split);
 
-  std::string item_spec = setup.item_groups;
-  if (item_spec == "auto")
-    item_spec = p.dataset.item_groups.group_of_item.defined() ? "builtin" : "popularity:0.5";
   p.dataset.item_groups =
-      make_item_groups(item_spec, p.dataset, p.split.train, setup.item_attributes);
+      make_item_groups(setup.item_groups, p.dataset, p.split.train, setup.item_attributes);
   p.user_groups =
       make_user_groups(setup.user_groups, p.dataset, p.split.train, setup.user_attributes);
 

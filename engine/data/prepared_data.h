@@ -7,6 +7,7 @@
 
 #include "engine/data/dataset.h"
 #include "engine/data/dataset_loader.h"
+#include "engine/data/groups.h"
 #include "engine/data/split.h"
 #include "engine/data/user_item_index.h"
 
@@ -16,12 +17,9 @@ namespace polyphony {
 struct DataSetup {
   DataOptions load;
   SplitOptions split;
-  /// --item-groups (see make_item_groups); "auto": the dataset's own groups when it has them,
-  /// else popularity:0.5.
-  std::string item_groups = "auto";
+  ItemGroupOptions item_groups;
   std::filesystem::path item_attributes;
-  /// --user-groups (see make_user_groups).
-  std::string user_groups = "none";
+  UserGroupOptions user_groups;
   std::filesystem::path user_attributes;
 };
 

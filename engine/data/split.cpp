@@ -18,9 +18,9 @@ constexpr uint8_t kTrain = 0, kValid = 1, kTest = 2, kDropped = 3;
 
 void check_shares(const SplitOptions& o) {
   if (!(o.train > 0 && o.train <= 1))
-    fail("--split {}: the train share must be in (0, 1] (got {})", o.spec(), o.train);
+    fail("`split` {}: the train share must be in (0, 1] (got {})", o.spec(), o.train);
   if (!(o.valid >= 0 && o.train + o.valid <= 1 + 1e-12))
-    fail("--split {}: the valid share must be in [0, 1 - train] (got {})", o.spec(), o.valid);
+    fail("`split` {}: the valid share must be in [0, 1 - train] (got {})", o.spec(), o.valid);
 }
 
 // Positions of each user's interactions, grouped by user in the order `order` gives them.
@@ -79,7 +79,7 @@ std::vector<uint8_t> split_leave_one_out(const Dataset& d, const SplitOptions& o
   at::Tensor key;
   if (o.latest) {
     if (!d.interactions.timestamps.defined())
-      fail("--split loo:last needs timestamps, and {} has none (use loo:random)", d.source);
+      fail("`split` loo:last needs timestamps, and {} has none (use loo:random)", d.source);
     key = d.interactions.timestamps;
   } else {
     Random rng(o.seed);
@@ -96,8 +96,8 @@ std::vector<uint8_t> split_leave_one_out(const Dataset& d, const SplitOptions& o
     if (count == 0) continue;
     if (count == 1)
       fail(
-          "--split {}: user '{}' has a single interaction, which leaves no training data; "
-          "remove such users with --min-user-interactions 2 (or 3 for a validation item)",
+          "`split` {}: user '{}' has a single interaction, which leaves no training data; "
+          "remove such users with `min_user_interactions` 2 (or 3 for a validation item)",
           o.spec(), d.user_ids[user]);
     part[runs.position[first + count - 1]] = kTest;
     if (count >= 3) part[runs.position[first + count - 2]] = kValid;
@@ -108,7 +108,7 @@ std::vector<uint8_t> split_leave_one_out(const Dataset& d, const SplitOptions& o
 std::vector<uint8_t> split_temporal(const Dataset& d, const SplitOptions& o) {
   check_shares(o);
   if (!d.interactions.timestamps.defined())
-    fail("--split {} needs timestamps, and {} has none", o.spec(), d.source);
+    fail("`split` {} needs timestamps, and {} has none", o.spec(), d.source);
   const int64_t n = d.interactions.size();
   const auto order = to_vector(
       std::get<1>(d.interactions.timestamps.sort(/*stable=*/std::optional<bool>(true), 0)));
@@ -123,7 +123,7 @@ std::vector<uint8_t> split_temporal(const Dataset& d, const SplitOptions& o) {
 
 std::vector<uint8_t> split_predefined(const Dataset& d) {
   if (!d.predefined_part.defined())
-    fail("--split files: {} defines no split (only the lightgcn format does)", d.source);
+    fail("`split` files: {} defines no split (only the lightgcn format does)", d.source);
   const auto c = d.predefined_part.contiguous();
   return {c.data_ptr<uint8_t>(), c.data_ptr<uint8_t>() + c.numel()};
 }
@@ -175,7 +175,7 @@ Split make_split(const Dataset& d, const SplitOptions& o) {
     if (o.kind != SplitOptions::Kind::temporal) {
       const int64_t k = cold.nonzero()[0][0].item<int64_t>();
       const int64_t user = d.interactions.users[k].item<int64_t>();
-      fail("{}: user '{}' has held-out interactions but no training data under --split {}",
+      fail("{}: user '{}' has held-out interactions but no training data under `split` {}",
            d.source, d.user_ids[user], o.spec());
     }
     s.dropped = cold.sum().item<int64_t>();

@@ -5,13 +5,10 @@
 
 #include <algorithm>
 #include <cmath>
-#include <functional>
 #include <map>
 #include <numeric>
-#include <optional>
 
 #include "common/error.h"
-#include "engine/data/line_reader.h"
 #include "engine/data/random.h"
 
 namespace polyphony {
@@ -81,63 +78,6 @@ SyntheticOptions synthetic_preset(const std::string& name) {
   std::string known;
   for (const auto& n : synthetic_presets()) known += (known.empty() ? "" : ", ") + n;
   fail("unknown synthetic preset '{}' (available: {})", name, known);
-}
-
-SyntheticOptions parse_synthetic(const std::string& argument) {
-  size_t from = 0;
-  SyntheticOptions o;
-  std::optional<double> interactions;
-  bool first = true;
-  for (;;) {
-    const size_t comma = argument.find(',', from);
-    const std::string part =
-        argument.substr(from, comma == std::string::npos ? std::string::npos : comma - from);
-    const auto equals = part.find('=');
-    if (equals == std::string::npos) {
-      if (!first) fail("synthetic:{}: expected KEY=VALUE, found '{}'", argument, part);
-      o = synthetic_preset(part);
-    } else {
-      const std::string key = part.substr(0, equals), text = part.substr(equals + 1);
-      // Each key with whether it takes an integer and where its value goes.
-      struct Key {
-        const char* name;
-        bool integer;
-        std::function<void(double)> set;
-      };
-      const Key keys[] = {
-          {"users", true, [&](double v) { o.users = static_cast<int64_t>(v); }},
-          {"items", true, [&](double v) { o.items = static_cast<int64_t>(v); }},
-          {"interactions", true, [&](double v) { interactions = v; }},
-          {"min_items", true, [&](double v) { o.min_items_per_user = static_cast<int64_t>(v); }},
-          {"zipf", false, [&](double v) { o.zipf = v; }},
-          {"communities", true, [&](double v) { o.communities = static_cast<int64_t>(v); }},
-          {"affinity", false, [&](double v) { o.community_affinity = v; }},
-          {"majority_share", false, [&](double v) { o.majority_share = v; }},
-          {"majority_boost", false, [&](double v) { o.majority_boost = v; }},
-          {"unknown_share", false, [&](double v) { o.unknown_share = v; }},
-          {"seed", true, [&](double v) { o.seed = static_cast<uint64_t>(v); }},
-      };
-      const auto* match = std::find_if(std::begin(keys), std::end(keys),
-                                       [&](const Key& k) { return key == k.name; });
-      if (match == std::end(keys)) {
-        std::string known;
-        for (const auto& k : keys) known += (known.empty() ? "" : ", ") + std::string(k.name);
-        fail("synthetic:{}: unknown key '{}' (known: {})", argument, key, known);
-      }
-      double value = 0;
-      if (!parse_double(text, value))
-        fail("synthetic:{}: {} '{}' is not a number", argument, key, text);
-      if (match->integer && (value != std::floor(value) || std::fabs(value) > 9e15))
-        fail("synthetic:{}: {} must be an integer (got {})", argument, key, text);
-      match->set(value);
-    }
-    first = false;
-    if (comma == std::string::npos) break;
-    from = comma + 1;
-  }
-  if (interactions)
-    o.mean_items_per_user = *interactions / static_cast<double>(std::max<int64_t>(o.users, 1));
-  return o;
 }
 
 Dataset generate_synthetic(const SyntheticOptions& o, const std::string& source) {

@@ -43,12 +43,6 @@ const std::vector<std::string>& synthetic_presets();
 // Options of a named preset; an unknown name is an error.
 SyntheticOptions synthetic_preset(const std::string& name);
 
-// Parses the argument of synthetic:ARG: a preset name, KEY=VALUE pairs on top of music-demo, or
-// a preset followed by pairs ("lfm-2b-scale,seed=3"). Keys: users, items, interactions (total;
-// sets the mean per user), min_items, zipf, communities, affinity, majority_share,
-// majority_boost, unknown_share, seed.
-SyntheticOptions parse_synthetic(const std::string& argument);
-
 // Generates the dataset in parallel, writing straight into the final arrays (users, items and
 // timestamps: ~24 bytes per interaction and little else). Each user draws from a generator
 // seeded by (seed, user), so the result does not depend on the thread count.

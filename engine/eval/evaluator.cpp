@@ -175,7 +175,8 @@ Evaluator::Evaluator(const UserItemIndex& train, ItemGroups groups, EvaluatorOpt
   options_.ks = sorted_cutoffs(std::move(options_.ks));
   if (!(options_.head_share > 0 && options_.head_share <= 1))
     fail("evaluation: head share must be in (0, 1] (got {})", options_.head_share);
-  if (options_.memory_budget_mb < 1) fail("evaluation: memory budget must be at least 1 MB");
+  if (options_.memory_budget_mb < 1)
+    fail("`eval_memory_mb` must be at least 1 (got {})", options_.memory_budget_mb);
 
   auto items = train.items().to(at::kCPU);
   popularity_ = at::bincount(items, {}, num_items_).to(at::kDouble);
@@ -200,206 +201,264 @@ int64_t Evaluator::chunk_users(int64_t num_items) const {
   return std::max<int64_t>(1, budget / (std::max<int64_t>(num_items, 1) * kBytesPerCell));
 }
 
-EvaluationResult Evaluator::evaluate(Recommender& model, const UserItemIndex& exclude,
-                                     const UserItemIndex& target, const std::string& split) const {
-  at::NoGradGuard no_grad;
-  const auto exclude_dev = exclude.to(device_);
-  const auto target_dev = target.to(device_);
-  const int64_t num_items = num_items_;
-  const auto& ks = options_.ks;
-  const auto num_k = static_cast<int64_t>(ks.size());
-  const int64_t kmax = std::min(ks.back(), num_items);
-  const int64_t num_groups =
-      groups_.group_of_item.defined() ? static_cast<int64_t>(groups_.names.size()) : 0;
+// Sums over the evaluated users, added chunk by chunk and then over processes.
+struct Evaluator::Sums {
+  at::Tensor utility;        // [K, kNumUtility]
+  at::Tensor popularity;     // [K, kNumPopularity]
+  at::Tensor exposure;       // [K, I]: times each item is in a top-K list
+  at::Tensor rank_sum;       // [item groups]: 0-based ranks of the target items
+  at::Tensor rank_count;     // [item groups]: target items
+  at::Tensor group_utility;  // [user groups, K, kNumUtility]
+  at::Tensor group_users;    // [user groups]: evaluated users
+  at::Tensor users;          // []: evaluated users
 
-  auto long_opts = at::TensorOptions().dtype(at::kLong).device(device_);
-  auto double_opts = at::TensorOptions().dtype(at::kDouble).device(device_);
-  auto all_users = at::arange(num_users_, long_opts);
-  auto users = all_users.masked_select(target_dev.counts_of(all_users) > 0);
-  const int64_t n_users = users.numel();
-  if (collective_ && collective_->world_size() > 1) {
-    // Each process ranks its contiguous share of the users; the sums are added up below.
-    const auto [from, to] = collective_->share_of(n_users);
-    users = users.slice(0, from, to);
+  Sums(int64_t num_k, int64_t num_items, int64_t item_groups, int64_t user_groups,
+       const at::TensorOptions& options)
+      : utility(at::zeros({num_k, kNumUtility}, options)),
+        popularity(at::zeros({num_k, kNumPopularity}, options)),
+        exposure(at::zeros({num_k, num_items}, options)),
+        rank_sum(at::zeros({std::max<int64_t>(item_groups, 1)}, options)),
+        rank_count(at::zeros_like(rank_sum)),
+        group_utility(at::zeros({std::max<int64_t>(user_groups, 1), num_k, kNumUtility}, options)),
+        group_users(at::zeros({std::max<int64_t>(user_groups, 1)}, options)),
+        users(at::zeros({}, options)) {}
+
+  // Every sum, for adding them up over processes (in place).
+  std::vector<at::Tensor> all() const {
+    return {utility,    popularity,    exposure,    rank_sum,
+            rank_count, group_utility, group_users, users.view({1})};
   }
+};
 
-  auto utility = at::zeros({num_k, kNumUtility}, double_opts);
-  auto popularity_terms = at::zeros({num_k, kNumPopularity}, double_opts);
-  auto exposure = at::zeros({num_k, num_items}, double_opts);
-  auto rank_sum = at::zeros({std::max<int64_t>(num_groups, 1)}, double_opts);
-  auto rank_count = at::zeros_like(rank_sum);
-  const int64_t num_user_groups =
-      user_groups_.group_of_user.defined() ? static_cast<int64_t>(user_groups_.names.size()) : 0;
-  auto group_utility =
-      at::zeros({std::max<int64_t>(num_user_groups, 1), num_k, kNumUtility}, double_opts);
-  auto group_users = at::zeros({std::max<int64_t>(num_user_groups, 1)}, double_opts);
-  auto evaluated_users = at::zeros({}, double_opts);
+namespace {
 
-  auto positions = at::arange(1, kmax + 1, double_opts);
-  auto discount = 1.0 / at::log2(positions + 1.0);  // NDCG's 1 / log2(rank + 1), rank from 1
-  auto ideal_dcg = discount.cumsum(0);
-  auto inverse_position = 1.0 / positions;
-  // Self-information of an item, log2(users / its interactions) (Zhou et al., 2010).
-  auto self_information = at::log2(static_cast<double>(num_users_) / popularity_.clamp_min(1.0));
-  auto head = is_head_.to(at::kDouble);
+int64_t group_count(const at::Tensor& group_of, const std::vector<std::string>& names) {
+  return group_of.defined() ? static_cast<int64_t>(names.size()) : 0;
+}
 
-  const int64_t chunk = chunk_users(num_items);
-  const int64_t my_users = users.numel();
-  for (int64_t begin = 0; begin < my_users; begin += chunk) {
-    auto chunk_users = users.slice(0, begin, std::min(begin + chunk, my_users));
-    const int64_t c = chunk_users.size(0);
-    auto scores = model.score_all_items(chunk_users).to(at::kFloat).contiguous();  // [C, I]
-    TORCH_CHECK(scores.dim() == 2 && scores.size(0) == c && scores.size(1) == num_items,
-                model.kind(), ": score_all_items returned ", scores.sizes(), ", expected [", c,
-                ", ", num_items, "]");
-    auto [ex_rows, ex_items] = exclude_dev.entries_of(chunk_users);
-    auto [all_rows, all_items] = target_dev.entries_of(chunk_users);
-    // A test item the user already has is masked and cannot be recommended: it is left out of
-    // T_u, and a user with no test item left is not evaluated (docs/metrics.md). The masked test
-    // items are those that masking turned to -inf.
-    auto scored_masked = scores.index({all_rows, all_items}) == kMasked;
-    scores.index_put_({ex_rows, ex_items}, kMasked);
-    auto recommendable = (scores.index({all_rows, all_items}) != kMasked).logical_or(scored_masked);
-    auto t_rows = all_rows.masked_select(recommendable);
-    auto t_items = all_items.masked_select(recommendable);
-    auto n_target =
-        at::zeros({c}, double_opts).index_add_(0, t_rows, at::ones_like(t_rows, double_opts));
-    auto evaluated = n_target > 0;
-    auto evaluated_d = evaluated.to(at::kDouble);
-    evaluated_users += evaluated_d.sum();
-
-    auto top_items = top_items_in_rank_order(scores, kmax);  // [C, kmax]
-    auto valid = scores.gather(1, top_items) != kMasked;
-    auto is_target = at::zeros({c, num_items}, long_opts.dtype(at::kBool));
-    is_target.index_put_({t_rows, t_items}, true);
-    auto hits = is_target.gather(1, top_items).logical_and(valid).to(at::kDouble);
-    // Lists of users who are not evaluated count nowhere (popularity, exposure).
-    auto valid_d = valid.to(at::kDouble) * evaluated_d.unsqueeze(1);
-    at::Tensor user_group;
-    if (num_user_groups > 0) {
-      user_group = user_groups_.group_of_user.index_select(0, chunk_users);
-      group_users.index_add_(0, user_group, evaluated_d);
-    }
-
-    for (int64_t q = 0; q < num_k; ++q) {
-      const int64_t k = std::min(ks[q], kmax);
-      auto h = hits.narrow(1, 0, k);
-      auto n_hits = h.sum(1);
-      // Users not evaluated get 1 as their count here, and zero terms below.
-      auto relevant = n_target.clamp(1.0, static_cast<double>(k));
-      auto ideal = ideal_dcg.index_select(0, relevant.to(at::kLong) - 1);
-      auto inv = inverse_position.narrow(0, 0, k);
-      auto per_user = at::stack({(n_hits > 0).to(at::kDouble), n_hits / static_cast<double>(ks[q]),
-                                 n_hits / n_target.clamp_min(1.0),
-                                 (h * discount.narrow(0, 0, k)).sum(1) / ideal, (h * inv).amax(1),
-                                 (h.cumsum(1) * inv * h).sum(1) / relevant});
-      utility[q] += per_user.sum(1);
-      if (num_user_groups > 0) group_utility.select(1, q).index_add_(0, user_group, per_user.t());
-
-      auto items_k = top_items.narrow(1, 0, k).reshape(-1);
-      auto v = valid_d.narrow(1, 0, k);
-      auto n_valid = v.sum(1).clamp_min(1.0);
-      auto mean_over_list = [&](const at::Tensor& per_item) {
-        return (per_item.index_select(0, items_k).view({c, k}) * v).sum(1) / n_valid;
-      };
-      auto head_share = mean_over_list(head);
-      popularity_terms[q] +=
-          at::stack({mean_over_list(popularity_), (1.0 - head_share) * evaluated_d, head_share,
-                     mean_over_list(self_information)})
-              .sum(1);
-      exposure[q].index_add_(0, items_k, v.reshape(-1));
-    }
-
-    if (num_groups > 0 && t_rows.numel() > 0) {
-      // Rank of a target item = number of unmasked items scored strictly higher (0-based).
-      auto counts = n_target.to(at::kLong);
-      auto local = at::arange(t_rows.numel(), long_opts) -
-                   (counts.cumsum(0) - counts).index_select(0, t_rows);
-      const int64_t max_targets = counts.max().item<int64_t>();
-      auto target_scores =
-          at::full({c, max_targets}, std::numeric_limits<float>::infinity(), scores.options());
-      target_scores.index_put_({t_rows, local}, scores.index({t_rows, t_items}));
-      auto rank = count_scored_above(scores, target_scores).index({t_rows, local}).to(at::kDouble);
-      auto group = groups_.group_of_item.index_select(0, t_items);
-      rank_sum.index_add_(0, group, rank);
-      rank_count.index_add_(0, group, at::ones_like(rank));
-    }
-  }
-
-  if (collective_ && collective_->world_size() > 1) {
-    std::vector<at::Tensor> sums{
-        utility,    popularity_terms, exposure,    rank_sum,
-        rank_count, group_utility,    group_users, evaluated_users.view({1})};
-    collective_->all_reduce_sum(sums);
-  }
-
-  EvaluationResult r;
-  r.split = split;
-  r.users_evaluated = static_cast<int64_t>(std::llround(evaluated_users.item<double>()));
-  r.ks = ks;
-  const double denominator = r.users_evaluated > 0 ? static_cast<double>(r.users_evaluated) : kNaN;
-  auto utility_cpu = utility.cpu();
-  auto popularity_cpu = popularity_terms.cpu();
-  auto exposure_cpu = exposure.cpu();
-  for (int64_t q = 0; q < num_k; ++q) {
-    const std::string at_k = "@" + std::to_string(ks[q]);
+// Utility, popularity, coverage and concentration metrics at every K.
+void set_list_metrics(EvaluationResult& r, const at::Tensor& utility, const at::Tensor& popularity,
+                      const at::Tensor& exposure, double users) {
+  const auto utility_cpu = utility.cpu(), popularity_cpu = popularity.cpu();
+  const auto exposure_cpu = exposure.cpu();
+  const int64_t num_items = exposure.size(1);
+  for (size_t q = 0; q < r.ks.size(); ++q) {
+    const std::string at_k = "@" + std::to_string(r.ks[q]);
     for (int m = 0; m < kNumUtility; ++m)
-      r.metrics[kUtilityNames[m] + at_k] = utility_cpu[q][m].item<double>() / denominator;
+      r.metrics[kUtilityNames[m] + at_k] = utility_cpu[q][m].item<double>() / users;
     for (int m = 0; m < kNumPopularity; ++m)
-      r.metrics[kPopularityNames[m] + at_k] = popularity_cpu[q][m].item<double>() / denominator;
-    auto e = exposure_cpu[q];
+      r.metrics[kPopularityNames[m] + at_k] = popularity_cpu[q][m].item<double>() / users;
+    const auto e = exposure_cpu[q];
     r.metrics["Coverage" + at_k] =
         (e > 0).sum().item<double>() / static_cast<double>(std::max<int64_t>(num_items, 1));
     r.metrics["Gini" + at_k] = gini(e);
     r.metrics["Entropy" + at_k] = entropy(e);
   }
+}
 
-  if (num_groups > 0) {
-    set_item_group_ranks(r, groups_, rank_sum, rank_count, num_items);
-    auto group_cpu = groups_.group_of_item.cpu();
-    for (int64_t q = 0; q < num_k; ++q) {
-      auto per_group =
-          at::zeros({num_groups}, at::kDouble).index_add_(0, group_cpu, exposure_cpu[q]);
-      const double total = per_group.sum().item<double>();
-      std::vector<double> shares;
-      for (int64_t g = 0; g < num_groups; ++g)
-        shares.push_back(total > 0 ? per_group[g].item<double>() / total : kNaN);
-      r.group_exposure_share[ks[q]] = shares;
-    }
+// Each item group's share of the top-K exposure, at every K.
+void set_group_exposure(EvaluationResult& r, const ItemGroups& groups, const at::Tensor& exposure) {
+  const auto num_groups = static_cast<int64_t>(groups.names.size());
+  const auto group_cpu = groups.group_of_item.cpu();
+  const auto exposure_cpu = exposure.cpu();
+  for (size_t q = 0; q < r.ks.size(); ++q) {
+    auto per_group = at::zeros({num_groups}, at::kDouble).index_add_(0, group_cpu, exposure_cpu[q]);
+    const double total = per_group.sum().item<double>();
+    std::vector<double> shares;
+    for (int64_t g = 0; g < num_groups; ++g)
+      shares.push_back(total > 0 ? per_group[g].item<double>() / total : kNaN);
+    r.group_exposure_share[r.ks[q]] = shares;
   }
-  if (num_user_groups > 0) {
-    auto sums = group_utility.cpu();
-    auto users_per_group = group_users.cpu();
-    r.user_group_attribute = user_groups_.attribute;
-    r.user_group_method = user_groups_.method;
-    r.user_group_names = user_groups_.names;
-    for (int64_t g = 0; g < num_user_groups; ++g)
-      r.user_group_users.push_back(static_cast<int64_t>(users_per_group[g].item<double>()));
-    for (int64_t q = 0; q < num_k; ++q) {
-      for (int m = 0; m < kNumUtility; ++m) {
-        const std::string name = kUtilityNames[m] + ("@" + std::to_string(ks[q]));
-        std::vector<double> values;
-        for (int64_t g = 0; g < num_user_groups; ++g) {
-          const double n = users_per_group[g].item<double>();
-          const double value = n > 0 ? sums[g][q][m].item<double>() / n : kNaN;
-          r.metrics[name + "[users:" + user_groups_.names[g] + "]"] = value;
-          if (n > 0) values.push_back(value);
-        }
-        double gap = kNaN, spread = kNaN;
-        if (!values.empty()) {
-          const auto [low, high] = std::minmax_element(values.begin(), values.end());
-          gap = *high - *low;
-          double mean = 0, square = 0;
-          for (double v : values) mean += v / static_cast<double>(values.size());
-          for (double v : values)
-            square += (v - mean) * (v - mean) / static_cast<double>(values.size());
-          spread = std::sqrt(square);
-        }
-        r.metrics["UserGap[" + name + "]"] = gap;
-        r.metrics["UserStd[" + name + "]"] = spread;
+}
+
+// Utility per user group, and the gap (max − min) and spread (std) across the groups.
+void set_user_group_metrics(EvaluationResult& r, const UserGroups& groups,
+                            const at::Tensor& group_utility, const at::Tensor& group_users) {
+  const auto sums = group_utility.cpu();
+  const auto users_per_group = group_users.cpu();
+  const auto num_groups = static_cast<int64_t>(groups.names.size());
+  r.user_group_attribute = groups.attribute;
+  r.user_group_method = groups.method;
+  r.user_group_names = groups.names;
+  for (int64_t g = 0; g < num_groups; ++g)
+    r.user_group_users.push_back(static_cast<int64_t>(users_per_group[g].item<double>()));
+  for (size_t q = 0; q < r.ks.size(); ++q) {
+    for (int m = 0; m < kNumUtility; ++m) {
+      const std::string name = kUtilityNames[m] + ("@" + std::to_string(r.ks[q]));
+      std::vector<double> values;
+      for (int64_t g = 0; g < num_groups; ++g) {
+        const double n = users_per_group[g].item<double>();
+        const double value = n > 0 ? sums[g][q][m].item<double>() / n : kNaN;
+        r.metrics[name + "[users:" + groups.names[g] + "]"] = value;
+        if (n > 0) values.push_back(value);
       }
+      double gap = kNaN, spread = kNaN;
+      if (!values.empty()) {
+        const auto [low, high] = std::minmax_element(values.begin(), values.end());
+        gap = *high - *low;
+        double mean = 0, square = 0;
+        for (double v : values) mean += v / static_cast<double>(values.size());
+        for (double v : values)
+          square += (v - mean) * (v - mean) / static_cast<double>(values.size());
+        spread = std::sqrt(square);
+      }
+      r.metrics["UserGap[" + name + "]"] = gap;
+      r.metrics["UserStd[" + name + "]"] = spread;
     }
   }
+}
+
+}  // namespace
+
+EvaluationResult Evaluator::evaluate(Recommender& model, const UserItemIndex& exclude,
+                                     const UserItemIndex& target, const std::string& split) const {
+  at::NoGradGuard no_grad;
+  const auto exclude_dev = exclude.to(device_);
+  const auto target_dev = target.to(device_);
+  const auto users = users_to_rank(target_dev);
+  Sums sums(static_cast<int64_t>(options_.ks.size()), num_items_,
+            group_count(groups_.group_of_item, groups_.names),
+            group_count(user_groups_.group_of_user, user_groups_.names),
+            at::TensorOptions().dtype(at::kDouble).device(device_));
+  const int64_t chunk = chunk_users(num_items_);
+  for (int64_t begin = 0; begin < users.numel(); begin += chunk)
+    add_chunk(model, users.slice(0, begin, std::min(begin + chunk, users.numel())), exclude_dev,
+              target_dev, sums);
+  if (collective_ && collective_->world_size() > 1) {
+    auto all = sums.all();
+    collective_->all_reduce_sum(all);
+  }
+  return finish(sums, split);
+}
+
+at::Tensor Evaluator::users_to_rank(const UserItemIndex& target) const {
+  const auto all_users =
+      at::arange(num_users_, at::TensorOptions().dtype(at::kLong).device(device_));
+  auto users = all_users.masked_select(target.counts_of(all_users) > 0);
+  if (collective_ && collective_->world_size() > 1) {
+    // Each process ranks its contiguous share of the users; the sums are added up after.
+    const auto [from, to] = collective_->share_of(users.numel());
+    users = users.slice(0, from, to);
+  }
+  return users;
+}
+
+void Evaluator::add_chunk(Recommender& model, const at::Tensor& chunk_users,
+                          const UserItemIndex& exclude, const UserItemIndex& target,
+                          Sums& sums) const {
+  const int64_t num_items = num_items_;
+  const auto& ks = options_.ks;
+  const auto num_k = static_cast<int64_t>(ks.size());
+  const int64_t kmax = std::min(ks.back(), num_items);
+  const auto long_opts = at::TensorOptions().dtype(at::kLong).device(device_);
+  const auto double_opts = at::TensorOptions().dtype(at::kDouble).device(device_);
+  const int64_t c = chunk_users.size(0);
+
+  const auto positions = at::arange(1, kmax + 1, double_opts);
+  const auto discount = 1.0 / at::log2(positions + 1.0);  // NDCG's 1 / log2(rank + 1), rank from 1
+  const auto ideal_dcg = discount.cumsum(0);
+  const auto inverse_position = 1.0 / positions;
+  // Self-information of an item, log2(users / its interactions) (Zhou et al., 2010).
+  const auto self_information =
+      at::log2(static_cast<double>(num_users_) / popularity_.clamp_min(1.0));
+  const auto head = is_head_.to(at::kDouble);
+
+  auto scores = model.score_all_items(chunk_users).to(at::kFloat).contiguous();  // [C, I]
+  TORCH_CHECK(scores.dim() == 2 && scores.size(0) == c && scores.size(1) == num_items, model.kind(),
+              ": score_all_items returned ", scores.sizes(), ", expected [", c, ", ", num_items,
+              "]");
+  auto [ex_rows, ex_items] = exclude.entries_of(chunk_users);
+  auto [all_rows, all_items] = target.entries_of(chunk_users);
+  // A test item the user already has is masked and cannot be recommended: it is left out of
+  // T_u, and a user with no test item left is not evaluated (docs/metrics.md). The masked test
+  // items are those that masking turned to -inf.
+  auto scored_masked = scores.index({all_rows, all_items}) == kMasked;
+  scores.index_put_({ex_rows, ex_items}, kMasked);
+  auto recommendable = (scores.index({all_rows, all_items}) != kMasked).logical_or(scored_masked);
+  auto t_rows = all_rows.masked_select(recommendable);
+  auto t_items = all_items.masked_select(recommendable);
+  auto n_target =
+      at::zeros({c}, double_opts).index_add_(0, t_rows, at::ones_like(t_rows, double_opts));
+  auto evaluated_d = (n_target > 0).to(at::kDouble);
+  sums.users += evaluated_d.sum();
+
+  auto top_items = top_items_in_rank_order(scores, kmax);  // [C, kmax]
+  auto valid = scores.gather(1, top_items) != kMasked;
+  auto is_target = at::zeros({c, num_items}, long_opts.dtype(at::kBool));
+  is_target.index_put_({t_rows, t_items}, true);
+  auto hits = is_target.gather(1, top_items).logical_and(valid).to(at::kDouble);
+  // Lists of users who are not evaluated count nowhere (popularity, exposure).
+  auto valid_d = valid.to(at::kDouble) * evaluated_d.unsqueeze(1);
+  const bool by_user_group = user_groups_.group_of_user.defined();
+  at::Tensor user_group;
+  if (by_user_group) {
+    user_group = user_groups_.group_of_user.index_select(0, chunk_users);
+    sums.group_users.index_add_(0, user_group, evaluated_d);
+  }
+
+  for (int64_t q = 0; q < num_k; ++q) {
+    const int64_t k = std::min(ks[q], kmax);
+    auto h = hits.narrow(1, 0, k);
+    auto n_hits = h.sum(1);
+    // Users not evaluated get 1 as their count here, and zero terms below.
+    auto relevant = n_target.clamp(1.0, static_cast<double>(k));
+    auto ideal = ideal_dcg.index_select(0, relevant.to(at::kLong) - 1);
+    auto inv = inverse_position.narrow(0, 0, k);
+    auto per_user = at::empty({kNumUtility, c}, double_opts);  // each user's terms, by name
+    per_user[kHR] = (n_hits > 0).to(at::kDouble);
+    per_user[kPrecision] = n_hits / static_cast<double>(ks[q]);
+    per_user[kRecall] = n_hits / n_target.clamp_min(1.0);
+    per_user[kNDCG] = (h * discount.narrow(0, 0, k)).sum(1) / ideal;
+    per_user[kMRR] = (h * inv).amax(1);
+    per_user[kMAP] = (h.cumsum(1) * inv * h).sum(1) / relevant;
+    sums.utility[q] += per_user.sum(1);
+    if (by_user_group) sums.group_utility.select(1, q).index_add_(0, user_group, per_user.t());
+
+    auto items_k = top_items.narrow(1, 0, k).reshape(-1);
+    auto v = valid_d.narrow(1, 0, k);
+    auto n_valid = v.sum(1).clamp_min(1.0);
+    auto mean_over_list = [&](const at::Tensor& per_item) {
+      return (per_item.index_select(0, items_k).view({c, k}) * v).sum(1) / n_valid;
+    };
+    auto head_share = mean_over_list(head);
+    auto popularity_terms = at::empty({kNumPopularity, c}, double_opts);
+    popularity_terms[kARP] = mean_over_list(popularity_);
+    popularity_terms[kAPLT] = (1.0 - head_share) * evaluated_d;
+    popularity_terms[kHeadShare] = head_share;
+    popularity_terms[kNovelty] = mean_over_list(self_information);
+    sums.popularity[q] += popularity_terms.sum(1);
+    sums.exposure[q].index_add_(0, items_k, v.reshape(-1));
+  }
+
+  if (groups_.group_of_item.defined() && t_rows.numel() > 0) {
+    // Rank of a target item = number of unmasked items scored strictly higher (0-based).
+    auto counts = n_target.to(at::kLong);
+    auto local =
+        at::arange(t_rows.numel(), long_opts) - (counts.cumsum(0) - counts).index_select(0, t_rows);
+    const int64_t max_targets = counts.max().item<int64_t>();
+    auto target_scores =
+        at::full({c, max_targets}, std::numeric_limits<float>::infinity(), scores.options());
+    target_scores.index_put_({t_rows, local}, scores.index({t_rows, t_items}));
+    auto rank = count_scored_above(scores, target_scores).index({t_rows, local}).to(at::kDouble);
+    auto group = groups_.group_of_item.index_select(0, t_items);
+    sums.rank_sum.index_add_(0, group, rank);
+    sums.rank_count.index_add_(0, group, at::ones_like(rank));
+  }
+}
+
+EvaluationResult Evaluator::finish(const Sums& sums, const std::string& split) const {
+  EvaluationResult r;
+  r.split = split;
+  r.users_evaluated = static_cast<int64_t>(std::llround(sums.users.item<double>()));
+  r.ks = options_.ks;
+  const double users = r.users_evaluated > 0 ? static_cast<double>(r.users_evaluated) : kNaN;
+  set_list_metrics(r, sums.utility, sums.popularity, sums.exposure, users);
+  if (groups_.group_of_item.defined()) {
+    set_item_group_ranks(r, groups_, sums.rank_sum, sums.rank_count, num_items_);
+    set_group_exposure(r, groups_, sums.exposure);
+  }
+  if (user_groups_.group_of_user.defined())
+    set_user_group_metrics(r, user_groups_, sums.group_utility, sums.group_users);
   return r;
 }
 

@@ -88,6 +88,16 @@ class Evaluator {
   void set_collective(Collective* collective) { collective_ = collective; }
 
  private:
+  struct Sums;  // per-metric sums over the evaluated users (evaluator.cpp)
+
+  // The users with items in `target` that this process ranks (its share, with several).
+  at::Tensor users_to_rank(const UserItemIndex& target) const;
+  // Ranks all items for `users` and adds their terms to `sums`.
+  void add_chunk(Recommender& model, const at::Tensor& users, const UserItemIndex& exclude,
+                 const UserItemIndex& target, Sums& sums) const;
+  // The metrics from the sums of every process.
+  EvaluationResult finish(const Sums& sums, const std::string& split) const;
+
   EvaluatorOptions options_;
   at::Device device_;
   int64_t num_items_;

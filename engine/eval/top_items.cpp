@@ -12,7 +12,7 @@ namespace polyphony {
 
 TopItems top_items(Recommender& model, const at::Tensor& users, int64_t k,
                    const UserItemIndex* exclude, int64_t chunk_users) {
-  if (k < 1) fail("--top-k must be at least 1 (got {})", k);
+  if (k < 1) fail("`top_k` must be at least 1 (got {})", k);
   if (chunk_users < 1) fail("chunk_users must be at least 1 (got {})", chunk_users);
   at::NoGradGuard no_grad;
   const auto device = users.device();

@@ -56,17 +56,4 @@ void write_file_atomically(const fs::path& path, const std::string& contents) {
   file.commit();
 }
 
-void commit_temporary_file(const fs::path& temporary, const fs::path& path) {
-  const int fd = ::open(temporary.c_str(), O_RDONLY);
-  if (fd < 0 || ::fsync(fd) != 0) {
-    const std::string why = std::strerror(errno);
-    if (fd >= 0) ::close(fd);
-    fail("cannot write {}: {}", path.string(), why);
-  }
-  ::close(fd);
-  std::error_code ec;
-  fs::rename(temporary, path, ec);
-  if (ec) fail("cannot write {}: {}", path.string(), ec.message());
-}
-
 }  // namespace polyphony

@@ -33,9 +33,4 @@ class AtomicFile {
 // Writes `contents` to `path` atomically.
 void write_file_atomically(const std::filesystem::path& path, const std::string& contents);
 
-// The last steps for a temporary file that another writer produced (torch::save, TorchScript):
-// fsync it and rename it over `path`.
-void commit_temporary_file(const std::filesystem::path& temporary,
-                           const std::filesystem::path& path);
-
 }  // namespace polyphony

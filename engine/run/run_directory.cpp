@@ -1,36 +1,75 @@
 #include "engine/run/run_directory.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <iterator>
 
+#include <fmt/format.h>
 #include <torch/nn/module.h>
 #include <torch/serialize.h>
 
 #include "common/error.h"
 #include "engine/io/atomic_file.h"
+#include "engine/io/hashing.h"
 #include "engine/train/module_state.h"
 #include "models/recommender.h"
 
 namespace polyphony {
 namespace fs = std::filesystem;
 
+// An exclusive flock on run.lock, which holds the owner's process id for the message others get.
+class RunDirectory::Lock {
+ public:
+  explicit Lock(const fs::path& folder) : file_(folder / run_file::kLock) {
+    fd_ = ::open(file_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd_ < 0) fail("cannot open {}: {}", file_.string(), std::strerror(errno));
+    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+      const int error = errno;
+      std::string owner = "another process";
+      char text[32] = {};
+      if (::pread(fd_, text, sizeof text - 1, 0) > 0 && std::atoll(text) > 0)
+        owner = fmt::format("process {}", std::atoll(text));
+      ::close(fd_);
+      if (error == EWOULDBLOCK)
+        fail("run {} is in use by {} (one process writes a run at a time)", folder.string(), owner);
+      fail("cannot lock {}: {}", file_.string(), std::strerror(error));
+    }
+    const std::string pid = std::to_string(::getpid()) + "\n";
+    if (::ftruncate(fd_, 0) != 0 || ::pwrite(fd_, pid.data(), pid.size(), 0) < 0)
+      fail("cannot write {}: {}", file_.string(), std::strerror(errno));
+  }
+  ~Lock() { ::close(fd_); }  // releases the flock
+  Lock(const Lock&) = delete;
+  Lock& operator=(const Lock&) = delete;
+
+ private:
+  fs::path file_;
+  int fd_ = -1;
+};
+
 RunDirectory RunDirectory::create(const fs::path& path) {
   std::error_code ec;
-  if (fs::exists(path / run_file::kConfigJson, ec))
-    fail("run directory {} already holds a run; choose another --out", path.string());
+  if (fs::exists(path / run_file::kConfigJson, ec))  // before touching a finished run
+    fail("run directory {} already holds a run; choose another `out`", path.string());
   fs::create_directories(path, ec);
   if (ec) fail("cannot create run directory {}: {}", path.string(), ec.message());
-  return RunDirectory(path);
+  // Locked before the check, so two processes started together cannot both pass it.
+  auto lock = std::make_shared<Lock>(path);
+  if (fs::exists(path / run_file::kConfigJson, ec))
+    fail("run directory {} already holds a run; choose another `out`", path.string());
+  return RunDirectory(path, std::move(lock));
 }
 
 RunDirectory RunDirectory::open(const fs::path& path) {
   std::error_code ec;
   if (!fs::is_directory(path, ec)) fail("run directory {} does not exist", path.string());
-  return RunDirectory(path);
+  return RunDirectory(path, std::make_shared<Lock>(path));
 }
 
 void RunDirectory::write_json(const std::string& name, const nlohmann::json& value) const {
@@ -52,22 +91,40 @@ void RunDirectory::write_lines(const std::string& name,
 }
 
 void RunDirectory::save_model(const std::string& name, Recommender& model) const {
-  const fs::path path = path_ / name;
   torch::serialize::OutputArchive archive;
   model.save(archive);
-  AtomicFile file(path);
+  // Serialised in memory first: a write error inside LibTorch's zip writer ends in its
+  // destructor and aborts the process, while a full disk here is an ordinary error.
+  std::string bytes;
   archive.save_to([&](const void* data, size_t size) {
-    file.write(data, size);
+    bytes.append(static_cast<const char*>(data), size);
     return size;
   });
-  file.commit();
+  // The checksum first: a crash between the two leaves no model, not an unverified one.
+  write_file_atomically(path_ / (name + run_file::kChecksumSuffix),
+                        fmt::format("{:016x}\n", xxh64(bytes.data(), bytes.size())));
+  write_file_atomically(path_ / name, bytes);
 }
 
 void load_model(const fs::path& path, Recommender& model) {
   if (!fs::exists(path)) fail("model file {} does not exist", path.string());
+  std::ifstream in(path, std::ios::binary);
+  const std::string bytes{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  if (!in && !in.eof()) fail("cannot read model file {}", path.string());
+  // Runs written before the checksum existed have none; every later one is checked.
+  const fs::path checksum_file = path.string() + run_file::kChecksumSuffix;
+  if (fs::exists(checksum_file)) {
+    std::ifstream checksum_in(checksum_file);
+    std::string saved;
+    checksum_in >> saved;
+    const std::string now = fmt::format("{:016x}", xxh64(bytes.data(), bytes.size()));
+    if (saved != now)
+      fail("model file {} is damaged: its xxh64 is {}, {} says {}", path.string(), now,
+           checksum_file.filename().string(), saved.empty() ? "nothing" : saved);
+  }
   torch::serialize::InputArchive archive;
   try {
-    archive.load_from(path.string());
+    archive.load_from(bytes.data(), bytes.size());
   } catch (const c10::Error&) {
     fail("cannot read model file {}: it is truncated or corrupt", path.string());
   }

@@ -3,6 +3,7 @@
 // atomically (temporary file, fsync, rename) so a crash never leaves a half-written file.
 
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -23,9 +24,11 @@ inline constexpr const char* kEpochLog = "metrics.jsonl";
 inline constexpr const char* kTestMetrics = "metrics.json";
 inline constexpr const char* kSummary = "summary.json";
 inline constexpr const char* kModel = "model.pt";
+inline constexpr const char* kChecksumSuffix = ".xxh64";  // model.pt.xxh64: the file's checksum
 inline constexpr const char* kUsers = "users.txt";
 inline constexpr const char* kItems = "items.txt";
 inline constexpr const char* kCheckpoints = "checkpoints";  // a folder
+inline constexpr const char* kLock = "run.lock";  // flock'ed by the process writing the run
 }  // namespace run_file
 
 class RunDirectory {
@@ -35,6 +38,9 @@ class RunDirectory {
   static RunDirectory create(const std::filesystem::path& path);
   // An existing run directory, to continue the run in it.
   static RunDirectory open(const std::filesystem::path& path);
+  // Both hold an advisory lock (flock on run.lock) for as long as the RunDirectory or a copy of
+  // it lives: a second writer, e.g. `train --out X` twice or `--resume X` while X trains, gets
+  // "run X is in use by process PID". The kernel drops the lock when the process dies.
 
   const std::filesystem::path& path() const { return path_; }
 
@@ -42,15 +48,20 @@ class RunDirectory {
   void append_json_line(const std::string& name, const nlohmann::json& value) const;
   // One external id per line, in dense-index order.
   void write_lines(const std::string& name, const std::vector<std::string>& lines) const;
+  // The model's parameters and buffers as NAME, with their checksum as NAME.xxh64.
   void save_model(const std::string& name, Recommender& model) const;
 
  private:
-  explicit RunDirectory(std::filesystem::path path) : path_(std::move(path)) {}
+  class Lock;
+  RunDirectory(std::filesystem::path path, std::shared_ptr<Lock> lock)
+      : path_(std::move(path)), lock_(std::move(lock)) {}
   std::filesystem::path path_;
+  std::shared_ptr<Lock> lock_;
 };
 
 // Loads parameters and buffers saved by RunDirectory::save_model into `model`, which must have
-// been built with the same kind and config. Errors name the file.
+// been built with the same kind and config, after checking the file against the checksum saved
+// beside it (PATH.xxh64). Errors name the file.
 void load_model(const std::filesystem::path& path, Recommender& model);
 
 }  // namespace polyphony

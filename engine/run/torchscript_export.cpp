@@ -2,10 +2,13 @@
 
 #include <torch/script.h>
 
+#include <sstream>
+
 #include <ATen/ops/arange.h>
 
 #include "common/error.h"
 #include "engine/data/user_item_index.h"
+#include "engine/io/atomic_file.h"
 #include "engine/run/run_directory.h"
 #include "models/recommender.h"
 
@@ -98,13 +101,11 @@ void export_torchscript(Recommender& model, const std::vector<std::string>& user
   module.register_attribute("kind", c10::StringType::get(), model.kind());
   module.register_attribute("config", c10::StringType::get(), model.config().dump());
   module.define(kMethods);
-  const std::filesystem::path temporary = out.string() + ".tmp";
-  try {
-    module.save(temporary.string());
-  } catch (const c10::Error& e) {
-    fail("cannot write {}: {}", out.string(), e.what_without_backtrace());
-  }
-  commit_temporary_file(temporary, out);
+  // Serialised in memory first (as RunDirectory::save_model): a full disk or a read-only folder
+  // is then one error naming the file, not an abort inside LibTorch's zip writer.
+  std::ostringstream bytes;
+  module.save(bytes);
+  write_file_atomically(out, bytes.str());
 }
 
 }  // namespace polyphony

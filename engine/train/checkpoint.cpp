@@ -21,11 +21,18 @@ constexpr char kMagic[8] = {'P', 'O', 'L', 'Y', 'C', 'K', 'P', 'T'};
 struct Header {
   char magic[8];
   uint32_t format;
-  uint32_t reserved;
+  uint32_t header_check;  // header_check_of(); 0 in checkpoints written before it existed
   uint64_t payload_bytes;
   uint64_t payload_checksum;
 };
 static_assert(sizeof(Header) == 32);
+
+// A checksum of the other header fields, so a flipped bit there reads as damage, not as a
+// "newer format". Never 0.
+uint32_t header_check_of(Header header) {
+  header.header_check = 0;
+  return static_cast<uint32_t>(xxh64(&header, sizeof header)) | 1u;
+}
 
 constexpr const char* kStepPrefix = "step-";
 constexpr const char* kSuffix = ".ckpt";
@@ -55,6 +62,7 @@ std::string serialize(torch::serialize::OutputArchive& archive) {
   header.format = kCheckpointFormat;
   header.payload_bytes = payload.size();
   header.payload_checksum = xxh64(payload.data(), payload.size());
+  header.header_check = header_check_of(header);
   std::string contents(reinterpret_cast<const char*>(&header), sizeof header);
   contents += payload;
   return contents;
@@ -78,6 +86,8 @@ torch::serialize::InputArchive read_checkpoint_file(const fs::path& path, c10::D
   std::memcpy(&header, contents.data(), sizeof header);
   if (std::memcmp(header.magic, kMagic, sizeof kMagic) != 0)
     fail("{} is not a polyphony checkpoint", path.string());
+  if (header.header_check != 0 && header.header_check != header_check_of(header))
+    fail("checkpoint {} is corrupt: its header is damaged", path.string());
   if (header.format > kCheckpointFormat)
     fail(
         "checkpoint {} has format {}, newer than this build of polyphony reads ({}); use the "
@@ -101,7 +111,7 @@ torch::serialize::InputArchive read_checkpoint_file(const fs::path& path, c10::D
 
 CheckpointDirectory::CheckpointDirectory(fs::path folder, int64_t keep_last)
     : folder_(std::move(folder)), keep_last_(keep_last) {
-  if (keep_last_ < 1) fail("--keep-checkpoints must be at least 1 (got {})", keep_last_);
+  if (keep_last_ < 1) fail("`keep_checkpoints` must be at least 1 (got {})", keep_last_);
 }
 
 void CheckpointDirectory::create_folder() const {

@@ -18,10 +18,10 @@ namespace polyphony {
 
 void check_optimizer_options(const OptimizerOptions& o) {
   if (o.name != "adam" && o.name != "adamw" && o.name != "adagrad" && o.name != "sgd")
-    fail("--optimizer: unknown optimiser '{}' (available: adam, adamw, adagrad, sgd)", o.name);
-  if (!(o.lr > 0)) fail("--lr must be positive (got {})", o.lr);
-  if (o.weight_decay < 0) fail("--weight-decay must be non-negative (got {})", o.weight_decay);
-  if (o.momentum < 0 || o.momentum >= 1) fail("--momentum must lie in [0, 1) (got {})", o.momentum);
+    fail("`optimizer`: unknown optimiser '{}' (available: adam, adamw, adagrad, sgd)", o.name);
+  if (!(o.lr > 0)) fail("`lr` must be positive (got {})", o.lr);
+  if (o.weight_decay < 0) fail("`weight_decay` must be non-negative (got {})", o.weight_decay);
+  if (o.momentum < 0 || o.momentum >= 1) fail("`momentum` must lie in [0, 1) (got {})", o.momentum);
 }
 
 std::unique_ptr<torch::optim::Optimizer> make_optimizer(const std::vector<at::Tensor>& parameters,
@@ -40,7 +40,7 @@ std::unique_ptr<torch::optim::Optimizer> make_optimizer(const std::vector<at::Te
   if (o.name == "sgd")
     return std::make_unique<optim::SGD>(
         parameters, optim::SGDOptions(o.lr).momentum(o.momentum).weight_decay(o.weight_decay));
-  fail("--optimizer: unknown optimiser '{}'", o.name);  // unreachable after the check
+  fail("`optimizer`: unknown optimiser '{}'", o.name);  // unreachable after the check
 }
 
 std::string LearningRateSchedule::spec() const {

@@ -79,22 +79,22 @@ struct Trainer::State {
 };
 
 void check_trainer_options(const TrainerOptions& o) {
-  if (o.epochs < 1) fail("--epochs must be at least 1 (got {})", o.epochs);
-  if (o.batch_size < 1) fail("--batch-size must be at least 1 (got {})", o.batch_size);
-  if (o.negatives < 1) fail("--negatives must be at least 1 (got {})", o.negatives);
+  if (o.epochs < 1) fail("`epochs` must be at least 1 (got {})", o.epochs);
+  if (o.batch_size < 1) fail("`batch_size` must be at least 1 (got {})", o.batch_size);
+  if (o.negatives < 1) fail("`negatives` must be at least 1 (got {})", o.negatives);
   check_optimizer_options(o.optimizer);
-  if (o.clip_norm < 0) fail("--clip-grad-norm must be non-negative (got {})", o.clip_norm);
-  if (o.eval_every < 0) fail("--eval-every must be non-negative (got {})", o.eval_every);
-  if (o.patience < 0) fail("--patience must be non-negative (got {})", o.patience);
+  if (o.clip_norm < 0) fail("`clip_grad_norm` must be non-negative (got {})", o.clip_norm);
+  if (o.eval_every < 0) fail("`eval_every` must be non-negative (got {})", o.eval_every);
+  if (o.patience < 0) fail("`patience` must be non-negative (got {})", o.patience);
   if (o.checkpoints.every_steps < 0)
-    fail("--checkpoint-every-steps must be non-negative (got {})", o.checkpoints.every_steps);
+    fail("`checkpoint_every_steps` must be non-negative (got {})", o.checkpoints.every_steps);
   if (o.checkpoints.every_epochs < 0)
-    fail("--checkpoint-every-epochs must be non-negative (got {})", o.checkpoints.every_epochs);
+    fail("`checkpoint_every_epochs` must be non-negative (got {})", o.checkpoints.every_epochs);
   if (o.checkpoints.keep_last < 1)
-    fail("--keep-checkpoints must be at least 1 (got {})", o.checkpoints.keep_last);
+    fail("`keep_checkpoints` must be at least 1 (got {})", o.checkpoints.keep_last);
   if (o.max_rollbacks < 0) fail("max_rollbacks must be non-negative (got {})", o.max_rollbacks);
   if (!is_known_loss(o.loss))
-    fail("--loss: unknown loss '{}' (available: bpr, softmax, bce)", o.loss);
+    fail("`loss`: unknown loss '{}' (available: bpr, softmax, bce)", o.loss);
 }
 
 Trainer::Trainer(Recommender& model, Interactions train, const NegativeSampler& sampler,
@@ -107,14 +107,15 @@ Trainer::Trainer(Recommender& model, Interactions train, const NegativeSampler& 
   check_trainer_options(options_);
   if (model_.trainable() && train_.size() == 0)
     fail("training: there are no training interactions");
+  leave_out_users_without_negatives();
   steps_per_epoch_ = (train_.size() + options_.batch_size - 1) / options_.batch_size;
   if (distributed()) {
     const int world = hooks_.collective->world_size();
     if (options_.on_nonfinite == NonFinitePolicy::kRollback)
-      fail("--on-nonfinite rollback works in a single process only (got {} processes)", world);
+      fail("`on_nonfinite` rollback works in a single process only (got {} processes)", world);
     if (options_.batch_size < world || train_.size() < world)
       fail(
-          "--batch-size ({}) and the training interactions ({}) must be at least the number of "
+          "`batch_size` ({}) and the training interactions ({}) must be at least the number of "
           "processes ({})",
           options_.batch_size, train_.size(), world);
   }
@@ -124,6 +125,26 @@ Trainer::Trainer(Recommender& model, Interactions train, const NegativeSampler& 
 }
 
 Trainer::~Trainer() = default;
+
+void Trainer::leave_out_users_without_negatives() {
+  if (!model_.trainable() || train_.size() == 0) return;
+  const auto keep = sampler_.has_negatives(train_.users);
+  const int64_t kept = keep.sum().item<int64_t>();
+  if (kept == train_.size()) return;
+  const int64_t users =
+      std::get<0>(at::_unique(train_.users.masked_select(keep.logical_not()))).numel();
+  if (kept == 0)
+    fail(
+        "training: no user has an item to sample as a negative ({} users, each with every item "
+        "the sampler can draw)",
+        users);
+  if (hooks_.log)
+    hooks_.log(fmt::format(
+        "{} users have every item the sampler can draw, so no negative: their {} training "
+        "interactions are left out",
+        users, train_.size() - kept));
+  train_ = train_.select(keep.nonzero().squeeze(1));
+}
 
 void Trainer::log(const std::string& message) const {
   if (hooks_.log && main_process()) hooks_.log(message);
@@ -250,12 +271,12 @@ void Trainer::handle_nonfinite(State& s) {
   if (!can_roll_back) {
     std::string advice;
     if (s.last_checkpoint.empty()) {
-      advice = "no checkpoint was written; lower --lr and start again";
+      advice = "no checkpoint was written; lower `lr` and start again";
     } else {
       advice = fmt::format(
-          "the last good checkpoint is {}; continue from it with --resume and a lower --lr{}",
+          "the last good checkpoint is {}; continue from it with `resume` and a lower `lr`{}",
           s.last_checkpoint,
-          options_.on_nonfinite == NonFinitePolicy::kStop ? ", or use --on-nonfinite rollback"
+          options_.on_nonfinite == NonFinitePolicy::kStop ? ", or use `on_nonfinite` rollback"
                                                           : "");
     }
     if (options_.on_nonfinite == NonFinitePolicy::kRollback)

@@ -156,6 +156,11 @@ class Trainer {
   struct State;
   enum class EpochEnd { kCompleted, kRolledBack, kInterrupted };
 
+  // Drops the interactions of users with no negative item to sample (they have every item the
+  // sampler can draw: a positive would be scored against itself), with a log line counting
+  // them; none left is an error.
+  void leave_out_users_without_negatives();
+
   // Step 0 (saved as the first checkpoint, identical on every process) or the resumed state;
   // returns the step it resumed from (0 when starting).
   int64_t start_or_resume(State& state, torch::serialize::InputArchive* resume);
