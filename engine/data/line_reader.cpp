@@ -52,6 +52,9 @@ LineReader::LineReader(std::filesystem::path path, size_t buffer_bytes, size_t m
     fail("{}: is a directory, expected a file", path_.string());
   file_ = std::fopen(path_.c_str(), "rb");
   if (!file_) fail("{}: cannot open: {}", path_.string(), std::strerror(errno));
+  // A small file needs no large buffer (it still grows if the file does).
+  const auto size = std::filesystem::file_size(path_, ec);
+  if (!ec && size + 1 < buffer_.size()) buffer_.resize(std::max<size_t>(size + 1, 64));
 }
 
 LineReader::~LineReader() {
