@@ -68,6 +68,26 @@ TEST(Evaluator, PopularityAndGroupMetricsMatchHandComputedValues) {
   EXPECT_DOUBLE_EQ(r.group_catalogue_share[0], 0.6);
 }
 
+TEST(Evaluator, HeadItemsFollowTheChosenDefinition) {
+  TinyCase c;
+  // Training popularity [1, 1, 1, 0, 0]; user 0's top-2 list is items 1 and 2.
+  auto head_metrics = [&](HeadRule rule, double share) {
+    EvaluatorOptions options;
+    options.ks = {2};
+    options.head_rule = rule;
+    options.head_share = share;
+    const auto r = Evaluator(c.train, c.groups, options, torch::kCPU)
+                       .evaluate(c.model, c.train, c.test, "test");
+    return std::pair{r.metric("HeadShare@2"), r.metric("APLT@2")};
+  };
+  // Half the interactions: items 0 and 1 (item 1 is in the list).
+  EXPECT_EQ(head_metrics(HeadRule::kInteractionShare, 0.5), (std::pair{0.5, 0.5}));
+  // The top 20 % of 5 items: item 0 alone (ties to the lower index).
+  EXPECT_EQ(head_metrics(HeadRule::kItemShare, 0.2), (std::pair{0.0, 1.0}));
+  // The top 60 %: items 0, 1 and 2.
+  EXPECT_EQ(head_metrics(HeadRule::kItemShare, 0.6), (std::pair{1.0, 0.0}));
+}
+
 TEST(Evaluator, TiedScoresDoNotCountAsRankedAbove) {
   TinyCase c;
   c.model = FixedScores(torch::tensor({9., 3., 3., 3., 1., 1., 1., 1., 1., 1.}).view({2, 5}));

@@ -117,6 +117,18 @@ TEST(Groups, UsersByAttributeBinsAndActivity) {
                   "others.csv: no user of the dataset has a value in column 'country'");
 }
 
+TEST(Groups, MostPopularItemsAreTheTopFractionTiesToTheLowerIndex) {
+  // Counts 5 1 3 3 0 9 2 3 0 1: ten items, the top 20 % are items 5 and 0; the top 40 % add two
+  // of the three items with 3 (2 and 3, the lower indices).
+  const auto counts = torch::tensor({5, 1, 3, 3, 0, 9, 2, 3, 0, 1}, torch::kLong);
+  EXPECT_TRUE(torch::equal(most_popular_items(counts, 0.2).nonzero().squeeze(1),
+                           torch::tensor({0, 5}, torch::kLong)));
+  EXPECT_TRUE(torch::equal(most_popular_items(counts, 0.4).nonzero().squeeze(1),
+                           torch::tensor({0, 2, 3, 5}, torch::kLong)));
+  EXPECT_EQ(most_popular_items(counts, 0.15).sum().item<int64_t>(), 2);  // ceil(1.5)
+  EXPECT_EQ(most_popular_items(counts, 1.0).sum().item<int64_t>(), 10);
+}
+
 TEST(Groups, QuantileGroupsHaveEqualSizes) {
   auto score = torch::rand({1000}, torch::kDouble);
   const auto g = quantile_groups(score, 5);

@@ -133,6 +133,15 @@ TEST(OptionSpec, CsvColumnsAndDelimiters) {
             "--delimiter '::': expected one character, or tab");
 }
 
+TEST(OptionSpec, HeadDefinitions) {
+  EXPECT_EQ(parse_head("interactions:0.5"),
+            (std::pair<HeadRule, double>{HeadRule::kInteractionShare, 0.5}));
+  EXPECT_EQ(parse_head("items:0.2"), (std::pair<HeadRule, double>{HeadRule::kItemShare, 0.2}));
+  EXPECT_EQ(parse_head("items:1").second, 1.0);
+  for (const char* bad : {"items", "items:0", "items:1.5", "top:0.2", "interactions:x"})
+    EXPECT_CONTAINS(error_of([&] { parse_head(bad); }), fmt::format("--head '{}': expected", bad));
+}
+
 TEST(OptionSpec, ItemGroupsParseAndPrintBack) {
   using Kind = ItemGroupOptions::Kind;
   EXPECT_EQ(parse_item_groups("auto").kind, Kind::automatic);

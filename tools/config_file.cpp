@@ -259,9 +259,11 @@ toml::table resolved_table(const cxxopts::ParseResult& args) {
     }
     if (section.name == std::string("model") && args.count("set"))
       for (const auto& assignment : args["set"].as<std::vector<std::string>>()) {
+        const std::string prefix = "model.";
         const auto equals = assignment.find('=');
-        if (assignment.rfind("model.", 0) == 0 && equals != std::string::npos)
-          insert_typed(entries, assignment.substr(6, equals - 6), assignment.substr(equals + 1));
+        if (assignment.rfind(prefix, 0) == 0 && equals != std::string::npos)
+          insert_typed(entries, assignment.substr(prefix.size(), equals - prefix.size()),
+                       assignment.substr(equals + 1));
       }
     root.insert(section.name, std::move(entries));
   }

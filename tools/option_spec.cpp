@@ -257,6 +257,17 @@ std::optional<int64_t> sampled_negatives(const std::string& protocol) {
   return spec.integer(spec.argument(), 1, kMaxInteger);
 }
 
+std::pair<HeadRule, double> parse_head(const std::string& text) {
+  const OptionSpec spec("--head", text,
+                        "interactions:SHARE (the most popular items holding SHARE of the training "
+                        "interactions) or items:FRACTION (the most popular FRACTION of the items), "
+                        "in (0, 1]");
+  if (!spec.has_argument() || (spec.kind() != "interactions" && spec.kind() != "items"))
+    spec.reject();
+  const double share = spec.real(spec.argument(), 0, 1, /*open_low=*/true);
+  return {spec.kind() == "items" ? HeadRule::kItemShare : HeadRule::kInteractionShare, share};
+}
+
 CountFilterOptions parse_kcore(const std::string& text) {
   const OptionSpec spec("--kcore", text, "U[,I], positive integers");
   const auto counts = spec.fields(text, ',', 1, 2);

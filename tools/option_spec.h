@@ -16,6 +16,7 @@
 #include "engine/data/negative_sampler.h"
 #include "engine/data/preprocess.h"
 #include "engine/data/split.h"
+#include "engine/eval/evaluator.h"
 #include "engine/train/optimization.h"
 
 namespace polyphony::cli {
@@ -70,6 +71,9 @@ SamplerOptions parse_sampler(const std::string& text);
 LearningRateSchedule parse_schedule(const std::string& text);
 // --eval-protocol full | sampled:N: N, or nothing for full.
 std::optional<int64_t> sampled_negatives(const std::string& protocol);
+// --head interactions:SHARE | items:FRACTION (both in (0, 1]): the head items of HeadShare and
+// APLT.
+std::pair<HeadRule, double> parse_head(const std::string& text);
 // --kcore U[,I]
 CountFilterOptions parse_kcore(const std::string& text);
 // --k-filter KU[,KT]: the user-side and item-side k (-1: off).

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <ctime>
 #include <optional>
+#include <tuple>
 
 #include <fmt/format.h>
 
@@ -27,13 +28,14 @@ std::string default_run_directory(const std::string& model) {
 // --set model.KEY=VALUE: VALUE is read as JSON when it parses (numbers, true/false), else as a
 // string, so --set model.ortho_form=official works unquoted.
 void apply_model_setting(const std::string& assignment, nlohmann::json& model_options) {
+  const std::string prefix = "model.";
   const auto equals = assignment.find('=');
   const std::string key = assignment.substr(0, equals);
-  if (equals == std::string::npos || key.rfind("model.", 0) != 0 || key.size() <= 6)
+  if (equals == std::string::npos || key.rfind(prefix, 0) != 0 || key.size() <= prefix.size())
     fail("--set '{}': expected model.KEY=VALUE", assignment);
   const std::string text = assignment.substr(equals + 1);
   auto value = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-  model_options[key.substr(6)] = value.is_discarded() ? nlohmann::json(text) : value;
+  model_options[key.substr(prefix.size())] = value.is_discarded() ? nlohmann::json(text) : value;
 }
 
 NonFinitePolicy parse_nonfinite_policy(const std::string& text) {
@@ -156,6 +158,13 @@ const std::vector<TrainOption>& train_option_table() {
        [](TrainSetup& s, const Value& v) {
          s.protocol = text(v);
          sampled_negatives(s.protocol);  // checks it
+       }},
+      {"head", "eval", T::kText, "interactions:0.5",
+       "head items of HeadShare and APLT: interactions:S (the most popular items holding share S "
+       "of the training interactions) or items:F (the most popular fraction F of the items, e.g. "
+       "items:0.2)",
+       [](TrainSetup& s, const Value& v) {
+         std::tie(s.eval.head_rule, s.eval.head_share) = parse_head(text(v));
        }},
       {"eval-memory-mb", "eval", T::kInteger, "512", "memory budget for one evaluation chunk",
        [](TrainSetup& s, const Value& v) { s.eval.memory_budget_mb = integer(v); }},

@@ -3,6 +3,7 @@
 #include <ATen/ATen.h>
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 #include <map>
 #include <set>
@@ -43,6 +44,19 @@ at::Tensor head_items(const at::Tensor& popularity, double share) {
   const double total = values.sum().item<double>();
   auto head = at::zeros({popularity.numel()}, popularity.options().dtype(at::kBool));
   if (total > 0) head.index_put_({std::get<1>(sorted)}, before < share * total);
+  return head;
+}
+
+at::Tensor most_popular_items(const at::Tensor& popularity, double fraction) {
+  const int64_t n = popularity.numel();
+  const auto count = static_cast<int64_t>(std::ceil(fraction * static_cast<double>(n) - 1e-9));
+  // A stable descending sort keeps tied items in index order, so the lower index wins.
+  const auto order =
+      std::get<1>(popularity.to(at::kDouble)
+                      .sort(
+                          /*stable=*/std::optional<bool>(true), 0, /*descending=*/true));
+  auto head = at::zeros({n}, popularity.options().dtype(at::kBool));
+  head.index_put_({order.slice(0, 0, std::clamp<int64_t>(count, 0, n))}, true);
   return head;
 }
 

@@ -70,6 +70,10 @@ UserGroups make_user_groups(const UserGroupOptions& options, const Dataset& data
 // over the user's training items that have an embedding; NaN for users with none. double [U].
 at::Tensor interest_diversity(const Interactions& train, int64_t num_users, int64_t num_items);
 
+// The most popular `fraction` of the items: the ceil(fraction · I) items with the most training
+// interactions, ties to the lower index. `popularity`: [I] counts; bool [I].
+at::Tensor most_popular_items(const at::Tensor& popularity, double fraction);
+
 // Q quantile groups of `score` [n] by rank (ties by index): group = floor(rank * Q / n).
 at::Tensor quantile_groups(const at::Tensor& score, int64_t quantiles);
 

@@ -174,13 +174,15 @@ Evaluator::Evaluator(const UserItemIndex& train, ItemGroups groups, EvaluatorOpt
       user_groups_(std::move(user_groups)) {
   options_.ks = sorted_cutoffs(std::move(options_.ks));
   if (!(options_.head_share > 0 && options_.head_share <= 1))
-    fail("evaluation: head share must be in (0, 1] (got {})", options_.head_share);
+    fail("`head` share must be in (0, 1] (got {})", options_.head_share);
   if (options_.memory_budget_mb < 1)
     fail("`eval_memory_mb` must be at least 1 (got {})", options_.memory_budget_mb);
 
   auto items = train.items().to(at::kCPU);
   popularity_ = at::bincount(items, {}, num_items_).to(at::kDouble);
-  is_head_ = head_items(popularity_, options_.head_share);
+  is_head_ = options_.head_rule == HeadRule::kItemShare
+                 ? most_popular_items(popularity_, options_.head_share)
+                 : head_items(popularity_, options_.head_share);
   popularity_ = popularity_.to(device_);
   is_head_ = is_head_.to(device_);
   if (groups_.group_of_item.defined()) {

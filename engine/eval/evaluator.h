@@ -21,6 +21,13 @@ class Collective;
 
 class Recommender;
 
+// Which items are "head" for HeadShare@K and APLT@K (docs/metrics.md): papers use both.
+enum class HeadRule {
+  kInteractionShare,  // the most popular items that together hold `head_share` of the training
+                      // interactions (Abdollahpouri et al.'s short head)
+  kItemShare,         // the `head_share` most popular fraction of the items (e.g. the top 20 %)
+};
+
 struct EvaluatorOptions {
   /// Cut-offs K reported for every top-K metric.
   std::vector<int64_t> ks = {1, 5, 10, 20, 50, 100};
@@ -28,7 +35,8 @@ struct EvaluatorOptions {
   int64_t memory_budget_mb = 512;
   /// Users per chunk; 0 derives it from the memory budget.
   int64_t chunk_users = 0;
-  /// Head items: the most popular items that hold this share of training interactions.
+  /// Head items (HeadRule): by default the most popular items holding half the interactions.
+  HeadRule head_rule = HeadRule::kInteractionShare;
   double head_share = 0.5;
 };
 
