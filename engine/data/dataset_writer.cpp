@@ -139,10 +139,6 @@ fs::path write_item_groups(const Dataset& d, const fs::path& path, int64_t first
   return out.commit();
 }
 
-}  // namespace
-
-namespace {
-
 // The files `format` writes for `d` (and `split`), in order.
 std::vector<std::string> dataset_file_names(const Dataset& d, const std::string& format,
                                             const Split* split) {

@@ -93,13 +93,7 @@ void RunDirectory::write_lines(const std::string& name,
 void RunDirectory::save_model(const std::string& name, Recommender& model) const {
   torch::serialize::OutputArchive archive;
   model.save(archive);
-  // Serialised in memory first: a write error inside LibTorch's zip writer ends in its
-  // destructor and aborts the process, while a full disk here is an ordinary error.
-  std::string bytes;
-  archive.save_to([&](const void* data, size_t size) {
-    bytes.append(static_cast<const char*>(data), size);
-    return size;
-  });
+  const std::string bytes = archive_bytes(archive);  // in memory first (see there)
   // The checksum first: a crash between the two leaves no model, not an unverified one.
   write_file_atomically(path_ / (name + run_file::kChecksumSuffix),
                         fmt::format("{:016x}\n", xxh64(bytes.data(), bytes.size())));

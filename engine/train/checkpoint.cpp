@@ -10,6 +10,7 @@
 #include "common/error.h"
 #include "engine/io/atomic_file.h"
 #include "engine/io/hashing.h"
+#include "engine/train/module_state.h"
 
 namespace polyphony {
 namespace fs = std::filesystem;
@@ -52,11 +53,7 @@ int64_t step_of(const fs::path& path) {
 }
 
 std::string serialize(torch::serialize::OutputArchive& archive) {
-  std::string payload;
-  archive.save_to([&](const void* data, size_t size) {
-    payload.append(static_cast<const char*>(data), size);
-    return size;
-  });
+  const std::string payload = archive_bytes(archive);
   Header header{};
   std::memcpy(header.magic, kMagic, sizeof kMagic);
   header.format = kCheckpointFormat;

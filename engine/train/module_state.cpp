@@ -2,6 +2,7 @@
 
 #include <torch/nn/module.h>
 #include <torch/serialize/input-archive.h>
+#include <torch/serialize/output-archive.h>
 #include <torch/utils.h>
 
 #include <fmt/ranges.h>
@@ -39,6 +40,15 @@ void load_recursively(torch::nn::Module& module, torch::serialize::InputArchive&
 void load_module_state(torch::nn::Module& module, torch::serialize::InputArchive& archive,
                        const std::string& source) {
   load_recursively(module, archive, source, "");
+}
+
+std::string archive_bytes(torch::serialize::OutputArchive& archive) {
+  std::string bytes;
+  archive.save_to([&](const void* data, size_t size) {
+    bytes.append(static_cast<const char*>(data), size);
+    return size;
+  });
+  return bytes;
 }
 
 uint64_t module_fingerprint(const torch::nn::Module& module) {

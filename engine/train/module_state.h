@@ -1,5 +1,5 @@
 #pragma once
-// Loading saved parameters and buffers into an existing module.
+// Saved parameters and buffers: serialising, loading into an existing module, fingerprints.
 
 #include <cstdint>
 #include <string>
@@ -9,7 +9,8 @@ class Module;
 }
 namespace torch::serialize {
 class InputArchive;
-}
+class OutputArchive;
+}  // namespace torch::serialize
 
 namespace polyphony {
 
@@ -19,6 +20,11 @@ namespace polyphony {
 // file) and the tensor, so state from another model never loads.
 void load_module_state(torch::nn::Module& module, torch::serialize::InputArchive& archive,
                        const std::string& source);
+
+// The serialised bytes of `archive`, in memory: callers write them with write_file_atomically,
+// because a write error inside LibTorch's zip writer ends in its destructor and aborts the
+// process, while a full disk must be an ordinary error naming the file.
+std::string archive_bytes(torch::serialize::OutputArchive& archive);
 
 // xxHash-64 of the bytes of every parameter and buffer, in registration order: equal
 // fingerprints mean bit-identical models (how resumed runs are checked against uninterrupted ones).
