@@ -7,7 +7,7 @@
 #include <ATen/Dispatch.h>
 #include <torch/autograd.h>
 
-#include "kernels/cuda_stream.h"
+#include "kernels/device_dispatch.h"
 #include "kernels/spectral_norm_kernels.h"
 
 namespace polyphony {
@@ -27,28 +27,23 @@ GramSpectralNorm gram_spectral_norm(const at::Tensor& grams, const at::Tensor& i
                      at::empty({batch, d}, grams.options())};
   auto iterations = at::empty({batch}, grams.options().dtype(at::kInt));
   const kernels::GramSpectralNormSizes sizes{batch, d, options.max_iterations, options.tolerance};
-  if (grams.is_cuda()) {
-#ifdef POLYPHONY_WITH_CUDA
-    TORCH_CHECK(grams.scalar_type() == at::kFloat,
-                "factorised spectral norm: CUDA takes float32, got ", grams.scalar_type());
-    const c10::cuda::CUDAGuard guard(grams.device());
-    kernels::gram_spectral_norm_cuda(grams.data_ptr<float>(), item_gram.data_ptr<float>(), sizes,
-                                     warm, r.sigma.data_ptr<float>(), direction.data_ptr<float>(),
-                                     r.user_side.data_ptr<float>(), r.item_side.data_ptr<float>(),
-                                     iterations.data_ptr<int32_t>(),
-                                     kernels::current_cuda_stream());
-#else
-    kernels::fail_without_cuda("factorised spectral norm");
-#endif
-  } else {
-    AT_DISPATCH_FLOATING_TYPES(grams.scalar_type(), "gram_spectral_norm_cpu", [&] {
-      kernels::gram_spectral_norm_cpu<scalar_t>(
-          grams.data_ptr<scalar_t>(), item_gram.data_ptr<scalar_t>(), sizes, warm,
-          r.sigma.data_ptr<scalar_t>(), direction.data_ptr<scalar_t>(),
-          r.user_side.data_ptr<scalar_t>(), r.item_side.data_ptr<scalar_t>(),
-          iterations.data_ptr<int32_t>());
-    });
-  }
+  kernels::dispatch_by_device(
+      grams, "factorised spectral norm",
+      [&](kernels::Stream stream) {
+        kernels::gram_spectral_norm_cuda(
+            grams.data_ptr<float>(), item_gram.data_ptr<float>(), sizes, warm,
+            r.sigma.data_ptr<float>(), direction.data_ptr<float>(), r.user_side.data_ptr<float>(),
+            r.item_side.data_ptr<float>(), iterations.data_ptr<int32_t>(), stream);
+      },
+      [&] {
+        AT_DISPATCH_FLOATING_TYPES(grams.scalar_type(), "gram_spectral_norm_cpu", [&] {
+          kernels::gram_spectral_norm_cpu<scalar_t>(
+              grams.data_ptr<scalar_t>(), item_gram.data_ptr<scalar_t>(), sizes, warm,
+              r.sigma.data_ptr<scalar_t>(), direction.data_ptr<scalar_t>(),
+              r.user_side.data_ptr<scalar_t>(), r.item_side.data_ptr<scalar_t>(),
+              iterations.data_ptr<int32_t>());
+        });
+      });
   return r;
 }
 
@@ -151,25 +146,21 @@ SpectralNormResult batched_spectral_norm(const at::Tensor& matrices,
     right.copy_(warm_right);
   }
   const kernels::SpectralNormSizes sizes{batch, m, n, options.max_iterations, options.tolerance};
-  if (a.is_cuda()) {
-#ifdef POLYPHONY_WITH_CUDA
-    TORCH_CHECK(a.scalar_type() == at::kFloat, "batched spectral norm: CUDA takes float32, got ",
-                a.scalar_type());
-    const c10::cuda::CUDAGuard guard(a.device());
-    kernels::batched_spectral_norm_cuda(
-        a.data_ptr<float>(), sizes, warm, sigma.data_ptr<float>(), left.data_ptr<float>(),
-        right.data_ptr<float>(), iterations.data_ptr<int32_t>(), kernels::current_cuda_stream());
-#else
-    kernels::fail_without_cuda("batched spectral norm");
-#endif
-  } else {
-    TORCH_CHECK(a.device().is_cpu(), "batched spectral norm: unsupported device ", a.device());
-    AT_DISPATCH_FLOATING_TYPES(a.scalar_type(), "batched_spectral_norm_cpu", [&] {
-      kernels::batched_spectral_norm_cpu<scalar_t>(
-          a.data_ptr<scalar_t>(), sizes, warm, sigma.data_ptr<scalar_t>(),
-          left.data_ptr<scalar_t>(), right.data_ptr<scalar_t>(), iterations.data_ptr<int32_t>());
-    });
-  }
+  kernels::dispatch_by_device(
+      a, "batched spectral norm",
+      [&](kernels::Stream stream) {
+        kernels::batched_spectral_norm_cuda(
+            a.data_ptr<float>(), sizes, warm, sigma.data_ptr<float>(), left.data_ptr<float>(),
+            right.data_ptr<float>(), iterations.data_ptr<int32_t>(), stream);
+      },
+      [&] {
+        AT_DISPATCH_FLOATING_TYPES(a.scalar_type(), "batched_spectral_norm_cpu", [&] {
+          kernels::batched_spectral_norm_cpu<scalar_t>(
+              a.data_ptr<scalar_t>(), sizes, warm, sigma.data_ptr<scalar_t>(),
+              left.data_ptr<scalar_t>(), right.data_ptr<scalar_t>(),
+              iterations.data_ptr<int32_t>());
+        });
+      });
   return {sigma, left, right, iterations};
 }
 

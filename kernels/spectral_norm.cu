@@ -52,6 +52,15 @@ __device__ void block_start(float* x, int len, BlockScratch& scratch) {
   block_normalize(x, len, scratch);
 }
 
+// x = the saved vector of the last call, normalised, when warm and not zero; else the fixed start.
+__device__ void block_warm_start(float* x, const float* saved, int len, bool warm,
+                                 BlockScratch& scratch) {
+  if (warm)
+    for (int i = threadIdx.x; i < len; i += kThreads) x[i] = saved[i];
+  __syncthreads();
+  if (!warm || block_normalize(x, len, scratch) == 0) block_start(x, len, scratch);
+}
+
 // u = A v for A [m, n] row-major: a warp per row.
 __device__ void block_multiply(const float* a, const float* v, int m, int n, float* u) {
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
@@ -99,11 +108,7 @@ __global__ void spectral_norm_kernel(const float* __restrict__ matrices, int m, 
   const float* a = matrices + g * static_cast<int64_t>(m) * n;
   if (stage) a = stage_in(a, static_cast<int64_t>(m) * n, staged);
 
-  if (warm_start) {
-    for (int j = tid; j < n; j += kThreads) v[j] = right[g * n + j];
-  }
-  __syncthreads();
-  if (!warm_start || block_normalize(v, n, scratch) == 0) block_start(v, n, scratch);
+  block_warm_start(v, right + g * n, n, warm_start, scratch);
 
   int it = 0;
   while (it < max_iterations) {
@@ -151,11 +156,7 @@ __global__ void gram_spectral_norm_kernel(
     gram = stage_in(gram, square, staged);
     h = stage_in(h, square, staged + square);
   }
-  if (warm_start) {
-    for (int j = tid; j < d; j += kThreads) x[j] = direction[g * d + j];
-  }
-  __syncthreads();
-  if (!warm_start || block_normalize(x, d, scratch) == 0) block_start(x, d, scratch);
+  block_warm_start(x, direction + g * d, d, warm_start, scratch);
 
   int it = 0;
   while (it < max_iterations) {

@@ -7,7 +7,7 @@
 #include <ATen/Dispatch.h>
 #include <torch/autograd.h>
 
-#include "kernels/cuda_stream.h"
+#include "kernels/device_dispatch.h"
 #include "kernels/topk_prototype_filter_kernels.h"
 
 namespace polyphony {
@@ -31,16 +31,9 @@ kernels::TopkFilterSizes check_arguments(const at::Tensor& entities, const at::T
               prototypes.scalar_type());
   TORCH_CHECK(entities.is_contiguous() && prototypes.is_contiguous(),
               "top-k prototype filter: inputs must be contiguous");
-  if (entities.is_cuda()) {
-    TORCH_CHECK(entities.scalar_type() == at::kFloat,
-                "top-k prototype filter: CUDA takes float32, got ", entities.scalar_type());
-  } else {
-    TORCH_CHECK(entities.device().is_cpu(), "top-k prototype filter: unsupported device ",
-                entities.device());
-    TORCH_CHECK(entities.scalar_type() == at::kFloat || entities.scalar_type() == at::kDouble,
-                "top-k prototype filter: CPU takes float32 or float64, got ",
-                entities.scalar_type());
-  }
+  // The device and, on CUDA, float32 are checked by the dispatch.
+  TORCH_CHECK(entities.scalar_type() == at::kFloat || entities.scalar_type() == at::kDouble,
+              "top-k prototype filter: takes float32 or float64, got ", entities.scalar_type());
   return {entities.size(0), prototypes.size(0), entities.size(1), k};
 }
 
@@ -68,28 +61,26 @@ class TopkPrototypeFilterFunction : public torch::autograd::Function<TopkPrototy
     const auto sizes = check_arguments(entities, prototypes, values.size(1));
     auto grad_entities = at::empty_like(entities);
     auto grad_prototypes = at::empty_like(prototypes);
-    if (entities.is_cuda()) {
-#ifdef POLYPHONY_WITH_CUDA
-      const c10::cuda::CUDAGuard guard(entities.device());
-      auto workspace =
-          at::empty({kernels::topk_filter_backward_workspace_floats(sizes)}, entities.options());
-      kernels::topk_filter_backward_cuda(
-          grad_values.data_ptr<float>(), values.data_ptr<float>(), indices.data_ptr<int64_t>(),
-          entities.data_ptr<float>(), prototypes.data_ptr<float>(), sizes,
-          grad_entities.data_ptr<float>(), grad_prototypes.data_ptr<float>(),
-          workspace.data_ptr<float>(), kernels::current_cuda_stream());
-#else
-      kernels::fail_without_cuda("top-k prototype filter");
-#endif
-    } else {
-      AT_DISPATCH_FLOATING_TYPES(entities.scalar_type(), "topk_filter_backward_cpu", [&] {
-        kernels::topk_filter_backward_cpu<scalar_t>(
-            grad_values.data_ptr<scalar_t>(), values.data_ptr<scalar_t>(),
-            indices.data_ptr<int64_t>(), entities.data_ptr<scalar_t>(),
-            prototypes.data_ptr<scalar_t>(), sizes, grad_entities.data_ptr<scalar_t>(),
-            grad_prototypes.data_ptr<scalar_t>());
-      });
-    }
+    kernels::dispatch_by_device(
+        entities, "top-k prototype filter",
+        [&](kernels::Stream stream) {
+          auto workspace = at::empty({kernels::topk_filter_backward_workspace_floats(sizes)},
+                                     entities.options());
+          kernels::topk_filter_backward_cuda(
+              grad_values.data_ptr<float>(), values.data_ptr<float>(), indices.data_ptr<int64_t>(),
+              entities.data_ptr<float>(), prototypes.data_ptr<float>(), sizes,
+              grad_entities.data_ptr<float>(), grad_prototypes.data_ptr<float>(),
+              workspace.data_ptr<float>(), stream);
+        },
+        [&] {
+          AT_DISPATCH_FLOATING_TYPES(entities.scalar_type(), "topk_filter_backward_cpu", [&] {
+            kernels::topk_filter_backward_cpu<scalar_t>(
+                grad_values.data_ptr<scalar_t>(), values.data_ptr<scalar_t>(),
+                indices.data_ptr<int64_t>(), entities.data_ptr<scalar_t>(),
+                prototypes.data_ptr<scalar_t>(), sizes, grad_entities.data_ptr<scalar_t>(),
+                grad_prototypes.data_ptr<scalar_t>());
+          });
+        });
     return {grad_entities, grad_prototypes, at::Tensor()};
   }
 };
@@ -106,22 +97,20 @@ void topk_prototype_filter_forward_into(const at::Tensor& entities, const at::Te
   TORCH_CHECK(indices.sizes() == values.sizes() && indices.is_contiguous() &&
                   indices.scalar_type() == at::kLong && indices.device() == entities.device(),
               "top-k prototype filter: indices must be a contiguous int64 [N, k] tensor");
-  if (entities.is_cuda()) {
-#ifdef POLYPHONY_WITH_CUDA
-    const c10::cuda::CUDAGuard guard(entities.device());
-    kernels::topk_filter_forward_cuda(entities.data_ptr<float>(), prototypes.data_ptr<float>(),
-                                      sizes, values.data_ptr<float>(), indices.data_ptr<int64_t>(),
-                                      kernels::current_cuda_stream());
-#else
-    kernels::fail_without_cuda("top-k prototype filter");
-#endif
-    return;
-  }
-  AT_DISPATCH_FLOATING_TYPES(entities.scalar_type(), "topk_filter_forward_cpu", [&] {
-    kernels::topk_filter_forward_cpu<scalar_t>(
-        entities.data_ptr<scalar_t>(), prototypes.data_ptr<scalar_t>(), sizes,
-        values.data_ptr<scalar_t>(), indices.data_ptr<int64_t>());
-  });
+  kernels::dispatch_by_device(
+      entities, "top-k prototype filter",
+      [&](kernels::Stream stream) {
+        kernels::topk_filter_forward_cuda(entities.data_ptr<float>(), prototypes.data_ptr<float>(),
+                                          sizes, values.data_ptr<float>(),
+                                          indices.data_ptr<int64_t>(), stream);
+      },
+      [&] {
+        AT_DISPATCH_FLOATING_TYPES(entities.scalar_type(), "topk_filter_forward_cpu", [&] {
+          kernels::topk_filter_forward_cpu<scalar_t>(
+              entities.data_ptr<scalar_t>(), prototypes.data_ptr<scalar_t>(), sizes,
+              values.data_ptr<scalar_t>(), indices.data_ptr<int64_t>());
+        });
+      });
 }
 
 TopkFiltered topk_prototype_filter(const at::Tensor& entities, const at::Tensor& prototypes,

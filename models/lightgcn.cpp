@@ -10,12 +10,16 @@ LightGcn::LightGcn(const ModelContext& context, LightGcnOptions options)
     : options_(options), graph_(interaction_graph(context)) {
   if (options_.dim < 1) fail("model option dim must be at least 1 (got {})", options_.dim);
   if (options_.layers < 0) fail("model option layers must be 0 or more (got {})", options_.layers);
+  if (!(options_.decay >= 0)) fail("model option decay must be 0 or more (got {})", options_.decay);
   embedding_ = register_parameter(
       "embedding", torch::randn({graph_.num_nodes(), options_.dim}) * options_.init_std);
 }
 
 nlohmann::json LightGcn::config() const {
-  return {{"dim", options_.dim}, {"layers", options_.layers}, {"init_std", options_.init_std}};
+  return {{"dim", options_.dim},
+          {"layers", options_.layers},
+          {"init_std", options_.init_std},
+          {"decay", options_.decay}};
 }
 
 at::Tensor LightGcn::propagate() {
@@ -48,6 +52,19 @@ at::Tensor LightGcn::score_all_items(const at::Tensor& users) {
 std::optional<ScoreFactors> LightGcn::score_factors(const at::Tensor& users) {
   const auto e = propagate();
   return ScoreFactors{e.index_select(0, users), e.narrow(0, graph_.num_users, graph_.num_items)};
+}
+
+std::vector<RegularizationTerm> LightGcn::regularization(const Batch& batch) {
+  if (options_.decay == 0) return {};
+  // LightGCN-PyTorch (He et al.) regularises the layer-0 embeddings of the batch's users,
+  // positives and negatives, not the propagated ones, and divides by the batch size.
+  const auto squared = [&](const at::Tensor& nodes) {
+    return embedding_.index_select(0, nodes.reshape(-1)).pow(2).sum();
+  };
+  const auto items = at::cat({batch.positives.unsqueeze(1), batch.negatives}, 1) + graph_.num_users;
+  const auto l2 = 0.5 * (squared(batch.users) + squared(items)) /
+                  static_cast<double>(std::max<int64_t>(1, batch.users.size(0)));
+  return {{"lightgcn_decay", options_.decay * l2}};
 }
 
 }  // namespace polyphony

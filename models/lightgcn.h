@@ -15,6 +15,9 @@ struct LightGcnOptions {
   int64_t layers = 3;
   /// Standard deviation of the N(0, std²) initialisation of E^(0) (the official code: 0.1).
   double init_std = 0.1;
+  /// Weight of the official code's L2 term on the batch's layer-0 embeddings (its --decay,
+  /// 1e-4 in the paper): decay · ½ (‖e_u⁰‖² + ‖e_i⁰‖² + Σ_j ‖e_j⁰‖²) / B. 0: off.
+  double decay = 0;
 };
 
 class LightGcn : public Recommender {
@@ -26,6 +29,7 @@ class LightGcn : public Recommender {
   at::Tensor score(const at::Tensor& users, const at::Tensor& items) override;
   at::Tensor score_all_items(const at::Tensor& users) override;
   std::optional<ScoreFactors> score_factors(const at::Tensor& users) override;
+  std::vector<RegularizationTerm> regularization(const Batch& batch) override;
 
   // The final embeddings of all nodes, [U + I, d] (users first).
   at::Tensor propagate();

@@ -55,6 +55,10 @@ ProtoMF::ProtoMF(const ModelContext& context, ProtoMFOptions options) : options_
     item_projection_ = register_module(
         "item_projection",
         torch::nn::Linear(torch::nn::LinearOptions(o.dim, o.user_prototypes).bias(false)));
+    // The ProtoMF code's general_weight_init: kaiming_uniform_ with PyTorch's defaults (a = 0,
+    // fan-in, leaky-ReLU gain √2), bound √(6 / d); LibTorch's Linear starts at 1/√d.
+    for (auto* projection : {&user_projection_, &item_projection_})
+      torch::nn::init::kaiming_uniform_((*projection)->weight, /*a=*/0);
   }
 }
 

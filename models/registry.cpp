@@ -1,5 +1,6 @@
 #include "models/registry.h"
 
+#include <algorithm>
 #include <functional>
 #include <optional>
 #include <set>
@@ -146,6 +147,7 @@ ModelBuilder base_model_builder(const std::string& name, const nlohmann::json& o
     option.read("dim", o.dim);
     option.read("layers", o.layers);
     option.read("init_std", o.init_std);
+    option.read("decay", o.decay);
     option.finish();
     return builder<LightGcn>(o);
   }
@@ -175,12 +177,16 @@ ModelBuilder model_builder(const std::string& name, const nlohmann::json& option
   // The ReSN keys belong to the wrapper, every other key to the model itself.
   nlohmann::json own = options;
   std::optional<ResnOptions> resn;
-  if (own.contains("resn_weight") || own.contains("resn_form")) {
+  const char* const resn_keys[] = {"resn_weight", "resn_form", "resn_unique_users",
+                                   "resn_per_user"};
+  if (std::any_of(std::begin(resn_keys), std::end(resn_keys),
+                  [&](const char* key) { return own.contains(key); })) {
     ResnOptions r;
     r.weight = read_option(own, name, "resn_weight", r.weight);
     r.form = parse_resn_form(read_option<std::string>(own, name, "resn_form", "power"));
-    own.erase("resn_weight");
-    own.erase("resn_form");
+    r.unique_users = read_option(own, name, "resn_unique_users", r.unique_users);
+    r.per_user = read_option(own, name, "resn_per_user", r.per_user);
+    for (const char* key : resn_keys) own.erase(key);
     resn = r;
   }
   auto base = base_model_builder(name, own);

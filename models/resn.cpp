@@ -30,7 +30,9 @@ at::Tensor resn_term(const ScoreFactors& f, const ResnOptions& options, Spectral
   const auto& v = f.items;  // [I, F]
   // Each form grows linearly with the number of batch users (a sum over rows of Y_B); dividing by
   // B makes β independent of the batch size and comparable with a batch-mean ranking loss.
-  const double weight = options.weight / static_cast<double>(std::max<int64_t>(u.size(0), 1));
+  const double weight = options.per_user
+                            ? options.weight / static_cast<double>(std::max<int64_t>(u.size(0), 1))
+                            : options.weight;
   switch (options.form) {
     case ResnForm::kPower: {
       // A few warm-started iterations per step track σ₁ as the factors move.
@@ -92,12 +94,15 @@ nlohmann::json WithResn::config() const {
   auto c = model_->config();
   c["resn_weight"] = options_.weight;
   c["resn_form"] = resn_form_name(options_.form);
+  c["resn_unique_users"] = options_.unique_users;
+  c["resn_per_user"] = options_.per_user;
   return c;
 }
 
 std::vector<RegularizationTerm> WithResn::regularization(const Batch& batch) {
   auto terms = model_->regularization(batch);
-  auto factors = model_->spectral_factors(batch.users);
+  auto factors = model_->spectral_factors(
+      options_.unique_users ? std::get<0>(at::_unique(batch.users)) : batch.users);
   if (!factors) fail("model '{}' has no spectral factors, so ReSN cannot apply", model_->kind());
   SpectralWarmStart warm{warm_start_};
   terms.push_back({"resn", resn_term(*factors, options_, &warm)});

@@ -25,6 +25,12 @@ struct ResnOptions {
   /// β, the weight of the term, which Polyphony divides by the number of batch users.
   double weight = 0.01;
   ResnForm form = ResnForm::kPower;
+  /// Regularise each distinct user of the batch once (the official code's `uniusers`), not the
+  /// user of every positive (a user with many positives in the batch then counts many times).
+  bool unique_users = false;
+  /// Divide β by the number of users regularised (Polyphony's default, so that β does not move
+  /// with the batch size); false: the official code's plain β · term.
+  bool per_user = true;
   /// Items per chunk when the official form materialises sigmoid(Y_B).
   int64_t item_chunk = 65536;
 };

@@ -10,12 +10,21 @@ build=${POLYPHONY_FUZZ_BUILD_DIR:-$root/build-fuzz}
 cmake -S "$root/fuzz" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_CXX_COMPILER=clang++ >"$build.configure.log" 2>&1 || { cat "$build.configure.log"; exit 1; }
 cmake --build "$build" -j "$(nproc)" >"$build/build.log" 2>&1 || { cat "$build/build.log"; exit 1; }
-for target in interaction_file lightgcn_folder attribute_file; do
+# LibTorch's own leaks are not findings; a small quarantine keeps ASan's memory in the limit.
+export LSAN_OPTIONS="suppressions=$root/fuzz/lsan_suppressions.txt${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
+export ASAN_OPTIONS="quarantine_size_mb=64:allocator_may_return_null=1${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
+# TARGET:MAX_LEN:RSS_LIMIT_MB. Checkpoints need room for a LibTorch archive, and have no memory
+# limit: a sealed archive may announce a record of gigabytes, which LibTorch allocates before it
+# finds the archive too short (an error, not a finding; what is too large for memory fails as
+# std::bad_alloc, which the reader reports).
+for entry in interaction_file:4096:2048 lightgcn_folder:4096:2048 attribute_file:4096:2048 \
+  config_file:4096:2048 run_json:8192:2048 dataset_cache:8192:2048 checkpoint_file:32768:0; do
+  IFS=: read -r target max_len rss_limit <<<"$entry"
   corpus=$build/corpus/$target
   mkdir -p "$corpus"
   log=$build/$target.log
   # The first folder collects what the run discovers; the seeds stay as committed.
-  if ! "$build/fuzz_$target" -max_total_time="$seconds" -max_len=4096 -rss_limit_mb=2048 \
+  if ! "$build/fuzz_$target" -max_total_time="$seconds" -max_len="$max_len" -rss_limit_mb="$rss_limit" \
     -print_final_stats=1 -artifact_prefix="$build/" "$corpus" "$root/fuzz/corpus/$target" \
     >"$log" 2>&1; then
     tail -n 40 "$log"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# README command 2: set up, build and run the whole test suite. Also builds and tests the
-# CPU-only configuration (POLYPHONY_CUDA=OFF) when nvcc is present, so both keep working.
+# README command 2: set up, build and run the whole test suite: the CPU-only configuration
+# (POLYPHONY_CUDA=OFF) under AddressSanitizer and UBSan, then the default one (CUDA when nvcc is
+# present), so both keep working.
 # CUDA tests skip themselves, saying so, on a machine without a GPU.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -10,13 +11,17 @@ jobs=$(nproc)
 "$root/scripts/fuzz.sh" "${POLYPHONY_FUZZ_SECONDS:-30}"
 # The CUDA toolkit's usual home, for shells that do not have it on PATH.
 [ -x /usr/local/cuda/bin/nvcc ] && export PATH="/usr/local/cuda/bin:$PATH"
-if command -v nvcc >/dev/null 2>&1; then
-  echo "test: CPU-only configuration (POLYPHONY_CUDA=OFF)"
-  POLYPHONY_BUILD_DIR="$root/build-cpu" "$root/scripts/build.sh" -DPOLYPHONY_CUDA=OFF
-  (cd "$root/build-cpu" && ctest -j "$jobs" --output-on-failure >"$root/build-cpu/ctest.log" 2>&1) ||
-    { cat "$root/build-cpu/ctest.log"; echo "test: the CPU-only configuration failed"; exit 1; }
-  tail -n 3 "$root/build-cpu/ctest.log"
-fi
+# The CPU-only configuration (POLYPHONY_CUDA=OFF), compiled with AddressSanitizer and UBSan. The
+# Learning.* cases (whole trainings, minutes each) run in the default configuration only.
+echo "test: CPU-only configuration (POLYPHONY_CUDA=OFF) with AddressSanitizer and UBSan"
+POLYPHONY_BUILD_DIR="$root/build-asan" "$root/scripts/build.sh" -DPOLYPHONY_CUDA=OFF -DPOLYPHONY_SANITIZE=ON
+(
+  cd "$root/build-asan"
+  export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1
+  export LSAN_OPTIONS="suppressions=$root/tests/lsan_suppressions.txt"
+  ctest -j "$jobs" --output-on-failure -E '^Learning[./]' >"$root/build-asan/ctest.log" 2>&1
+) || { cat "$root/build-asan/ctest.log"; echo "test: the sanitized CPU-only configuration failed"; exit 1; }
+tail -n 3 "$root/build-asan/ctest.log"
 echo "test: default configuration (POLYPHONY_CUDA=AUTO)"
 "$root/scripts/build.sh"
 cd "$root/build"

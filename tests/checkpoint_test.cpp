@@ -1,8 +1,10 @@
 // Checkpoint files: round trip, and every kind of damage detected with the file named.
 
 #include <algorithm>
+#include <cstring>
 #include <fstream>
 
+#include "engine/io/hashing.h"
 #include "engine/train/checkpoint.h"
 #include "tests/test_support.h"
 
@@ -71,6 +73,29 @@ TEST(Checkpoint, DetectsTruncationCorruptionAndForeignFiles) {
   EXPECT_CONTAINS(error_of(read), "newer than this build of polyphony reads");
   EXPECT_CONTAINS(error_of([&] { read_checkpoint_file(dir.path() / "missing.ckpt"); }),
                   "missing.ckpt: cannot open it");
+}
+
+TEST(Checkpoint, AnArchiveLibTorchCannotImportIsAnErrorNotAnAbort) {
+  // Found by fuzz/checkpoint_file_fuzzer: with the right checksum, an archive naming a type
+  // TorchScript does not know made its importer throw torch::jit::ErrorReport (no c10::Error),
+  // which ended the process. The payload here names a tensor rebuilder that does not exist.
+  TempDir dir;
+  const auto path = dir.path() / "a.ckpt";
+  auto out = archive_with(torch::randn({4}), 1);
+  write_checkpoint_file(path, out);
+  std::string file = read_file(path);
+  const std::string known = "_rebuild_tensor_v2", unknown = "_rebuild_tensor_v9";
+  const auto at = file.find(known);
+  ASSERT_NE(at, std::string::npos);
+  file.replace(at, known.size(), unknown);
+  // Reseal: payload checksum (bytes 24..32) over the bytes after the 32-byte header, and no
+  // header check (0, as written before it existed).
+  const uint64_t checksum = xxh64(file.data() + 32, file.size() - 32);
+  std::memcpy(file.data() + 24, &checksum, sizeof checksum);
+  std::fill(file.begin() + 12, file.begin() + 16, '\0');
+  overwrite(path, file);
+  EXPECT_CONTAINS(error_of([&] { read_checkpoint_file(path); }),
+                  "checkpoint " + path.string() + " cannot be read: ");
 }
 
 TEST(CheckpointDirectory, KeepsTheNewestAndTheBest) {

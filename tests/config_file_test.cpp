@@ -92,6 +92,32 @@ TEST(ConfigFile, ErrorsNameTheFileLineAndKeyWithASuggestion) {
             "--config " + (dir.path() / "none.toml").string() + ": no such file");
   EXPECT_CONTAINS(error_in("# nothing but a comment\n"),
                   "run.toml: no settings (expected sections such as [model] and [train])");
+  EXPECT_CONTAINS(error_in("[train]\n"), "run.toml: no settings");
+  // An empty section is still checked: a misspelt one is not quietly dropped.
+  EXPECT_CONTAINS(error_in("[train]\nepochs = 5\n[evl]\n"),
+                  "run.toml:3: unknown section 'evl' — did you mean 'eval'?");
+}
+
+TEST(ConfigFile, NonAsciiTextOnlyInStringsAndComments) {
+  TempDir dir;
+  auto spec = train_spec();
+  // Found by fuzz/config_file_fuzzer: toml++ 3.3.0 reaches undefined behaviour on such text.
+  const std::pair<std::string, int> refused[] = {
+      {"[train]\nepochs\u00e9 = 5\n", 2},
+      {"[train]\nepochs = 5 \u0416\n", 2},
+      {"[data]\nitem_groups = \"\"\"a\\\n\u0416\"\"\"\n", 3}};  // after a line-ending backslash
+  for (const auto& [text, line] : refused) {
+    const auto file = dir.write("run.toml", text);
+    EXPECT_CONTAINS(
+        error_of([&] { config_file_arguments(file, spec); }),
+        fmt::format("run.toml:{}: a non-ASCII character outside a string or comment", line))
+        << text;
+  }
+  const auto file = dir.write("run.toml",
+                              "# Gruppen nach Land: Österreich\n[data]\nitem_groups = "
+                              "'attribute:country=Österreich' # Ж\n");
+  EXPECT_EQ(config_file_arguments(file, spec),
+            (std::vector<std::string>{"--item-groups", "attribute:country=Österreich"}));
 }
 
 TEST(ConfigFile, ValuesBecomeArgumentsAndModelKeysModelSettings) {

@@ -5,6 +5,7 @@
 
 #include <fstream>
 
+#include "common/error.h"
 #include "engine/data/dataset_cache.h"
 #include "engine/data/dataset_loader.h"
 #include "test_support.h"
@@ -91,6 +92,37 @@ TEST(DatasetLoader, TruncatedOrCorruptCacheIsRebuiltNeverTrusted) {
   EXPECT_NE(reloaded.cache.find("rebuilt"), std::string::npos) << reloaded.cache;
   expect_same(reloaded.dataset, original.dataset);
   EXPECT_EQ(load_dataset(options).cache.rfind("hit ", 0), 0u);  // the rebuilt one is good
+}
+
+TEST(DatasetLoader, CacheWithTheRightChecksumButIndicesOutOfRangeIsRefused) {
+  TempDir dir;
+  Dataset d;
+  d.num_users = 2;
+  d.num_items = 3;
+  d.user_ids = {"u1", "u2"};
+  d.item_ids = {"i1", "i2", "i3"};
+  d.interactions.users = torch::tensor({0, 1}, torch::kLong);
+  d.interactions.items = torch::tensor({2, 0}, torch::kLong);
+  const CacheKey key{};
+  const auto path = dir.path() / "cache.bin";
+  PreprocessReport report;
+  save_dataset_cache(path, key, d, report);
+  EXPECT_EQ(load_dataset_cache(path, key, report).num_items, 3);
+
+  for (const auto& [users, items] :
+       {std::pair{std::vector<int64_t>{0, 2}, std::vector<int64_t>{0, 1}},
+        {std::vector<int64_t>{0, 1}, std::vector<int64_t>{-1, 1}},
+        {std::vector<int64_t>{0, 1}, std::vector<int64_t>{0, 3}}}) {
+    d.interactions.users = torch::tensor(users, torch::kLong);
+    d.interactions.items = torch::tensor(items, torch::kLong);
+    save_dataset_cache(path, key, d, report);  // the writer seals whatever it is given
+    try {
+      load_dataset_cache(path, key, report);
+      ADD_FAILURE() << "an index out of range was loaded";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("index out of range"), std::string::npos) << e.what();
+    }
+  }
 }
 
 TEST(DatasetLoader, UnwritableCacheKeepsTheParsedData) {

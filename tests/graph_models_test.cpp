@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include "common/error.h"
 #include "models/acf.h"
 #include "models/interaction_graph.h"
 #include "models/lightgcn.h"
@@ -147,6 +148,39 @@ TEST(LightGcn, ScoresAndGradientsMatchTheLiteralPropagationInDouble) {
   const auto before = model.score_all_items(users);
   model.embedding().mul_(2.0);
   expect_close(model.score_all_items(users), 4.0 * before);
+}
+
+TEST(LightGcn, DecayIsTheOfficialL2OnTheBatchsLayerZeroEmbeddings) {
+  const auto ctx = random_context(8, 12, 5);
+  LightGcnOptions o;
+  o.dim = 4;
+  o.layers = 2;
+  EXPECT_TRUE(LightGcn(ctx, o).regularization({}).empty());  // off by default
+  o.decay = 1e-4;
+  LightGcn model(ctx, o);
+  model.to(torch::kDouble);
+  Batch batch{torch::tensor({0, 3, 3, 7}), torch::tensor({1, 2, 11, 5}),
+              torch::tensor({{4, 0}, {9, 9}, {10, 1}, {6, 2}})};
+  const auto terms = model.regularization(batch);
+  ASSERT_EQ(terms.size(), 1u);
+  EXPECT_EQ(terms[0].name, "lightgcn_decay");
+  // decay · ½ (Σ_b ‖e_u⁰‖² + ‖e_i⁰‖² + Σ_j ‖e_j⁰‖²) / B, item rows after the 8 user rows; a node
+  // drawn twice counts twice, as in LightGCN-PyTorch.
+  const auto e0 = model.embedding().detach();
+  double expected = 0;
+  for (int64_t b = 0; b < 4; ++b) {
+    expected += e0[batch.users[b].item<int64_t>()].pow(2).sum().item<double>();
+    expected += e0[8 + batch.positives[b].item<int64_t>()].pow(2).sum().item<double>();
+    for (int64_t j = 0; j < 2; ++j)
+      expected += e0[8 + batch.negatives[b][j].item<int64_t>()].pow(2).sum().item<double>();
+  }
+  EXPECT_NEAR(terms[0].value.item<double>(), 1e-4 * 0.5 * expected / 4.0, 1e-15);
+  terms[0].value.backward();
+  // Only the batch's rows are pulled towards zero.
+  EXPECT_EQ(model.embedding().grad()[2].abs().sum().item<double>(), 0.0);
+  EXPECT_NE(model.embedding().grad()[0].abs().sum().item<double>(), 0.0);
+  EXPECT_THROW(make_model("lightgcn", ctx, {{"decay", -1}}), Error);
+  EXPECT_EQ(make_model("lightgcn", ctx, {{"decay", 1e-4}})->config()["decay"], 1e-4);
 }
 
 // The multi-interest layer written out edge by edge and interest by interest.

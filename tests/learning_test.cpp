@@ -140,12 +140,14 @@ TEST(Learning, AcfBeatsPopularityOnTheDemoData) {
 // Prototype top-k filtering with the distributing regulariser (Moradi et al., arXiv 2405.17607 and
 // 2412.14329) where prototypes are scarce: the demo data with 96 listening scenes for 32
 // prototypes, as LFM-2b has far more countries and scenes than a model has prototypes. Trained to
-// 32 epochs, the filtered model recommends more long-tail items, less popular ones, is no less
-// accurate, and ranks the minority group's test items closer to the majority's (on the demo's
-// 24 scenes, with prototypes to spare, the gap does not move; docs/models.md).
+// 32 epochs, the filtered model recommends less popular items and is no less accurate. With
+// LibTorch's default projection start it also recommended more long-tail items and ranked the
+// minority group's test items closer to the majority's; with the official kaiming-uniform start
+// (the default since 2026-11-28) the plain model's gap is smaller already and the filter no
+// longer narrows it (docs/models.md has both sets of numbers).
 class FilterAndDistributing : public ::testing::TestWithParam<uint64_t> {};
 
-TEST_P(FilterAndDistributing, MakeRecommendationsLessPopularAndNarrowTheArtistGroupGap) {
+TEST_P(FilterAndDistributing, MakeRecommendationsLessPopularAtNoAccuracyCost) {
   const uint64_t seed = GetParam();
   nlohmann::json distributed = kSmallPrototypes;
   distributed["k_user"] = 16;
@@ -159,15 +161,14 @@ TEST_P(FilterAndDistributing, MakeRecommendationsLessPopularAndNarrowTheArtistGr
   const auto plain = train_and_test(data, "uiprotomf", prototype_training(32), kSmallPrototypes);
   torch::manual_seed(seed);
   const auto filtered = train_and_test(data, "uiprotomf", prototype_training(32), distributed);
-  EXPECT_GT(filtered.metric("APLT@10"), 1.2 * plain.metric("APLT@10"));
   EXPECT_LT(filtered.metric("ARP@10"), plain.metric("ARP@10"));
   EXPECT_GT(filtered.metric("NDCG@10"), 0.95 * plain.metric("NDCG@10"));
   EXPECT_GT(plain.metric("AvgRankGap"), 0) << "the minority group should start behind";
-  EXPECT_LT(filtered.metric("AvgRankGap"), 0.9 * plain.metric("AvgRankGap"));
-  std::cout << "seed " << seed << ": AvgRankGap " << plain.metric("AvgRankGap") << " -> "
-            << filtered.metric("AvgRankGap") << ", NDCG@10 " << plain.metric("NDCG@10") << " -> "
-            << filtered.metric("NDCG@10") << ", APLT@10 " << plain.metric("APLT@10") << " -> "
-            << filtered.metric("APLT@10") << "\n";
+  std::cout << "seed " << seed << ": ARP@10 " << plain.metric("ARP@10") << " -> "
+            << filtered.metric("ARP@10") << ", AvgRankGap " << plain.metric("AvgRankGap")
+            << " -> " << filtered.metric("AvgRankGap") << ", NDCG@10 " << plain.metric("NDCG@10")
+            << " -> " << filtered.metric("NDCG@10") << ", APLT@10 " << plain.metric("APLT@10")
+            << " -> " << filtered.metric("APLT@10") << "\n";
 }
 
 INSTANTIATE_TEST_SUITE_P(Learning, FilterAndDistributing, ::testing::Values(1u, 2u, 3u));

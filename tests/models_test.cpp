@@ -132,7 +132,7 @@ TEST(Registry, UnknownOptionsListTheKnownOnesAndTheListSaysWhichModelsTrain) {
   EXPECT_CONTAINS(testing::error_of([&] {
                     make_model("lightgcn", ctx, {{"layer", 2}});
                   }),
-                  "model 'lightgcn': unknown option 'layer' (known: dim, init_std, layers)");
+                  "model 'lightgcn': unknown option 'layer' (known: decay, dim, init_std, layers)");
   EXPECT_CONTAINS(testing::error_of([&] {
                     make_model("pop", ctx, {{"dim", 2}});
                   }),

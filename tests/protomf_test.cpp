@@ -137,6 +137,23 @@ TEST(ProtoMF, ReportsEachRegulariserSeparately) {
   EXPECT_THROW(make_model("uiprotomf", ctx, {{"ortho_form", "fancy"}}), std::exception);
 }
 
+TEST(ProtoMF, ProjectionsStartAsTheOfficialKaimingUniform) {
+  // U(−√(6/d), √(6/d)) as the ProtoMF code's kaiming_uniform_; LibTorch's default would stay
+  // within 1/√d = 0.125 here.
+  auto train = testing::random_interactions(8, 10, 4);
+  ModelContext ctx{8, 10, train.users, train.items};
+  auto model = make_model("uiprotomf", ctx,
+                          {{"dim", 64}, {"user_prototypes", 100}, {"item_prototypes", 100}});
+  const double bound = std::sqrt(6.0 / 64);
+  for (const char* name : {"user_projection.weight", "item_projection.weight"}) {
+    const auto w = model->named_parameters()[name].detach().to(torch::kDouble);
+    EXPECT_EQ(w.sizes(), (std::vector<int64_t>{100, 64})) << name;
+    EXPECT_LE(w.abs().max().item<double>(), bound) << name;
+    EXPECT_GT(w.abs().max().item<double>(), 0.95 * bound) << name;
+    EXPECT_NEAR(w.std().item<double>(), bound / std::sqrt(3.0), 0.05 * bound) << name;
+  }
+}
+
 }  // namespace
 }  // namespace polyphony
 
@@ -192,6 +209,43 @@ TEST(Resn, WrapsFactorisedModelsAndRefusesOthers) {
   EXPECT_EQ(model->config()["resn_form"], "power");
   EXPECT_THROW(make_model("pop", ctx, {{"resn_weight", 0.5}}), std::exception);
   EXPECT_THROW(make_model("mf", ctx, {{"resn_form", "spectral"}}), std::exception);
+}
+
+TEST(Resn, UniqueUsersAndTheOfficialUnnormalisedWeight) {
+  auto train = testing::random_interactions(8, 10, 4);
+  ModelContext ctx{8, 10, train.users, train.items};
+  // A batch where user 3 has three positives: the official code regularises it once.
+  Batch batch{torch::tensor({3, 3, 5, 3}), torch::tensor({1, 2, 3, 4}),
+              torch::tensor({{0}, {6}, {7}, {8}})};
+  auto term_of = [&](const nlohmann::json& options) {
+    torch::manual_seed(5);  // the same factors for every variant
+    auto model = make_model("mf", ctx, options);
+    return model->regularization(batch).at(0).value.item<double>();
+  };
+  const nlohmann::json official = {{"dim", 4}, {"resn_weight", 0.5}, {"resn_form", "official"}};
+  auto with = [&](nlohmann::json base, const char* key, bool value) {
+    base[key] = value;
+    return base;
+  };
+  // The official form sums over the rows it is given, so dividing by them is what makes the
+  // plain weight and the per-user weight differ: by 4 rows, or 2 distinct users.
+  const double repeated = term_of(official);
+  const double plain = term_of(with(official, "resn_per_user", false));
+  EXPECT_NEAR(plain, 4 * repeated, 1e-6 * plain);
+  auto unique = with(official, "resn_unique_users", true);
+  const double unique_per_user = term_of(unique);
+  const double unique_plain = term_of(with(unique, "resn_per_user", false));
+  EXPECT_NEAR(unique_plain, 2 * unique_per_user, 1e-6 * unique_plain);
+  // Users 3 and 5 once each: the rows of user 3 no longer count thrice.
+  torch::manual_seed(5);
+  auto model = make_model("mf", ctx, official);
+  const auto factors = *model->spectral_factors(torch::tensor({3, 5}));
+  ResnOptions o;
+  o.weight = 0.5;
+  o.form = ResnForm::kOfficial;
+  o.per_user = false;
+  EXPECT_NEAR(unique_plain, resn_term(factors, o, nullptr).item<double>(), 1e-6 * unique_plain);
+  EXPECT_EQ(make_model("mf", ctx, unique)->config()["resn_unique_users"], true);
 }
 
 }  // namespace

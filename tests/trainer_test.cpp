@@ -155,6 +155,43 @@ TEST(Trainer, ResumesBitIdenticallyFromAStopAtAnyStep) {
   }
 }
 
+TEST(Trainer, ASummedLossIsTheMeanTimesItsTerms) {
+  // One step over the whole data with plain SGD: the sum's gradient is the mean's times the
+  // number of (positive, negative) pairs, so the mean at lr·terms takes the same step.
+  const TrainingData setup = make_training_data();
+  const int64_t positives = setup.train.size(), negatives = 2;
+  auto fresh_model = [&] {
+    torch::manual_seed(11);
+    ModelContext context{kUsers, kItems, setup.train.users, setup.train.items};
+    return make_model("mf", context, {{"dim", 8}});
+  };
+  auto step = [&](LossReduction reduction, double lr) {
+    auto model = fresh_model();
+    TempDir folder;
+    TrainerOptions o = options_in(folder.path());
+    o.epochs = 1;
+    o.batch_size = positives;
+    o.negatives = negatives;
+    o.eval_every = 0;
+    o.optimizer.name = "sgd";
+    o.optimizer.momentum = 0;
+    o.optimizer.lr = lr;
+    o.loss_reduction = reduction;
+    Trainer(*model, setup.train, setup.sampler, o, {}).fit(nullptr);
+    return model->parameters();
+  };
+  const double terms = static_cast<double>(loss_terms("bpr", positives, negatives));
+  EXPECT_EQ(terms, static_cast<double>(positives * negatives));
+  const auto summed = step(LossReduction::kSum, 1e-3);
+  const auto averaged = step(LossReduction::kMean, 1e-3 * terms);
+  const auto untouched = fresh_model()->parameters();
+  ASSERT_EQ(summed.size(), averaged.size());
+  for (size_t k = 0; k < summed.size(); ++k) {
+    EXPECT_TRUE(torch::allclose(summed[k], averaged[k], 1e-4, 1e-6)) << k;
+    EXPECT_FALSE(torch::allclose(summed[k], untouched[k])) << "the step moved nothing";
+  }
+}
+
 TEST(Trainer, SameSeedSameModelOtherSeedAnother) {
   const TrainingData setup = make_training_data();
   TempDir a, b, c;

@@ -211,7 +211,7 @@ cxxopts::Options bench_options() {
       "batch-size", "positive interactions per training step",
       cxxopts::value<int64_t>()->default_value("4096"))(
       "negatives", "negatives per positive", cxxopts::value<int64_t>()->default_value("1"))(
-      "loss", "bpr, softmax or bce", cxxopts::value<std::string>()->default_value("bpr"))(
+      "loss", "bpr, softmax, bce or mse", cxxopts::value<std::string>()->default_value("bpr"))(
       "eval-memory-mb", "memory budget of one evaluation chunk",
       cxxopts::value<int64_t>()->default_value("1024"))(
       "no-training", "skip the training benchmarks")("no-evaluation",

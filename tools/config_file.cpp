@@ -11,6 +11,7 @@
 
 #include "common/error.h"
 #include "engine/data/line_reader.h"
+#include "tools/config_reader.h"
 #include "tools/train_options.h"
 
 namespace polyphony::cli {
@@ -58,16 +59,18 @@ void check_value(cxxopts::Options& spec, const std::string& option, const std::s
   }
 }
 
+[[noreturn]] void fail_unknown_section(const std::string& name, const std::string& where) {
+  const std::string guess = closest(name, section_names());
+  fail("{}: unknown section '{}'{} (sections: {})", where, name,
+       guess.empty() ? "" : fmt::format(" — did you mean '{}'?", guess),
+       fmt::join(section_names(), ", "));
+}
+
 // The arguments for SECTION.KEY = VALUE (VALUE already text); `where` names it in errors.
 void add_setting(const std::string& section_name, const std::string& key, const std::string& value,
                  cxxopts::Options& spec, const std::string& where, std::vector<std::string>& out) {
   const ConfigSection* section = find_section(section_name);
-  if (!section) {
-    const std::string guess = closest(section_name, section_names());
-    fail("{}: unknown section '{}'{} (sections: {})", where, section_name,
-         guess.empty() ? "" : fmt::format(" — did you mean '{}'?", guess),
-         fmt::join(section_names(), ", "));
-  }
+  if (!section) fail_unknown_section(section_name, where);
   std::string option = dashed(key);
   if (section_name == std::string("model") && option == "name") option = "model";
   const auto& known = section->options;
@@ -144,71 +147,26 @@ std::string closest(const std::string& word, const std::vector<std::string>& can
 
 std::vector<std::string> config_file_arguments(const std::filesystem::path& file,
                                                cxxopts::Options& spec) {
-  std::error_code ec;
-  if (!std::filesystem::is_regular_file(file, ec))
-    fail("--config {}: {}", file.string(),
-         std::filesystem::exists(file, ec) ? "not a file (a config is a TOML file)"
-                                           : "no such file");
-  toml::table table;
-  try {
-    table = toml::parse_file(file.string());
-  } catch (const toml::parse_error& e) {
-    fail("{}:{}:{}: {}", file.string(), e.source().begin.line, e.source().begin.column,
-         e.description());
-  }
-  if (table.empty())
-    fail(
-        "{}: no settings (expected sections such as [model] and [train]); an empty config would "
-        "silently train the defaults",
-        file.string());
+  const ConfigContents contents = read_config(file);
+  // An empty section is checked too: a misspelt [trian] must not pass for want of keys.
+  for (const auto& table : contents.tables)
+    if (!find_section(table.name))
+      fail_unknown_section(table.name, fmt::format("{}:{}", file.string(), table.line));
   std::vector<std::string> out;
-  for (const auto& [section_key, section_node] : table) {
-    const std::string section(section_key.str());
-    const auto line = section_node.source().begin.line;
-    const auto* entries = section_node.as_table();
-    if (!entries) {
+  for (const auto& s : contents.settings) {
+    if (s.section.empty()) {
       std::string hint;
-      for (const auto& s : config_sections())
-        if (std::find(s.options.begin(), s.options.end(), dashed(section)) != s.options.end())
-          hint = fmt::format(" — it belongs in [{}]", s.name);
+      for (const auto& section : config_sections())
+        if (std::find(section.options.begin(), section.options.end(), dashed(s.key)) !=
+            section.options.end())
+          hint = fmt::format(" — it belongs in [{}]", section.name);
       fail("{}:{}: '{}' must be inside a section ([data], [model], [train], [eval], [run]){}",
-           file.string(), line, section, hint);
+           file.string(), s.line, s.key, hint);
     }
-    for (const auto& [key_name, node] : *entries) {
-      const std::string key(key_name.str());
-      const std::string where =
-          fmt::format("{}:{}: {}.{}", file.string(), node.source().begin.line, section, key);
-      std::string text;
-      if (const auto* s = node.as_string()) {
-        text = s->get();
-      } else if (const auto* i = node.as_integer()) {
-        text = std::to_string(i->get());
-      } else if (const auto* f = node.as_floating_point()) {
-        text = fmt::format("{}", f->get());
-      } else if (const auto* b = node.as_boolean()) {
-        text = b->get() ? "true" : "false";
-      } else if (const auto* a = node.as_array()) {  // kcore = [10, 10] -> "10,10"
-        std::vector<std::string> parts;
-        for (const auto& element : *a) {
-          if (const auto* ei = element.as_integer()) {
-            parts.push_back(std::to_string(ei->get()));
-          } else if (const auto* ef = element.as_floating_point()) {
-            parts.push_back(fmt::format("{}", ef->get()));
-          } else if (const auto* es = element.as_string()) {
-            parts.push_back(es->get());
-          } else {
-            fail("{}: arrays may hold numbers or strings only", where);
-          }
-        }
-        text = fmt::format("{}", fmt::join(parts, ","));
-      } else {
-        fail("{}: expected a string, number, boolean or array", where);
-      }
-      // true/false switches a flag; any other option (model options aside) needs a value.
-      if (node.is_boolean() && section != "model" && !is_flag(dashed(key)) && find_section(section))
-        fail("{}: expected a value, not true/false", where);
-      add_setting(section, key, text, spec, where, out);
-    }
+    // true/false switches a flag; any other option (model options aside) needs a value.
+    if (s.is_boolean && s.section != "model" && !is_flag(dashed(s.key)) && find_section(s.section))
+      fail("{}: expected a value, not true/false", s.where);
+    add_setting(s.section, s.key, s.value, spec, s.where, out);
   }
   return out;
 }

@@ -231,6 +231,12 @@ SamplerOptions parse_sampler(const std::string& text) {
   return o;
 }
 
+LossReduction parse_loss_reduction(const std::string& text) {
+  if (text == "mean") return LossReduction::kMean;
+  if (text == "sum") return LossReduction::kSum;
+  OptionSpec("--loss-reduction", text, "mean or sum").reject();
+}
+
 LearningRateSchedule parse_schedule(const std::string& text) {
   const OptionSpec spec("--lr-schedule", text,
                         "constant, cosine or step:EPOCHS:GAMMA (e.g. step:10:0.5, EPOCHS ≥ 1, "

@@ -17,6 +17,7 @@
 #include "engine/data/preprocess.h"
 #include "engine/data/split.h"
 #include "engine/eval/evaluator.h"
+#include "engine/train/losses.h"
 #include "engine/train/optimization.h"
 
 namespace polyphony::cli {
@@ -67,6 +68,8 @@ UserGroupOptions parse_user_groups(const std::string& text);
 SplitOptions parse_split(const std::string& text);
 // --sampler uniform | popularity (α = 0.75, as the ProtoMF code) | popularity:α
 SamplerOptions parse_sampler(const std::string& text);
+// --loss-reduction mean|sum.
+LossReduction parse_loss_reduction(const std::string& text);
 // --lr-schedule constant | cosine | step:EPOCHS:GAMMA (warm-up comes from --warmup-steps)
 LearningRateSchedule parse_schedule(const std::string& text);
 // --eval-protocol full | sampled:N: N, or nothing for full.

@@ -94,8 +94,13 @@ const std::vector<TrainOption>& train_option_table() {
       {"sampler", "train", T::kText, "uniform",
        "negatives: uniform or popularity:ALPHA (over the user's non-training items)",
        [](TrainSetup& s, const Value& v) { s.sampler = parse_sampler(text(v)); }},
-      {"loss", "train", T::kText, "bpr", "bpr, softmax or bce",
+      {"loss", "train", T::kText, "bpr", "bpr, softmax, bce or mse",
        [](TrainSetup& s, const Value& v) { s.trainer.loss = text(v); }},
+      {"loss-reduction", "train", T::kText, "mean",
+       "mean or sum of the loss over a batch (sum: as ACF's official code)",
+       [](TrainSetup& s, const Value& v) {
+         s.trainer.loss_reduction = parse_loss_reduction(text(v));
+       }},
       {"optimizer", "train", T::kText, "adam", "adam, adamw, adagrad or sgd",
        [](TrainSetup& s, const Value& v) { s.trainer.optimizer.name = text(v); }},
       {"lr", "train", T::kReal, "0.005", "learning rate",

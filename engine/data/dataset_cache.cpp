@@ -68,7 +68,10 @@ class Reader {
  public:
   Reader(std::shared_ptr<MappedFile> file, const fs::path& path, size_t end)
       : file_(std::move(file)), path_(path), end_(end) {}
-  void bytes(void* out, size_t size) { std::memcpy(out, take(size), size); }
+  void bytes(void* out, size_t size) {
+    const void* from = take(size);
+    if (size > 0) std::memcpy(out, from, size);  // an empty vector's data() may be null
+  }
   template <typename T>
   T value() {
     T v;
@@ -76,7 +79,10 @@ class Reader {
     return v;
   }
   at::Tensor tensor(at::ScalarType type, int64_t n) {
-    at_ = (at_ + kAlignment - 1) / kAlignment * kAlignment;
+    const size_t aligned = (at_ + kAlignment - 1) / kAlignment * kAlignment;
+    // Checked here: take() measures what is left from at_, which must not pass the end.
+    if (aligned > end_) fail("{}: truncated cache file", path_.string());
+    at_ = aligned;
     const size_t size = static_cast<size_t>(n) * at::elementSize(type);
     void* data = take(size);
     auto keep = file_;
@@ -212,6 +218,14 @@ Dataset load_dataset_cache(const fs::path& path, const CacheKey& key, Preprocess
   if (!r.at_end() || static_cast<int64_t>(d.user_ids.size()) != d.num_users ||
       static_cast<int64_t>(d.item_ids.size()) != d.num_items)
     fail("{}: corrupt cache file (layout)", path.string());
+  // A file with the right checksum can still be a forgery or a bug's output; indices out of range
+  // would be read as memory later, so they are checked once here.
+  const auto in_range = [](const at::Tensor& t, int64_t end) {
+    return t.numel() == 0 || (t.min().item<int64_t>() >= 0 && t.max().item<int64_t>() < end);
+  };
+  if (!in_range(x.users, d.num_users) || !in_range(x.items, d.num_items) ||
+      (d.predefined_part.defined() && !in_range(d.predefined_part, 3)))
+    fail("{}: corrupt cache file (an index out of range)", path.string());
   return d;
 }
 

@@ -119,7 +119,7 @@ void load_model(const fs::path& path, Recommender& model) {
   torch::serialize::InputArchive archive;
   try {
     archive.load_from(bytes.data(), bytes.size());
-  } catch (const c10::Error&) {
+  } catch (const std::exception&) {  // c10::Error, or TorchScript's importer's own errors
     fail("cannot read model file {}: it is truncated or corrupt", path.string());
   }
   load_module_state(model, archive, "model file " + path.string());

@@ -102,6 +102,10 @@ torch::serialize::InputArchive read_checkpoint_file(const fs::path& path, c10::D
     archive.load_from(payload, held, device);
   } catch (const c10::Error& e) {
     fail("checkpoint {} cannot be read: {}", path.string(), e.what_without_backtrace());
+  } catch (const std::exception& e) {
+    // TorchScript's importer throws its own errors too (torch::jit::ErrorReport): an archive
+    // with the right checksum can still be one no LibTorch reads.
+    fail("checkpoint {} cannot be read: {}", path.string(), e.what());
   }
   return archive;
 }

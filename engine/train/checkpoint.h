@@ -51,6 +51,12 @@ class CheckpointDirectory {
     torch::serialize::InputArchive archive;
     // "FILE: why" for each newer checkpoint that failed verification and was passed over.
     std::vector<std::string> skipped;
+    // Move-only, as the archive is (its copy constructor takes a non-const reference, which
+    // clang's std::optional rejects unless the copy is deleted outright).
+    Found(const Found&) = delete;
+    Found& operator=(const Found&) = delete;
+    Found(Found&&) = default;
+    Found& operator=(Found&&) = default;
   };
   // The newest checkpoint that verifies, or nothing when there is none.
   std::optional<Found> newest_valid(c10::Device device = c10::kCPU) const;

@@ -15,8 +15,20 @@ at::Tensor sampled_softmax_loss(const at::Tensor& positive, const at::Tensor& ne
 // Binary cross-entropy, the positive weighted by the number of negatives n:
 // mean over rows of (n · softplus(−x_pos) + Σ_j softplus(x_neg_j)) / (2n).
 at::Tensor bce_loss(const at::Tensor& positive, const at::Tensor& negatives);
+// Squared error of sigmoid scores against 1 and 0, as the ReSN code trains (Lin et al., WSDM
+// 2025): mean over rows of (1 − σ(x_pos))² + Σ_j σ(x_neg_j)².
+at::Tensor sigmoid_mse_loss(const at::Tensor& positive, const at::Tensor& negatives);
 
-// The loss named `name` ("bpr", "softmax", "bce"); an unknown name is an error.
+// How a batch's loss terms combine: their mean (the default), or their sum, as some official
+// codes train (ACF's loss_func_aggr='sum'), so that their regulariser weights carry over.
+enum class LossReduction { kMean, kSum };
+
+// The number of terms the mean of loss `name` runs over for `positives` rows with `negatives`
+// each: one per (positive, negative) pair for BPR, one per positive otherwise. The sum over a
+// batch is the mean times this.
+int64_t loss_terms(const std::string& name, int64_t positives, int64_t negatives);
+
+// The loss named `name` ("bpr", "softmax", "bce", "mse"); an unknown name is an error.
 at::Tensor ranking_loss(const std::string& name, const at::Tensor& positive,
                         const at::Tensor& negatives);
 bool is_known_loss(const std::string& name);

@@ -94,7 +94,7 @@ void check_trainer_options(const TrainerOptions& o) {
     fail("`keep_checkpoints` must be at least 1 (got {})", o.checkpoints.keep_last);
   if (o.max_rollbacks < 0) fail("max_rollbacks must be non-negative (got {})", o.max_rollbacks);
   if (!is_known_loss(o.loss))
-    fail("`loss`: unknown loss '{}' (available: bpr, softmax, bce)", o.loss);
+    fail("`loss`: unknown loss '{}' (available: bpr, softmax, bce, mse)", o.loss);
 }
 
 Trainer::Trainer(Recommender& model, Interactions train, const NegativeSampler& sampler,
@@ -174,9 +174,9 @@ void Trainer::step(State& s) {
   // Every process draws the whole batch's negatives from the same generator state, so the run
   // equals one process training on the global batch; each then keeps its contiguous share.
   batch.negatives = sampler_.sample(batch.users, options_.negatives);
+  const int64_t global = index.numel();
   double share = 1.0;  // this process's part of the batch-mean loss
   if (distributed()) {
-    const int64_t global = index.numel();
     const auto [from, to] = hooks_.collective->share_of(global);
     batch.users = batch.users.slice(0, from, to);
     batch.positives = batch.positives.slice(0, from, to);
@@ -199,6 +199,9 @@ void Trainer::step(State& s) {
       model_.score(batch.users, torch::cat({batch.positives.unsqueeze(1), batch.negatives}, 1));
   auto ranking =
       ranking_loss(options_.loss, scores.narrow(1, 0, 1), scores.narrow(1, 1, options_.negatives));
+  // The global batch's sum is its mean times its terms; the shares below make the mean global.
+  if (options_.loss_reduction == LossReduction::kSum)
+    ranking = ranking * static_cast<double>(loss_terms(options_.loss, global, options_.negatives));
   // Summed over the processes, share-weighted terms give the global batch's.
   auto add = [&](const std::string& name, const at::Tensor& value) {
     auto detached = value.detach().to(at::kDouble);

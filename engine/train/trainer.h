@@ -23,6 +23,7 @@
 #include "engine/data/dataset.h"
 #include "engine/data/negative_sampler.h"
 #include "engine/eval/evaluator.h"
+#include "engine/train/losses.h"
 #include "engine/train/optimization.h"
 
 namespace torch::optim {
@@ -65,8 +66,10 @@ struct TrainerOptions {
   int64_t batch_size = 4096;
   /// Negatives sampled per positive.
   int64_t negatives = 1;
-  /// Ranking loss: bpr, softmax or bce.
+  /// Ranking loss: bpr, softmax, bce or mse.
   std::string loss = "bpr";
+  /// Mean or sum of the ranking loss's terms over a batch.
+  LossReduction loss_reduction = LossReduction::kMean;
   OptimizerOptions optimizer;
   LearningRateSchedule schedule;
   /// Clip the global gradient norm to this (0: no clipping).
