@@ -147,6 +147,12 @@ if wanted train; then
     --lr 1e30 --dataset synthetic:music-small --epochs 2 --eval-every 0 --on-nonfinite rollback \
     --checkpoint-every-steps 5 --out "$work/nonfinite"
 
+  # The memory estimate's CUDA branch (cudaMemGetInfo): a configuration that cannot fit on the
+  # GPU is refused before anything is allocated, naming the device and the option.
+  expect_failure $log "an impossible --dim is refused on CUDA before allocating" 60 \
+    "GiB free on cuda" "$polyphony" train --device cuda --dataset synthetic:music-small \
+    --dim 100000000 --out "$work/too-big"
+
   # --deterministic twice: the same bits; killed with SIGKILL and resumed: the same bits again.
   resume=(--dataset synthetic:music-small --epochs 3 --eval-every 1 --batch-size 256
           --checkpoint-every-steps 25 --resn 0.1 --deterministic --device cuda --quiet)
