@@ -52,8 +52,9 @@ int64_t step_of(const fs::path& path) {
   return std::stoll(digits);
 }
 
-std::string serialize(torch::serialize::OutputArchive& archive) {
-  const std::string payload = archive_bytes(archive);
+}  // namespace
+
+std::string checkpoint_file_bytes(const std::string& payload) {
   Header header{};
   std::memcpy(header.magic, kMagic, sizeof kMagic);
   header.format = kCheckpointFormat;
@@ -63,6 +64,12 @@ std::string serialize(torch::serialize::OutputArchive& archive) {
   std::string contents(reinterpret_cast<const char*>(&header), sizeof header);
   contents += payload;
   return contents;
+}
+
+namespace {
+
+std::string serialize(torch::serialize::OutputArchive& archive) {
+  return checkpoint_file_bytes(archive_bytes(archive));
 }
 
 }  // namespace

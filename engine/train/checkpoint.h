@@ -21,6 +21,10 @@ namespace polyphony {
 // The checkpoint format this build writes; files of a newer format are refused.
 inline constexpr uint32_t kCheckpointFormat = 1;
 
+// The bytes of a checkpoint file that holds `payload` (a serialised archive): the header with its
+// checksums, then the payload.
+std::string checkpoint_file_bytes(const std::string& payload);
+
 // Writes `archive` to `path` atomically.
 void write_checkpoint_file(const std::filesystem::path& path,
                            torch::serialize::OutputArchive& archive);
