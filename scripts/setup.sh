@@ -9,7 +9,7 @@ venv=${POLYPHONY_VENV:-$root/.venv}
 
 packages=(build-essential cmake ninja-build ccache python3 python3-venv python3-pip
   libfmt-dev libcxxopts-dev libgtest-dev libgmock-dev libbenchmark-dev
-  nlohmann-json3-dev libtomlplusplus-dev libxxhash-dev libgloo-dev gnuplot-nox
+  nlohmann-json3-dev libtomlplusplus-dev libxxhash-dev libgloo-dev gnuplot-nox libboost-math-dev
   clang libclang-rt-dev)  # clang and its libFuzzer: the fuzz targets (scripts/fuzz.sh)
 
 missing=()

@@ -85,9 +85,9 @@ TEST(ConfigFile, ErrorsNameTheFileLineAndKeyWithASuggestion) {
   EXPECT_TRUE(setting_arguments("data.no_cache=false", spec).empty());
   // A config is a TOML file with settings: not a folder, a device or an empty file.
   EXPECT_EQ(error_of([&] { config_file_arguments(dir.path(), spec); }),
-            "--config " + dir.path().string() + ": not a file (a config is a TOML file)");
+            "--config " + dir.path().string() + ": not a file (expected a TOML file)");
   EXPECT_EQ(error_of([&] { config_file_arguments("/dev/null", spec); }),
-            "--config /dev/null: not a file (a config is a TOML file)");
+            "--config /dev/null: not a file (expected a TOML file)");
   EXPECT_EQ(error_of([&] { config_file_arguments(dir.path() / "none.toml", spec); }),
             "--config " + (dir.path() / "none.toml").string() + ": no such file");
   EXPECT_CONTAINS(error_in("# nothing but a comment\n"),

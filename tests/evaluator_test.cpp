@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <cmath>
 #include <set>
 
@@ -184,6 +185,40 @@ TEST(Evaluator, UserGroupMetricsAreTheMetricsOfEachGroupsUsers) {
   const auto values = torch::tensor(per_group, torch::kDouble);
   EXPECT_NEAR(r.metric("UserStd[NDCG@5]"), values.std(/*unbiased=*/false).item<double>(), 1e-12);
   EXPECT_NEAR(r.metric("UserGap[NDCG@5]"), (values.max() - values.min()).item<double>(), 1e-12);
+}
+
+// Per-user metrics: each user's value is that user's metric evaluated alone, their mean is the
+// overall metric, and only evaluated users are listed, whatever the chunk size.
+TEST(Evaluator, PerUserMetricsAreEachUsersOwnAndAverageToTheOverall) {
+  const int64_t users = 29, items = 23;
+  const RandomCase data(users, items, 6);
+  const auto& [train, test, train_index, test_index] = data;
+  FixedScores model(torch::randn({users, items}));
+  EvaluatorOptions options;
+  options.ks = {3, 10};
+  options.chunk_users = 4;
+  const Evaluator evaluator(train_index, {}, options, torch::kCPU);
+  const auto r = evaluator.evaluate(model, train_index, test_index, "test", /*per_user=*/true);
+  EXPECT_TRUE(evaluator.evaluate(model, train_index, test_index, "test").per_user_users.empty());
+  ASSERT_EQ(static_cast<int64_t>(r.per_user_users.size()), r.users_evaluated);
+  EXPECT_TRUE(std::is_sorted(r.per_user_users.begin(), r.per_user_users.end()));
+  ASSERT_EQ(r.per_user_metrics.size(), 4u);  // NDCG and Recall at 3 and 10
+  for (const auto& [name, values] : r.per_user_metrics) {
+    ASSERT_EQ(values.size(), r.per_user_users.size()) << name;
+    double mean = 0;
+    for (double v : values) mean += v / static_cast<double>(values.size());
+    EXPECT_NEAR(mean, r.metric(name), 1e-12) << name;
+  }
+  for (size_t i = 0; i < r.per_user_users.size(); i += 5) {
+    const int64_t user = r.per_user_users[i];
+    auto mine = test.users == user;
+    Interactions only{test.users.masked_select(mine), test.items.masked_select(mine), {}, {}};
+    const auto alone =
+        evaluator.evaluate(model, train_index, UserItemIndex(only, users, items), "test");
+    ASSERT_EQ(alone.users_evaluated, 1);
+    for (const char* m : {"NDCG@3", "NDCG@10", "Recall@3", "Recall@10"})
+      EXPECT_NEAR(r.per_user_metrics.at(m)[i], alone.metric(m), 1e-12) << m << " user " << user;
+  }
 }
 
 // The same evaluation on every device gives the same numbers (float scores, double sums).

@@ -34,6 +34,10 @@ const Command kCommands[] = {
      polyphony::cli::analyze},
     {"bench", "training, evaluation and kernel throughput on the CPU and CUDA side by side",
      polyphony::cli::bench},
+    {"sweep", "train a sweep file's points (variants x axes x seeds), locally or on Slurm",
+     polyphony::cli::sweep},
+    {"report", "a sweep's results: tables over seeds, significance tests, Pareto charts",
+     polyphony::cli::report},
     {"datagen", "write a synthetic preset (or convert a dataset) to files in a supported format",
      polyphony::cli::datagen},
 };

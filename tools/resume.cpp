@@ -66,9 +66,9 @@ std::vector<std::string> resumed_arguments(const fs::path& run,
 const std::vector<std::string>& resumable_keys() {
   // What may differ without changing what is computed (device placement aside): the version
   // (the checkpoint format is checked on its own), where the data came from (parsed or cached),
-  // how long to train, how often to checkpoint, the evaluation memory budget and the head items
-  // of HeadShare/APLT (reported metrics); and the learning rate, to continue a diverged run more
-  // gently.
+  // how long to train, how often to checkpoint, the evaluation memory budget, the head items
+  // of HeadShare/APLT and whether per-user metrics are written (reporting); and the learning
+  // rate, to continue a diverged run more gently.
   static const std::vector<std::string> keys = {"/polyphony_version",
                                                 "/device",
                                                 "/data/cache",
@@ -79,7 +79,8 @@ const std::vector<std::string>& resumable_keys() {
                                                 "/train/checkpoint_every_steps",
                                                 "/train/keep_checkpoints",
                                                 "/eval/eval_memory_mb",
-                                                "/eval/head"};
+                                                "/eval/head",
+                                                "/eval/user_metrics"};
   return keys;
 }
 

@@ -6,6 +6,7 @@
 
 #include <c10/util/Exception.h>
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
@@ -24,6 +25,7 @@
 #include "engine/data/negative_sampler.h"
 #include "engine/data/prepared_data.h"
 #include "engine/eval/protocol_evaluator.h"
+#include "engine/io/atomic_file.h"
 #include "engine/run/run_directory.h"
 #include "engine/train/checkpoint.h"
 #include "engine/train/collective.h"
@@ -262,6 +264,23 @@ nlohmann::json epoch_line(const EpochRecord& e, c10::Device device) {
   return line;
 }
 
+// RUN/metrics.users.tsv: one line per evaluated test user (external id), NDCG@K and Recall@K at
+// every K, for paired tests between runs on the same users.
+void write_user_metrics(const RunDirectory& run, const EvaluationResult& test,
+                        const std::vector<std::string>& user_ids) {
+  std::string text = "user";
+  for (const auto& [name, values] : test.per_user_metrics) text += "\t" + name;
+  text += "\n";
+  for (size_t i = 0; i < test.per_user_users.size(); ++i) {
+    std::string id = user_ids.at(static_cast<size_t>(test.per_user_users[i]));
+    std::replace(id.begin(), id.end(), '\t', ' ');  // an id must not break the columns
+    text += id;
+    for (const auto& [name, values] : test.per_user_metrics) text += fmt::format("\t{}", values[i]);
+    text += "\n";
+  }
+  write_file_atomically(run.path() / run_file::kUserMetrics, text);
+}
+
 // What --json prints when a signal stopped the run, and the line for people.
 int report_interrupted(const TrainingSummary& summary, const std::string& out,
                        std::optional<HumanOutputToStderr>& human_output, bool writer) {
@@ -424,7 +443,8 @@ int train_with_arguments(const std::vector<std::string>& arguments,
   progress.clear();
   if (summary.interrupted) return report_interrupted(summary, out, human_output, run.has_value());
 
-  const EvaluationResult test = evaluator.evaluate(*model, data.seen, data.test, "test");
+  const EvaluationResult test =
+      evaluator.evaluate(*model, data.seen, data.test, "test", setup.user_metrics);
   fmt::print("\n{}", format_report(test, setup.table_k));
   if (run) run->save_model(run_file::kModel, *model);
   nlohmann::json test_json = test.to_json();
@@ -432,6 +452,7 @@ int train_with_arguments(const std::vector<std::string>& arguments,
   const nlohmann::json summary_out = summary_json(summary, t.monitor, *model, processes, device);
   if (!run) return 0;
   run->write_json(run_file::kTestMetrics, test_json);
+  if (setup.user_metrics) write_user_metrics(*run, test, dataset.user_ids);
   run->write_json(run_file::kSummary, summary_out);
   fmt::print("\nwrote {}/{{config.resolved.json, metrics.json, metrics.jsonl, model.pt}}\n", out);
   if (human_output) {

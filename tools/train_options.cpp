@@ -173,6 +173,10 @@ const std::vector<TrainOption>& train_option_table() {
        }},
       {"eval-memory-mb", "eval", T::kInteger, "512", "memory budget for one evaluation chunk",
        [](TrainSetup& s, const Value& v) { s.eval.memory_budget_mb = integer(v); }},
+      {"user-metrics", "eval", T::kFlag, nullptr,
+       "write each test user's NDCG@K and Recall@K to RUN/metrics.users.tsv (full ranking; for "
+       "paired significance tests, which `polyphony report` runs)",
+       [](TrainSetup& s, const Value& v) { s.user_metrics = v.as<bool>(); }},
       {"threads", "run", T::kInt, "0", "CPU threads (0: all cores)",
        [](TrainSetup& s, const Value& v) {
          s.threads = v.as<int>();
@@ -336,6 +340,8 @@ TrainSetup read_train_setup(const cxxopts::ParseResult& args) {
   s.data.split.seed = s.seed;
   check_trainer_options(s.trainer);
   check_model_options(s.model, s.model_options);  // before any data is read
+  if (s.user_metrics && sampled_negatives(s.protocol))
+    fail("--user-metrics needs full-ranking evaluation (--eval-protocol full, not {})", s.protocol);
   if (s.out.empty()) s.out = default_run_directory(s.model);
   if (std::find(s.eval.ks.begin(), s.eval.ks.end(), s.table_k) == s.eval.ks.end())
     s.eval.ks.push_back(s.table_k);

@@ -30,7 +30,8 @@ struct TrainSetup {
   TrainerOptions trainer;  // without the checkpoint folder and metadata, which need the run
   std::string on_nonfinite;
   EvaluatorOptions eval;
-  std::string protocol;  // full or sampled:N
+  std::string protocol;       // full or sampled:N
+  bool user_metrics = false;  // --user-metrics: metrics.users.tsv
   int64_t table_k = 10;
   std::string out;
   bool quiet = false;
@@ -90,6 +91,5 @@ std::vector<std::string> take_option_values(std::vector<std::string>& arguments,
 // --set SECTION.KEY=VALUE the option it names; --set model.KEY=VALUE stays a model setting.
 // The result parses with the options of add_train_options.
 std::vector<std::string> expand_configuration(const std::vector<std::string>& arguments);
-
 
 }  // namespace polyphony::cli

@@ -213,9 +213,13 @@ struct Evaluator::Sums {
   at::Tensor group_utility;  // [user groups, K, kNumUtility]
   at::Tensor group_users;    // [user groups]: evaluated users
   at::Tensor users;          // []: evaluated users
+  // Per user, when asked for (else undefined): NDCG and Recall at every K, and 1 for each
+  // evaluated user. Each user is ranked by one process, so summing over processes gathers them.
+  at::Tensor user_ndcg, user_recall;  // [U, K]
+  at::Tensor user_evaluated;          // [U]
 
   Sums(int64_t num_k, int64_t num_items, int64_t item_groups, int64_t user_groups,
-       const at::TensorOptions& options)
+       const at::TensorOptions& options, int64_t per_user_count)
       : utility(at::zeros({num_k, kNumUtility}, options)),
         popularity(at::zeros({num_k, kNumPopularity}, options)),
         exposure(at::zeros({num_k, num_items}, options)),
@@ -223,12 +227,20 @@ struct Evaluator::Sums {
         rank_count(at::zeros_like(rank_sum)),
         group_utility(at::zeros({std::max<int64_t>(user_groups, 1), num_k, kNumUtility}, options)),
         group_users(at::zeros({std::max<int64_t>(user_groups, 1)}, options)),
-        users(at::zeros({}, options)) {}
+        users(at::zeros({}, options)) {
+    if (per_user_count > 0) {
+      user_ndcg = at::zeros({per_user_count, num_k}, options);
+      user_recall = at::zeros_like(user_ndcg);
+      user_evaluated = at::zeros({per_user_count}, options);
+    }
+  }
 
   // Every sum, for adding them up over processes (in place).
   std::vector<at::Tensor> all() const {
-    return {utility,    popularity,    exposure,    rank_sum,
-            rank_count, group_utility, group_users, users.view({1})};
+    std::vector<at::Tensor> out = {utility,    popularity,    exposure,    rank_sum,
+                                   rank_count, group_utility, group_users, users.view({1})};
+    if (user_evaluated.defined()) out.insert(out.end(), {user_ndcg, user_recall, user_evaluated});
+    return out;
   }
 };
 
@@ -313,7 +325,8 @@ void set_user_group_metrics(EvaluationResult& r, const UserGroups& groups,
 }  // namespace
 
 EvaluationResult Evaluator::evaluate(Recommender& model, const UserItemIndex& exclude,
-                                     const UserItemIndex& target, const std::string& split) const {
+                                     const UserItemIndex& target, const std::string& split,
+                                     bool per_user) const {
   at::NoGradGuard no_grad;
   const auto exclude_dev = exclude.to(device_);
   const auto target_dev = target.to(device_);
@@ -321,7 +334,7 @@ EvaluationResult Evaluator::evaluate(Recommender& model, const UserItemIndex& ex
   Sums sums(static_cast<int64_t>(options_.ks.size()), num_items_,
             group_count(groups_.group_of_item, groups_.names),
             group_count(user_groups_.group_of_user, user_groups_.names),
-            at::TensorOptions().dtype(at::kDouble).device(device_));
+            at::TensorOptions().dtype(at::kDouble).device(device_), per_user ? num_users_ : 0);
   const int64_t chunk = chunk_users(num_items_);
   for (int64_t begin = 0; begin < users.numel(); begin += chunk)
     add_chunk(model, users.slice(0, begin, std::min(begin + chunk, users.numel())), exclude_dev,
@@ -383,6 +396,7 @@ void Evaluator::add_chunk(Recommender& model, const at::Tensor& chunk_users,
       at::zeros({c}, double_opts).index_add_(0, t_rows, at::ones_like(t_rows, double_opts));
   auto evaluated_d = (n_target > 0).to(at::kDouble);
   sums.users += evaluated_d.sum();
+  if (sums.user_evaluated.defined()) sums.user_evaluated.index_copy_(0, chunk_users, evaluated_d);
 
   auto top_items = top_items_in_rank_order(scores, kmax);  // [C, kmax]
   auto valid = scores.gather(1, top_items) != kMasked;
@@ -414,6 +428,10 @@ void Evaluator::add_chunk(Recommender& model, const at::Tensor& chunk_users,
     per_user[kMRR] = (h * inv).amax(1);
     per_user[kMAP] = (h.cumsum(1) * inv * h).sum(1) / relevant;
     sums.utility[q] += per_user.sum(1);
+    if (sums.user_evaluated.defined()) {
+      sums.user_ndcg.select(1, q).index_copy_(0, chunk_users, per_user[kNDCG]);
+      sums.user_recall.select(1, q).index_copy_(0, chunk_users, per_user[kRecall]);
+    }
     if (by_user_group) sums.group_utility.select(1, q).index_add_(0, user_group, per_user.t());
 
     auto items_k = top_items.narrow(1, 0, k).reshape(-1);
@@ -461,6 +479,19 @@ EvaluationResult Evaluator::finish(const Sums& sums, const std::string& split) c
   }
   if (user_groups_.group_of_user.defined())
     set_user_group_metrics(r, user_groups_, sums.group_utility, sums.group_users);
+  if (sums.user_evaluated.defined()) {
+    const auto users = at::nonzero(sums.user_evaluated.cpu() > 0).view({-1}).contiguous();
+    r.per_user_users.assign(users.data_ptr<int64_t>(), users.data_ptr<int64_t>() + users.numel());
+    const auto column = [&](const at::Tensor& values, size_t q) {
+      const auto c =
+          values.cpu().index_select(0, users).select(1, static_cast<int64_t>(q)).contiguous();
+      return std::vector<double>(c.data_ptr<double>(), c.data_ptr<double>() + c.numel());
+    };
+    for (size_t q = 0; q < r.ks.size(); ++q) {
+      r.per_user_metrics["NDCG@" + std::to_string(r.ks[q])] = column(sums.user_ndcg, q);
+      r.per_user_metrics["Recall@" + std::to_string(r.ks[q])] = column(sums.user_recall, q);
+    }
+  }
   return r;
 }
 

@@ -63,6 +63,10 @@ struct EvaluationResult {
   std::string user_group_attribute, user_group_method;
   std::vector<std::string> user_group_names;
   std::vector<int64_t> user_group_users;  // evaluated users per group
+  // Per-user utility, when asked for (evaluate's `per_user`): the evaluated users' indices in
+  // ascending order, and NDCG@K and Recall@K of each at every K, in the same order.
+  std::vector<int64_t> per_user_users;
+  std::map<std::string, std::vector<double>> per_user_metrics;
 
   // The named metric; an unknown name is an error listing what exists.
   double metric(const std::string& name) const;
@@ -85,8 +89,11 @@ class Evaluator {
 
   // Ranks all items for the users that have items in `target`, masking the items in `exclude`
   // (training, plus validation when testing). Indexes may live on any device.
+  // With `per_user`, the result also holds every evaluated user's NDCG@K and Recall@K (memory:
+  // 16 bytes per user and cut-off).
   EvaluationResult evaluate(Recommender& model, const UserItemIndex& exclude,
-                            const UserItemIndex& target, const std::string& split) const;
+                            const UserItemIndex& target, const std::string& split,
+                            bool per_user = false) const;
 
   // Users per chunk for a catalogue of `num_items` under the options' budget.
   int64_t chunk_users(int64_t num_items) const;

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "common/error.h"
+
 namespace polyphony {
 
 ProtocolEvaluator::ProtocolEvaluator(std::optional<int64_t> sampled_negatives,
@@ -21,10 +23,12 @@ ProtocolEvaluator::ProtocolEvaluator(std::optional<int64_t> sampled_negatives,
 }
 
 EvaluationResult ProtocolEvaluator::evaluate(Recommender& model, const UserItemIndex& exclude,
-                                             const UserItemIndex& target,
-                                             const std::string& split) const {
+                                             const UserItemIndex& target, const std::string& split,
+                                             bool per_user) const {
+  if (sampled_ && per_user)
+    fail("per-user metrics are computed by full-ranking evaluation only (--eval-protocol full)");
   return sampled_ ? sampled_->evaluate(model, exclude, target, split)
-                  : full_->evaluate(model, exclude, target, split);
+                  : full_->evaluate(model, exclude, target, split, per_user);
 }
 
 void ProtocolEvaluator::set_collective(Collective* collective) {

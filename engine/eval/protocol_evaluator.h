@@ -19,8 +19,11 @@ class ProtocolEvaluator {
                     const ItemGroups& groups, const EvaluatorOptions& options, at::Device device,
                     const UserGroups& user_groups);
 
+  // `per_user` (Evaluator::evaluate) is for full ranking only; asking the sampled protocol for it
+  // is an Error.
   EvaluationResult evaluate(Recommender& model, const UserItemIndex& exclude,
-                            const UserItemIndex& target, const std::string& split) const;
+                            const UserItemIndex& target, const std::string& split,
+                            bool per_user = false) const;
 
   // Full ranking is shared among the processes of a data-parallel group
   // (Evaluator::set_collective); sampled evaluation runs whole in every process.

@@ -23,13 +23,27 @@
 namespace polyphony {
 namespace fs = std::filesystem;
 
+namespace {
+
+// Takes the exclusive lock on `fd`, waiting a moment for a reader's probe (run_writer holds a
+// shared lock for microseconds) but not for another writer. False with errno set otherwise.
+bool lock_exclusively(int fd) {
+  for (int attempt = 0;; ++attempt) {
+    if (::flock(fd, LOCK_EX | LOCK_NB) == 0) return true;
+    if (errno != EWOULDBLOCK || attempt == 20) return false;
+    ::usleep(10000);
+  }
+}
+
+}  // namespace
+
 // An exclusive flock on run.lock, which holds the owner's process id for the message others get.
 class RunDirectory::Lock {
  public:
   explicit Lock(const fs::path& folder) : file_(folder / run_file::kLock) {
     fd_ = ::open(file_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (fd_ < 0) fail("cannot open {}: {}", file_.string(), std::strerror(errno));
-    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+    if (!lock_exclusively(fd_)) {
       const int error = errno;
       std::string owner = "another process";
       char text[32] = {};
@@ -52,6 +66,19 @@ class RunDirectory::Lock {
   fs::path file_;
   int fd_ = -1;
 };
+
+std::optional<int64_t> run_writer(const fs::path& path) {
+  const int fd = ::open((path / run_file::kLock).c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
+  std::optional<int64_t> writer;
+  // A shared lock is refused only while a writer holds its exclusive one.
+  if (::flock(fd, LOCK_SH | LOCK_NB) != 0) {
+    char text[32] = {};
+    writer = ::pread(fd, text, sizeof text - 1, 0) > 0 ? std::atoll(text) : 0;
+  }
+  ::close(fd);  // releases the shared lock, if taken
+  return writer;
+}
 
 RunDirectory RunDirectory::create(const fs::path& path) {
   std::error_code ec;

@@ -2,8 +2,10 @@
 // A run's directory: the resolved config, metrics, id maps and the model, each written
 // atomically (temporary file, fsync, rename) so a crash never leaves a half-written file.
 
+#include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,6 +24,7 @@ inline constexpr const char* kConfigJson = "config.resolved.json";
 inline constexpr const char* kConfigToml = "config.resolved.toml";
 inline constexpr const char* kEpochLog = "metrics.jsonl";
 inline constexpr const char* kTestMetrics = "metrics.json";
+inline constexpr const char* kUserMetrics = "metrics.users.tsv";  // --user-metrics
 inline constexpr const char* kSummary = "summary.json";
 inline constexpr const char* kModel = "model.pt";
 inline constexpr const char* kChecksumSuffix = ".xxh64";  // model.pt.xxh64: the file's checksum
@@ -58,6 +61,9 @@ class RunDirectory {
   std::filesystem::path path_;
   std::shared_ptr<Lock> lock_;
 };
+
+// The process that writes the run in `path` now (holds its lock), or nothing when none does.
+std::optional<int64_t> run_writer(const std::filesystem::path& path);
 
 // Loads parameters and buffers saved by RunDirectory::save_model into `model`, which must have
 // been built with the same kind and config, after checking the file against the checksum saved

@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# polyphony sweep and report end to end, on small data. usage: sweep_test.sh POLYPHONY SCRATCH
+# A sweep of 2 variants × 2 seeds trains with --jobs 2 into ordinary run directories, is skipped
+# when run again, refuses a changed sweep file, retries a killed point from its checkpoint, and
+# its report's numbers agree with the runs' own metrics.json and metrics.users.tsv
+# (check_sweep_report.py); the Slurm array script is written and one of its tasks runs here.
+set -uo pipefail
+cli=$1
+scratch=$2
+here=$(cd "$(dirname "$0")" && pwd)
+rm -rf "$scratch"
+mkdir -p "$scratch"
+failures=0
+check() {  # check DESCRIPTION COMMAND...: the command must succeed
+  if "${@:2}"; then echo "ok: $1"; else echo "FAILED: $1"; failures=$((failures + 1)); fi
+}
+write_sweep() {  # write_sweep FILE EPOCHS
+  cat >"$1" <<TOML
+# Two variants of MF over two seeds, on small data.
+[sweep]
+base = "$here/../configs/mf-bpr.toml"
+seeds = [1, 2]
+baseline = "MF"
+
+[set]
+data.dataset = "synthetic:music-small,users=400,items=300,interactions=8000"
+train.epochs = $2
+model.dim = 16
+
+[variants.MF]
+model.name = "mf"
+
+[variants."MF+ReSN"]
+model.resn = 0.5
+TOML
+}
+sweep_file=$scratch/study.toml
+out=$scratch/out
+write_sweep "$sweep_file" 3
+
+"$cli" sweep "$sweep_file" --out "$out" --jobs 2 >"$scratch/first.log" 2>&1
+check "the sweep trains every point (exit 0)" test $? -eq 0
+check "four finished run directories" test "$(ls "$out"/points/*/summary.json | wc -l)" -eq 4
+check "per-user metrics in every point" test "$(ls "$out"/points/*/metrics.users.tsv | wc -l)" -eq 4
+check "readable point ids" test -f "$out/points/variant=MF+ReSN,seed=2/metrics.json"
+"$cli" sweep "$sweep_file" --out "$out" >"$scratch/again.log" 2>&1
+check "run again, nothing is trained" grep -q "4 finished, 0 to train" "$scratch/again.log"
+"$cli" sweep "$sweep_file" --out "$out" --status >"$scratch/status.log" 2>&1
+check "--status counts the points" grep -q "4 points: 4 finished" "$scratch/status.log"
+
+# A changed sweep file would change finished points: refused, naming the point and the option.
+write_sweep "$scratch/changed.toml" 4
+cp "$scratch/changed.toml" "$sweep_file.new" && mv "$sweep_file.new" "$sweep_file"
+"$cli" sweep "$sweep_file" --out "$out" >"$scratch/changed.log" 2>&1
+status=$?
+check "a changed sweep file is refused (exit 2)" test $status -eq 2
+check "the refusal names the point and the option" \
+  grep -q "changes sweep point variant=MF,seed=1.*--epochs ran with '3', the sweep now says '4'" \
+  "$scratch/changed.log"
+write_sweep "$sweep_file" 3
+
+# The report: tables, significance and charts, numbers checked against the runs.
+"$cli" report "$out" >"$scratch/report.log" 2>&1
+check "report succeeds" test $? -eq 0
+for f in report.md report.json report.tsv pareto_NDCG_10_vs_ARP_10.png; do
+  check "report wrote $f" test -s "$out/report/$f"
+done
+check "the report's numbers agree with the runs" python3 "$here/check_sweep_report.py" "$out"
+
+# A point killed mid-training fails; --retry-failed resumes it from its checkpoint.
+killed=$scratch/killed
+cat >"$scratch/killed.toml" <<TOML
+[sweep]
+base = "$here/../configs/mf-bpr.toml"
+seeds = 1
+[set]
+data.dataset = "synthetic:music-small,users=400,items=300,interactions=8000"
+train.epochs = 4
+train.checkpoint_every_steps = 1
+TOML
+POLYPHONY_KILL_AT_STEP=3 "$cli" sweep "$scratch/killed.toml" --out "$killed" >"$scratch/killed.log" 2>&1
+check "a killed point fails the sweep (exit 1)" test $? -eq 1
+check "the failure is recorded with its signal" grep -q "killed by signal 9" "$killed/failed/seed=1.json"
+"$cli" sweep "$scratch/killed.toml" --out "$killed" >"$scratch/not-retried.log" 2>&1
+check "without --retry-failed it stays failed (exit 1)" test $? -eq 1
+"$cli" sweep "$scratch/killed.toml" --out "$killed" --retry-failed >"$scratch/retried.log" 2>&1
+check "--retry-failed finishes it (exit 0)" test $? -eq 0
+check "by resuming from the checkpoint" grep -q "resuming from" "$killed/logs/seed=1.log"
+check "the failure record is gone" test ! -e "$killed/failed/seed=1.json"
+
+# Slurm: the array script, and one task of it run here.
+slurm=$scratch/slurm
+"$cli" sweep "$sweep_file" --out "$slurm" --emit slurm --slurm-gres gpu:1 --slurm-max-parallel 2 \
+  >"$scratch/emit.log" 2>&1
+check "--emit slurm writes the script" test -x "$slurm/sweep.sbatch"
+check "one array task per point" grep -q "^#SBATCH --array=0-3%2$" "$slurm/sweep.sbatch"
+check "the GPU request" grep -q "^#SBATCH --gres=gpu:1$" "$slurm/sweep.sbatch"
+SLURM_ARRAY_TASK_ID=2 SLURM_CPUS_PER_TASK=1 bash "$slurm/sweep.sbatch" >"$scratch/task.log" 2>&1
+check "array task 2 runs (exit 0)" test $? -eq 0
+check "and trains point 2 alone" test "$(ls "$slurm"/points/*/summary.json | wc -l)" -eq 1
+check "point 2 is variant=MF+ReSN,seed=1" test -f "$slurm/points/variant=MF+ReSN,seed=1/summary.json"
+"$cli" report "$out" --compare "$slurm" --out "$scratch/compared" --no-plots --baseline MF+ReSN \
+  >"$scratch/compare.log" 2>&1
+check "report --compare puts the sweeps side by side" grep -q "^## Compared with $slurm" \
+  "$scratch/compared/report.md"
+check "--baseline names another variant" grep -q "^| variant=MF | variant=MF+ReSN | NDCG@10 |" \
+  "$scratch/compared/report.md"
+bash "$slurm/sweep.sbatch" >"$scratch/no-task.log" 2>&1
+check "outside Slurm without a task id the script refuses" grep -q "SLURM_ARRAY_TASK_ID" "$scratch/no-task.log"
+
+echo "$failures failure(s)"
+exit $((failures > 0))

@@ -1,0 +1,403 @@
+#include "tools/sweep_runner.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <ctime>
+#include <fstream>
+#include <map>
+#include <thread>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "common/error.h"
+#include "engine/io/atomic_file.h"
+#include "engine/run/run_directory.h"
+#include "tools/stop_signals.h"
+
+extern char** environ;
+
+namespace polyphony::cli {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+// Options that say where and how fast a run goes, not what it computes: left out when a point's
+// recorded arguments are compared with the plan.
+bool is_placement_option(const std::string& word) {
+  return word == "--out" || word == "--threads" || word == "--device";
+}
+
+std::vector<std::string> without_placement(const std::vector<std::string>& arguments) {
+  std::vector<std::string> out;
+  for (size_t i = 0; i < arguments.size(); ++i) {
+    if (is_placement_option(arguments[i])) {
+      ++i;  // and its value
+      continue;
+    }
+    const auto equals = arguments[i].find('=');
+    if (equals != std::string::npos && is_placement_option(arguments[i].substr(0, equals)))
+      continue;
+    out.push_back(arguments[i]);
+  }
+  return out;
+}
+
+nlohmann::json read_json_file(const fs::path& file) {
+  std::ifstream in(file);
+  return nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+}
+
+// The last line of `log` that carries a polyphony error, or else its last line.
+std::string error_line(const fs::path& log) {
+  std::ifstream in(log);
+  std::string line, last, error;
+  while (std::getline(in, line)) {
+    if (line.empty()) continue;
+    last = line;
+    if (line.find(": error: ") != std::string::npos) error = line;
+  }
+  return error.empty() ? last : error;
+}
+
+std::string duration_text(double seconds) {
+  const auto s = static_cast<int64_t>(seconds + 0.5);
+  if (s < 60) return fmt::format("{}s", s);
+  if (s < 3600) return fmt::format("{}m{:02}s", s / 60, s % 60);
+  return fmt::format("{}h{:02}m", s / 3600, (s % 3600) / 60);
+}
+
+// "NDCG@10 0.0912, ARP@10 123.4" from a finished run's metrics.json.
+std::string headline_metrics(const fs::path& run) {
+  const auto metrics = read_json_file(run / run_file::kTestMetrics);
+  if (!metrics.is_object() || !metrics.contains("metrics")) return "";
+  std::vector<std::string> parts;
+  for (const char* name : {"NDCG@10", "Recall@10", "ARP@10"})
+    if (metrics["metrics"].contains(name) && metrics["metrics"][name].is_number())
+      parts.push_back(fmt::format("{} {:.4g}", name, metrics["metrics"][name].get<double>()));
+  return fmt::format("{}", fmt::join(parts, ", "));
+}
+
+// A running `polyphony train`.
+struct Child {
+  pid_t pid;
+  size_t point;
+  size_t slot;
+  Clock::time_point started;
+};
+
+pid_t spawn(const std::vector<std::string>& arguments, const fs::path& log) {
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log.c_str(),
+                                   O_WRONLY | O_CREAT | O_APPEND, 0644);
+  posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
+  std::vector<char*> argv;
+  for (const auto& a : arguments) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  pid_t pid = 0;
+  const int error = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (error != 0) fail("cannot start {}: {}", arguments[0], std::strerror(error));
+  return pid;
+}
+
+std::string now_text() {
+  const std::time_t now = std::time(nullptr);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
+  return text;
+}
+
+}  // namespace
+
+const char* point_state_name(PointState state) {
+  switch (state) {
+    case PointState::kNew:
+      return "new";
+    case PointState::kRunning:
+      return "running";
+    case PointState::kInterrupted:
+      return "interrupted";
+    case PointState::kFailed:
+      return "failed";
+    case PointState::kFinished:
+      return "finished";
+  }
+  return "?";
+}
+
+fs::path SweepDirectory::run(const SweepPoint& point) const { return root_ / "points" / point.id; }
+fs::path SweepDirectory::log(const SweepPoint& point) const {
+  return root_ / "logs" / (point.id + ".log");
+}
+fs::path SweepDirectory::failure(const SweepPoint& point) const {
+  return root_ / "failed" / (point.id + ".json");
+}
+
+PointStatus SweepDirectory::status(const SweepPoint& point) const {
+  const fs::path dir = run(point);
+  std::error_code ec;
+  if (fs::exists(dir / run_file::kSummary, ec)) return {PointState::kFinished, ""};
+  if (const auto writer = run_writer(dir))
+    return {PointState::kRunning, *writer > 0 ? fmt::format("process {}", *writer) : ""};
+  if (fs::exists(failure(point), ec)) {
+    const auto record = read_json_file(failure(point));
+    return {PointState::kFailed,
+            record.is_object() && record.contains("error") && record["error"].is_string()
+                ? record["error"].get<std::string>()
+                : "see " + log(point).string()};
+  }
+  if (fs::exists(dir / run_file::kConfigJson, ec)) return {PointState::kInterrupted, ""};
+  return {PointState::kNew, ""};
+}
+
+void SweepDirectory::check_unchanged(const SweepPlan& plan) const {
+  for (const auto& point : plan.points) {
+    const fs::path command_file = run(point) / run_file::kCommand;
+    std::error_code ec;
+    if (!fs::exists(command_file, ec)) continue;
+    const auto command = read_json_file(command_file);
+    if (!command.is_object() || !command.contains("arguments") || !command["arguments"].is_array())
+      fail("sweep point {}: {} is not a run's command file; remove {} to train the point again",
+           point.id, command_file.string(), run(point).string());
+    const auto recorded = without_placement(command["arguments"].get<std::vector<std::string>>());
+    const auto planned = without_placement(point.arguments);
+    if (recorded == planned) continue;
+    size_t at = 0;
+    while (at < recorded.size() && at < planned.size() && recorded[at] == planned[at]) ++at;
+    // Name the option whose value differs.
+    const std::string option =
+        at > 0 && at < recorded.size() && at < planned.size() && recorded[at].rfind("--", 0) != 0
+            ? recorded[at - 1] + " "
+            : "";
+    fail(
+        "{} changes sweep point {}, which {} has started with other settings ({}ran with '{}', "
+        "the sweep now says '{}'); undo the change, or sweep into another --out",
+        plan.file.string(), point.id, root_.string(), option,
+        at < recorded.size() ? recorded[at] : "(end)", at < planned.size() ? planned[at] : "(end)");
+  }
+}
+
+nlohmann::json plan_json(const SweepPlan& plan) {
+  nlohmann::json points = nlohmann::json::array();
+  for (const auto& p : plan.points) {
+    nlohmann::json values = nlohmann::json::array();  // [key, value] pairs, in the axes' order
+    for (const auto& [key, value] : p.values) values.push_back({key, value});
+    points.push_back({{"id", p.id},
+                      {"group", p.group},
+                      {"variant", p.variant},
+                      {"values", values},
+                      {"seed", p.seed},
+                      {"arguments", p.arguments}});
+  }
+  return {{"file", plan.file.string()}, {"name", plan.name},         {"base", plan.base.string()},
+          {"baseline", plan.baseline},  {"variants", plan.variants}, {"axes", plan.axes},
+          {"seeds", plan.seeds},        {"points", points}};
+}
+
+void SweepDirectory::write_plan(const SweepPlan& plan) const {
+  std::error_code ec;
+  fs::create_directories(root_, ec);
+  if (ec) fail("cannot create sweep directory {}: {}", root_.string(), ec.message());
+  write_file_atomically(root_ / "sweep.json", plan_json(plan).dump(2) + "\n");
+}
+
+std::string sweep_status_table(const SweepPlan& plan, const SweepDirectory& directory) {
+  std::map<PointState, int> counts;
+  std::string out;
+  for (const auto& point : plan.points) {
+    const auto status = directory.status(point);
+    ++counts[status.state];
+    out += fmt::format("  {:<12}{}{}\n", point_state_name(status.state), point.id,
+                       status.detail.empty() ? "" : "  (" + status.detail + ")");
+  }
+  out += fmt::format("{} points: {} finished, {} running, {} interrupted, {} failed, {} new\n",
+                     plan.points.size(), counts[PointState::kFinished],
+                     counts[PointState::kRunning], counts[PointState::kInterrupted],
+                     counts[PointState::kFailed], counts[PointState::kNew]);
+  return out;
+}
+
+int run_sweep(const SweepPlan& plan, const SweepDirectory& directory,
+              const SweepRunOptions& options, const std::vector<size_t>& selected) {
+  std::vector<size_t> chosen = selected;
+  if (chosen.empty())
+    for (size_t i = 0; i < plan.points.size(); ++i) chosen.push_back(i);
+  std::error_code ec;
+  for (const char* folder : {"points", "logs", "failed"}) {
+    fs::create_directories(directory.root() / folder, ec);
+    if (ec) fail("cannot create {}: {}", (directory.root() / folder).string(), ec.message());
+  }
+  const std::string self = fs::read_symlink("/proc/self/exe").string();
+
+  // What to do: new and interrupted points, failed ones when asked.
+  std::vector<size_t> queue;
+  std::vector<std::string> failures;
+  int finished = 0, failed = 0, busy_elsewhere = 0;
+  for (const size_t i : chosen) {
+    const auto status = directory.status(plan.points[i]);
+    switch (status.state) {
+      case PointState::kFinished:
+        ++finished;
+        break;
+      case PointState::kRunning:
+        ++busy_elsewhere;
+        fmt::print("sweep: {} is being trained by {}; left to it\n", plan.points[i].id,
+                   status.detail.empty() ? "another process" : status.detail);
+        break;
+      case PointState::kFailed:
+        if (options.retry_failed) {
+          fs::remove(directory.failure(plan.points[i]), ec);
+          queue.push_back(i);
+        } else {
+          ++failed;
+          failures.push_back(fmt::format("  {}: {}\n    log: {}", plan.points[i].id, status.detail,
+                                         directory.log(plan.points[i]).string()));
+        }
+        break;
+      default:
+        queue.push_back(i);
+    }
+  }
+  const size_t total = chosen.size();
+  fmt::print("sweep {}: {} points, {} finished, {} to train{}, {} at a time\n", plan.name, total,
+             finished, queue.size(), failed ? fmt::format(", {} failed earlier", failed) : "",
+             options.jobs);
+  std::fflush(stdout);
+
+  StopSignals stop;
+  std::vector<Child> running;
+  std::vector<bool> slot_busy(static_cast<size_t>(options.jobs), false);
+  std::vector<double> durations;
+  const auto start = Clock::now();
+  size_t next = 0;
+  bool forwarded = false;
+  const auto progress = [&] {
+    const size_t left = queue.size() - next;
+    std::string eta;
+    if (!durations.empty()) {
+      double mean = 0;
+      for (double d : durations) mean += d;
+      mean /= static_cast<double>(durations.size());
+      const double remaining =
+          mean * (static_cast<double>(left) + 0.5 * static_cast<double>(running.size())) /
+          options.jobs;
+      eta = fmt::format(", about {} left", duration_text(remaining));
+    }
+    fmt::print("sweep: {}/{} done, {} running, {} failed, {} waiting; {} elapsed{}\n", finished,
+               total, running.size(), failed, left,
+               duration_text(std::chrono::duration<double>(Clock::now() - start).count()), eta);
+    std::fflush(stdout);
+  };
+
+  // After a stop signal nothing more starts; the loop waits for the running points.
+  while ((!forwarded && next < queue.size()) || !running.empty()) {
+    if (StopSignals::received() && !forwarded) {
+      // Each run writes a checkpoint and exits 75; the next sweep resumes it.
+      for (const auto& child : running) ::kill(child.pid, SIGTERM);
+      forwarded = true;
+      fmt::print("sweep: {} received; stopping {} running points with a checkpoint\n",
+                 StopSignals::name(StopSignals::received()), running.size());
+      std::fflush(stdout);
+    }
+    while (!forwarded && next < queue.size() && running.size() < slot_busy.size()) {
+      const SweepPoint& point = plan.points[queue[next++]];
+      const size_t slot = static_cast<size_t>(std::find(slot_busy.begin(), slot_busy.end(), false) -
+                                              slot_busy.begin());
+      const fs::path dir = directory.run(point);
+      const bool resume = directory.status(point).state == PointState::kInterrupted;
+      if (!resume && fs::exists(dir, ec) && !fs::is_empty(dir, ec)) {
+        // A start that failed before the run existed (no config.resolved.json): nothing of value.
+        fs::remove_all(dir, ec);
+      }
+      std::vector<std::string> arguments{self, "train"};
+      if (resume) {
+        arguments.insert(arguments.end(), {"--resume", dir.string()});
+      } else {
+        arguments.insert(arguments.end(), point.arguments.begin(), point.arguments.end());
+        arguments.insert(arguments.end(), {"--out", dir.string()});
+      }
+      if (options.threads_per_job > 0)
+        arguments.insert(arguments.end(), {"--threads", std::to_string(options.threads_per_job)});
+      if (!options.devices.empty())
+        arguments.insert(arguments.end(),
+                         {"--device", options.devices[slot % options.devices.size()]});
+      {
+        std::ofstream log(directory.log(point), std::ios::app);
+        log << fmt::format("==> {} sweep: {}\n", now_text(), fmt::join(arguments, " "));
+      }
+      running.push_back(
+          {spawn(arguments, directory.log(point)), queue[next - 1], slot, Clock::now()});
+      slot_busy[slot] = true;
+      if (!options.quiet)
+        fmt::print(
+            "sweep: {} {}{}\n", resume ? "resuming" : "training", point.id,
+            options.devices.empty() ? "" : " on " + options.devices[slot % options.devices.size()]);
+      std::fflush(stdout);
+    }
+    int wait_status = 0;
+    const pid_t done = ::waitpid(-1, &wait_status, WNOHANG);
+    if (done <= 0) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      continue;
+    }
+    const auto it =
+        std::find_if(running.begin(), running.end(), [&](const Child& c) { return c.pid == done; });
+    if (it == running.end()) continue;
+    const Child child = *it;
+    running.erase(it);
+    slot_busy[child.slot] = false;
+    const SweepPoint& point = plan.points[child.point];
+    const double seconds = std::chrono::duration<double>(Clock::now() - child.started).count();
+    const int code = WIFEXITED(wait_status) ? WEXITSTATUS(wait_status) : -1;
+    if (code == 0) {
+      ++finished;
+      durations.push_back(seconds);
+      fmt::print("sweep: finished {} in {}{}\n", point.id, duration_text(seconds), [&] {
+        const std::string m = headline_metrics(directory.run(point));
+        return m.empty() ? std::string() : ": " + m;
+      }());
+    } else if (code == kInterruptedExitStatus) {
+      fmt::print("sweep: stopped {} with a checkpoint; the next sweep resumes it\n", point.id);
+    } else {
+      ++failed;
+      const std::string why = WIFSIGNALED(wait_status)
+                                  ? fmt::format("killed by signal {} ({})", WTERMSIG(wait_status),
+                                                strsignal(WTERMSIG(wait_status)))
+                                  : error_line(directory.log(point));
+      write_file_atomically(directory.failure(point),
+                            nlohmann::json{{"error", why},
+                                           {"exit_status", code},
+                                           {"log", directory.log(point).string()},
+                                           {"date", now_text()}}
+                                    .dump(2) +
+                                "\n");
+      failures.push_back(
+          fmt::format("  {}: {}\n    log: {}", point.id, why, directory.log(point).string()));
+      fmt::print("sweep: FAILED {}: {}\n", point.id, why);
+    }
+    progress();
+  }
+  if (busy_elsewhere) fmt::print("sweep: {} points are being trained elsewhere\n", busy_elsewhere);
+  std::fflush(stdout);
+  if (!failures.empty())
+    fmt::print(stderr,
+               "sweep: failed points: {} (run the sweep again with --retry-failed to retry "
+               "them):\n{}\n",
+               failures.size(), fmt::join(failures, "\n"));
+  if (forwarded) return kInterruptedExitStatus;
+  if (failed > 0) return 1;
+  return busy_elsewhere > 0 ? kInterruptedExitStatus : 0;
+}
+
+}  // namespace polyphony::cli
