@@ -2,6 +2,7 @@
 // train arguments, the errors that name the file and line, the refusal of a change to a started
 // point, and the Slurm array script.
 
+#include <algorithm>
 #include <fstream>
 
 #include <gtest/gtest.h>
@@ -75,6 +76,22 @@ axes.model.resn = [0.01, 0.1]
   EXPECT_EQ(last_value(args, "--seed"), "2");
   EXPECT_EQ(last_value(args, "--eval-memory-mb"), "64");
   EXPECT_EQ(last_value(args, "--loss"), "bpr");  // from the base config
+}
+
+TEST(SweepPlan, TheShippedStudiesPlanWithABaseline) {
+  int studies = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(kConfigs / "sweeps")) {
+    if (entry.path().extension() != ".toml") continue;
+    ++studies;
+    const auto plan = read_sweep_plan(entry.path());
+    EXPECT_GE(plan.points.size(), 8u) << entry.path();
+    EXPECT_FALSE(plan.baseline.empty()) << entry.path();
+    for (const auto& point : plan.points)
+      EXPECT_NE(std::find(point.arguments.begin(), point.arguments.end(), "--user-metrics"),
+                point.arguments.end())
+          << point.id;
+  }
+  EXPECT_EQ(studies, 3);
 }
 
 TEST(SweepPlan, SeedCountListValuesAndConfiguredSeed) {

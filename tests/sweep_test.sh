@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # polyphony sweep and report end to end, on small data. usage: sweep_test.sh POLYPHONY SCRATCH
 # A sweep of 2 variants × 2 seeds trains with --jobs 2 into ordinary run directories, is skipped
-# when run again, refuses a changed sweep file, retries a killed point from its checkpoint, and
+# when run again, refuses a changed sweep file, retries a killed point from its checkpoint,
+# stops on SIGTERM with checkpoints and resumes the stopped points when run again, and
 # its report's numbers agree with the runs' own metrics.json and metrics.users.tsv
 # (check_sweep_report.py); the Slurm array script is written and one of its tasks runs here.
 set -uo pipefail
@@ -87,6 +88,33 @@ check "without --retry-failed it stays failed (exit 1)" test $? -eq 1
 check "--retry-failed finishes it (exit 0)" test $? -eq 0
 check "by resuming from the checkpoint" grep -q "resuming from" "$killed/logs/seed=1.log"
 check "the failure record is gone" test ! -e "$killed/failed/seed=1.json"
+
+# SIGTERM stops the running points with a checkpoint (exit 75); the next sweep resumes them.
+stopped=$scratch/stopped
+cat >"$scratch/stopped.toml" <<TOML
+[sweep]
+base = "$here/../configs/mf-bpr.toml"
+seeds = 2
+[set]
+data.dataset = "synthetic:music-small,users=400,items=300,interactions=8000"
+train.epochs = 400
+train.eval_every = 400
+TOML
+"$cli" sweep "$scratch/stopped.toml" --out "$stopped" --jobs 2 >"$scratch/stopped.log" 2>&1 &
+sweep_pid=$!
+for _ in $(seq 600); do  # until both points have trained a few epochs (at most 60 s)
+  [ "$(cat "$stopped"/points/*/metrics.jsonl 2>/dev/null | wc -l)" -ge 6 ] && break
+  sleep 0.1
+done
+kill -TERM "$sweep_pid"
+wait "$sweep_pid"
+check "SIGTERM stops the sweep with exit 75" test $? -eq 75
+"$cli" sweep "$scratch/stopped.toml" --out "$stopped" --status >"$scratch/stopped-status.log" 2>&1
+check "both points are interrupted, not failed" grep -q "2 points: 0 finished, 0 running, 2 interrupted, 0 failed" \
+  "$scratch/stopped-status.log"
+"$cli" sweep "$scratch/stopped.toml" --out "$stopped" --jobs 2 >"$scratch/resumed.log" 2>&1
+check "the next sweep finishes them (exit 0)" test $? -eq 0
+check "by resuming both" test "$(grep -c "^sweep: resuming" "$scratch/resumed.log")" -eq 2
 
 # Slurm: the array script, and one task of it run here.
 slurm=$scratch/slurm
