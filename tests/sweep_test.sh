@@ -35,6 +35,13 @@ model.name = "mf"
 model.resn = 0.5
 TOML
 }
+small_sweep() {  # small_sweep FILE SEEDS [SETTING...]: MF on small data, one variant
+  {
+    printf '[sweep]\nbase = "%s"\nseeds = %s\n[set]\n' "$here/../configs/mf-bpr.toml" "$2"
+    printf 'data.dataset = "synthetic:music-small,users=400,items=300,interactions=8000"\n'
+    printf '%s\n' "${@:3}"
+  } >"$1"
+}
 sweep_file=$scratch/study.toml
 out=$scratch/out
 write_sweep "$sweep_file" 3
@@ -70,15 +77,7 @@ check "the report's numbers agree with the runs" python3 "$here/check_sweep_repo
 
 # A point killed mid-training fails; --retry-failed resumes it from its checkpoint.
 killed=$scratch/killed
-cat >"$scratch/killed.toml" <<TOML
-[sweep]
-base = "$here/../configs/mf-bpr.toml"
-seeds = 1
-[set]
-data.dataset = "synthetic:music-small,users=400,items=300,interactions=8000"
-train.epochs = 4
-train.checkpoint_every_steps = 1
-TOML
+small_sweep "$scratch/killed.toml" 1 "train.epochs = 4" "train.checkpoint_every_steps = 1"
 POLYPHONY_KILL_AT_STEP=3 "$cli" sweep "$scratch/killed.toml" --out "$killed" >"$scratch/killed.log" 2>&1
 check "a killed point fails the sweep (exit 1)" test $? -eq 1
 check "the failure is recorded with its signal" grep -q "killed by signal 9" "$killed/failed/seed=1.json"
@@ -91,15 +90,7 @@ check "the failure record is gone" test ! -e "$killed/failed/seed=1.json"
 
 # SIGTERM stops the running points with a checkpoint (exit 75); the next sweep resumes them.
 stopped=$scratch/stopped
-cat >"$scratch/stopped.toml" <<TOML
-[sweep]
-base = "$here/../configs/mf-bpr.toml"
-seeds = 2
-[set]
-data.dataset = "synthetic:music-small,users=400,items=300,interactions=8000"
-train.epochs = 400
-train.eval_every = 400
-TOML
+small_sweep "$scratch/stopped.toml" 2 "train.epochs = 400" "train.eval_every = 400"
 "$cli" sweep "$scratch/stopped.toml" --out "$stopped" --jobs 2 >"$scratch/stopped.log" 2>&1 &
 sweep_pid=$!
 for _ in $(seq 600); do  # until both points have trained a few epochs (at most 60 s)
