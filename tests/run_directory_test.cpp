@@ -36,5 +36,19 @@ TEST(RunDirectory, ASecondWriterIsRefusedWhileTheFirstLives) {
       fmt::format("run directory {} already holds a run; choose another `out`", path.string()));
 }
 
+// run_writer names the process holding a run's lock, and its probe does not make that process's
+// own next lock attempt fail.
+TEST(RunDirectory, TheWriterOfARunIsKnownWhileItWrites) {
+  TempDir dir;
+  const auto path = dir.path() / "run";
+  EXPECT_FALSE(run_writer(path).has_value());  // no run yet
+  {
+    const auto run = RunDirectory::create(path);
+    EXPECT_EQ(run_writer(path), std::optional<int64_t>(::getpid()));
+  }
+  EXPECT_FALSE(run_writer(path).has_value());  // released
+  EXPECT_NO_THROW(RunDirectory::open(path));
+}
+
 }  // namespace
 }  // namespace polyphony

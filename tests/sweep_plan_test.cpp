@@ -166,6 +166,10 @@ TEST(SweepDirectory, AChangedSweepFileIsRefusedForAStartedPoint) {
   EXPECT_NE(error.find("changes sweep point seed=1"), std::string::npos) << error;
   EXPECT_NE(error.find("--epochs ran with '2', the sweep now says '3'"), std::string::npos)
       << error;
+  // A damaged command file is named, not taken for a change.
+  std::ofstream(sweep.run(plan.points[0]) / "command.json") << "{\"argu";
+  EXPECT_NE(error_of([&] { sweep.check_unchanged(plan); }).find("command.json is corrupt"),
+            std::string::npos);
 }
 
 TEST(SlurmScript, OneArrayTaskPerPointRunningThisSweep) {

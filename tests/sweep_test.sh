@@ -124,6 +124,11 @@ check "report --compare puts the sweeps side by side" grep -q "^## Compared with
   "$scratch/compared/report.md"
 check "--baseline names another variant" grep -q "^| variant=MF | variant=MF+ReSN | NDCG@10 |" \
   "$scratch/compared/report.md"
+"$cli" sweep "$sweep_file" --out "$slurm" --task 0 --set eval.eval_memory_mb=256 \
+  >"$scratch/changed-task.log" 2>&1
+check "a task of a changed sweep is refused (exit 2)" test $? -eq 2
+check "naming the plan it no longer matches" grep -q "changed since .*sweep.json was written" \
+  "$scratch/changed-task.log"
 bash "$slurm/sweep.sbatch" >"$scratch/no-task.log" 2>&1
 check "outside Slurm without a task id the script refuses" grep -q "SLURM_ARRAY_TASK_ID" "$scratch/no-task.log"
 

@@ -354,7 +354,6 @@ int report(int argc, char** argv) {
   if (args.count("baseline")) options.baseline = args["baseline"].as<std::string>();
   options.significance_metrics =
       comma_list(args["significance"].as<std::string>(), "significance", "METRIC,METRIC,...");
-  options.pareto.clear();
   for (const auto& pair :
        comma_list(args["pareto"].as<std::string>(), "pareto", "UTILITY:BIAS,...")) {
     const auto colon = pair.find(':');

@@ -19,6 +19,7 @@
 #include "common/error.h"
 #include "engine/io/atomic_file.h"
 #include "tools/commands.h"
+#include "tools/json_file.h"
 #include "tools/option_spec.h"
 #include "tools/slurm_script.h"
 #include "tools/sweep_plan.h"
@@ -55,16 +56,6 @@ class SweepLock {
  private:
   int fd_ = -1;
 };
-
-nlohmann::json read_plan_file(const fs::path& file) {
-  std::ifstream in(file);
-  if (!in)
-    fail("{}: no such file (write it with `polyphony sweep SWEEP.toml --emit slurm`)",
-         file.string());
-  auto json = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
-  if (json.is_discarded()) fail("{}: not JSON", file.string());
-  return json;
-}
 
 }  // namespace
 
@@ -133,6 +124,19 @@ int sweep(int argc, char** argv) {
     return 0;
   }
 
+  if (parsed.count("task")) {
+    // A Slurm array task: the plan must be the one the script was written for.
+    const int64_t task = parsed["task"].as<int64_t>();
+    if (task < 0 || task >= static_cast<int64_t>(plan.points.size()))
+      fail("--task {}: the sweep has points 0 to {}", task, plan.points.size() - 1);
+    const auto emitted = read_json_file(dir / "sweep.json");
+    if (emitted.is_discarded())
+      fail("{}: missing or damaged (write it with `polyphony sweep SWEEP.toml --emit slurm`)",
+           (dir / "sweep.json").string());
+    if (emitted != plan_json(plan))
+      fail("{} changed since {} was written; write the script again with --emit slurm",
+           plan.file.string(), (dir / "sweep.json").string());
+  }
   directory.check_unchanged(plan);
   if (parsed.count("emit")) {
     if (parsed["emit"].as<std::string>() != "slurm")
@@ -180,16 +184,9 @@ int sweep(int argc, char** argv) {
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) fail("cannot create sweep directory {}: {}", dir.string(), ec.message());
-  if (parsed.count("task")) {
-    // A Slurm array task: the plan must be the one the script was written for.
-    const int64_t task = parsed["task"].as<int64_t>();
-    if (task < 0 || task >= static_cast<int64_t>(plan.points.size()))
-      fail("--task {}: the sweep has points 0 to {}", task, plan.points.size() - 1);
-    if (read_plan_file(dir / "sweep.json") != plan_json(plan))
-      fail("{} changed since {} was written; write the script again with --emit slurm",
-           plan.file.string(), (dir / "sweep.json").string());
+  if (parsed.count("task")) {  // checked above against the emitted plan
     SweepLock lock(dir, /*exclusive=*/false);
-    return run_sweep(plan, directory, run, {static_cast<size_t>(task)});
+    return run_sweep(plan, directory, run, {static_cast<size_t>(parsed["task"].as<int64_t>())});
   }
   SweepLock lock(dir, /*exclusive=*/true);
   directory.write_plan(plan);

@@ -191,10 +191,7 @@ std::vector<std::string> point_arguments(const SweepPlan& plan, const fs::path& 
   try {
     auto arguments = expanded(base, with_seed);
     // Per-user metrics for the report's paired tests, where the protocol allows them.
-    if (!sampled_negatives(read_setup(arguments).protocol)) {
-      arguments.push_back("--user-metrics");
-      read_setup(arguments);
-    }
+    if (!sampled_negatives(read_setup(arguments).protocol)) arguments.push_back("--user-metrics");
     return arguments;
   } catch (const Error& e) {
     fail("{}: point {}: {}", plan.file.string(), id, e.what());

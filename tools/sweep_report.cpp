@@ -11,17 +11,17 @@
 #include "analysis/pareto_front.h"
 #include "common/error.h"
 #include "engine/run/run_directory.h"
+#include "tools/json_file.h"
 
 namespace polyphony::cli {
 namespace {
 
 namespace fs = std::filesystem;
 
-nlohmann::json read_json(const fs::path& file) {
-  std::ifstream in(file);
-  if (!in) fail("{}: cannot open it", file.string());
-  auto json = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
-  if (json.is_discarded()) fail("{}: not JSON", file.string());
+// A file the report needs: missing or damaged is an Error naming it.
+nlohmann::json required_json(const fs::path& file) {
+  auto json = read_json_file(file);
+  if (json.is_discarded()) fail("{}: missing, unreadable or not JSON", file.string());
   return json;
 }
 
@@ -141,7 +141,7 @@ SweepReport compute_sweep_report(const fs::path& directory, const ReportOptions&
   if (!fs::exists(plan_file, ec))
     fail("{} is not a sweep directory (no sweep.json; `polyphony sweep` writes it)",
          directory.string());
-  report.plan = read_json(plan_file);
+  report.plan = required_json(plan_file);
   if (!report.plan.contains("points") || !report.plan["points"].is_array())
     fail("{}: no list of points", plan_file.string());
 
@@ -169,7 +169,7 @@ SweepReport compute_sweep_report(const fs::path& directory, const ReportOptions&
     const fs::path run = directory / "points" / id;
     if (!fs::exists(run / run_file::kSummary, ec) || !fs::exists(run / run_file::kTestMetrics, ec))
       continue;
-    metrics_of[id] = read_json(run / run_file::kTestMetrics);
+    metrics_of[id] = required_json(run / run_file::kTestMetrics);
     if (example.is_null()) example = metrics_of[id];
     g.points.push_back(id);
     g.seeds.push_back(point.value("seed", uint64_t{0}));
@@ -180,13 +180,15 @@ SweepReport compute_sweep_report(const fs::path& directory, const ReportOptions&
          directory.string());
 
   report.metrics = options.metrics.empty() ? default_report_metrics(example) : options.metrics;
+  // A metric of a group over its finished seeds.
+  const auto summary_of = [&](const ReportGroup& g, const std::string& metric) {
+    std::vector<double> values;
+    for (const auto& id : g.points)
+      if (const auto v = metric_value(metrics_of[id], metric)) values.push_back(*v);
+    return summarize(values);
+  };
   for (auto& g : report.groups)
-    for (const auto& m : report.metrics) {
-      std::vector<double> values;
-      for (const auto& id : g.points)
-        if (const auto v = metric_value(metrics_of[id], m)) values.push_back(*v);
-      g.metrics[m] = summarize(values);
-    }
+    for (const auto& m : report.metrics) g.metrics[m] = summary_of(g, m);
   for (const auto& m : report.metrics)
     if (std::none_of(report.groups.begin(), report.groups.end(),
                      [&](const ReportGroup& g) { return g.metrics.at(m).n > 0; }))
@@ -283,19 +285,8 @@ SweepReport compute_sweep_report(const fs::path& directory, const ReportOptions&
     chart.bias = bias;
     std::vector<double> x, y;
     for (size_t i = 0; i < report.groups.size(); ++i) {
-      const auto& g = report.groups[i];
-      const auto u = summarize([&] {
-        std::vector<double> v;
-        for (const auto& id : g.points)
-          if (const auto m = metric_value(metrics_of[id], utility)) v.push_back(*m);
-        return v;
-      }());
-      const auto b = summarize([&] {
-        std::vector<double> v;
-        for (const auto& id : g.points)
-          if (const auto m = metric_value(metrics_of[id], bias)) v.push_back(*m);
-        return v;
-      }());
+      const auto u = summary_of(report.groups[i], utility);
+      const auto b = summary_of(report.groups[i], bias);
       if (u.n == 0 || b.n == 0) continue;
       chart.groups.push_back(i);
       chart.bias_values.push_back(b);

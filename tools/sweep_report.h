@@ -69,10 +69,10 @@ struct ReportOptions {
   // A variant, a point group, or AXIS=VALUE (each group against its variant's group with that
   // value, e.g. resn=0); empty: the sweep's baseline.
   std::string baseline;
-  std::vector<std::string> significance_metrics = {"NDCG@10", "Recall@10"};
-  // (utility, bias) pairs.
-  std::vector<std::pair<std::string, std::string>> pareto = {
-      {"NDCG@10", "ARP@10"}, {"NDCG@10", "AvgRankGap"}, {"Recall@20", "APLT@20"}};
+  // Per-user metrics to test, and (utility, bias) pairs to chart (`polyphony report --help`
+  // gives the defaults).
+  std::vector<std::string> significance_metrics;
+  std::vector<std::pair<std::string, std::string>> pareto;
 };
 
 // The default metrics of a report on runs like `example` (a metrics.json): NDCG@10, Recall@10,

@@ -20,6 +20,8 @@
 #include "common/error.h"
 #include "engine/io/atomic_file.h"
 #include "engine/run/run_directory.h"
+#include "tools/json_file.h"
+#include "tools/resume.h"
 #include "tools/stop_signals.h"
 
 extern char** environ;
@@ -49,11 +51,6 @@ std::vector<std::string> without_placement(const std::vector<std::string>& argum
     out.push_back(arguments[i]);
   }
   return out;
-}
-
-nlohmann::json read_json_file(const fs::path& file) {
-  std::ifstream in(file);
-  return nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
 }
 
 // The last line of `log` that carries a polyphony error, or else its last line.
@@ -166,10 +163,7 @@ void SweepDirectory::check_unchanged(const SweepPlan& plan) const {
     const fs::path command_file = run(point) / run_file::kCommand;
     std::error_code ec;
     if (!fs::exists(command_file, ec)) continue;
-    const auto command = read_json_file(command_file);
-    if (!command.is_object() || !command.contains("arguments") || !command["arguments"].is_array())
-      fail("sweep point {}: {} is not a run's command file; remove {} to train the point again",
-           point.id, command_file.string(), run(point).string());
+    const auto command = read_command(run(point));  // an Error naming the file if damaged
     const auto recorded = without_placement(command["arguments"].get<std::vector<std::string>>());
     const auto planned = without_placement(point.arguments);
     if (recorded == planned) continue;
