@@ -26,6 +26,11 @@ function(polyphony_layer_library name)
   add_dependencies(${name} polyphony_layer_check)
 endfunction()
 
+# Only the sources that include LibTorch's large headers (<torch/...> or <ATen/ATen.h>), directly
+# or through one of the project's headers that do, compile with the precompiled LibTorch headers. Measured on GCC 12: loading them costs a
+# source that needs no LibTorch more than its whole compilation without them (sweep_command.cpp:
+# 28 s with, 19 s without), and saves a source that does about a third (evaluator_test.cpp: 21 s
+# against 34 s).
 function(polyphony_use_precompiled_headers name)
   if(NOT POLYPHONY_PCH)
     return()
@@ -38,7 +43,39 @@ function(polyphony_use_precompiled_headers name)
   else()
     target_precompile_headers(${name} REUSE_FROM polyphony_kernels)
   endif()
+  get_target_property(sources ${name} SOURCES)
+  get_target_property(source_dir ${name} SOURCE_DIR)
+  foreach(source IN LISTS sources)
+    if(NOT source MATCHES "\\.cpp$")
+      continue()
+    endif()
+    if(NOT IS_ABSOLUTE "${source}")
+      set(source "${source_dir}/${source}")
+    endif()
+    file(STRINGS "${source}" torch_includes REGEX "${POLYPHONY_TORCH_INCLUDE_PATTERN}")
+    if(NOT torch_includes)
+      set_source_files_properties("${source}" TARGET_DIRECTORY ${name} PROPERTIES
+                                  SKIP_PRECOMPILE_HEADERS ON)
+    endif()
+  endforeach()
 endfunction()
+
+# The project's headers that include LibTorch's large headers: a source including one of them needs
+# LibTorch's headers as much as one that includes them itself.
+file(GLOB_RECURSE project_headers ${PROJECT_SOURCE_DIR}/common/*.h ${PROJECT_SOURCE_DIR}/kernels/*.h
+     ${PROJECT_SOURCE_DIR}/analysis/*.h ${PROJECT_SOURCE_DIR}/models/*.h
+     ${PROJECT_SOURCE_DIR}/engine/*.h ${PROJECT_SOURCE_DIR}/benchmarks/*.h
+     ${PROJECT_SOURCE_DIR}/tools/*.h ${PROJECT_SOURCE_DIR}/tests/*.h)
+set(large_torch_headers "#include <(torch/[a-z_/]+|ATen/ATen)\\.h>")
+set(POLYPHONY_TORCH_INCLUDE_PATTERN "${large_torch_headers}")
+foreach(header IN LISTS project_headers)
+  file(STRINGS "${header}" torch_includes REGEX "${large_torch_headers}")
+  if(torch_includes)
+    get_filename_component(header_name "${header}" NAME)
+    string(REPLACE "." "\\." header_name "${header_name}")
+    string(APPEND POLYPHONY_TORCH_INCLUDE_PATTERN "|#include \"([a-z_]+/)*${header_name}\"")
+  endif()
+endforeach()
 
 # The include check runs before any layer compiles, and again whenever a source changes.
 file(GLOB_RECURSE POLYPHONY_LAYER_SOURCES CONFIGURE_DEPENDS

@@ -10,6 +10,7 @@ venv=${POLYPHONY_VENV:-$root/.venv}
 packages=(build-essential cmake ninja-build ccache python3 python3-venv python3-pip
   libfmt-dev libcxxopts-dev libgtest-dev libgmock-dev libbenchmark-dev
   nlohmann-json3-dev libtomlplusplus-dev libxxhash-dev libgloo-dev gnuplot-nox libboost-math-dev
+  libprotobuf-dev protobuf-compiler libcurl4-openssl-dev  # TensorBoard files, MLflow
   clang libclang-rt-dev)  # clang and its libFuzzer: the fuzz targets (scripts/fuzz.sh)
 
 missing=()
@@ -36,5 +37,11 @@ if [ "$have" != "$torch_version" ]; then
   [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
   "$venv/bin/python" -m pip install -q --upgrade pip
   "$venv/bin/python" -m pip install -q "torch==$torch_version" numpy
+fi
+# The tests read TensorBoard files back with TensorBoard's own reader and log to a real MLflow
+# tracking server, which they start themselves.
+if ! "$venv/bin/python" -c 'import tensorboard, mlflow' 2>/dev/null; then
+  echo "setup: installing tensorboard and mlflow into $venv (for the tests)"
+  "$venv/bin/python" -m pip install -q tensorboard mlflow
 fi
 echo "setup: ok (torch $torch_version in $venv)"

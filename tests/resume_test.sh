@@ -7,20 +7,7 @@ set -uo pipefail
 polyphony=$1
 scratch=$2
 rm -rf "$scratch" && mkdir -p "$scratch"
-failures=0
-check() {  # check DESCRIPTION COMMAND...
-  local what=$1
-  shift
-  if "$@"; then echo "ok: $what"; else echo "FAILED: $what"; failures=$((failures + 1)); fi
-}
-expect_status() {  # expect_status STATUS COMMAND...
-  local want=$1
-  shift
-  "$@" > "$scratch/last.log" 2>&1
-  local got=$?
-  [[ $got == "$want" ]] || { echo "  exit status $got, expected $want:"; tail -5 "$scratch/last.log"; return 1; }
-}
-log_has() { grep -q -- "$1" "$scratch/last.log" || { echo "  no '$1' in:"; tail -5 "$scratch/last.log"; return 1; }; }
+source "$(dirname "$0")/checks.sh"
 # metrics.jsonl without the timing and memory fields, which differ from run to run.
 epoch_log() { sed -E 's/"(seconds|step_seconds|interactions_per_second|peak_rss_mb)":[^,}]*,?//g' "$1/metrics.jsonl"; }
 same_run() {

@@ -194,6 +194,11 @@ TEST(SlurmScript, OneArrayTaskPerPointRunningThisSweep) {
             std::string::npos)
       << script;
   EXPECT_EQ(shell_quoted("a'b"), "'a'\\''b'");
+  // Tasks of a sweep emitted with --tensorboard write TensorBoard files.
+  options.tensorboard = true;
+  EXPECT_NE(slurm_array_script(plan, "/sweeps/x", "/opt/polyphony", {}, options)
+                .find("--tensorboard --task \"${SLURM_ARRAY_TASK_ID:?"),
+            std::string::npos);
 }
 
 }  // namespace

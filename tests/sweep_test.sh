@@ -5,9 +5,12 @@
 # stops on SIGTERM with checkpoints and resumes the stopped points when run again, and
 # its report's numbers agree with the runs' own metrics.json and metrics.users.tsv
 # (check_sweep_report.py); the Slurm array script is written and one of its tasks runs here.
+# With --tensorboard every point writes its TensorBoard files, its point group as hparams group.
+# usage: sweep_test.sh POLYPHONY SCRATCH PYTHON (PYTHON: one with the tensorboard package)
 set -uo pipefail
 cli=$1
 scratch=$2
+python=$3
 here=$(cd "$(dirname "$0")" && pwd)
 rm -rf "$scratch"
 mkdir -p "$scratch"
@@ -46,13 +49,17 @@ sweep_file=$scratch/study.toml
 out=$scratch/out
 write_sweep "$sweep_file" 3
 
-"$cli" sweep "$sweep_file" --out "$out" --jobs 2 >"$scratch/first.log" 2>&1
+"$cli" sweep "$sweep_file" --out "$out" --jobs 2 --tensorboard >"$scratch/first.log" 2>&1
 check "the sweep trains every point (exit 0)" test $? -eq 0
+for point in "variant=MF,seed=1" "variant=MF+ReSN,seed=2"; do
+  check "TensorBoard files of $point, grouped by ${point%,seed=*}" "$python" \
+    "$here/check_tensorboard.py" "$out/points/$point" --group "${point%,seed=*}"
+done
 check "four finished run directories" test "$(ls "$out"/points/*/summary.json | wc -l)" -eq 4
 check "per-user metrics in every point" test "$(ls "$out"/points/*/metrics.users.tsv | wc -l)" -eq 4
 check "readable point ids" test -f "$out/points/variant=MF+ReSN,seed=2/metrics.json"
 "$cli" sweep "$sweep_file" --out "$out" >"$scratch/again.log" 2>&1
-check "run again, nothing is trained" grep -q "4 finished, 0 to train" "$scratch/again.log"
+check "run again (without --tensorboard), nothing is trained" grep -q "4 finished, 0 to train" "$scratch/again.log"
 "$cli" sweep "$sweep_file" --out "$out" --status >"$scratch/status.log" 2>&1
 check "--status counts the points" grep -q "4 points: 4 finished" "$scratch/status.log"
 

@@ -42,6 +42,10 @@ std::string slurm_array_script(const SweepPlan& plan, const std::filesystem::pat
                      shell_quoted(executable), shell_quoted(plan.file.string()),
                      shell_quoted(sweep_dir.string()), options.cpus_per_task);
   for (const auto& s : settings) out += " --set " + shell_quoted(s);
+  if (options.tensorboard) out += " --tensorboard";
+  if (!options.mlflow_uri.empty())
+    out += " --mlflow " + shell_quoted(options.mlflow_uri) + " --mlflow-experiment " +
+           shell_quoted(options.mlflow_experiment);
   out +=
       " --task \"${SLURM_ARRAY_TASK_ID:?run this script with sbatch, or set "
       "SLURM_ARRAY_TASK_ID}\"\n";

@@ -20,6 +20,8 @@ struct SlurmOptions {
   int cpus_per_task = 4;
   int max_parallel = 0;            // tasks running at once (sbatch --array=...%N); 0: no limit
   std::vector<std::string> extra;  // further #SBATCH options, as written after #SBATCH
+  bool tensorboard = false;        // the tasks run with --tensorboard
+  std::string mlflow_uri, mlflow_experiment;  // the tasks log to MLflow (empty: not)
 };
 
 // The script's text. `executable` is the polyphony binary the tasks run, `settings` the sweep

@@ -20,8 +20,10 @@
 #include "engine/io/atomic_file.h"
 #include "tools/commands.h"
 #include "tools/json_file.h"
+#include "tools/mlflow_log.h"
 #include "tools/option_spec.h"
 #include "tools/slurm_script.h"
+#include "tools/stop_signals.h"
 #include "tools/sweep_plan.h"
 #include "tools/sweep_runner.h"
 #include "tools/train_options.h"
@@ -72,6 +74,14 @@ int sweep(int argc, char** argv) {
       cxxopts::value<std::string>())(
       "threads", "CPU threads of each point (default: the cores shared out between the jobs)",
       cxxopts::value<int>())("retry-failed", "train failed points again")(
+      "tensorboard",
+      "every point writes TensorBoard event files, with its point group as hparams group "
+      "(the whole study: tensorboard --logdir SWEEP_DIR/points)")(
+      "mlflow",
+      "log every point to this MLflow tracking server, as child runs of one run for the sweep "
+      "(default: $MLFLOW_TRACKING_URI when it names a server)",
+      cxxopts::value<std::string>())("mlflow-experiment", "MLflow experiment of the sweep",
+                                     cxxopts::value<std::string>()->default_value("polyphony"))(
       "status", "show each point's state and train nothing")(
       "dry-run", "list the points and their train commands, and train nothing")(
       "task", "train only the point with this index (what a Slurm array task runs)",
@@ -138,6 +148,10 @@ int sweep(int argc, char** argv) {
            plan.file.string(), (dir / "sweep.json").string());
   }
   directory.check_unchanged(plan);
+  MlflowSettings mlflow;
+  mlflow.tracking_uri = mlflow_tracking_uri(
+      parsed.count("mlflow") ? parsed["mlflow"].as<std::string>() : "", "--mlflow");
+  mlflow.experiment = parsed["mlflow-experiment"].as<std::string>();
   if (parsed.count("emit")) {
     if (parsed["emit"].as<std::string>() != "slurm")
       fail("--emit '{}': the one target is slurm", parsed["emit"].as<std::string>());
@@ -153,7 +167,12 @@ int sweep(int argc, char** argv) {
     if (slurm.cpus_per_task < 1) fail("--slurm-cpus {}: at least 1", slurm.cpus_per_task);
     if (slurm.max_parallel < 0) fail("--slurm-max-parallel {}: 0 or more", slurm.max_parallel);
     slurm.extra = slurm_lines;
+    slurm.tensorboard = parsed.count("tensorboard") > 0;
+    slurm.mlflow_uri = mlflow.tracking_uri;
+    slurm.mlflow_experiment = mlflow.experiment;
     directory.write_plan(plan);
+    // The sweep's MLflow run, made once here; every task finds it in SWEEP_DIR/mlflow.json.
+    if (!mlflow.tracking_uri.empty()) sweep_parent_run(dir, mlflow, plan.name, /*create=*/true);
     const fs::path script = dir / "sweep.sbatch";
     write_file_atomically(
         script, slurm_array_script(plan, dir, fs::read_symlink("/proc/self/exe"), settings, slurm));
@@ -179,18 +198,27 @@ int sweep(int argc, char** argv) {
         std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / run.jobs);
   }
   run.retry_failed = parsed.count("retry-failed") > 0;
+  run.tensorboard = parsed.count("tensorboard") > 0;
   run.quiet = parsed.count("quiet") > 0;
 
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) fail("cannot create sweep directory {}: {}", dir.string(), ec.message());
+  if (!mlflow.tracking_uri.empty()) {
+    run.mlflow_uri = mlflow.tracking_uri;
+    run.mlflow_experiment = mlflow.experiment;
+    run.mlflow_parent = sweep_parent_run(dir, mlflow, plan.name, !parsed.count("task"));
+  }
   if (parsed.count("task")) {  // checked above against the emitted plan
     SweepLock lock(dir, /*exclusive=*/false);
     return run_sweep(plan, directory, run, {static_cast<size_t>(parsed["task"].as<int64_t>())});
   }
   SweepLock lock(dir, /*exclusive=*/true);
   directory.write_plan(plan);
-  return run_sweep(plan, directory, run);
+  const int status = run_sweep(plan, directory, run);
+  if (status != kInterruptedExitStatus)
+    end_sweep_parent_run(mlflow, run.mlflow_parent, status == 0);
+  return status;
 }
 
 }  // namespace polyphony::cli

@@ -32,21 +32,25 @@ namespace {
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
-// Options that say where and how fast a run goes, not what it computes: left out when a point's
-// recorded arguments are compared with the plan.
-bool is_placement_option(const std::string& word) {
-  return word == "--out" || word == "--threads" || word == "--device";
+// Options that say where and how fast a run goes and what it logs, not what it computes: left
+// out when a point's recorded arguments are compared with the plan. The words each takes.
+int placement_words(const std::string& option) {
+  for (const char* with_value :
+       {"--out", "--threads", "--device", "--tensorboard-group", "--mlflow", "--mlflow-experiment",
+        "--mlflow-parent", "--mlflow-run-name", "--mlflow-tag"})
+    if (option == with_value) return 2;
+  return option == "--tensorboard" ? 1 : 0;
 }
 
 std::vector<std::string> without_placement(const std::vector<std::string>& arguments) {
   std::vector<std::string> out;
   for (size_t i = 0; i < arguments.size(); ++i) {
-    if (is_placement_option(arguments[i])) {
-      ++i;  // and its value
+    if (const int words = placement_words(arguments[i])) {
+      i += static_cast<size_t>(words - 1);  // and its value
       continue;
     }
     const auto equals = arguments[i].find('=');
-    if (equals != std::string::npos && is_placement_option(arguments[i].substr(0, equals)))
+    if (equals != std::string::npos && placement_words(arguments[i].substr(0, equals)) > 0)
       continue;
     out.push_back(arguments[i]);
   }
@@ -326,6 +330,16 @@ int run_sweep(const SweepPlan& plan, const SweepDirectory& directory,
       if (!options.devices.empty())
         arguments.insert(arguments.end(),
                          {"--device", options.devices[slot % options.devices.size()]});
+      if (options.tensorboard)
+        arguments.insert(arguments.end(), {"--tensorboard", "--tensorboard-group", point.group});
+      if (!options.mlflow_uri.empty()) {
+        arguments.insert(arguments.end(), {"--mlflow", options.mlflow_uri, "--mlflow-experiment",
+                                           options.mlflow_experiment, "--mlflow-run-name", point.id,
+                                           "--mlflow-tag", "polyphony.sweep=" + plan.name,
+                                           "--mlflow-tag", "polyphony.sweep_point=" + point.id});
+        if (!options.mlflow_parent.empty())
+          arguments.insert(arguments.end(), {"--mlflow-parent", options.mlflow_parent});
+      }
       {
         std::ofstream log(directory.log(point), std::ios::app);
         log << fmt::format("==> {} sweep: {}\n", now_text(), fmt::join(arguments, " "));

@@ -62,6 +62,9 @@ struct SweepRunOptions {
   std::vector<std::string> devices;  // one per job slot in turn; empty: each run's own --device
   int threads_per_job = 0;           // --threads of every run; 0: the run's own
   bool retry_failed = false;
+  bool tensorboard = false;  // every point writes TensorBoard files, its group as hparams group
+  // Every point logs to this MLflow server as a child of `mlflow_parent` (empty: no MLflow).
+  std::string mlflow_uri, mlflow_experiment, mlflow_parent;
   bool quiet = false;  // no line per started point
 };
 

@@ -24,9 +24,11 @@
 #include "engine/data/line_reader.h"
 #include "engine/data/negative_sampler.h"
 #include "engine/data/prepared_data.h"
+#include "engine/data/user_item_index.h"
 #include "engine/eval/protocol_evaluator.h"
 #include "engine/io/atomic_file.h"
 #include "engine/run/run_directory.h"
+#include "engine/run/torchscript_export.h"
 #include "engine/train/checkpoint.h"
 #include "engine/train/collective.h"
 #include "engine/train/module_state.h"
@@ -38,11 +40,13 @@
 #include "tools/data_options.h"
 #include "tools/device.h"
 #include "tools/memory_estimate.h"
+#include "tools/mlflow_log.h"
 #include "tools/option_spec.h"
 #include "tools/progress.h"
 #include "tools/report.h"
 #include "tools/resume.h"
 #include "tools/stop_signals.h"
+#include "tools/tensorboard_log.h"
 #include "tools/train_options.h"
 
 namespace polyphony::cli {
@@ -321,6 +325,52 @@ void add_spectral_diagnostics(Recommender& model, const PreparedData& data, c10:
   test_json["spectral"] = spectrum.to_json();
 }
 
+// What an MLflow run is tagged with besides the settings' own tags.
+std::vector<std::pair<std::string, std::string>> mlflow_tags(const cxxopts::ParseResult& args,
+                                                             const TrainSetup& setup,
+                                                             const Recommender& model,
+                                                             const nlohmann::json& config,
+                                                             c10::Device device) {
+  std::vector<std::pair<std::string, std::string>> tags = {
+      {"mlflow.source.name", "polyphony train"},
+      {"mlflow.source.type", "LOCAL"},
+      {"polyphony.version", POLYPHONY_VERSION},
+      {"polyphony.model", model.kind()},
+      {"polyphony.device", device.str()},
+      {"polyphony.run_directory", std::filesystem::absolute(setup.out).string()},
+      {"polyphony.dataset", setup.data.load.source.spec()}};
+  const auto& split = config.at("data").value("split", nlohmann::json::object());
+  if (split.contains("fingerprint"))
+    tags.emplace_back("polyphony.data_fingerprint", split["fingerprint"].get<std::string>());
+  if (const char* user = std::getenv("USER")) tags.emplace_back("mlflow.user", user);
+  if (args.count("config")) {
+    const std::string commit = git_commit_of(args["config"].as<std::string>());
+    if (!commit.empty()) tags.emplace_back("polyphony.config_git_commit", commit);
+  }
+  if (setup.data.load.source.kind != "synthetic") {
+    const std::string commit = git_commit_of(setup.data.load.source.argument);
+    if (!commit.empty()) tags.emplace_back("polyphony.data_git_commit", commit);
+  }
+  return tags;
+}
+
+// The TorchScript export MLflow gets as an artifact (RUN/model.ts.pt); none for a model whose
+// scores are not products of factors.
+std::filesystem::path torchscript_for_mlflow(Recommender& model, const Dataset& dataset,
+                                             const std::filesystem::path& run) {
+  const auto file = run / "model.ts.pt";
+  try {
+    model.to(c10::kCPU);
+    export_torchscript(model, dataset.user_ids, dataset.item_ids,
+                       UserItemIndex(dataset.interactions, dataset.num_users, dataset.num_items),
+                       file);
+    return file;
+  } catch (const Error& e) {
+    fmt::print("no TorchScript export for MLflow: {}\n", e.what());
+    return {};
+  }
+}
+
 nlohmann::json summary_json(const TrainingSummary& summary, const std::string& monitor,
                             const Recommender& model, Processes& processes, c10::Device device) {
   nlohmann::json out = {{"epochs_run", summary.epochs_run},
@@ -396,6 +446,16 @@ int train_with_arguments(const std::vector<std::string>& arguments,
   if (run)
     write_run_files(*run, command_json(arguments, resume), resolved_config_toml(args), config,
                     dataset);
+  std::optional<TensorBoardLog> tensorboard;
+  if (run && setup.tensorboard) {
+    std::optional<int64_t> resumed_step;
+    if (resume) resumed_step = checkpoint ? Trainer::checkpoint_step(checkpoint->archive) : 0;
+    tensorboard.emplace(run_path, resumed_step, config, setup.tensorboard_group);
+  }
+  std::optional<MlflowLog> mlflow;
+  if (run && !setup.mlflow.tracking_uri.empty())
+    mlflow.emplace(run_path, setup.mlflow, config, mlflow_tags(args, setup, *model, config, device),
+                   resume.has_value());
   fmt::print("model {} on {}, run directory {}\n", model->kind(), device.str(), out);
   if (!setup.quiet)
     fmt::print("configuration (config.resolved.toml):\n{}", resolved_config_lines(args));
@@ -410,7 +470,10 @@ int train_with_arguments(const std::vector<std::string>& arguments,
   }
   ProgressDisplay progress(t.batch_size, setup.progress_interval, !setup.quiet);
   hooks.on_epoch = [&](const EpochRecord& e) {
-    if (run) run->append_json_line(run_file::kEpochLog, epoch_line(e, device));
+    const nlohmann::json line = epoch_line(e, device);
+    if (run) run->append_json_line(run_file::kEpochLog, line);
+    if (tensorboard) tensorboard->epoch(line);
+    if (mlflow) mlflow->epoch(line);
     if (setup.quiet) return;
     progress.clear();
     std::string text = fmt::format("epoch {:>3}/{}  loss {:.4f}  {:.0f} interactions/s", e.epoch,
@@ -421,6 +484,7 @@ int train_with_arguments(const std::vector<std::string>& arguments,
   };
   hooks.on_step = [&](const StepProgress& p) {
     if (p.global_step == kill_step) std::raise(SIGKILL);
+    if (tensorboard) tensorboard->losses(p.global_step, p.losses);
     progress.update(p);
   };
   hooks.stop_requested = [] { return StopSignals::received() != 0; };
@@ -441,7 +505,10 @@ int train_with_arguments(const std::vector<std::string>& arguments,
         device.str(), t.batch_size, t.negatives, setup.eval.memory_budget_mb);
   }
   progress.clear();
-  if (summary.interrupted) return report_interrupted(summary, out, human_output, run.has_value());
+  if (summary.interrupted) {
+    if (mlflow) mlflow->interrupted();
+    return report_interrupted(summary, out, human_output, run.has_value());
+  }
 
   const EvaluationResult test =
       evaluator.evaluate(*model, data.seen, data.test, "test", setup.user_metrics);
@@ -454,6 +521,10 @@ int train_with_arguments(const std::vector<std::string>& arguments,
   run->write_json(run_file::kTestMetrics, test_json);
   if (setup.user_metrics) write_user_metrics(*run, test, dataset.user_ids);
   run->write_json(run_file::kSummary, summary_out);
+  if (tensorboard) tensorboard->finish(summary.global_steps, test.metrics);
+  if (mlflow)
+    mlflow->finish(summary.global_steps, test.metrics,
+                   torchscript_for_mlflow(*model, dataset, run_path));
   fmt::print("\nwrote {}/{{config.resolved.json, metrics.json, metrics.jsonl, model.pt}}\n", out);
   if (human_output) {
     human_output->restore();

@@ -209,6 +209,60 @@ const std::vector<TrainOption>& train_option_table() {
       {"deterministic", "train", T::kFlag, nullptr,
        "use deterministic algorithms on the GPU as well (slower)",
        [](TrainSetup& s, const Value& v) { s.deterministic = v.as<bool>(); }},
+      {"tensorboard", "run", T::kFlag, nullptr,
+       "write TensorBoard event files to RUN/tensorboard/: every metrics.jsonl value, the test "
+       "metrics and the config as hyper-parameters (tensorboard --logdir RUN)",
+       [](TrainSetup& s, const Value& v) { s.tensorboard = v.as<bool>(); }},
+      {"tensorboard-steps", "run", T::kInteger, "0",
+       "with --tensorboard, also the running mean loss terms every N steps (0: per epoch only)",
+       [](TrainSetup& s, const Value& v) {
+         s.trainer.report_losses_every = integer(v);
+         if (s.trainer.report_losses_every < 0)
+           fail("--tensorboard-steps must be 0 (off) or more (got {})",
+                s.trainer.report_losses_every);
+       }},
+      {"tensorboard-group", "run", T::kText, nullptr,
+       "hparams group of the run in TensorBoard: runs of one group are repeats of one setting "
+       "(sweeps give each point its group)",
+       [](TrainSetup& s, const Value& v) { s.tensorboard_group = text(v); }},
+      {"mlflow", "run", T::kText, nullptr,
+       "log the run to this MLflow tracking server (http://HOST:PORT): the config as params, "
+       "every metrics.jsonl value, the test metrics, tags and the run's files as artifacts "
+       "(default: $MLFLOW_TRACKING_URI when set)",
+       [](TrainSetup& s, const Value& v) { s.mlflow.tracking_uri = text(v); }},
+      {"mlflow-experiment", "run", T::kText, "polyphony",
+       "MLflow experiment of the run (created when missing)",
+       [](TrainSetup& s, const Value& v) { s.mlflow.experiment = text(v); }},
+      {"mlflow-run-name", "run", T::kText, nullptr,
+       "MLflow run name (default: the run directory's name)",
+       [](TrainSetup& s, const Value& v) { s.mlflow.run_name = text(v); }},
+      {"mlflow-tag", "run", T::kRepeatedText, nullptr,
+       "KEY=VALUE: a tag of the MLflow run (repeatable)",
+       [](TrainSetup& s, const Value& v) {
+         for (const auto& tag : v.as<std::vector<std::string>>()) {
+           const auto equals = tag.find('=');
+           if (equals == std::string::npos || equals == 0)
+             fail("--mlflow-tag '{}': expected KEY=VALUE", tag);
+           s.mlflow.tags.emplace_back(tag.substr(0, equals), tag.substr(equals + 1));
+         }
+       }},
+      {"mlflow-parent", "run", T::kText, nullptr,
+       "MLflow run id of the parent run (polyphony sweep sets it to the sweep's run)",
+       [](TrainSetup& s, const Value& v) { s.mlflow.parent_run_id = text(v); }},
+      {"mlflow-timeout", "run", T::kReal, "10",
+       "seconds one request to the MLflow server may take; failed requests are kept and retried",
+       [](TrainSetup& s, const Value& v) {
+         s.mlflow.timeout_seconds = real(v);
+         if (!(s.mlflow.timeout_seconds > 0))
+           fail("--mlflow-timeout must be positive (got {})", s.mlflow.timeout_seconds);
+       }},
+      {"mlflow-wait", "run", T::kReal, "60",
+       "seconds the end of the run waits for the MLflow server to take what it has not yet",
+       [](TrainSetup& s, const Value& v) {
+         s.mlflow.wait_seconds = real(v);
+         if (!(s.mlflow.wait_seconds >= 0))
+           fail("--mlflow-wait must be 0 or more (got {})", s.mlflow.wait_seconds);
+       }},
       {"progress-interval", "run", T::kReal, "30",
        "seconds between progress lines when not on a terminal",
        [](TrainSetup& s, const Value& v) {
@@ -342,6 +396,9 @@ TrainSetup read_train_setup(const cxxopts::ParseResult& args) {
   check_model_options(s.model, s.model_options);  // before any data is read
   if (s.user_metrics && sampled_negatives(s.protocol))
     fail("--user-metrics needs full-ranking evaluation (--eval-protocol full, not {})", s.protocol);
+  s.mlflow.tracking_uri = mlflow_tracking_uri(s.mlflow.tracking_uri, "--mlflow");
+  if (s.trainer.report_losses_every > 0 && !s.tensorboard)
+    fail("--tensorboard-steps {} needs --tensorboard", s.trainer.report_losses_every);
   if (s.out.empty()) s.out = default_run_directory(s.model);
   if (std::find(s.eval.ks.begin(), s.eval.ks.end(), s.table_k) == s.eval.ks.end())
     s.eval.ks.push_back(s.table_k);

@@ -15,6 +15,7 @@
 #include "engine/data/prepared_data.h"
 #include "engine/eval/evaluator.h"
 #include "engine/train/trainer.h"
+#include "tools/mlflow_log.h"
 
 namespace polyphony::cli {
 
@@ -37,7 +38,10 @@ struct TrainSetup {
   bool quiet = false;
   bool json = false;  // the result as JSON on stdout, everything else on stderr
   double progress_interval = 30;
-  bool no_cache = false;  // --no-cache: data.load.cache_dir stays empty
+  bool tensorboard = false;       // --tensorboard: RUN/tensorboard/ event files
+  std::string tensorboard_group;  // the hparams session group
+  MlflowSettings mlflow;          // --mlflow: an MLflow tracking server
+  bool no_cache = false;          // --no-cache: data.load.cache_dir stays empty
 };
 
 // The type of an option's value: text, int64_t, uint64_t, int, double, a flag (its presence is

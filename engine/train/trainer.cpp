@@ -298,15 +298,19 @@ void Trainer::handle_nonfinite(State& s) {
                   found->path.string(), s.global_step, lr_scale));
 }
 
-void Trainer::save(State& s, bool step_file, bool best) {
-  if (!checkpoints_) return;
-  // The checkpoint holds the global batch's loss sums: every process contributes its part.
+std::map<std::string, at::Tensor> Trainer::global_loss_sums(const State& s) {
   std::map<std::string, at::Tensor> sums = s.sums;
   if (distributed()) {
     std::vector<at::Tensor> parts;
     for (auto& entry : sums) parts.push_back(entry.second = entry.second.clone());
     hooks_.collective->all_reduce_sum(parts);  // in place: `sums` holds the same tensors
   }
+  return sums;
+}
+
+void Trainer::save(State& s, bool step_file, bool best) {
+  if (!checkpoints_) return;
+  const auto sums = global_loss_sums(s);  // a collective call: every process makes it
   if (!main_process()) return;
   torch::serialize::OutputArchive archive;
   save_state(s, sums, archive);
@@ -414,11 +418,23 @@ nlohmann::json Trainer::checkpoint_metadata(torch::serialize::InputArchive& chec
   return nlohmann::json::parse(value.toStringRef(), nullptr, /*allow_exceptions=*/false);
 }
 
-int64_t Trainer::checkpoint_epoch(torch::serialize::InputArchive& checkpoint) {
+namespace {
+
+int64_t checkpoint_counter(torch::serialize::InputArchive& checkpoint, const char* name) {
   torch::serialize::InputArchive trainer;
   if (!checkpoint.try_read("trainer", trainer))
     fail("the checkpoint has no training state: it was not written by polyphony train");
-  return read_value(trainer, "epoch").toInt();
+  return read_value(trainer, name).toInt();
+}
+
+}  // namespace
+
+int64_t Trainer::checkpoint_epoch(torch::serialize::InputArchive& checkpoint) {
+  return checkpoint_counter(checkpoint, "epoch");
+}
+
+int64_t Trainer::checkpoint_step(torch::serialize::InputArchive& checkpoint) {
+  return checkpoint_counter(checkpoint, "global_step");
 }
 
 int64_t Trainer::start_or_resume(State& s, torch::serialize::InputArchive* resume) {
@@ -450,8 +466,13 @@ Trainer::EpochEnd Trainer::run_steps(State& s, int64_t epoch) {
   constexpr int64_t kStopPoll = 16;
   while (s.step_in_epoch < steps_per_epoch_) {
     step(s);
-    if (hooks_.on_step)
-      hooks_.on_step({epoch, options_.epochs, s.step_in_epoch, steps_per_epoch_, s.global_step});
+    StepProgress progress{epoch, options_.epochs, s.step_in_epoch, steps_per_epoch_, s.global_step,
+                          {}};
+    const int64_t every = options_.report_losses_every;
+    if (every > 0 && s.global_step % every == 0)
+      for (const auto& [name, sum] : global_loss_sums(s))
+        progress.losses[name] = sum.item<double>() / static_cast<double>(s.step_in_epoch);
+    if (hooks_.on_step) hooks_.on_step(progress);
     const bool stop = (!distributed() || s.global_step % kStopPoll == 0) && stop_requested();
     const bool periodic = options_.checkpoints.every_steps > 0 &&
                           s.global_step % options_.checkpoints.every_steps == 0 &&
@@ -476,15 +497,10 @@ Trainer::EpochEnd Trainer::run_steps(State& s, int64_t epoch) {
 }
 
 EpochRecord Trainer::end_epoch(State& s, int64_t epoch, double seconds, int64_t first_step) {
-  if (distributed()) {  // the global batch's loss terms (a std::map: same order everywhere)
-    std::vector<at::Tensor> sums;
-    for (auto& entry : s.sums) sums.push_back(entry.second);
-    hooks_.collective->all_reduce_sum(sums);
-  }
   const int64_t n = train_.size();
   EpochRecord record;
   record.epoch = epoch;
-  for (const auto& [name, sum] : s.sums)
+  for (const auto& [name, sum] : global_loss_sums(s))
     record.losses[name] = sum.item<double>() / static_cast<double>(steps_per_epoch_);
   record.seconds = seconds;
   const int64_t steps_here = s.step_in_epoch - first_step;

@@ -84,6 +84,9 @@ struct TrainerOptions {
   NonFinitePolicy on_nonfinite = NonFinitePolicy::kStop;
   /// Rollbacks allowed before giving up (kRollback).
   int64_t max_rollbacks = 3;
+  /// Give on_step the epoch's running mean loss terms every this many steps (0: never); each
+  /// report reads the sums from the device.
+  int64_t report_losses_every = 0;
 };
 
 struct EpochRecord {
@@ -104,6 +107,9 @@ struct StepProgress {
   int64_t step_in_epoch = 0;  // steps done in this epoch
   int64_t steps_per_epoch = 0;
   int64_t global_step = 0;
+  // Every `report_losses_every` steps: the mean of each loss term over the epoch's steps so far
+  // (the global batch's, as in EpochRecord); empty at the other steps.
+  std::map<std::string, double> losses;
 };
 
 struct TrainingSummary {
@@ -154,6 +160,8 @@ class Trainer {
   static nlohmann::json checkpoint_metadata(torch::serialize::InputArchive& checkpoint);
   // The number of completed epochs recorded in a checkpoint.
   static int64_t checkpoint_epoch(torch::serialize::InputArchive& checkpoint);
+  // The optimiser steps taken when the checkpoint was written.
+  static int64_t checkpoint_step(torch::serialize::InputArchive& checkpoint);
 
  private:
   struct State;
@@ -171,6 +179,8 @@ class Trainer {
   EpochEnd run_steps(State& state, int64_t epoch);
   // The epoch's record (losses summed over the processes, speed) and the state of a new epoch.
   EpochRecord end_epoch(State& state, int64_t epoch, double seconds, int64_t first_step);
+  // The epoch's loss sums of the global batch (every process's part added).
+  std::map<std::string, at::Tensor> global_loss_sums(const State& state);
   // Validates when due; true when the monitored metric improved (the parameters are kept).
   bool validate(State& state, EpochRecord& record);
   TrainingSummary summarize(const State& state, double seconds, bool interrupted) const;
