@@ -1,14 +1,18 @@
 // TensorBoard event files: TFRecord framing with masked CRC-32C, what a resumed run keeps, the
-// writer's cut-back on resume, and the scalars and hyper-parameters a run logs. That the stock
-// `tensorboard` reads the files is checked end to end by tests/tensorboard_test.sh.
+// writer's cut-back on resume; and the names and values both trackers log (TensorBoard, MLflow).
+// That the stock `tensorboard` and a real MLflow server read them is checked end to end by
+// tests/tensorboard_test.sh and tests/mlflow_test.sh.
 
 #include <gtest/gtest.h>
+
+#include <cstdlib>
 
 #include <nlohmann/json.hpp>
 
 #include "engine/track/tensorboard_events.h"
 #include "engine/track/tensorboard_writer.h"
 #include "tests/test_support.h"
+#include "tools/mlflow_log.h"
 #include "tools/run_values.h"
 #include "tools/tensorboard_log.h"
 
@@ -117,6 +121,28 @@ TEST(TensorBoardLog, HyperParametersAreTheConfigFlattened) {
   EXPECT_EQ(hparams[3].name, "seed");
   EXPECT_EQ(hparams[4].name, "train.deterministic");
   EXPECT_FALSE(std::get<bool>(hparams[4].value));
+}
+
+TEST(RunValues, MlflowNamesKeepOnlyWhatMlflowAccepts) {
+  EXPECT_EQ(cli::mlflow_name("valid/NDCG@10"), "valid/NDCG_at_10");
+  EXPECT_EQ(cli::mlflow_name("test/Exposure@10[US]"), "test/Exposure_at_10_US");
+  EXPECT_EQ(cli::mlflow_name("test/UserGap[NDCG@10]"), "test/UserGap_NDCG_at_10");
+  EXPECT_EQ(cli::mlflow_name("test/NDCG@10[users:Q1]"), "test/NDCG_at_10_users:Q1");
+  EXPECT_EQ(cli::mlflow_name("model.config.k_filter"), "model.config.k_filter");
+  EXPECT_EQ(cli::mlflow_name("a+b,c"), "a_b_c");
+}
+
+TEST(RunValues, GitCommitOfAFileInAWorkTree) {
+  TempDir dir;
+  EXPECT_EQ(cli::git_commit_of(dir.path() / "config.toml"), "");  // not a work tree
+  const std::string git = "git -C '" + dir.path().string() + "' ";
+  ASSERT_EQ(std::system((git + "init -q && " + git +
+                         "-c user.email=t@t -c user.name=t commit -q --allow-empty -m t")
+                            .c_str()),
+            0);
+  const std::string commit = cli::git_commit_of(dir.path() / "config.toml");
+  EXPECT_EQ(commit.size(), 40u);
+  EXPECT_EQ(cli::git_commit_of(dir.path()), commit);
 }
 
 }  // namespace

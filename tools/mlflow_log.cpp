@@ -13,6 +13,7 @@
 #include "engine/track/mlflow_run.h"
 #include "tools/json_file.h"
 #include "tools/run_values.h"
+#include "tools/slurm_script.h"
 
 namespace polyphony::cli {
 
@@ -76,12 +77,10 @@ std::string git_commit_of(const fs::path& path) {
   std::error_code ec;
   const fs::path folder = fs::is_directory(path, ec) ? path : path.parent_path();
   if (folder.empty() || !fs::exists(folder, ec)) return "";
-  // The path is quoted for the shell; git's own errors (not a repository, no git) are dropped.
-  std::string quoted = "'";
-  for (const char c : fs::absolute(folder, ec).string())
-    quoted += c == '\'' ? "'\\''" : std::string(1, c);
-  quoted += "'";
-  std::FILE* pipe = ::popen(("git -C " + quoted + " rev-parse HEAD 2>/dev/null").c_str(), "r");
+  // git's own errors (not a repository, no git) are dropped.
+  const std::string command =
+      "git -C " + shell_quoted(fs::absolute(folder, ec).string()) + " rev-parse HEAD 2>/dev/null";
+  std::FILE* pipe = ::popen(command.c_str(), "r");
   if (!pipe) return "";
   char buffer[128] = {};
   std::string commit;
