@@ -100,8 +100,13 @@ stopped=$scratch/stopped
 small_sweep "$scratch/stopped.toml" 2 "train.epochs = 400" "train.eval_every = 400"
 "$cli" sweep "$scratch/stopped.toml" --out "$stopped" --jobs 2 >"$scratch/stopped.log" 2>&1 &
 sweep_pid=$!
-for _ in $(seq 600); do  # until both points have trained a few epochs (at most 60 s)
-  [ "$(cat "$stopped"/points/*/metrics.jsonl 2>/dev/null | wc -l)" -ge 6 ] && break
+both_trained() {  # each point has trained a few epochs (so each has a checkpoint)
+  for point in seed=1 seed=2; do
+    [ "$(cat "$stopped/points/$point/metrics.jsonl" 2>/dev/null | wc -l)" -ge 3 ] || return 1
+  done
+}
+for _ in $(seq 600); do  # at most 60 s
+  both_trained && break
   sleep 0.1
 done
 kill -TERM "$sweep_pid"
@@ -113,6 +118,18 @@ check "both points are interrupted, not failed" grep -q "2 points: 0 finished, 0
 "$cli" sweep "$scratch/stopped.toml" --out "$stopped" --jobs 2 >"$scratch/resumed.log" 2>&1
 check "the next sweep finishes them (exit 0)" test $? -eq 0
 check "by resuming both" test "$(grep -c "^sweep: resuming" "$scratch/resumed.log")" -eq 2
+# SIGTERM while the points are still starting (before they can catch it): stopped, not failed.
+early=$scratch/early
+"$cli" sweep "$scratch/stopped.toml" --out "$early" --jobs 2 >"$scratch/early.log" 2>&1 &
+sweep_pid=$!
+for _ in $(seq 600); do  # until the sweep has started its points (at most 60 s)
+  [ "$(grep -c "^sweep: training" "$scratch/early.log")" -ge 2 ] && break
+  sleep 0.05
+done
+kill -TERM "$sweep_pid"
+wait "$sweep_pid"
+check "SIGTERM at the start: exit 75" test $? -eq 75
+check "  ... and no point recorded as failed" test ! -e "$early/failed"/*.json
 
 # Slurm: the array script, and one task of it run here.
 slurm=$scratch/slurm

@@ -377,6 +377,9 @@ int run_sweep(const SweepPlan& plan, const SweepDirectory& directory,
       }());
     } else if (code == kInterruptedExitStatus) {
       fmt::print("sweep: stopped {} with a checkpoint; the next sweep resumes it\n", point.id);
+    } else if (forwarded && WIFSIGNALED(wait_status) && WTERMSIG(wait_status) == SIGTERM) {
+      // The sweep's own SIGTERM reached the run before it could catch it (still starting up).
+      fmt::print("sweep: stopped {} while it started; the next sweep starts it again\n", point.id);
     } else {
       ++failed;
       const std::string why = WIFSIGNALED(wait_status)
