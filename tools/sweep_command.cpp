@@ -80,8 +80,9 @@ int sweep(int argc, char** argv) {
       "mlflow",
       "log every point to this MLflow tracking server, as child runs of one run for the sweep "
       "(default: $MLFLOW_TRACKING_URI when it names a server)",
-      cxxopts::value<std::string>())("mlflow-experiment", "MLflow experiment of the sweep",
-                                     cxxopts::value<std::string>()->default_value("polyphony"))(
+      cxxopts::value<std::string>())(
+      "mlflow-experiment", "MLflow experiment of the sweep",
+      cxxopts::value<std::string>()->default_value(MlflowSettings().experiment))(
       "status", "show each point's state and train nothing")(
       "dry-run", "list the points and their train commands, and train nothing")(
       "task", "train only the point with this index (what a Slurm array task runs)",

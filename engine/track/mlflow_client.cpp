@@ -43,6 +43,12 @@ std::string server_message(const std::string& body) {
 
 }  // namespace
 
+int64_t unix_time_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 MlflowClient::MlflowClient(std::string tracking_uri, double timeout_seconds)
     : tracking_uri_(std::move(tracking_uri)),
       timeout_ms_(static_cast<long>(timeout_seconds * 1000)) {
@@ -141,12 +147,9 @@ MlflowClient::Run MlflowClient::create_run(
     const std::vector<std::pair<std::string, std::string>>& tags) const {
   nlohmann::json tag_list = nlohmann::json::array();
   for (const auto& [key, value] : tags) tag_list.push_back({{"key", key}, {"value", value}});
-  const auto start_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                            std::chrono::system_clock::now().time_since_epoch())
-                            .count();
   const auto info = post("runs/create", {{"experiment_id", experiment_id},
                                          {"run_name", name},
-                                         {"start_time", start_ms},
+                                         {"start_time", unix_time_ms()},
                                          {"tags", tag_list}})
                         .at("run")
                         .at("info");

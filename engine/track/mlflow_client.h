@@ -4,6 +4,7 @@
 // (/api/2.0/mlflow-artifacts/artifacts/). Every call is bounded by a timeout; a failure says
 // whether trying again may help (no answer, a timeout, 429 or 5xx) or not (any other refusal).
 
+#include <cstdint>
 #include <filesystem>
 #include <map>
 #include <stdexcept>
@@ -14,6 +15,9 @@
 #include <nlohmann/json.hpp>
 
 namespace polyphony {
+
+// MLflow's timestamps: milliseconds since the Unix epoch, now.
+int64_t unix_time_ms();
 
 class MlflowError : public std::runtime_error {
  public:

@@ -13,12 +13,6 @@ namespace {
 constexpr size_t kMetricsPerBatch = 1000;
 constexpr size_t kParamsOrTagsPerBatch = 100;
 
-int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 nlohmann::json key_values(const std::vector<std::pair<std::string, std::string>>& pairs,
                           size_t from, size_t to) {
   nlohmann::json out = nlohmann::json::array();
@@ -76,7 +70,7 @@ void MlflowRun::set_tags(const std::vector<std::pair<std::string, std::string>>&
 
 void MlflowRun::log_metrics(int64_t step,
                             const std::vector<std::pair<std::string, double>>& metrics) {
-  const int64_t timestamp = now_ms();
+  const int64_t timestamp = unix_time_ms();
   for (size_t i = 0; i < metrics.size(); i += kMetricsPerBatch) {
     nlohmann::json batch = nlohmann::json::array();
     for (size_t j = i; j < std::min(metrics.size(), i + kMetricsPerBatch); ++j)
@@ -93,7 +87,7 @@ void MlflowRun::upload(const std::string& name, const std::filesystem::path& fil
 }
 
 void MlflowRun::end(const std::string& status) {
-  enqueue({"runs/update", {{"status", status}, {"end_time", now_ms()}}, "", {}});
+  enqueue({"runs/update", {{"status", status}, {"end_time", unix_time_ms()}}, "", {}});
 }
 
 size_t MlflowRun::flush(double seconds) {

@@ -100,7 +100,8 @@ struct EpochRecord {
   std::optional<EvaluationResult> validation;
 };
 
-// Where training is, after each optimiser step (host values only, nothing read from the device).
+// Where training is, after each optimiser step: host values, read from the device only for
+// `losses` (every `report_losses_every` steps).
 struct StepProgress {
   int64_t epoch = 0;  // 1-based, the epoch in progress
   int64_t epochs = 0;
