@@ -101,9 +101,10 @@ std::string device_label(const c10::Device& device) { return device.is_cuda() ? 
 benchmark::internal::Benchmark* register_training_benchmark(
     std::shared_ptr<const PreparedData> data, const std::string& name, const BenchmarkModel& model,
     const TrainerOptions& options, const c10::Device& device, const SamplerOptions& sampler) {
-  const std::string label = "train_" + model.name + "/" + device_label(device) + "/" + name +
-                            "/B:" + std::to_string(options.batch_size) +
-                            "/n:" + std::to_string(options.negatives);
+  const std::string label =
+      "train_" + model.name + "/" + device_label(device) + "/" + name +
+      "/B:" + std::to_string(options.batch_size) + "/n:" + std::to_string(options.negatives) +
+      (options.optimizer.embedding_updates == EmbeddingUpdates::kRowSparse ? "/sparse" : "");
   return register_benchmark(label, "interactions/s", train_epochs, std::move(data), model, options,
                             sampler, device);
 }

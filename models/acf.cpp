@@ -12,10 +12,10 @@ Acf::Acf(const ModelContext& context, AcfOptions options) : options_(options) {
   if (o.anchors < 1) fail("model option anchors must be at least 1 (got {})", o.anchors);
   if (o.exclusiveness_weight < 0 || o.inclusiveness_weight < 0)
     fail("model options exclusiveness_weight and inclusiveness_weight must be 0 or more");
-  user_embedding_ =
-      register_parameter("user_embedding", torch::randn({context.num_users, o.dim}) * o.init_std);
-  item_embedding_ =
-      register_parameter("item_embedding", torch::randn({context.num_items, o.dim}) * o.init_std);
+  user_embedding_ = register_embedding_table("user_embedding",
+                                             torch::randn({context.num_users, o.dim}) * o.init_std);
+  item_embedding_ = register_embedding_table("item_embedding",
+                                             torch::randn({context.num_items, o.dim}) * o.init_std);
   anchors_ = register_parameter("anchors", torch::randn({o.anchors, o.dim}) * o.init_std);
 }
 
@@ -29,7 +29,7 @@ nlohmann::json Acf::config() const {
 }
 
 at::Tensor Acf::mixture(const at::Tensor& embedding, const at::Tensor& ids) const {
-  return at::softmax(at::mm(embedding.index_select(0, ids), anchors_.t()), 1);
+  return at::softmax(at::mm(embedding_rows(embedding, ids), anchors_.t()), 1);
 }
 
 at::Tensor Acf::score(const at::Tensor& users, const at::Tensor& items) {
@@ -55,7 +55,7 @@ std::vector<RegularizationTerm> Acf::regularization(const Batch& batch) {
   const auto& o = options_;
   if (o.exclusiveness_weight == 0 && o.inclusiveness_weight == 0) return terms;
   const auto items = at::cat({batch.positives.unsqueeze(1), batch.negatives}, 1).reshape(-1);
-  const auto logits = at::mm(item_embedding_.index_select(0, items), anchors_.t());  // [n, K]
+  const auto logits = at::mm(embedding_rows(item_embedding_, items), anchors_.t());  // [n, K]
   const auto c = at::softmax(logits, 1);
   // Entropies from the log-softmax, so a mixture weight that underflows to 0 gives 0 log 0 = 0
   // and a finite gradient.

@@ -10,9 +10,9 @@ MatrixFactorization::MatrixFactorization(const ModelContext& context,
                                          MatrixFactorizationOptions options)
     : options_(options) {
   if (options_.dim < 1) fail("model option dim must be at least 1 (got {})", options_.dim);
-  user_embedding_ = register_parameter(
+  user_embedding_ = register_embedding_table(
       "user_embedding", torch::randn({context.num_users, options_.dim}) * options_.init_std);
-  item_embedding_ = register_parameter(
+  item_embedding_ = register_embedding_table(
       "item_embedding", torch::randn({context.num_items, options_.dim}) * options_.init_std);
 }
 
@@ -21,8 +21,8 @@ nlohmann::json MatrixFactorization::config() const {
 }
 
 at::Tensor MatrixFactorization::score(const at::Tensor& users, const at::Tensor& items) {
-  auto u = user_embedding_.index_select(0, users).unsqueeze(1);  // [B, 1, d]
-  auto v = item_embedding_.index_select(0, items.reshape(-1))
+  auto u = embedding_rows(user_embedding_, users).unsqueeze(1);  // [B, 1, d]
+  auto v = embedding_rows(item_embedding_, items.reshape(-1))
                .view({items.size(0), items.size(1), -1});  // [B, n, d]
   return (u * v).sum(-1);
 }
@@ -32,7 +32,7 @@ at::Tensor MatrixFactorization::score_all_items(const at::Tensor& users) {
 }
 
 std::optional<ScoreFactors> MatrixFactorization::score_factors(const at::Tensor& users) {
-  return ScoreFactors{user_embedding_.index_select(0, users), item_embedding_};
+  return ScoreFactors{embedding_rows(user_embedding_, users), item_embedding_};
 }
 
 }  // namespace polyphony

@@ -39,9 +39,9 @@ ProtoMF::ProtoMF(const ModelContext& context, ProtoMFOptions options) : options_
   const int64_t user_dim = o.sides == PrototypeSides::kItem ? o.item_prototypes : o.dim;
   const int64_t item_dim = o.sides == PrototypeSides::kUser ? o.user_prototypes : o.dim;
   user_embedding_ =
-      register_parameter("user_embedding", torch::randn({context.num_users, user_dim}));
+      register_embedding_table("user_embedding", torch::randn({context.num_users, user_dim}));
   item_embedding_ =
-      register_parameter("item_embedding", torch::randn({context.num_items, item_dim}));
+      register_embedding_table("item_embedding", torch::randn({context.num_items, item_dim}));
   if (has_user_prototypes())
     user_prototypes_ =
         register_parameter("user_prototypes", torch::randn({o.user_prototypes, o.dim}));
@@ -90,7 +90,7 @@ nlohmann::json ProtoMF::config() const {
 }
 
 ProtoMF::Side ProtoMF::user_side(const at::Tensor& users) {
-  auto e = user_embedding_.index_select(0, users);
+  auto e = embedding_rows(user_embedding_, users);
   if (options_.sides == PrototypeSides::kItem) return {e, {}};
   auto sims = topk_prototype_filter_dense(e, user_prototypes_, options_.k_user);  // u* [n, L_u]
   if (options_.sides == PrototypeSides::kUser) return {sims, sims};
@@ -98,7 +98,7 @@ ProtoMF::Side ProtoMF::user_side(const at::Tensor& users) {
 }
 
 ProtoMF::Side ProtoMF::item_side(const at::Tensor& items) {
-  auto t = item_embedding_.index_select(0, items);
+  auto t = embedding_rows(item_embedding_, items);
   if (options_.sides == PrototypeSides::kUser) return {t, {}};
   auto sims = topk_prototype_filter_dense(t, item_prototypes_, options_.k_item);  // t* [n, L_t]
   if (options_.sides == PrototypeSides::kItem) return {sims, sims};

@@ -81,6 +81,25 @@ class Recommender : public torch::nn::Module {
   }
   // Regularisation terms of a batch (none by default).
   virtual std::vector<RegularizationTerm> regularization(const Batch& /*batch*/) { return {}; }
+
+  // The parameters whose rows a batch reads by user or item id (embedding tables), registered
+  // with register_embedding_table(). A step reads a few thousand of their millions of rows.
+  virtual std::vector<at::Tensor> embedding_tables() const { return embedding_tables_; }
+  // On: a lookup through embedding_rows() gives its table a row-sparse gradient (a sparse COO
+  // tensor holding only the rows read), so an optimiser can update those rows alone; off
+  // (default): a dense gradient over the whole table. Forward values are the same either way.
+  virtual void set_row_sparse_gradients(bool on) { row_sparse_gradients_ = on; }
+
+ protected:
+  // Registers a parameter as an embedding table (see embedding_tables()).
+  at::Tensor register_embedding_table(const std::string& name, const at::Tensor& initial);
+  // Rows `ids` [n] of `table`: [n, d], through an embedding lookup with a sparse gradient when
+  // row-sparse gradients are on and autograd records, through index_select otherwise.
+  at::Tensor embedding_rows(const at::Tensor& table, const at::Tensor& ids) const;
+
+ private:
+  std::vector<at::Tensor> embedding_tables_;
+  bool row_sparse_gradients_ = false;
 };
 
 }  // namespace polyphony

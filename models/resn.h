@@ -63,6 +63,8 @@ class WithResn : public Recommender {
     return model_->max_product_factors(users);
   }
   std::vector<RegularizationTerm> regularization(const Batch& batch) override;
+  std::vector<at::Tensor> embedding_tables() const override { return model_->embedding_tables(); }
+  void set_row_sparse_gradients(bool on) override { model_->set_row_sparse_gradients(on); }
 
  private:
   std::shared_ptr<Recommender> model_;

@@ -128,6 +128,13 @@ if wanted train; then
   step $log "train: the default demo on CUDA" 90 "$polyphony" train --device cuda --out "$work/demo"
   tail -n 12 "$out/$log" | grep -E "epoch|NDCG|peak" | tail -n 4 >> "$summary"
   grep -o '"peak_cuda_memory_mb":[^,}]*' "$work/demo/metrics.jsonl" | tail -n 1 >> "$summary"
+  # Row-sparse embedding updates on CUDA (the tensor-operation path of engine/train/row_updates),
+  # at a catalogue of a million items, where they matter.
+  step $log "train: --embedding-updates sparse on CUDA, 1 M items" 90 "$polyphony" train \
+    --device cuda --embedding-updates sparse --epochs 2 --eval-every 1 --eval-protocol sampled:100 \
+    --dataset synthetic:music-small,users=2000,items=1000000,interactions=200000 \
+    --out "$work/sparse"
+  grep -o '"step_seconds":[^,}]*' "$work/sparse/metrics.jsonl" | tail -n 1 >> "$summary"
   # The configs at ML-1M's shape, one epoch; UI-ProtoMF's reference settings on the small preset
   # (its ML-1M epoch is what bench times).
   for config in mf-bpr lightgcn multi-interest mf-resn uiprotomf-reference; do

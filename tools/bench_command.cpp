@@ -21,6 +21,7 @@
 #include "tools/commands.h"
 #include "tools/data_options.h"
 #include "tools/device.h"
+#include "tools/option_spec.h"
 #include "tools/plots.h"
 #include "tools/train_options.h"
 
@@ -159,6 +160,8 @@ Workload workload_from_options(const cxxopts::ParseResult& args) {
   work.training.batch_size = args["batch-size"].as<int64_t>();
   work.training.negatives = args["negatives"].as<int64_t>();
   work.training.loss = args["loss"].as<std::string>();
+  work.training.optimizer.embedding_updates =
+      parse_embedding_updates(args["embedding-updates"].as<std::string>());
   check_trainer_options(work.training);
   work.data = read_data_options(args, args["seed"].as<uint64_t>());
   return work;
@@ -212,6 +215,8 @@ cxxopts::Options bench_options() {
       cxxopts::value<int64_t>()->default_value("4096"))(
       "negatives", "negatives per positive", cxxopts::value<int64_t>()->default_value("1"))(
       "loss", "bpr, softmax, bce or mse", cxxopts::value<std::string>()->default_value("bpr"))(
+      "embedding-updates", "dense or sparse (only the rows a batch read), as in polyphony train",
+      cxxopts::value<std::string>()->default_value("dense"))(
       "eval-memory-mb", "memory budget of one evaluation chunk",
       cxxopts::value<int64_t>()->default_value("1024"))(
       "no-training", "skip the training benchmarks")("no-evaluation",
@@ -308,11 +313,14 @@ nlohmann::json results_json(const Workload& work, const std::string& dataset,
     out["devices"][device_label(device)] = describe_device(device);
   }
   const TrainerOptions& training = work.training;
-  out["training"] = {{"batch_size", training.batch_size},
-                     {"negatives", training.negatives},
-                     {"loss", training.loss},
-                     {"optimizer", training.optimizer.name},
-                     {"sampler", work.sampler.spec()}};
+  out["training"] = {
+      {"batch_size", training.batch_size},
+      {"negatives", training.negatives},
+      {"loss", training.loss},
+      {"optimizer", training.optimizer.name},
+      {"embedding_updates",
+       training.optimizer.embedding_updates == EmbeddingUpdates::kRowSparse ? "sparse" : "dense"},
+      {"sampler", work.sampler.spec()}};
   for (const auto& model : work.models) out["models"][model.name] = model.options;
   for (const auto& run : runs) {
     nlohmann::json r = {

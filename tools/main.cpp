@@ -1,6 +1,7 @@
 // polyphony: the command line. It only composes the engine and the models.
 
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <string>
@@ -59,6 +60,10 @@ void print_usage(std::FILE* to) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Large CPU tensors on transparent huge pages (PyTorch's own switch, read at its first
+  // allocation), unless the user chose: a step reads embedding rows scattered over tables of
+  // hundreds of MB, and with 4 KiB pages each row costs a TLB miss (docs/benchmarks.md).
+  setenv("THP_MEM_ALLOC_ENABLE", "1", /*overwrite=*/0);
   if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
     // No command is a usage error: status 2, like every other mistake (docs/cli.md).
     print_usage(argc < 2 ? stderr : stdout);

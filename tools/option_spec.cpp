@@ -237,6 +237,12 @@ LossReduction parse_loss_reduction(const std::string& text) {
   OptionSpec("--loss-reduction", text, "mean or sum").reject();
 }
 
+EmbeddingUpdates parse_embedding_updates(const std::string& text) {
+  if (text == "dense") return EmbeddingUpdates::kDense;
+  if (text == "sparse") return EmbeddingUpdates::kRowSparse;
+  OptionSpec("--embedding-updates", text, "dense or sparse").reject();
+}
+
 LearningRateSchedule parse_schedule(const std::string& text) {
   const OptionSpec spec("--lr-schedule", text,
                         "constant, cosine or step:EPOCHS:GAMMA (e.g. step:10:0.5, EPOCHS ≥ 1, "

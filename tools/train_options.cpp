@@ -109,6 +109,12 @@ const std::vector<TrainOption>& train_option_table() {
        [](TrainSetup& s, const Value& v) { s.trainer.optimizer.weight_decay = real(v); }},
       {"momentum", "train", T::kReal, "0.9", "SGD momentum",
        [](TrainSetup& s, const Value& v) { s.trainer.optimizer.momentum = real(v); }},
+      {"embedding-updates", "train", T::kText, "dense",
+       "dense (every embedding row at every step) or sparse (only the rows a batch read: lazy "
+       "Adam, row-wise Adagrad; for large catalogues)",
+       [](TrainSetup& s, const Value& v) {
+         s.trainer.optimizer.embedding_updates = parse_embedding_updates(text(v));
+       }},
       {"lr-schedule", "train", T::kText, "constant", "constant, cosine or step:EPOCHS:GAMMA",
        [](TrainSetup& s, const Value& v) {
          const int64_t warmup = s.trainer.schedule.warmup_steps;  // landed in either order

@@ -84,8 +84,13 @@ void set_learning_rate(torch::optim::Optimizer& optimizer, double lr) {
 
 at::Tensor clip_gradient_norm(const std::vector<at::Tensor>& parameters, double max_norm) {
   std::vector<at::Tensor> grads;
-  for (const auto& p : parameters)
-    if (p.grad().defined()) grads.push_back(p.grad());
+  for (const auto& p : parameters) {
+    const auto& g = p.grad();
+    if (!g.defined()) continue;
+    // A row-sparse gradient's norm is its values' once repeated rows are summed.
+    TORCH_CHECK(!g.is_sparse() || g.is_coalesced(), "clip_gradient_norm: uncoalesced gradient");
+    grads.push_back(g.is_sparse() ? g._values() : g);
+  }
   if (grads.empty()) return {};
   auto total = at::stack(at::_foreach_norm(grads, 2.0)).norm();
   // The same 1e-6 guard as PyTorch's clip_grad_norm_; a factor ≥ 1 leaves gradients alone.

@@ -15,9 +15,14 @@ class Optimizer;
 
 namespace polyphony {
 
+// How embedding tables (Recommender::embedding_tables) are updated: every row at every step, or
+// only the rows a step read (engine/train/row_sparse_optimizer.h).
+enum class EmbeddingUpdates { kDense, kRowSparse };
+
 struct OptimizerOptions {
   /// adam, adamw (fused: engine/train/fused_adam.h), adagrad or sgd.
   std::string name = "adam";
+  EmbeddingUpdates embedding_updates = EmbeddingUpdates::kDense;
   double lr = 5e-3;
   double weight_decay = 0.0;
   /// SGD momentum (ignored by the others).
@@ -51,8 +56,9 @@ struct LearningRateSchedule {
 void set_learning_rate(torch::optim::Optimizer& optimizer, double lr);
 
 // Scales the gradients so that their global L2 norm is at most `max_norm` and returns that norm
-// (before scaling) as a device scalar. Unlike torch::nn::utils::clip_grad_norm_, which returns a
-// double and so waits for the device every step, nothing here leaves the device.
+// (before scaling) as a device scalar. Sparse gradients must be coalesced. Unlike
+// torch::nn::utils::clip_grad_norm_, which returns a double and so waits for the device every step,
+// nothing here leaves the device.
 at::Tensor clip_gradient_norm(const std::vector<at::Tensor>& parameters, double max_norm);
 
 }  // namespace polyphony

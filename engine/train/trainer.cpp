@@ -5,6 +5,7 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/core/Generator.h>
 
+#include <algorithm>
 #include <chrono>
 #include <limits>
 #include <mutex>
@@ -16,7 +17,9 @@
 #include "engine/train/checkpoint.h"
 #include "engine/train/collective.h"
 #include "engine/train/losses.h"
+#include "engine/train/model_optimizer.h"
 #include "engine/train/module_state.h"
+#include "engine/train/row_sparse_gradients.h"
 #include "models/recommender.h"
 
 namespace polyphony {
@@ -32,6 +35,21 @@ double seconds_since(Clock::time_point start) {
 at::Generator default_generator(c10::Device device) {
   return device.is_cpu() ? at::detail::getDefaultCPUGenerator()
                          : at::globalContext().defaultGenerator(device);
+}
+
+// Whether every value of `p` is finite, as a device bool, without a temporary as large as `p`
+// (an embedding table of a million rows is hundreds of MB): per chunk, the sum in double of float
+// values cannot overflow, so it is finite exactly when they all are.
+at::Tensor all_finite(const at::Tensor& p) {
+  constexpr int64_t kChunk = int64_t{1} << 18;
+  const auto flat = p.detach().reshape(-1);
+  std::vector<at::Tensor> chunks;
+  for (int64_t begin = 0; begin < flat.numel(); begin += kChunk) {
+    const auto chunk = flat.narrow(0, begin, std::min(kChunk, flat.numel() - begin));
+    chunks.push_back(chunk.scalar_type() == at::kFloat ? chunk.sum(at::kDouble).isfinite()
+                                                       : chunk.isfinite().all());
+  }
+  return chunks.empty() ? at::ones({}, flat.options().dtype(at::kBool)) : at::stack(chunks).all();
 }
 
 at::Tensor generator_state(c10::Device device) {
@@ -187,7 +205,7 @@ void Trainer::step(State& s) {
   s.lr =
       options_.optimizer.lr * s.lr_scale *
       options_.schedule.factor(s.global_step, steps_per_epoch_, steps_per_epoch_ * options_.epochs);
-  set_learning_rate(*optimizer_, s.lr);
+  optimizer_->set_learning_rate(s.lr);
 
   optimizer_->zero_grad();
   if (batch.users.size(0) == 0) {  // a last batch smaller than the number of processes
@@ -225,13 +243,15 @@ void Trainer::step(State& s) {
 }
 
 void Trainer::synchronize_gradients(State& s, at::Tensor finite) {
+  coalesce_row_sparse_gradients(tables_);
   if (distributed()) {
     std::vector<at::Tensor> grads;
-    for (auto& p : parameters_) {
+    for (auto& p : dense_parameters_) {
       if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
       grads.push_back(p.grad());
     }
     hooks_.collective->all_reduce_sum(grads);  // bucketed
+    all_reduce_row_sparse_gradients(*hooks_.collective, tables_);
   }
   if (!finite.defined()) finite = torch::ones({}, s.all_finite.options());
   if (options_.clip_norm > 0) {
@@ -249,7 +269,7 @@ void Trainer::synchronize_gradients(State& s, at::Tensor finite) {
 bool Trainer::healthy(const State& s) {
   torch::NoGradGuard no_grad;
   std::vector<at::Tensor> flags{s.all_finite.view({1})};
-  for (const auto& p : parameters_) flags.push_back(p.isfinite().all().view({1}));
+  for (const auto& p : parameters_) flags.push_back(all_finite(p).view({1}));
   const bool ok = torch::cat(flags).all().item<bool>();  // one host read
   return !any_process(!ok);
 }
@@ -558,8 +578,26 @@ TrainingSummary Trainer::fit(torch::serialize::InputArchive* resume) {
     summary.seconds = seconds_since(start);
     return summary;
   }
-  parameters_ = model_.parameters();
-  optimizer_ = make_optimizer(parameters_, options_.optimizer);
+  parameters_ = dense_parameters_ = model_.parameters();
+  const bool row_sparse = options_.optimizer.embedding_updates == EmbeddingUpdates::kRowSparse;
+  model_.set_row_sparse_gradients(row_sparse);
+  if (row_sparse) {
+    tables_ = model_.embedding_tables();
+    if (tables_.empty())
+      log(
+          fmt::format("row-sparse embedding updates: model {} reads no embedding table row by row, "
+                      "so its updates stay dense",
+                      model_.kind()));
+    auto is_table = [&](const at::Tensor& p) {
+      return std::any_of(tables_.begin(), tables_.end(), [&](const at::Tensor& t) {
+        return t.unsafeGetTensorImpl() == p.unsafeGetTensorImpl();
+      });
+    };
+    dense_parameters_.erase(
+        std::remove_if(dense_parameters_.begin(), dense_parameters_.end(), is_table),
+        dense_parameters_.end());
+  }
+  optimizer_ = std::make_unique<ModelOptimizer>(dense_parameters_, tables_, options_.optimizer);
   State s;
   const int64_t resumed_from_step = start_or_resume(s, resume);
   auto finish = [&](bool interrupted) {

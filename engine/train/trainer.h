@@ -38,6 +38,7 @@ namespace polyphony {
 
 class Recommender;
 class CheckpointDirectory;
+class ModelOptimizer;
 class Collective;
 
 struct CheckpointOptions {
@@ -212,7 +213,9 @@ class Trainer {
   TrainerOptions options_;
   TrainerHooks hooks_;
   std::vector<at::Tensor> parameters_;
-  std::unique_ptr<torch::optim::Optimizer> optimizer_;
+  // With row-sparse embedding updates, the model's embedding tables and the other parameters.
+  std::vector<at::Tensor> tables_, dense_parameters_;
+  std::unique_ptr<ModelOptimizer> optimizer_;
   std::unique_ptr<CheckpointDirectory> checkpoints_;
   int64_t steps_per_epoch_ = 0;
 };

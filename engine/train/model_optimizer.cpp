@@ -1,0 +1,56 @@
+#include "engine/train/model_optimizer.h"
+
+#include <torch/optim/optimizer.h>
+#include <torch/serialize/archive.h>
+
+#include "common/error.h"
+
+namespace polyphony {
+
+ModelOptimizer::ModelOptimizer(const std::vector<at::Tensor>& dense,
+                               const std::vector<at::Tensor>& tables,
+                               const OptimizerOptions& options) {
+  check_optimizer_options(options);
+  if (!dense.empty()) dense_ = make_optimizer(dense, options);
+  if (!tables.empty()) rows_ = std::make_unique<RowSparseOptimizer>(tables, options);
+}
+
+ModelOptimizer::~ModelOptimizer() = default;
+
+void ModelOptimizer::set_learning_rate(double lr) {
+  if (dense_) polyphony::set_learning_rate(*dense_, lr);
+  if (rows_) rows_->set_learning_rate(lr);
+}
+
+void ModelOptimizer::zero_grad() {
+  if (dense_) dense_->zero_grad();
+  if (rows_) rows_->zero_grad();
+}
+
+void ModelOptimizer::step() {
+  if (dense_) dense_->step();
+  if (rows_) rows_->step();
+}
+
+void ModelOptimizer::save(torch::serialize::OutputArchive& archive) const {
+  if (dense_) dense_->save(archive);
+  if (rows_) {
+    torch::serialize::OutputArchive rows;
+    rows_->save(rows);
+    archive.write("row_sparse", rows);
+  }
+}
+
+void ModelOptimizer::load(torch::serialize::InputArchive& archive) {
+  if (dense_) dense_->load(archive);
+  if (rows_) {
+    torch::serialize::InputArchive rows;
+    if (!archive.try_read("row_sparse", rows))
+      fail(
+          "the checkpoint holds no row-sparse optimiser state (it was written with "
+          "`embedding_updates` dense)");
+    rows_->load(rows);
+  }
+}
+
+}  // namespace polyphony

@@ -1,0 +1,47 @@
+#pragma once
+// The row-wise optimiser updates of RowSparseOptimizer, in place on the rows a step read. On the
+// CPU one fused pass per row (read the row, its gradient and its state once, write them once);
+// elsewhere, and on request, the same rule as tensor operations (gather, update, scatter). Both
+// follow one definition (row_sparse_optimizer.h) and are tested against each other and against
+// a double-precision reference.
+
+#include <cstdint>
+
+#include <ATen/core/Tensor.h>
+
+namespace polyphony {
+
+// The rows of `table` [rows, d] a step updates: `index` int64 [n] distinct rows (undefined: every
+// row, in order) and their gradient [n, d].
+struct RowGradient {
+  at::Tensor index;
+  at::Tensor gradient;
+};
+
+enum class RowUpdatePath {
+  kFused,      // one pass per row on the CPU; tensor operations on other devices
+  kOperators,  // tensor operations everywhere
+};
+
+struct AdamRowOptions {
+  double lr = 1e-3, beta1 = 0.9, beta2 = 0.999, epsilon = 1e-8, weight_decay = 0;
+  bool decoupled = false;  // AdamW's weight decay
+  int64_t step = 1;        // the table's step count, this step included (bias correction)
+};
+
+// Lazy Adam: first/second [rows, d].
+void adam_update_rows(const at::Tensor& table, const RowGradient& rows, const at::Tensor& first,
+                      const at::Tensor& second, const AdamRowOptions& options,
+                      RowUpdatePath path = RowUpdatePath::kFused);
+
+// Row-wise Adagrad: sums [rows], each row's running sum of its mean squared gradient.
+void adagrad_update_rows(const at::Tensor& table, const RowGradient& rows, const at::Tensor& sums,
+                         double lr, double weight_decay, double epsilon,
+                         RowUpdatePath path = RowUpdatePath::kFused);
+
+// SGD with lazy momentum: buffer [rows, d] (undefined without momentum).
+void sgd_update_rows(const at::Tensor& table, const RowGradient& rows, const at::Tensor& buffer,
+                     double lr, double momentum, double weight_decay,
+                     RowUpdatePath path = RowUpdatePath::kFused);
+
+}  // namespace polyphony
