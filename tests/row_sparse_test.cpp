@@ -225,7 +225,24 @@ TEST(RowSparseGradients, CoalescingSumsRowsReadTwice) {
   table.mutable_grad() = g;
   coalesce_row_sparse_gradients({table});
   EXPECT_TRUE(table.grad().is_coalesced());
-  EXPECT_TRUE(torch::allclose(table.grad().to_dense(), g.to_dense()));
+  EXPECT_TRUE(torch::allclose(table.grad().to_dense(), g.to_dense(), 1e-5, 1e-6));
+}
+
+// Clipping a row-sparse gradient scales it as its dense form would be scaled.
+TEST(RowSparseGradients, ClippingMatchesTheDenseGradient) {
+  auto sparse_table = torch::zeros({kRows, kDim}, torch::requires_grad());
+  auto dense_table = torch::zeros({kRows, kDim}, torch::requires_grad());
+  const auto g = lookup_gradient(30);
+  sparse_table.mutable_grad() = g;
+  dense_table.mutable_grad() = g.to_dense();
+  coalesce_row_sparse_gradients({sparse_table});
+  const auto sparse_norm = clip_gradient_norm({sparse_table}, 0.5);
+  const auto dense_norm = clip_gradient_norm({dense_table}, 0.5);
+  EXPECT_NEAR(sparse_norm.item<double>(), dense_norm.item<double>(), 1e-5);
+  EXPECT_TRUE(torch::allclose(sparse_table.grad().to_dense(), dense_table.grad(), 1e-6, 1e-6));
+  auto uncoalesced = torch::zeros({kRows, kDim}, torch::requires_grad());
+  uncoalesced.mutable_grad() = lookup_gradient(5);
+  EXPECT_THROW(clip_gradient_norm({uncoalesced}, 1.0), c10::Error);
 }
 
 // Every registered model: row-sparse lookups give the same scores, and each embedding table a
