@@ -4,6 +4,7 @@
 
 #include "common/error.h"
 #include "kernels/topk_prototype_filter.h"
+#include "models/distinct_ids.h"
 
 namespace polyphony {
 namespace {
@@ -105,10 +106,21 @@ ProtoMF::Side ProtoMF::item_side(const at::Tensor& items) {
   return {torch::cat({item_projection_->forward(t), sims}, 1), sims};  // [t̂, t*]
 }
 
+ProtoMF::Side ProtoMF::per_distinct(Side (ProtoMF::*side)(const at::Tensor&),
+                                    const at::Tensor& ids) {
+  const auto distinct = distinct_ids(ids);
+  if (!distinct) return (this->*side)(ids);
+  auto once = (this->*side)(distinct->ids);
+  auto to_slots = [&](const at::Tensor& t) {
+    return t.defined() ? t.index_select(0, distinct->slots) : t;
+  };
+  return {to_slots(once.factor), to_slots(once.similarities)};
+}
+
 at::Tensor ProtoMF::score(const at::Tensor& users, const at::Tensor& items) {
-  auto u = user_side(users);
+  auto u = per_distinct(&ProtoMF::user_side, users);
   auto flat_items = items.reshape(-1);
-  auto t = item_side(flat_items);
+  auto t = per_distinct(&ProtoMF::item_side, flat_items);
   last_users_ = users;
   last_items_ = items;
   last_user_similarities_ = u.similarities;

@@ -62,6 +62,8 @@ class ProtoMF : public Recommender {
   };
   Side user_side(const at::Tensor& users);
   Side item_side(const at::Tensor& items);
+  // The same, computed once per distinct id where ids repeat enough (models/distinct_ids.h).
+  Side per_distinct(Side (ProtoMF::*side)(const at::Tensor&), const at::Tensor& ids);
 
   ProtoMFOptions options_;
   at::Tensor user_embedding_, item_embedding_;

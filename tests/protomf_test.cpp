@@ -92,6 +92,41 @@ INSTANTIATE_TEST_SUITE_P(Models, ProtoMFFormula,
                                   (std::get<1>(info.param) < 0 ? "_nofilter" : "_k2");
                          });
 
+// A batch whose items repeat (a positive among its negatives, popular items in many rows) is
+// computed once per distinct user and item: the scores and every gradient equal those of scoring
+// each slot alone, up to float summation order.
+TEST(ProtoMF, RepeatedIdsComputedOnceScoreAsEachSlotAlone) {
+  const ModelContext ctx{12, 9, torch::zeros({1}, torch::kLong), torch::zeros({1}, torch::kLong)};
+  for (const std::string name : {"uprotomf", "iprotomf", "uiprotomf"}) {
+    torch::manual_seed(5);
+    auto batched = make_model(name, ctx, {{"dim", 6}, {"k_user", 3}, {"k_item", 3}});
+    torch::manual_seed(5);
+    auto alone = make_model(name, ctx, {{"dim", 6}, {"k_user", 3}, {"k_item", 3}});
+    const auto users = torch::randint(4, {10});     // 10 slots over at most 4 users
+    const auto items = torch::randint(9, {10, 4});  // 40 slots over 9 items
+    const auto weights = torch::randn({10, 4});
+    const auto scores = batched->score(users, items);
+    (scores * weights).sum().backward();
+    auto reference = torch::zeros({10, 4});
+    for (int64_t b = 0; b < 10; ++b)
+      for (int64_t j = 0; j < 4; ++j) {
+        const auto one = alone->score(users.narrow(0, b, 1), items.narrow(0, b, 1).narrow(1, j, 1));
+        (one * weights[b][j]).sum().backward();
+        reference[b][j] = one.detach().squeeze();
+      }
+    EXPECT_TRUE(torch::allclose(scores.detach(), reference, 1e-5, 1e-6)) << name;
+    const auto batched_parameters = batched->named_parameters();
+    const auto alone_parameters = alone->named_parameters();
+    for (const auto& p : batched_parameters) {
+      const auto& other = alone_parameters[p.key()];
+      ASSERT_TRUE(p.value().grad().defined()) << name << " " << p.key();
+      EXPECT_TRUE(torch::allclose(p.value().grad(), other.grad(), 1e-4, 1e-5))
+          << name << " " << p.key() << ": max difference "
+          << (p.value().grad() - other.grad()).abs().max().item<double>();
+    }
+  }
+}
+
 TEST(PrototypeRegularizers, MatchTheirFormulas) {
   auto s = torch::rand({7, 5}, torch::kDouble) * 2;
   double p_to_b = 0, b_to_p = 0;
