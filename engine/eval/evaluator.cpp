@@ -10,6 +10,7 @@
 
 #include "common/error.h"
 #include "engine/data/groups.h"
+#include "engine/eval/rank_order_top_k.h"
 #include "engine/eval/scores_above.h"
 #include "models/recommender.h"
 
@@ -47,50 +48,6 @@ double entropy(const at::Tensor& exposure) {
   if (total <= 0) return kNaN;
   auto p = exposure / total;
   return -at::xlogy(p, p).sum().item<double>();
-}
-
-// int64 keys [C, I] that order a row's items as `recommend` lists them: by score, ties to the lower
-// item index. The float's bits, with the magnitude bits of negative values flipped, order as the
-// floats do (−0 is made +0, NaN ranks first as in sort).
-at::Tensor ranking_keys(const at::Tensor& scores) {
-  auto bits = (scores + 0.0f).view(at::kInt).to(at::kLong);
-  auto ordered = at::where(bits >= 0, bits, bits.bitwise_xor(0x7fffffff));
-  constexpr int64_t kIndexRange = int64_t{1} << 32;
-  auto index = at::arange(scores.size(1), scores.options().dtype(at::kLong));
-  return ordered * kIndexRange + (kIndexRange - 1 - index);
-}
-
-// The k best items of each row [C, k] as `recommend` lists them (top_items' stable sort: by score,
-// ties to the lower item index), so that they do not depend on the catalogue size, the cut-offs
-// asked for, the chunking or the device; at::topk's choice and order among tied scores are its
-// algorithm's. at::topk of k + 1 finds the k best scores and tells the rows whose cut-off falls
-// inside a run of equal scores (the (k+1)-th ties with the k-th); only those are chosen again
-// through ranking_keys. Each list is then put in order by score, then index: a sort of k entries.
-at::Tensor top_items_in_rank_order(const at::Tensor& scores, int64_t k) {
-  const int64_t probe = std::min(k + 1, scores.size(1));
-  auto [values, items] = at::topk(scores, probe, 1);
-  if (probe > k) {
-    auto kth = values.select(1, k - 1);
-    auto cut_inside_ties = (values.select(1, k) == kth).logical_and(kth != kMasked);
-    values = values.narrow(1, 0, k).contiguous();
-    items = items.narrow(1, 0, k).contiguous();
-    auto rows = cut_inside_ties.nonzero().squeeze(1);
-    if (rows.numel() > 0) {
-      auto tied = scores.index_select(0, rows);
-      auto chosen = std::get<1>(at::topk(ranking_keys(tied), k, 1));
-      items.index_copy_(0, rows, chosen);
-      values.index_copy_(0, rows, tied.gather(1, chosen));
-    }
-  }
-  // at::topk sorts by score; only equal scores (masked ones aside) can be out of index order.
-  auto later = values.narrow(1, 1, k - 1);
-  if (k < 2 ||
-      !(later == values.narrow(1, 0, k - 1)).logical_and(later != kMasked).any().item<bool>())
-    return items;
-  auto [by_index, order] = items.sort(1);
-  auto by_score =
-      std::get<1>(values.gather(1, order).sort(/*stable=*/true, 1, /*descending=*/true));
-  return by_index.gather(1, by_score);
 }
 
 }  // namespace
@@ -398,7 +355,7 @@ void Evaluator::add_chunk(Recommender& model, const at::Tensor& chunk_users,
   sums.users += evaluated_d.sum();
   if (sums.user_evaluated.defined()) sums.user_evaluated.index_copy_(0, chunk_users, evaluated_d);
 
-  auto top_items = top_items_in_rank_order(scores, kmax);  // [C, kmax]
+  auto top_items = rank_order_top_k(scores, kmax);  // [C, kmax]
   auto valid = scores.gather(1, top_items) != kMasked;
   auto is_target = at::zeros({c, num_items}, long_opts.dtype(at::kBool));
   is_target.index_put_({t_rows, t_items}, true);

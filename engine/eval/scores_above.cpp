@@ -31,21 +31,25 @@ at::Tensor thresholds_without_nan(const at::Tensor& thresholds) {
   return thresholds.nan_to_num(kInf, kInf, -kInf).contiguous();
 }
 
-// Thresholds up to which comparing an item with every threshold (a loop the compiler vectorises)
-// beats a binary search (measured on the 2-core development machine: 1.6x faster at 40, equal
-// at 64, slower beyond).
-constexpr int64_t kLinearCountWidth = 64;
+// Up to this many thresholds in a row, each threshold is compared with every item (a loop over
+// the items that the compiler vectorises); beyond, each item finds its place among the sorted
+// thresholds by binary search, which costs log T instead of T per item.
+constexpr int64_t kDirectCountWidth = 128;
 
-// Number of entries of sorted[0, n) below x: every entry compared for short lists, a binary
-// search without branches for long ones (the comparison becomes a conditional move: a row's items
-// arrive in no order, so a branch on it would be mispredicted half the time).
+// Entries of row[0, n) greater than x (NaN is greater than nothing).
+template <typename T>
+int64_t count_greater(const T* row, int64_t n, T x) {
+  int32_t greater = 0;
+  for (int64_t j = 0; j < n; ++j) greater += row[j] > x ? 1 : 0;
+  return greater;
+}
+
+// Number of entries of sorted[0, n) below x, by a binary search without branches (the
+// comparison becomes a conditional move: a row's items arrive in no order, so a branch on it
+// would be mispredicted half the time).
 template <typename T>
 int64_t count_below(const T* sorted, int64_t n, T x) {
-  if (n <= kLinearCountWidth) {
-    int32_t below = 0;
-    for (int64_t t = 0; t < n; ++t) below += sorted[t] < x ? 1 : 0;
-    return below;
-  }
+  if (n == 0) return 0;
   const T* base = sorted;
   while (n > 1) {
     const int64_t half = n / 2;
@@ -55,36 +59,55 @@ int64_t count_below(const T* sorted, int64_t n, T x) {
   return (base - sorted) + (*base < x ? 1 : 0);
 }
 
+// One row by binary search: histogram[b] counts the items with exactly b thresholds below them,
+// and an item is above sorted[t] exactly when more than t thresholds are below it.
+template <typename T>
+void count_by_histogram(const T* row_scores, const T* row_thresholds, int64_t* row_out,
+                        int64_t items, int64_t width, std::vector<int64_t>& order,
+                        std::vector<T>& sorted, std::vector<int64_t>& histogram) {
+  order.resize(width);
+  sorted.resize(width);
+  histogram.assign(width + 1, 0);
+  std::iota(order.begin(), order.end(), int64_t{0});
+  std::sort(order.begin(), order.end(),
+            [&](int64_t a, int64_t b) { return row_thresholds[a] < row_thresholds[b]; });
+  for (int64_t t = 0; t < width; ++t) sorted[t] = row_thresholds[order[t]];
+  // +inf thresholds (the padding of short rows) have nothing above them and are below nothing:
+  // only the finite ones are searched.
+  const int64_t finite =
+      std::lower_bound(sorted.begin(), sorted.end(), std::numeric_limits<T>::infinity()) -
+      sorted.begin();
+  for (int64_t j = 0; j < items; ++j)
+    ++histogram[count_below(sorted.data(), finite, row_scores[j])];
+  for (int64_t t = finite; t < width; ++t) row_out[order[t]] = 0;
+  int64_t above = 0;
+  for (int64_t t = finite - 1; t >= 0; --t) {
+    above += histogram[t + 1];
+    row_out[order[t]] = above;
+  }
+}
+
 template <typename T>
 void count_on_cpu(const T* scores, const T* thresholds, int64_t* out, int64_t rows, int64_t items,
                   int64_t width) {
+  constexpr T kInf = std::numeric_limits<T>::infinity();
   at::parallel_for(0, rows, 8, [&](int64_t begin, int64_t end) {
-    std::vector<int64_t> order(width);
-    std::vector<T> sorted(width);
-    std::vector<int64_t> histogram(width + 1);
+    std::vector<int64_t> order, histogram;
+    std::vector<T> sorted;
     for (int64_t r = begin; r < end; ++r) {
-      const T* row_thresholds = thresholds + r * width;
-      std::iota(order.begin(), order.end(), int64_t{0});
-      std::sort(order.begin(), order.end(),
-                [&](int64_t a, int64_t b) { return row_thresholds[a] < row_thresholds[b]; });
-      for (int64_t t = 0; t < width; ++t) sorted[t] = row_thresholds[order[t]];
-      // +inf thresholds (the padding of short rows) have nothing above them and are below
-      // nothing: only the finite ones are searched.
-      const int64_t finite =
-          std::lower_bound(sorted.begin(), sorted.end(), std::numeric_limits<T>::infinity()) -
-          sorted.begin();
-      // histogram[b]: items with exactly b thresholds below them. An item is above sorted[t]
-      // exactly when more than t thresholds are below it.
-      std::fill(histogram.begin(), histogram.begin() + finite + 1, 0);
       const T* row_scores = scores + r * items;
-      for (int64_t j = 0; j < items; ++j)
-        ++histogram[count_below(sorted.data(), finite, row_scores[j])];
-      for (int64_t t = finite; t < width; ++t) out[r * width + order[t]] = 0;
-      int64_t above = 0;
-      for (int64_t t = finite - 1; t >= 0; --t) {
-        above += histogram[t + 1];
-        out[r * width + order[t]] = above;
+      const T* row_thresholds = thresholds + r * width;
+      int64_t* row_out = out + r * width;
+      const auto finite = std::count_if(row_thresholds, row_thresholds + width,
+                                        [kInf](T threshold) { return threshold != kInf; });
+      if (finite > kDirectCountWidth) {
+        count_by_histogram(row_scores, row_thresholds, row_out, items, width, order, sorted,
+                           histogram);
+        continue;
       }
+      for (int64_t t = 0; t < width; ++t)
+        row_out[t] =
+            row_thresholds[t] == kInf ? 0 : count_greater(row_scores, items, row_thresholds[t]);
     }
   });
 }

@@ -6,6 +6,7 @@
 
 #include "common/error.h"
 #include "engine/data/user_item_index.h"
+#include "engine/eval/rank_order_top_k.h"
 #include "models/recommender.h"
 
 namespace polyphony {
@@ -28,10 +29,9 @@ TopItems top_items(Recommender& model, const at::Tensor& users, int64_t k,
       s.index_put_({rows, columns}, kMasked);
     }
     const int64_t kept = std::min(k, s.size(1));
-    // Stable descending sort: equal scores keep item order (a deterministic tie rule, unlike topk).
-    auto [sorted, order] = s.sort(std::optional<bool>(true), /*dim=*/1, /*descending=*/true);
-    auto top_scores = sorted.narrow(1, 0, kept);
-    auto top = order.narrow(1, 0, kept).masked_fill(top_scores == kMasked, -1);
+    auto top = kept > 0 ? rank_order_top_k(s, kept) : at::empty({s.size(0), 0}, users.options());
+    auto top_scores = s.gather(1, top);
+    top.masked_fill_(top_scores == kMasked, -1);
     if (kept < k) {
       top = at::cat({top, at::full({top.size(0), k - kept}, -1, top.options())}, 1);
       top_scores =
