@@ -44,12 +44,11 @@ int64_t count_greater(const T* row, int64_t n, T x) {
   return greater;
 }
 
-// Number of entries of sorted[0, n) below x, by a binary search without branches (the
+// Number of entries of sorted[0, n), n >= 1, below x, by a binary search without branches (the
 // comparison becomes a conditional move: a row's items arrive in no order, so a branch on it
 // would be mispredicted half the time).
 template <typename T>
 int64_t count_below(const T* sorted, int64_t n, T x) {
-  if (n == 0) return 0;
   const T* base = sorted;
   while (n > 1) {
     const int64_t half = n / 2;
