@@ -37,11 +37,13 @@ GramSpectralNorm gram_spectral_norm(const at::Tensor& grams, const at::Tensor& i
       },
       [&] {
         AT_DISPATCH_FLOATING_TYPES(grams.scalar_type(), "gram_spectral_norm_cpu", [&] {
-          kernels::gram_spectral_norm_cpu<scalar_t>(
-              grams.data_ptr<scalar_t>(), item_gram.data_ptr<scalar_t>(), sizes, warm,
-              r.sigma.data_ptr<scalar_t>(), direction.data_ptr<scalar_t>(),
-              r.user_side.data_ptr<scalar_t>(), r.item_side.data_ptr<scalar_t>(),
-              iterations.data_ptr<int32_t>());
+          kernels::dispatch_by_cpu_capability([&](auto cpu) {
+            kernels::gram_spectral_norm_cpu<decltype(cpu)::value, scalar_t>(
+                grams.data_ptr<scalar_t>(), item_gram.data_ptr<scalar_t>(), sizes, warm,
+                r.sigma.data_ptr<scalar_t>(), direction.data_ptr<scalar_t>(),
+                r.user_side.data_ptr<scalar_t>(), r.item_side.data_ptr<scalar_t>(),
+                iterations.data_ptr<int32_t>());
+          });
         });
       });
   return r;
@@ -155,10 +157,12 @@ SpectralNormResult batched_spectral_norm(const at::Tensor& matrices,
       },
       [&] {
         AT_DISPATCH_FLOATING_TYPES(a.scalar_type(), "batched_spectral_norm_cpu", [&] {
-          kernels::batched_spectral_norm_cpu<scalar_t>(
-              a.data_ptr<scalar_t>(), sizes, warm, sigma.data_ptr<scalar_t>(),
-              left.data_ptr<scalar_t>(), right.data_ptr<scalar_t>(),
-              iterations.data_ptr<int32_t>());
+          kernels::dispatch_by_cpu_capability([&](auto cpu) {
+            kernels::batched_spectral_norm_cpu<decltype(cpu)::value, scalar_t>(
+                a.data_ptr<scalar_t>(), sizes, warm, sigma.data_ptr<scalar_t>(),
+                left.data_ptr<scalar_t>(), right.data_ptr<scalar_t>(),
+                iterations.data_ptr<int32_t>());
+          });
         });
       });
   return {sigma, left, right, iterations};

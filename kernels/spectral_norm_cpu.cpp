@@ -6,6 +6,7 @@
 #include <cmath>
 #include <vector>
 
+#include "kernels/cpu_variant.h"
 #include "kernels/spectral_norm_kernels.h"
 
 namespace polyphony::kernels {
@@ -39,7 +40,7 @@ void multiply_transposed(const T* a, const T* u, int64_t m, int64_t n, T* v) {  
 
 }  // namespace
 
-template <typename T>
+template <CpuCapability C, typename T>
 void batched_spectral_norm_cpu(const T* matrices, const SpectralNormSizes& s, bool warm_start,
                                T* sigma, T* left, T* right, int32_t* iterations) {
   const int64_t m = s.rows, n = s.cols;
@@ -76,7 +77,7 @@ void batched_spectral_norm_cpu(const T* matrices, const SpectralNormSizes& s, bo
   });
 }
 
-template <typename T>
+template <CpuCapability C, typename T>
 void gram_spectral_norm_cpu(const T* grams, const T* item_gram, const GramSpectralNormSizes& s,
                             bool warm_start, T* sigma, T* direction, T* user_side, T* item_side,
                             int32_t* iterations) {
@@ -120,16 +121,21 @@ void gram_spectral_norm_cpu(const T* grams, const T* item_gram, const GramSpectr
   });
 }
 
-template void batched_spectral_norm_cpu<float>(const float*, const SpectralNormSizes&, bool, float*,
-                                               float*, float*, int32_t*);
-template void batched_spectral_norm_cpu<double>(const double*, const SpectralNormSizes&, bool,
-                                                double*, double*, double*, int32_t*);
+template void batched_spectral_norm_cpu<kThisCpuVariant, float>(const float*,
+                                                                const SpectralNormSizes&, bool,
+                                                                float*, float*, float*, int32_t*);
+template void batched_spectral_norm_cpu<kThisCpuVariant, double>(const double*,
+                                                                 const SpectralNormSizes&, bool,
+                                                                 double*, double*, double*,
+                                                                 int32_t*);
 
-template void gram_spectral_norm_cpu<float>(const float*, const float*,
-                                            const GramSpectralNormSizes&, bool, float*, float*,
-                                            float*, float*, int32_t*);
-template void gram_spectral_norm_cpu<double>(const double*, const double*,
-                                             const GramSpectralNormSizes&, bool, double*, double*,
-                                             double*, double*, int32_t*);
+template void gram_spectral_norm_cpu<kThisCpuVariant, float>(const float*, const float*,
+                                                             const GramSpectralNormSizes&, bool,
+                                                             float*, float*, float*, float*,
+                                                             int32_t*);
+template void gram_spectral_norm_cpu<kThisCpuVariant, double>(const double*, const double*,
+                                                              const GramSpectralNormSizes&, bool,
+                                                              double*, double*, double*, double*,
+                                                              int32_t*);
 
 }  // namespace polyphony::kernels

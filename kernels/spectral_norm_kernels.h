@@ -13,6 +13,7 @@
 #include <cstdint>
 
 #include "kernels/common.h"
+#include "kernels/cpu_capability.h"
 
 namespace polyphony::kernels {
 
@@ -24,7 +25,8 @@ struct SpectralNormSizes {
   double tolerance = 1e-6;
 };
 
-template <typename T>
+// CPU, compiled once per CpuCapability (kernels/cpu_capability.h).
+template <CpuCapability C, typename T>
 void batched_spectral_norm_cpu(const T* matrices, const SpectralNormSizes& sizes, bool warm_start,
                                T* sigma, T* left, T* right, int32_t* iterations);
 
@@ -47,7 +49,7 @@ struct GramSpectralNormSizes {
   double tolerance = 1e-6;
 };
 
-template <typename T>
+template <CpuCapability C, typename T>
 void gram_spectral_norm_cpu(const T* grams, const T* item_gram, const GramSpectralNormSizes& sizes,
                             bool warm_start, T* sigma, T* direction, T* user_side, T* item_side,
                             int32_t* iterations);

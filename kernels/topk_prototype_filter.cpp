@@ -74,11 +74,13 @@ class TopkPrototypeFilterFunction : public torch::autograd::Function<TopkPrototy
         },
         [&] {
           AT_DISPATCH_FLOATING_TYPES(entities.scalar_type(), "topk_filter_backward_cpu", [&] {
-            kernels::topk_filter_backward_cpu<scalar_t>(
-                grad_values.data_ptr<scalar_t>(), values.data_ptr<scalar_t>(),
-                indices.data_ptr<int64_t>(), entities.data_ptr<scalar_t>(),
-                prototypes.data_ptr<scalar_t>(), sizes, grad_entities.data_ptr<scalar_t>(),
-                grad_prototypes.data_ptr<scalar_t>());
+            kernels::dispatch_by_cpu_capability([&](auto cpu) {
+              kernels::topk_filter_backward_cpu<decltype(cpu)::value, scalar_t>(
+                  grad_values.data_ptr<scalar_t>(), values.data_ptr<scalar_t>(),
+                  indices.data_ptr<int64_t>(), entities.data_ptr<scalar_t>(),
+                  prototypes.data_ptr<scalar_t>(), sizes, grad_entities.data_ptr<scalar_t>(),
+                  grad_prototypes.data_ptr<scalar_t>());
+            });
           });
         });
     return {grad_entities, grad_prototypes, at::Tensor()};
@@ -106,9 +108,11 @@ void topk_prototype_filter_forward_into(const at::Tensor& entities, const at::Te
       },
       [&] {
         AT_DISPATCH_FLOATING_TYPES(entities.scalar_type(), "topk_filter_forward_cpu", [&] {
-          kernels::topk_filter_forward_cpu<scalar_t>(
-              entities.data_ptr<scalar_t>(), prototypes.data_ptr<scalar_t>(), sizes,
-              values.data_ptr<scalar_t>(), indices.data_ptr<int64_t>());
+          kernels::dispatch_by_cpu_capability([&](auto cpu) {
+            kernels::topk_filter_forward_cpu<decltype(cpu)::value, scalar_t>(
+                entities.data_ptr<scalar_t>(), prototypes.data_ptr<scalar_t>(), sizes,
+                values.data_ptr<scalar_t>(), indices.data_ptr<int64_t>());
+          });
         });
       });
 }

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <vector>
 
+#include "kernels/cpu_variant.h"
 #include "kernels/topk_prototype_filter_kernels.h"
 
 namespace polyphony::kernels {
@@ -61,7 +62,7 @@ void select_top_k(const T* sim, int64_t prototypes, int64_t k, T* values, int64_
 
 }  // namespace
 
-template <typename T>
+template <CpuCapability C, typename T>
 void topk_filter_forward_cpu(const T* entities, const T* prototypes, const TopkFilterSizes& s,
                              T* values, int64_t* indices) {
   // The similarities of one row are a sum of the unit prototypes' columns scaled by the row's
@@ -86,7 +87,7 @@ void topk_filter_forward_cpu(const T* entities, const T* prototypes, const TopkF
   });
 }
 
-template <typename T>
+template <CpuCapability C, typename T>
 void topk_filter_backward_cpu(const T* grad_values, const T* values, const int64_t* indices,
                               const T* entities, const T* prototypes, const TopkFilterSizes& s,
                               T* grad_entities, T* grad_prototypes) {
@@ -155,15 +156,20 @@ void topk_filter_backward_cpu(const T* grad_values, const T* values, const int64
   });
 }
 
-template void topk_filter_forward_cpu<float>(const float*, const float*, const TopkFilterSizes&,
-                                             float*, int64_t*);
-template void topk_filter_forward_cpu<double>(const double*, const double*, const TopkFilterSizes&,
-                                              double*, int64_t*);
-template void topk_filter_backward_cpu<float>(const float*, const float*, const int64_t*,
-                                              const float*, const float*, const TopkFilterSizes&,
-                                              float*, float*);
-template void topk_filter_backward_cpu<double>(const double*, const double*, const int64_t*,
-                                               const double*, const double*, const TopkFilterSizes&,
-                                               double*, double*);
+template void topk_filter_forward_cpu<kThisCpuVariant, float>(const float*, const float*,
+                                                              const TopkFilterSizes&, float*,
+                                                              int64_t*);
+template void topk_filter_forward_cpu<kThisCpuVariant, double>(const double*, const double*,
+                                                               const TopkFilterSizes&, double*,
+                                                               int64_t*);
+template void topk_filter_backward_cpu<kThisCpuVariant, float>(const float*, const float*,
+                                                               const int64_t*, const float*,
+                                                               const float*, const TopkFilterSizes&,
+                                                               float*, float*);
+template void topk_filter_backward_cpu<kThisCpuVariant, double>(const double*, const double*,
+                                                                const int64_t*, const double*,
+                                                                const double*,
+                                                                const TopkFilterSizes&, double*,
+                                                                double*);
 
 }  // namespace polyphony::kernels

@@ -12,6 +12,7 @@
 #include <cstdint>
 
 #include "kernels/common.h"
+#include "kernels/cpu_capability.h"
 
 namespace polyphony::kernels {
 
@@ -57,11 +58,12 @@ struct TopkFilterSizes {
   int64_t k = 0;
 };
 
-template <typename T>
+// CPU, compiled once per CpuCapability (kernels/cpu_capability.h).
+template <CpuCapability C, typename T>
 void topk_filter_forward_cpu(const T* entities, const T* prototypes, const TopkFilterSizes& sizes,
                              T* values, int64_t* indices);
 
-template <typename T>
+template <CpuCapability C, typename T>
 void topk_filter_backward_cpu(const T* grad_values, const T* values, const int64_t* indices,
                               const T* entities, const T* prototypes, const TopkFilterSizes& sizes,
                               T* grad_entities, T* grad_prototypes);

@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include "common/error.h"
+#include "models/distinct_ids.h"
 
 namespace polyphony {
 
@@ -32,9 +33,15 @@ at::Tensor Acf::mixture(const at::Tensor& embedding, const at::Tensor& ids) cons
   return at::softmax(at::mm(embedding_rows(embedding, ids), anchors_.t()), 1);
 }
 
+// A batch's items repeat (each positive with its negatives), so each distinct one is mixed once.
+at::Tensor Acf::represented(const at::Tensor& embedding, const at::Tensor& ids) const {
+  return per_distinct_id(
+      ids, [&](const at::Tensor& once) { return at::mm(mixture(embedding, once), anchors_); });
+}
+
 at::Tensor Acf::score(const at::Tensor& users, const at::Tensor& items) {
-  const auto u = at::mm(mixture(user_embedding_, users), anchors_);  // [B, d]
-  const auto t = at::mm(mixture(item_embedding_, items.reshape(-1)), anchors_)
+  const auto u = represented(user_embedding_, users);  // [B, d]
+  const auto t = represented(item_embedding_, items.reshape(-1))
                      .view({items.size(0), items.size(1), -1});  // [B, n, d]
   return at::bmm(t, u.unsqueeze(2)).squeeze(2);
 }
@@ -55,7 +62,11 @@ std::vector<RegularizationTerm> Acf::regularization(const Batch& batch) {
   const auto& o = options_;
   if (o.exclusiveness_weight == 0 && o.inclusiveness_weight == 0) return terms;
   const auto items = at::cat({batch.positives.unsqueeze(1), batch.negatives}, 1).reshape(-1);
-  const auto logits = at::mm(embedding_rows(item_embedding_, items), anchors_.t());  // [n, K]
+  // Once per distinct item, gathered back to the slots: the terms sum over slots, so an item in
+  // several slots counts in each.
+  const auto logits = per_distinct_id(items, [&](const at::Tensor& once) {
+    return at::mm(embedding_rows(item_embedding_, once), anchors_.t());
+  });  // [n, K]
   const auto c = at::softmax(logits, 1);
   // Entropies from the log-softmax, so a mixture weight that underflows to 0 gives 0 log 0 = 0
   // and a finite gradient.

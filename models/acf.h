@@ -40,6 +40,9 @@ class Acf : public Recommender {
   const at::Tensor& anchors() const { return anchors_; }
 
  private:
+  // ẽ_o = c_o A of rows `ids` of `embedding`, [n, d], computed once per distinct id.
+  at::Tensor represented(const at::Tensor& embedding, const at::Tensor& ids) const;
+
   AcfOptions options_;
   at::Tensor user_embedding_, item_embedding_;  // [U, d], [I, d]
   at::Tensor anchors_;                          // [K, d]

@@ -21,4 +21,13 @@ struct DistinctIds {
 // (finding the count reads it back to the host, which a CUDA step avoids).
 std::optional<DistinctIds> distinct_ids(const at::Tensor& ids, double min_slots_per_id = 1.5);
 
+// transform(ids), a tensor with one row per id, computed once per distinct id and gathered back to
+// the slots when distinct_ids finds that cheaper, else computed per slot.
+template <typename Transform>
+at::Tensor per_distinct_id(const at::Tensor& ids, Transform&& transform) {
+  const auto distinct = distinct_ids(ids);
+  if (!distinct) return transform(ids);
+  return transform(distinct->ids).index_select(0, distinct->slots);
+}
+
 }  // namespace polyphony

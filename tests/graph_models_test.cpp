@@ -5,6 +5,9 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <string>
+#include <utility>
+
 #include "common/error.h"
 #include "models/acf.h"
 #include "models/interaction_graph.h"
@@ -281,7 +284,12 @@ TEST(MultiInterest, ScoresAndGradientsMatchTheLiteralFormulationInDouble) {
   EXPECT_FALSE(torch::equal(model.score_all_items(users), before));
 }
 
-TEST(Acf, ScoresTermsAndGradientsMatchTheFormulaInDouble) {
+// Ids drawn from all users and items, and from only a few (many repeats): whether the mixtures are
+// computed per slot or once per distinct id (models/distinct_ids.h), the formula's values.
+class AcfFormula : public ::testing::TestWithParam<std::pair<int64_t, int64_t>> {};
+
+TEST_P(AcfFormula, ScoresTermsAndGradientsMatchTheFormulaInDouble) {
+  const auto [user_ids, item_ids] = GetParam();
   const auto ctx = random_context(7, 10, 4);
   AcfOptions o;
   o.dim = 4;
@@ -290,8 +298,9 @@ TEST(Acf, ScoresTermsAndGradientsMatchTheFormulaInDouble) {
   o.inclusiveness_weight = 0.2;
   Acf model(ctx, o);
   model.to(torch::kDouble);
-  Batch batch{torch::randint(7, {5}, torch::kLong), torch::randint(10, {5}, torch::kLong),
-              torch::randint(10, {5, 2}, torch::kLong)};
+  Batch batch{torch::randint(user_ids, {5}, torch::kLong),
+              torch::randint(item_ids, {5}, torch::kLong),
+              torch::randint(item_ids, {5, 2}, torch::kLong)};
   auto items = torch::cat({batch.positives.unsqueeze(1), batch.negatives}, 1);
   auto scores = model.score(batch.users, items);
   const auto terms = model.regularization(batch);
@@ -329,6 +338,13 @@ TEST(Acf, ScoresTermsAndGradientsMatchTheFormulaInDouble) {
   torch::NoGradGuard no_grad;
   expect_close(model.score_all_items(batch.users).gather(1, items), scores.detach());
 }
+
+INSTANTIATE_TEST_SUITE_P(Ids, AcfFormula,
+                         ::testing::Values(std::pair<int64_t, int64_t>{7, 10},
+                                           std::pair<int64_t, int64_t>{2, 3}),
+                         [](const auto& info) {
+                           return info.param.first == 7 ? std::string("all") : std::string("few");
+                         });
 
 // Every new model saves, reloads and scores identically, and takes the ReSN term.
 TEST(GraphModels, ReloadAndResnComposeThroughTheRegistry) {

@@ -86,6 +86,26 @@ TEST_P(RankOrderTopK, RowsInAscendingOrderRaiseTheBarOften) {
     }
 }
 
+TEST_P(RankOrderTopK, PeriodicRowsThatMisleadASampleOfTheRow) {
+  const torch::Device device(GetParam());
+  POLYPHONY_SKIP_WITHOUT(device);
+  // Every `period`-th item (from an offset) far above, NaN, or −inf, whatever the stride at which
+  // the selection samples a row: a first bar from the sample may then let fewer than k items pass
+  // (the row is read again), or far more.
+  constexpr float kInf = std::numeric_limits<float>::infinity();
+  for (float spike : {100.0f, NAN, -kInf, kInf})
+    for (int64_t period : {2, 3, 4, 5, 8, 12, 13, 16, 25})
+      for (int64_t offset : {int64_t{0}, period / 2}) {
+        auto scores = torch::randn({3, 2000});
+        scores.narrow(1, offset, 2000 - offset).slice(1, 0, c10::nullopt, period).fill_(spike);
+        for (int64_t k : {32, 100, 250}) {
+          auto listed = rank_order_top_k(scores.to(device), k).cpu();
+          EXPECT_TRUE(torch::equal(listed, reference(scores, k)))
+              << "spike " << spike << " period " << period << " offset " << offset << " k " << k;
+        }
+      }
+}
+
 TEST_P(RankOrderTopK, ListsDoNotDependOnTheCutOffOrTheRowLength) {
   const torch::Device device(GetParam());
   POLYPHONY_SKIP_WITHOUT(device);

@@ -36,8 +36,8 @@ void expect_consistent(const SpectralNormResult& r, const at::Tensor& matrices, 
 class SpectralNormParity : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(SpectralNormParity, RandomMatricesMatchSvdvalsOnPoisonedOutputs) {
-  const torch::Device device(GetParam());
-  POLYPHONY_SKIP_WITHOUT(device);
+  POLYPHONY_KERNEL_TARGET(target, GetParam());
+  const torch::Device device = target.device;
   SpectralNormOptions options;
   options.max_iterations = 3000;
   options.tolerance = 1e-5;
@@ -55,8 +55,8 @@ TEST_P(SpectralNormParity, RandomMatricesMatchSvdvalsOnPoisonedOutputs) {
 }
 
 TEST_P(SpectralNormParity, DegenerateMatrices) {
-  const torch::Device device(GetParam());
-  POLYPHONY_SKIP_WITHOUT(device);
+  POLYPHONY_KERNEL_TARGET(target, GetParam());
+  const torch::Device device = target.device;
   // Zero matrix: σ = 0 with unit vectors.
   auto zero = torch::zeros({2, 5, 7}).to(device);
   auto r = batched_spectral_norm(zero);
@@ -74,8 +74,8 @@ TEST_P(SpectralNormParity, DegenerateMatrices) {
 }
 
 TEST_P(SpectralNormParity, WarmStartFromTheAnswerConvergesAtOnce) {
-  const torch::Device device(GetParam());
-  POLYPHONY_SKIP_WITHOUT(device);
+  POLYPHONY_KERNEL_TARGET(target, GetParam());
+  const torch::Device device = target.device;
   auto matrices =
       (torch::randn({5, 20, 30}) + torch::randn({5, 20, 1}) * torch::randn({5, 1, 30})).to(device);
   SpectralNormOptions options;
@@ -87,8 +87,8 @@ TEST_P(SpectralNormParity, WarmStartFromTheAnswerConvergesAtOnce) {
 }
 
 TEST_P(SpectralNormParity, FactorisedMatchesDenseSvdAndItsGradient) {
-  const torch::Device device(GetParam());
-  POLYPHONY_SKIP_WITHOUT(device);
+  POLYPHONY_KERNEL_TARGET(target, GetParam());
+  const torch::Device device = target.device;
   const auto dtype = device.is_cuda() ? torch::kFloat : torch::kDouble;
   auto users = (torch::randn({90, 6}, dtype) + 1.0).to(device).requires_grad_(true);
   auto items = (torch::randn({70, 6}, dtype) + 0.5).to(device).requires_grad_(true);
@@ -124,8 +124,8 @@ TEST_P(SpectralNormParity, FactorisedMatchesDenseSvdAndItsGradient) {
 }
 
 TEST_P(SpectralNormParity, InvalidArgumentsAreClearErrors) {
-  const torch::Device device(GetParam());
-  POLYPHONY_SKIP_WITHOUT(device);
+  POLYPHONY_KERNEL_TARGET(target, GetParam());
+  const torch::Device device = target.device;
   EXPECT_THROW(batched_spectral_norm(torch::randn({4, 4}).to(device)), c10::Error);
   EXPECT_THROW(batched_spectral_norm(torch::randn({2, 4, 4}).to(device), {},
                                      torch::randn({2, 3}).to(device)),
@@ -139,7 +139,8 @@ TEST_P(SpectralNormParity, InvalidArgumentsAreClearErrors) {
       c10::Error);
 }
 
-INSTANTIATE_TEST_SUITE_P(Devices, SpectralNormParity, ::testing::ValuesIn(testing::test_devices()),
+INSTANTIATE_TEST_SUITE_P(Devices, SpectralNormParity,
+                         ::testing::ValuesIn(testing::kernel_test_targets()),
                          [](const auto& info) { return info.param; });
 
 }  // namespace

@@ -38,8 +38,8 @@ std::tuple<at::Tensor, at::Tensor> reference(const at::Tensor& e, const at::Tens
 class TopkFilterParity : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(TopkFilterParity, ForwardMatchesReferenceOnPoisonedOutputs) {
-  const torch::Device device(GetParam());
-  POLYPHONY_SKIP_WITHOUT(device);
+  POLYPHONY_KERNEL_TARGET(target, GetParam());
+  const torch::Device device = target.device;
   for (const auto& c : kCases) {
     auto e = torch::randn({c.rows, c.dim}, torch::dtype(torch::kFloat).device(device));
     auto p = torch::randn({c.prototypes, c.dim}, torch::dtype(torch::kFloat).device(device));
@@ -65,8 +65,8 @@ TEST_P(TopkFilterParity, ForwardMatchesReferenceOnPoisonedOutputs) {
 }
 
 TEST_P(TopkFilterParity, TiesGoToTheLowerPrototypeIndex) {
-  const torch::Device device(GetParam());
-  POLYPHONY_SKIP_WITHOUT(device);
+  POLYPHONY_KERNEL_TARGET(target, GetParam());
+  const torch::Device device = target.device;
   // Prototypes repeated three times: l, l + 5 and l + 10 are equal, so their similarities are
   // equal bit for bit and the kept order within a group must be l, l + 5, l + 10.
   auto base = torch::randn({5, 11});
@@ -81,8 +81,8 @@ TEST_P(TopkFilterParity, TiesGoToTheLowerPrototypeIndex) {
 }
 
 TEST_P(TopkFilterParity, DenseFormKeepsKPerRowAndZerosTheRest) {
-  const torch::Device device(GetParam());
-  POLYPHONY_SKIP_WITHOUT(device);
+  POLYPHONY_KERNEL_TARGET(target, GetParam());
+  const torch::Device device = target.device;
   auto e = torch::randn({31, 19}).to(device);
   auto p = torch::randn({13, 19}).to(device);
   auto dense = topk_prototype_filter_dense(e, p, 4).cpu();
@@ -96,8 +96,8 @@ TEST_P(TopkFilterParity, DenseFormKeepsKPerRowAndZerosTheRest) {
 }
 
 TEST_P(TopkFilterParity, GradientsMatchTheReferenceThroughKeptEntries) {
-  const torch::Device device(GetParam());
-  POLYPHONY_SKIP_WITHOUT(device);
+  POLYPHONY_KERNEL_TARGET(target, GetParam());
+  const torch::Device device = target.device;
   // 2500 rows: the CPU path sums the prototype gradient in several row chunks.
   for (const auto& c :
        {Case{41, 37, 23, 5}, Case{64, 128, 64, 16}, Case{3, 9, 4, 9}, Case{2500, 70, 17, 12}}) {
@@ -120,8 +120,8 @@ TEST_P(TopkFilterParity, GradientsMatchTheReferenceThroughKeptEntries) {
 // prototype gradient in a fixed order: two backward passes give the same bits, and both match the
 // reference. Rows and prototypes are many enough for many blocks and several row tiles each.
 TEST_P(TopkFilterParity, DeterministicGradientsAreBitIdenticalAndCorrect) {
-  const torch::Device device(GetParam());
-  POLYPHONY_SKIP_WITHOUT(device);
+  POLYPHONY_KERNEL_TARGET(target, GetParam());
+  const torch::Device device = target.device;
   struct DeterministicScope {
     const bool before = at::globalContext().deterministicAlgorithms();
     const bool warn_before = at::globalContext().deterministicAlgorithmsWarnOnly();
@@ -157,8 +157,8 @@ TEST_P(TopkFilterParity, DeterministicGradientsAreBitIdenticalAndCorrect) {
 // row keeps its finite similarities first, and every row's indices stay valid and distinct; the
 // backward runs, and on CUDA the device is still usable afterwards (no illegal address).
 TEST_P(TopkFilterParity, NonFiniteInputKeepsValidDistinctIndices) {
-  const torch::Device device(GetParam());
-  POLYPHONY_SKIP_WITHOUT(device);
+  POLYPHONY_KERNEL_TARGET(target, GetParam());
+  const torch::Device device = target.device;
   const int64_t rows = 70, L = 45, dim = 13;
   for (const int64_t k : {int64_t{1}, int64_t{5}, L}) {
     auto e = torch::randn({rows, dim});
@@ -207,8 +207,8 @@ TEST_P(TopkFilterParity, NonFiniteInputKeepsValidDistinctIndices) {
 // bfloat16 and float16 inputs: the float32 filter of the same (rounded) inputs, values rounded
 // to the inputs' type, and gradients in that type.
 TEST_P(TopkFilterParity, SixteenBitInputsAreFilteredInFloat32) {
-  const torch::Device device(GetParam());
-  POLYPHONY_SKIP_WITHOUT(device);
+  POLYPHONY_KERNEL_TARGET(target, GetParam());
+  const torch::Device device = target.device;
   for (const auto type : {torch::kBFloat16, torch::kHalf}) {
     auto e = torch::randn({53, 24}).to(device, type).requires_grad_(true);
     auto p = torch::randn({33, 24}).to(device, type).requires_grad_(true);
@@ -233,8 +233,8 @@ TEST_P(TopkFilterParity, SixteenBitInputsAreFilteredInFloat32) {
 }
 
 TEST_P(TopkFilterParity, InvalidArgumentsAreClearErrors) {
-  const torch::Device device(GetParam());
-  POLYPHONY_SKIP_WITHOUT(device);
+  POLYPHONY_KERNEL_TARGET(target, GetParam());
+  const torch::Device device = target.device;
   auto e = torch::randn({4, 3}).to(device);
   auto p = torch::randn({5, 3}).to(device);
   EXPECT_THROW(topk_prototype_filter(e, p, 0), c10::Error);
@@ -248,7 +248,8 @@ TEST_P(TopkFilterParity, InvalidArgumentsAreClearErrors) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Devices, TopkFilterParity, ::testing::ValuesIn(testing::test_devices()),
+INSTANTIATE_TEST_SUITE_P(Devices, TopkFilterParity,
+                         ::testing::ValuesIn(testing::kernel_test_targets()),
                          [](const auto& info) { return info.param; });
 
 // Finite differences in double on the CPU: the autograd function's gradients are the

@@ -12,6 +12,7 @@
 #endif
 
 #include "common/error.h"
+#include "kernels/cpu_capability.h"
 
 namespace polyphony::cli {
 
@@ -35,7 +36,10 @@ c10::Device resolve_device(const std::string& option) {
 }
 
 std::string describe_device(const c10::Device& device) {
-  if (!device.is_cuda()) return fmt::format("CPU, {} threads", at::get_num_threads());
+  if (!device.is_cuda())
+    return fmt::format("CPU, {} threads, {} kernels (this CPU: {})", at::get_num_threads(),
+                       kernels::cpu_capability_name(kernels::cpu_capability()),
+                       kernels::cpu_capability_name(kernels::detected_cpu_capability()));
 #ifdef POLYPHONY_WITH_CUDA
   cudaDeviceProp properties{};
   if (cudaGetDeviceProperties(&properties, std::max<int>(0, device.index())) == cudaSuccess)

@@ -16,7 +16,8 @@ c10::Device resolve_device(const std::string& option);
 // Returns the threads set.
 int set_cpu_threads(int requested);
 
-// A line naming the hardware behind `device`: the CPU's threads, the GPU's name and memory.
+// A line naming the hardware behind `device`: the CPU's threads and the compilation its kernels
+// run (kernels/cpu_capability.h), the GPU's name and memory.
 std::string describe_device(const c10::Device& device);
 
 // The most memory tensors held on CUDA `device` since the previous call (MiB, as the caching

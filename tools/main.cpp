@@ -11,6 +11,7 @@
 #include <cxxopts.hpp>
 
 #include "common/error.h"
+#include "kernels/cpu_capability.h"
 #include "tools/commands.h"
 #include "tools/error_message.h"
 
@@ -73,6 +74,8 @@ int main(int argc, char** argv) {
   for (const auto& c : kCommands) {
     if (name != c.name) continue;
     try {
+      // A bad POLYPHONY_CPU_CAPABILITY is refused before any work, not at the first kernel call.
+      polyphony::kernels::cpu_capability();
       return c.run(argc - 1, argv + 1);
     } catch (const polyphony::Error& e) {
       fmt::print(stderr, "polyphony {}: error: {}\n", name, polyphony::cli::with_flags(e.what()));

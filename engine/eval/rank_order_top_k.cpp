@@ -45,13 +45,17 @@ int64_t index_of(int64_t ranking_key) {
   return kIndexRange - 1 - (ranking_key & (kIndexRange - 1));
 }
 
-// The float whose order_key is the upper half of `ranking_key` (NaN for the largest).
-float score_of(int64_t ranking_key) {
-  const auto key = static_cast<int32_t>(ranking_key >> 32);
+// The float whose order_key is `key` (NaN for the largest).
+float score_of_order_key(int32_t key) {
   const int32_t bits = key >= 0 ? key : key ^ 0x7fffffff;
   float score;
   std::memcpy(&score, &bits, sizeof score);
   return score;
+}
+
+// The float whose order_key is the upper half of `ranking_key`.
+float score_of(int64_t ranking_key) {
+  return score_of_order_key(static_cast<int32_t>(ranking_key >> 32));
 }
 
 // Keeps the k best of `candidates` (more than k) and returns the worst kept.
@@ -62,26 +66,54 @@ int64_t keep_best(std::vector<int64_t>& candidates, int64_t k) {
   return candidates.back();
 }
 
-// The first 4k items of a row are candidates; then only the k best are kept, and the worst of
-// them is the bar a later item must pass, raised each time 4k candidates have gathered again.
-// Items arrive by increasing index, so one that only ties with the bar ranks after the kept item
-// holding it and is not taken. Past the first 4k, an item costs one float comparison (a branch
-// that is rarely taken once the bar is high: about k·ln(N/k) items pass when the scores come in
-// random order); NaN passes every bar but NaN, and once the bar is NaN nothing can pass.
-void top_k_of_row(const float* row, int64_t items, int64_t k, std::vector<int64_t>& candidates,
-                  int64_t* out) {
+// Adds every item from `begin` on that passes `bar` (a larger score, or NaN) to `candidates`, and
+// each time 4k candidates have gathered keeps the k best and raises the bar to the worst of them.
+// Items arrive by increasing index, so one that only ties with a raised bar ranks after the kept
+// item holding it and is not taken. An item costs one float comparison (a branch rarely taken
+// once the bar is high); NaN passes every bar but NaN, and once the bar is NaN nothing can pass.
+void gather_above(const float* row, int64_t begin, int64_t items, int64_t k, float bar,
+                  std::vector<int64_t>& candidates) {
   const auto capacity = static_cast<size_t>(4 * k);
-  candidates.clear();
-  int64_t j = 0;
-  for (; j < items && candidates.size() < capacity; ++j)
+  for (int64_t j = begin; j < items && !std::isnan(bar); ++j) {
+    if (row[j] <= bar) continue;  // false for NaN; −0 and +0 both tie with a bar of 0
     candidates.push_back(ranking_key(row[j], j));
-  if (j < items) {
-    float bar = score_of(keep_best(candidates, k));
-    for (; j < items && !std::isnan(bar); ++j) {
-      if (row[j] <= bar) continue;  // false for NaN; −0 and +0 both tie with a bar of 0
-      candidates.push_back(ranking_key(row[j], j));
-      if (candidates.size() == capacity) bar = score_of(keep_best(candidates, k));
-    }
+    if (candidates.size() == capacity) bar = score_of(keep_best(candidates, k));
+  }
+}
+
+// The rank within the sample that sets the first bar (sampled_bar).
+constexpr int64_t kSampleRank = 8;
+
+// A bar that about 2k items of the row pass, from every s-th item with s = k / 4: the 8th best of
+// the sample, beaten by about 8 s = 2k items when the scores come in no particular order (fewer
+// than k with a small probability).
+// Starting there, a row of N items costs N comparisons and one selection among about 2k, where a
+// bar rising from the first 4k items costs a selection each time 4k more have passed. NaN (the
+// sample says nothing) when k or the row is too small for a sample to pay.
+float sampled_bar(const float* row, int64_t items, int64_t k, std::vector<int32_t>& sample) {
+  const int64_t stride = 2 * k / kSampleRank;
+  if (stride < 4 || items < 4 * k) return std::nanf("");
+  sample.clear();
+  for (int64_t j = 0; j < items; j += stride) sample.push_back(order_key(row[j]));
+  std::nth_element(sample.begin(), sample.begin() + (kSampleRank - 1), sample.end(),
+                   std::greater<>());
+  return score_of_order_key(sample[kSampleRank - 1]);
+}
+
+// The k best of a row in rank order. The first bar comes from a sample of the row; when fewer
+// than k items pass it (the sample misled, or most scores tie with it), the row is read again
+// with every one of its first 4k items a candidate and the bar rising from there.
+void top_k_of_row(const float* row, int64_t items, int64_t k, std::vector<int64_t>& candidates,
+                  std::vector<int32_t>& sample, int64_t* out) {
+  candidates.clear();
+  const float bar = sampled_bar(row, items, k, sample);
+  if (!std::isnan(bar)) gather_above(row, 0, items, k, bar, candidates);
+  if (static_cast<int64_t>(candidates.size()) < k) {
+    candidates.clear();
+    const int64_t first = std::min(items, 4 * k);
+    for (int64_t j = 0; j < first; ++j) candidates.push_back(ranking_key(row[j], j));
+    if (first < items)
+      gather_above(row, first, items, k, score_of(keep_best(candidates, k)), candidates);
   }
   if (static_cast<int64_t>(candidates.size()) > k) keep_best(candidates, k);
   std::sort(candidates.begin(), candidates.end(), std::greater<>());
@@ -92,8 +124,9 @@ void top_k_on_cpu(const float* scores, int64_t* out, int64_t rows, int64_t items
   at::parallel_for(0, rows, 16, [&](int64_t begin, int64_t end) {
     std::vector<int64_t> candidates;
     candidates.reserve(static_cast<size_t>(4 * k));
+    std::vector<int32_t> sample;
     for (int64_t r = begin; r < end; ++r)
-      top_k_of_row(scores + r * items, items, k, candidates, out + r * k);
+      top_k_of_row(scores + r * items, items, k, candidates, sample, out + r * k);
   });
 }
 
