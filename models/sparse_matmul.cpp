@@ -2,6 +2,8 @@
 
 #include <torch/torch.h>
 
+#include "kernels/csr_matmul.h"
+
 namespace polyphony {
 namespace {
 
@@ -31,12 +33,12 @@ class SparseMatmul : public torch::autograd::Function<SparseMatmul> {
   static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& matrix,
                             const at::Tensor& transposed, const at::Tensor& x) {
     ctx->saved_data["transposed"] = transposed;
-    return at::mm(matrix, x);
+    return csr_matmul(matrix, x);
   }
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
                                                  torch::autograd::variable_list grad) {
     const auto transposed = ctx->saved_data["transposed"].toTensor();
-    return {at::Tensor(), at::Tensor(), at::mm(transposed, grad[0].contiguous())};
+    return {at::Tensor(), at::Tensor(), csr_matmul(transposed, grad[0])};
   }
 };
 
