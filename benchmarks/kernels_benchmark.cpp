@@ -6,6 +6,7 @@
 #include <torch/torch.h>
 
 #include "benchmarks/benchmarks.h"
+#include "kernels/csr_matmul.h"
 #include "kernels/spectral_norm.h"
 #include "kernels/topk_prototype_filter.h"
 
@@ -95,6 +96,25 @@ void factorized_spectral_norm_bench(benchmark::State& state, torch::Device devic
   state.SetBytesProcessed(4 * (users + items) * dim * 2 * state.iterations());
 }
 
+// LibTorch's product (MKL on the CPU, cuSPARSE on CUDA) with `reference`, else Polyphony's, of a
+// random graph matrix [nodes, nodes] with about `entries` entries and a [nodes, 64] matrix, as in
+// a LightGCN layer.
+void csr_matmul_bench(benchmark::State& state, torch::Device device, int64_t nodes, int64_t entries,
+                      bool reference) {
+  const auto positions = torch::randint(nodes, {2, entries}, torch::kLong);
+  const auto a = torch::sparse_coo_tensor(positions, torch::rand({entries}), {nodes, nodes})
+                     .coalesce()
+                     .to_sparse_csr()
+                     .to(device);
+  const auto x = torch::randn({nodes, 64}, torch::device(device));
+  for (auto _ : state) {
+    auto y = reference ? at::mm(a, x) : csr_matmul(a, x);
+    synchronize(device);
+    benchmark::DoNotOptimize(y.data_ptr());
+  }
+  state.SetItemsProcessed(a.values().numel() * state.iterations());
+}
+
 }  // namespace
 
 KernelSizes KernelSizes::gpu() { return {1000000, 4096, 100000, 500000}; }
@@ -130,6 +150,12 @@ std::vector<benchmark::internal::Benchmark*> register_kernel_benchmarks(const c1
                                               "/V:" + std::to_string(sizes.sigma_items) + "/d:64",
                                           "calls/s", factorized_spectral_norm_bench, device,
                                           sizes.sigma_users, sizes.sigma_items, int64_t{64}));
+  // ML-1M's graph size: 10 k nodes, 2 M entries (both directions of 1 M interactions).
+  for (const bool reference : {false, true})
+    registered.push_back(register_benchmark(
+        std::string(reference ? "csr_matmul_torch_mm/" : "csr_matmul/") + dev +
+            "/n:10000/nnz:2M/d:64",
+        "entries/s", csr_matmul_bench, device, int64_t{10000}, int64_t{2000000}, reference));
   return registered;
 }
 
