@@ -86,10 +86,10 @@ constexpr int64_t kSampleRank = 8;
 
 // A bar that about 2k items of the row pass, from every s-th item with s = k / 4: the 8th best of
 // the sample, beaten by about 8 s = 2k items when the scores come in no particular order (fewer
-// than k with a small probability).
-// Starting there, a row of N items costs N comparisons and one selection among about 2k, where a
-// bar rising from the first 4k items costs a selection each time 4k more have passed. NaN (the
-// sample says nothing) when k or the row is too small for a sample to pay.
+// than k with a small probability). Starting there, a row of N items costs N comparisons and one
+// selection among about 2k, where a bar rising from the first 4k items costs a selection each
+// time 4k more have passed. NaN (the sample says nothing) when k or the row is too small for a
+// sample to pay.
 float sampled_bar(const float* row, int64_t items, int64_t k, std::vector<int32_t>& sample) {
   const int64_t stride = 2 * k / kSampleRank;
   if (stride < 4 || items < 4 * k) return std::nanf("");
