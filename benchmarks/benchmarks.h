@@ -73,8 +73,8 @@ struct BenchmarkModel {
   nlohmann::json options = nlohmann::json::object();
 };
 
-// One training epoch of `model` on `data`'s training split with negatives from `sampler`:
-// items/s counts the training interactions. `name` labels the data in the benchmark name.
+// The epochs of one training run of `model` on `data`'s training split with negatives from
+// `sampler`, after its first (one-time setup): items/s counts the training interactions. `name` labels the data in the benchmark name.
 benchmark::internal::Benchmark* register_training_benchmark(
     std::shared_ptr<const PreparedData> data, const std::string& name, const BenchmarkModel& model,
     const TrainerOptions& options, const c10::Device& device,

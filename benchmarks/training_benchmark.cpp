@@ -1,6 +1,8 @@
-// Training and evaluation throughput of whole models on a prepared dataset: one epoch of the
-// trainer (sampling, forward, backward, optimiser step) and one full-ranking evaluation with
-// every metric, on the CPU and, when present, CUDA.
+// Training and evaluation throughput of whole models on a prepared dataset: the epochs of one
+// training run (sampling, forward, backward, optimiser step) and one full-ranking evaluation
+// with every metric, on the CPU and, when present, CUDA.
+
+#include <stdexcept>
 
 #include <torch/torch.h>
 
@@ -40,13 +42,22 @@ void train_epochs(benchmark::State& state, std::shared_ptr<const PreparedData> d
     auto model = model_on(*data, model_spec, device);
     const auto sampler = NegativeSampler::create(sampler_options, data->train.to(device));
     const Interactions train = data->split.train.to(device);
-    options.epochs = 1;
     options.eval_every = 0;
     options.checkpoints.folder.clear();
-    // The first epoch pays for one-time setup (CUDA context, cuBLAS handles, allocator pools).
-    Trainer(*model, train, sampler, options).fit();
-    int64_t steps = 0;
-    for (auto _ : state) steps += Trainer(*model, train, sampler, options).fit().global_steps;
+    // One iteration is one epoch of a single run, as `polyphony train` runs them: the first epoch
+    // pays for one-time setup (CUDA context, cuBLAS handles, allocator pools, the optimiser's
+    // state for every row), and each later one is timed (KeepRunning after each epoch).
+    options.epochs = 1 + static_cast<int64_t>(state.max_iterations);
+    int64_t steps = 0, timed_from_step = -1;
+    TrainerHooks hooks;
+    hooks.on_epoch = [&](const EpochRecord& record) {
+      if (timed_from_step < 0) timed_from_step = record.global_step;
+      steps = record.global_step - timed_from_step;
+      state.KeepRunning();
+    };
+    Trainer(*model, train, sampler, options, hooks).fit();
+    if (static_cast<int64_t>(state.iterations()) != options.epochs - 1)
+      throw std::runtime_error("training ended before the benchmark's epochs were run");
     state.SetItemsProcessed(train.size() * state.iterations());
     state.counters["steps_per_second"] =
         benchmark::Counter(static_cast<double>(steps), benchmark::Counter::kIsRate);
@@ -58,6 +69,7 @@ void train_epochs(benchmark::State& state, std::shared_ptr<const PreparedData> d
     // A profiler that cannot start (no CUPTI, say) costs the counts, not the measured rate.
     try {
       int64_t profiled_steps = 0;
+      options.epochs = 1;
       const LaunchCounts counts = count_launches(
           [&] { profiled_steps = Trainer(*model, head, sampler, options).fit().global_steps; },
           device);

@@ -6,13 +6,14 @@ cmake_minimum_required(VERSION 3.18)
 # the engine and the tools.
 
 # What each folder may include: itself and the folders or single headers listed. The engine sees
-# the models only through the interface every model implements.
+# the models only through the interface every model implements, and the kernels for the
+# optimisers' row updates.
 set(RULES
     "common:common"
     "kernels:common,kernels"
     "analysis:common,analysis"
     "models:common,kernels,analysis,models"
-    "engine:common,analysis,engine,models/recommender.h"
+    "engine:common,kernels,analysis,engine,models/recommender.h"
     "benchmarks:common,kernels,analysis,models,engine,benchmarks"
     "tools:common,kernels,analysis,models,engine,benchmarks,tools"
     "tests:common,kernels,analysis,models,engine,benchmarks,tools,tests"

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "common/error.h"
-#include "engine/train/row_updates.h"
+#include "kernels/row_updates.h"
 
 namespace polyphony {
 namespace {

@@ -20,7 +20,7 @@
 #include <ATen/core/Tensor.h>
 
 #include "engine/train/optimization.h"
-#include "engine/train/row_updates.h"
+#include "kernels/row_updates.h"
 
 namespace torch::serialize {
 class InputArchive;

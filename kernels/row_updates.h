@@ -1,9 +1,10 @@
 #pragma once
-// The row-wise optimiser updates of RowSparseOptimizer, in place on the rows a step read. On the
-// CPU one fused pass per row (read the row, its gradient and its state once, write them once);
-// elsewhere, and on request, the same rule as tensor operations (gather, update, scatter). Both
-// follow one definition (row_sparse_optimizer.h) and are tested against each other and against
-// a double-precision reference.
+// The row-wise optimiser updates of RowSparseOptimizer (engine/train), in place on the rows a
+// step read. On the CPU a kernel (row_updates_kernels.h, compiled per CpuCapability): one pass per
+// row that reads the row, its gradient and its state once and writes them once; elsewhere, and on
+// request, the same rule as tensor operations (gather, update, scatter). Both follow one
+// definition (engine/train/row_sparse_optimizer.h) and are tested against each other, on every
+// kernel target, and against a double-precision reference.
 
 #include <cstdint>
 
