@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include "common/error.h"
+#include "kernels/indexed_dot.h"
 #include "models/distinct_ids.h"
 
 namespace polyphony {
@@ -41,9 +42,10 @@ at::Tensor Acf::represented(const at::Tensor& embedding, const at::Tensor& ids) 
 
 at::Tensor Acf::score(const at::Tensor& users, const at::Tensor& items) {
   const auto u = represented(user_embedding_, users);  // [B, d]
-  const auto t = represented(item_embedding_, items.reshape(-1))
-                     .view({items.size(0), items.size(1), -1});  // [B, n, d]
-  return at::bmm(t, u.unsqueeze(2)).squeeze(2);
+  // Each distinct item once; the scores read each slot's item from those rows (indexed_dot).
+  const auto distinct = distinct_or_each(items.reshape(-1));
+  const auto t = at::mm(mixture(item_embedding_, distinct.ids), anchors_);
+  return indexed_dot(u, t, distinct.slots.view(items.sizes()));
 }
 
 at::Tensor Acf::score_all_items(const at::Tensor& users) {

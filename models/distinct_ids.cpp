@@ -12,4 +12,9 @@ std::optional<DistinctIds> distinct_ids(const at::Tensor& ids, double min_slots_
   return DistinctIds{distinct, slots};
 }
 
+DistinctIds distinct_or_each(const at::Tensor& ids) {
+  if (auto distinct = distinct_ids(ids)) return *distinct;
+  return {ids, at::arange(ids.numel(), ids.options())};
+}
+
 }  // namespace polyphony

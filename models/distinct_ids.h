@@ -21,6 +21,10 @@ struct DistinctIds {
 // (finding the count reads it back to the host, which a CUDA step avoids).
 std::optional<DistinctIds> distinct_ids(const at::Tensor& ids, double min_slots_per_id = 1.5);
 
+// distinct_ids(ids) when it finds repeats worth it, else each id in its own slot (ids as they are,
+// slots 0..n-1): the rows to compute and where each slot finds its row, either way.
+DistinctIds distinct_or_each(const at::Tensor& ids);
+
 // transform(ids), a tensor with one row per id, computed once per distinct id and gathered back to
 // the slots when distinct_ids finds that cheaper, else computed per slot.
 template <typename Transform>

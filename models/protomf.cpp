@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include "common/error.h"
+#include "kernels/indexed_dot.h"
 #include "kernels/topk_prototype_filter.h"
 #include "models/distinct_ids.h"
 
@@ -119,14 +120,16 @@ ProtoMF::Side ProtoMF::per_distinct(Side (ProtoMF::*side)(const at::Tensor&),
 
 at::Tensor ProtoMF::score(const at::Tensor& users, const at::Tensor& items) {
   auto u = per_distinct(&ProtoMF::user_side, users);
-  auto flat_items = items.reshape(-1);
-  auto t = per_distinct(&ProtoMF::item_side, flat_items);
+  // The item side once per distinct item of the batch; the scores read each slot's item from it
+  // (indexed_dot) instead of gathering [B, n, F] factors.
+  const auto distinct = distinct_or_each(items.reshape(-1));
+  const auto t = item_side(distinct.ids);
   last_users_ = users;
   last_items_ = items;
   last_user_similarities_ = u.similarities;
-  last_item_similarities_ = t.similarities;
-  auto item_factor = t.factor.view({items.size(0), items.size(1), -1});  // [B, n, F]
-  return torch::bmm(item_factor, u.factor.unsqueeze(2)).squeeze(2);
+  last_item_similarities_ =
+      t.similarities.defined() ? t.similarities.index_select(0, distinct.slots) : t.similarities;
+  return indexed_dot(u.factor, t.factor, distinct.slots.view(items.sizes()));
 }
 
 at::Tensor ProtoMF::score_all_items(const at::Tensor& users) {
