@@ -24,6 +24,12 @@ bool same(const at::Tensor& a, const at::Tensor& b) {
   return a.defined() && b.defined() && a.unsafeGetTensorImpl() == b.unsafeGetTensorImpl();
 }
 
+// How many slots each distinct id fills, as floats (undefined when each id fills one slot).
+at::Tensor slot_counts(const DistinctIds& distinct) {
+  if (distinct.ids.numel() == distinct.slots.numel()) return {};
+  return at::bincount(distinct.slots, {}, distinct.ids.numel()).to(at::kFloat);
+}
+
 }  // namespace
 
 ProtoMF::ProtoMF(const ModelContext& context, ProtoMFOptions options) : options_(options) {
@@ -127,8 +133,8 @@ at::Tensor ProtoMF::score(const at::Tensor& users, const at::Tensor& items) {
   last_users_ = users;
   last_items_ = items;
   last_user_similarities_ = u.similarities;
-  last_item_similarities_ =
-      t.similarities.defined() ? t.similarities.index_select(0, distinct.slots) : t.similarities;
+  last_item_similarities_ = t.similarities;
+  last_item_slot_counts_ = slot_counts(distinct);
   return indexed_dot(u.factor, t.factor, distinct.slots.view(items.sizes()));
 }
 
@@ -158,20 +164,24 @@ std::vector<RegularizationTerm> ProtoMF::regularization(const Batch& batch) {
   }
   if (has_item_prototypes()) {
     // The item side of the batch includes the sampled negatives.
-    at::Tensor sims;
+    at::Tensor sims, counts;
     if (same(last_users_, batch.users) && last_items_.defined()) {
       sims = last_item_similarities_;
+      counts = last_item_slot_counts_;
     } else {
-      sims = item_side(torch::cat({batch.positives.unsqueeze(1), batch.negatives}, 1).reshape(-1))
-                 .similarities;
+      const auto distinct = distinct_or_each(
+          torch::cat({batch.positives.unsqueeze(1), batch.negatives}, 1).reshape(-1));
+      sims = item_side(distinct.ids).similarities;
+      counts = slot_counts(distinct);
     }
     add("item_proto", o.item_proto_weight, [&] { return prototypes_to_batch_loss(sims); });
-    add("item_batch", o.item_batch_weight, [&] { return batch_to_prototypes_loss(sims); });
+    add("item_batch", o.item_batch_weight, [&] { return batch_to_prototypes_loss(sims, counts); });
     add("item_ortho", o.ortho_weight,
         [&] { return orthogonality_loss(item_prototypes_, o.ortho_form); });
   }
   // The cached graph belongs to this step; drop it so it is not kept alive.
-  last_users_ = last_items_ = last_user_similarities_ = last_item_similarities_ = at::Tensor();
+  last_users_ = last_items_ = last_user_similarities_ = last_item_similarities_ =
+      last_item_slot_counts_ = at::Tensor();
   return terms;
 }
 

@@ -71,6 +71,9 @@ class ProtoMF : public Recommender {
   torch::nn::Linear user_projection_{nullptr}, item_projection_{nullptr};
   // Similarities of the last scored batch, so the regularisers reuse them instead of recomputing.
   at::Tensor last_users_, last_items_, last_user_similarities_, last_item_similarities_;
+  // Slots per row of last_item_similarities_, which holds each distinct item of the batch once
+  // (undefined: one row per slot).
+  at::Tensor last_item_slot_counts_;
 };
 
 }  // namespace polyphony

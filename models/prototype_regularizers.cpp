@@ -10,8 +10,11 @@ at::Tensor prototypes_to_batch_loss(const at::Tensor& similarities) {
   return -std::get<0>(similarities.max(0)).mean();
 }
 
-at::Tensor batch_to_prototypes_loss(const at::Tensor& similarities) {
-  return -std::get<0>(similarities.max(1)).mean();
+at::Tensor batch_to_prototypes_loss(const at::Tensor& similarities, const at::Tensor& slot_counts) {
+  const auto nearest = std::get<0>(similarities.max(1));
+  if (!slot_counts.defined()) return -nearest.mean();
+  const auto counts = slot_counts.to(nearest.scalar_type());
+  return -(nearest * counts).sum() / counts.sum();
 }
 
 at::Tensor orthogonality_loss(const at::Tensor& prototypes, OrthoForm form) {

@@ -12,7 +12,10 @@ namespace polyphony {
 at::Tensor prototypes_to_batch_loss(const at::Tensor& similarities);
 
 // ProtoMF eq. "R_{U→P}": −mean_i max_l S[i, l]: every entity of the batch is near some prototype.
-at::Tensor batch_to_prototypes_loss(const at::Tensor& similarities);
+// With `slot_counts` [n], S holds each distinct entity once and the mean counts row i that many
+// times (the batch's slots); the max over the batch in R_{P→U} needs no counts.
+at::Tensor batch_to_prototypes_loss(const at::Tensor& similarities,
+                                    const at::Tensor& slot_counts = {});
 
 enum class OrthoForm {
   kDefault,   // ‖P̂ P̂ᵀ − I‖_F² = Σ_{i≠j} cos²(p_i, p_j)

@@ -1,9 +1,13 @@
 // ProtoMF and its regularisers against literal implementations of models.md's formulas in plain
 // torch ops, in double precision, on fresh random inputs.
 
+#include <map>
+#include <string>
+
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include "kernels/topk_prototype_filter.h"
 #include "models/protomf.h"
 #include "models/prototype_regularizers.h"
 #include "models/registry.h"
@@ -149,6 +153,41 @@ TEST(PrototypeRegularizers, MatchTheirFormulas) {
               1e-10);
   EXPECT_NEAR(orthogonality_loss(prototypes, OrthoForm::kOfficial).item<double>(),
               std::sqrt(official), 1e-10);
+}
+
+// With each distinct row once and the number of slots it fills, the regularisers equal those of
+// the slots: the max over the batch ignores repeats, the mean over the batch counts them.
+TEST(PrototypeRegularizers, DistinctRowsWithSlotCountsEqualTheSlots) {
+  const auto distinct = torch::rand({6, 5}, torch::kDouble) * 2;
+  const auto slots = torch::tensor({0, 3, 3, 1, 5, 0, 0, 2, 4, 3});
+  const auto per_slot = distinct.index_select(0, slots);
+  const auto counts = torch::bincount(slots, {}, 6);
+  EXPECT_NEAR(batch_to_prototypes_loss(distinct, counts).item<double>(),
+              batch_to_prototypes_loss(per_slot).item<double>(), 1e-12);
+  EXPECT_NEAR(prototypes_to_batch_loss(distinct).item<double>(),
+              prototypes_to_batch_loss(per_slot).item<double>(), 1e-12);
+}
+
+// A batch whose items repeat gets the item regularisers of its slots, computed once per item.
+TEST(ProtoMF, ItemRegularisersOfRepeatedItemsEqualThoseOfTheSlots) {
+  const ModelContext ctx{12, 9, torch::zeros({1}, torch::kLong), torch::zeros({1}, torch::kLong)};
+  auto model = make_model("uiprotomf", ctx, {{"dim", 6}, {"k_item", 3}});
+  Batch batch{torch::randint(12, {10}, torch::kLong), torch::randint(9, {10}, torch::kLong),
+              torch::randint(9, {10, 4}, torch::kLong)};  // 50 slots over 9 items
+  const auto items = torch::cat({batch.positives.unsqueeze(1), batch.negatives}, 1);
+  model->score(batch.users, items);
+  std::map<std::string, double> terms;
+  for (const auto& t : model->regularization(batch)) terms[t.name] = t.value.item<double>();
+
+  const auto parameters = model->named_parameters();
+  const auto sims =
+      topk_prototype_filter_dense(parameters["item_embedding"].index_select(0, items.reshape(-1)),
+                                  parameters["item_prototypes"], 3);  // one row per slot
+  const ProtoMFOptions defaults;
+  EXPECT_NEAR(terms.at("item_proto"),
+              defaults.item_proto_weight * prototypes_to_batch_loss(sims).item<double>(), 1e-5);
+  EXPECT_NEAR(terms.at("item_batch"),
+              defaults.item_batch_weight * batch_to_prototypes_loss(sims).item<double>(), 1e-5);
 }
 
 TEST(ProtoMF, ReportsEachRegulariserSeparately) {

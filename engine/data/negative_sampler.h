@@ -47,6 +47,10 @@ class NegativeSampler {
 
  private:
   NegativeSampler(const UserItemIndex& train, at::Tensor mass, std::string description);
+  // For each draw r [B, n] of users [B] (their first entries `start` [B]): how many of the user's
+  // positives have keys at or below u · stride + r.
+  at::Tensor positives_before(const at::Tensor& users, const at::Tensor& start,
+                              const at::Tensor& r) const;
 
   at::Tensor indptr_;         // [U + 1]
   at::Tensor keys_;           // [nnz]: u * stride + key_k, non-decreasing
