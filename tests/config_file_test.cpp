@@ -105,12 +105,24 @@ TEST(ConfigFile, NonAsciiTextOnlyInStringsAndComments) {
   const std::pair<std::string, int> refused[] = {
       {"[train]\nepochs\u00e9 = 5\n", 2},
       {"[train]\nepochs = 5 \u0416\n", 2},
-      {"[data]\nitem_groups = \"\"\"a\\\n\u0416\"\"\"\n", 3}};  // after a line-ending backslash
+      {"[data]\nitem_groups = \"\"\"a\\\n\u0416\"\"\"\n", 3},  // after a line-ending backslash
+      {"[data]\nitem_groups = \"\"\"a\\  \r\n\n  \u0416\"\"\"\n", 4}};
   for (const auto& [text, line] : refused) {
     const auto file = dir.write("run.toml", text);
     EXPECT_CONTAINS(
         error_of([&] { config_file_arguments(file, spec); }),
         fmt::format("run.toml:{}: a non-ASCII character outside a string or comment", line))
+        << text;
+  }
+  // Also found by the fuzzer: a quote inside a value's trailing characters opens no string, so the
+  // text after it is still code. Whatever the parser says, it names the file and line.
+  const std::pair<std::string, int> invalid[] = {
+      {"[model]\ndim = {2a = 31=\"layers\u031a\" = 10\"3\n", 2},
+      {"[model]\ndim = 31=\"\u0416\"\n", 2}};
+  for (const auto& [text, line] : invalid) {
+    const auto file = dir.write("run.toml", text);
+    EXPECT_CONTAINS(error_of([&] { config_file_arguments(file, spec); }),
+                    fmt::format("run.toml:{}:", line))
         << text;
   }
   const auto file = dir.write("run.toml",

@@ -4,7 +4,9 @@
 #include <cstdint>
 #include <cstring>
 #include <fstream>
+#include <set>
 #include <sstream>
+#include <utility>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -24,88 +26,77 @@ std::string scalar_text(const toml::node& node, const std::string& where) {
 }
 
 // toml++ 3.3.0 (Debian bookworm) reaches __builtin_unreachable (undefined behaviour) when it asks
-// whether certain non-ASCII characters (U+00A1-U+0499, U+2C6E-U+3067) are whitespace, which it
-// does outside strings and comments and after a line-ending backslash in a multi-line string.
-// Neither place admits non-ASCII text in valid TOML, so such a file is refused before parsing.
-void refuse_what_the_parser_cannot_read(const std::string& text, const std::string& file) {
-  enum class In { kCode, kComment, kBasic, kLiteral, kMultiBasic, kMultiLiteral };
-  In in = In::kCode;
-  int64_t line = 1;
-  bool continued = false;  // in a multi-line basic string, after a line-ending backslash
-  // The last character outside strings and comments, bar spaces: a quote opens a string only
-  // where a key or a value may start; elsewhere it is part of a bare (invalid) token.
-  char last = '\n';
-  const auto refuse = [&] {
-    fail("{}:{}: a non-ASCII character outside a string or comment (TOML allows it only there)",
-         file, line);
-  };
-  // The length of the run of `quote` at `at`, at most 5 (a closing delimiter and two quotes).
-  const auto run = [&](size_t at, char quote) {
-    size_t n = 0;
-    while (at + n < text.size() && text[at + n] == quote && n < 5) ++n;
-    return n;
-  };
+// whether certain non-ASCII characters (U+00A1-U+0499, U+2C6E-U+3067) are whitespace: wherever it
+// scans code (keys, values, a value's trailing characters) and after a line-ending backslash in a
+// multi-line string. Valid TOML has non-ASCII text only inside strings and comments, where toml++
+// reads it safely, so a file is first parsed with each non-ASCII character replaced by '@', which
+// is invalid anywhere but in a string or comment: if that copy parses, the characters sit where the
+// parser reads them safely. The backslash case is refused from the text itself.
+constexpr char kStandIn = '@';
+
+[[noreturn]] void refuse_non_ascii(const std::string& file, int64_t line) {
+  fail("{}:{}: a non-ASCII character outside a string or comment (TOML allows it only there)", file,
+       line);
+}
+
+// The text with each UTF-8 sequence (a lead byte and its continuation bytes, or a stray byte) of
+// non-ASCII text as one kStandIn, so that toml++'s columns, which count characters, still match.
+// `stand_ins` gets the (line, column) of each.
+std::string with_stand_ins(const std::string& text,
+                           std::set<std::pair<int64_t, int64_t>>& stand_ins) {
+  std::string out;
+  int64_t line = 1, column = 1;
   for (size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    const bool ascii = static_cast<unsigned char>(c) < 0x80;
-    if (c == '\n') ++line;
-    switch (in) {
-      case In::kCode:
-        if (!ascii) refuse();
-        if (c == '#') {
-          in = In::kComment;
-        } else if ((c == '"' || c == '\'') && last != '\0' && std::strchr("=[,{.\n", last)) {
-          const bool multi = run(i, c) >= 3;
-          in = c == '"' ? (multi ? In::kMultiBasic : In::kBasic)
-                        : (multi ? In::kMultiLiteral : In::kLiteral);
-          if (multi) i += 2;
-        }
-        if (c != ' ' && c != '\t' && c != '\r') last = c;
-        break;
-      case In::kComment:
-        if (c == '\n') {
-          in = In::kCode;
-          last = c;
-        }
-        break;
-      case In::kBasic:
-        if (c == '\\' && i + 1 < text.size() && text[i + 1] != '\n') {
-          ++i;
-        } else if (c == '"' || c == '\n') {
-          in = In::kCode;
-          last = c;
-        }
-        break;
-      case In::kLiteral:
-        if (c == '\'' || c == '\n') {
-          in = In::kCode;
-          last = c;
-        }
-        break;
-      case In::kMultiBasic:
-        if (continued && (c == ' ' || c == '\t' || c == '\n' || c == '\r')) break;
-        if (continued && !ascii) refuse();
-        continued = false;
-        if (c == '\\') {
-          size_t next = i + 1;
-          while (next < text.size() && (text[next] == ' ' || text[next] == '\t')) ++next;
-          if (next < text.size() && (text[next] == '\n' || text[next] == '\r')) {
-            continued = true;
-          } else {
-            ++i;  // an escaped character, perhaps a quote
-          }
-        } else if (const size_t n = run(i, '"'); n >= 3) {
-          in = In::kCode;
-          i += n - 1;
-        }
-        break;
-      case In::kMultiLiteral:
-        if (const size_t n = run(i, '\''); n >= 3) {
-          in = In::kCode;
-          i += n - 1;
-        }
-        break;
+    const auto byte = static_cast<unsigned char>(text[i]);
+    if (byte < 0x80) {
+      out += text[i];
+      if (text[i] == '\n') {
+        ++line;
+        column = 1;
+      } else {
+        ++column;
+      }
+      continue;
     }
+    while (i + 1 < text.size() && (static_cast<unsigned char>(text[i + 1]) & 0xC0) == 0x80 &&
+           byte >= 0xC0)
+      ++i;
+    out += kStandIn;
+    stand_ins.emplace(line, column++);
+  }
+  return out;
+}
+
+// A non-ASCII character first on a line after a line-ending backslash (and blank lines): the
+// whitespace toml++ trims there in a multi-line basic string. Anywhere else such a line is not
+// valid TOML either (bar a multi-line literal string, where the backslash is text: refused too).
+void refuse_after_line_ending_backslash(const std::string& text, const std::string& file) {
+  int64_t line = 1;
+  bool continued = false;  // after a backslash, spaces and a line end, on blank space so far
+  bool backslash = false;  // a backslash followed by spaces only, so far on this line
+  for (const char c : text) {
+    const bool space = c == ' ' || c == '\t' || c == '\r';
+    if (c == '\n') {
+      ++line;
+      continued = continued || backslash;
+      backslash = false;
+      continue;
+    }
+    if (continued && static_cast<unsigned char>(c) >= 0x80)
+      fail(
+          "{}:{}: a non-ASCII character outside a string or comment, or first on a line "
+          "continued by a backslash (toml++ cannot read it there)",
+          file, line);
+    if (!space) continued = false;
+    backslash = c == '\\' || (backslash && space);
+  }
+}
+
+toml::table parse_toml(const std::string& text, const std::string& file) {
+  try {
+    return toml::parse(text, file);
+  } catch (const toml::parse_error& e) {
+    fail("{}:{}:{}: {}", file, e.source().begin.line, e.source().begin.column, e.description());
   }
 }
 
@@ -120,13 +111,20 @@ toml::table read_toml_file(const std::filesystem::path& file, const std::string&
   std::ostringstream text;
   if (!(text << in.rdbuf()) && in.bad())
     fail("{} {}: cannot read it: {}", option, file.string(), std::strerror(errno));
-  refuse_what_the_parser_cannot_read(text.str(), file.string());
+  const std::string original = text.str();
+  refuse_after_line_ending_backslash(original, file.string());
+  std::set<std::pair<int64_t, int64_t>> stand_ins;
+  const std::string ascii = with_stand_ins(original, stand_ins);
+  if (stand_ins.empty()) return parse_toml(original, file.string());
   try {
-    return toml::parse(text.str(), file.string());
+    (void)toml::parse(ascii, file.string());
   } catch (const toml::parse_error& e) {
-    fail("{}:{}:{}: {}", file.string(), e.source().begin.line, e.source().begin.column,
-         e.description());
+    const auto at = e.source().begin;
+    if (stand_ins.count({static_cast<int64_t>(at.line), static_cast<int64_t>(at.column)}))
+      refuse_non_ascii(file.string(), at.line);
+    fail("{}:{}:{}: {}", file.string(), at.line, at.column, e.description());
   }
+  return parse_toml(original, file.string());
 }
 
 std::string toml_value_text(const toml::node& node, const std::string& where) {
