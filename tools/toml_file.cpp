@@ -92,11 +92,17 @@ void refuse_after_line_ending_backslash(const std::string& text, const std::stri
   }
 }
 
-toml::table parse_toml(const std::string& text, const std::string& file) {
+// The table `text` holds, or an Error at the parser's line and column; one at a stand-in for a
+// non-ASCII character (with_stand_ins) says so.
+toml::table parse_toml(const std::string& text, const std::string& file,
+                       const std::set<std::pair<int64_t, int64_t>>& stand_ins = {}) {
   try {
     return toml::parse(text, file);
   } catch (const toml::parse_error& e) {
-    fail("{}:{}:{}: {}", file, e.source().begin.line, e.source().begin.column, e.description());
+    const auto at = e.source().begin;
+    if (stand_ins.count({static_cast<int64_t>(at.line), static_cast<int64_t>(at.column)}))
+      refuse_non_ascii(file, at.line);
+    fail("{}:{}:{}: {}", file, at.line, at.column, e.description());
   }
 }
 
@@ -115,15 +121,7 @@ toml::table read_toml_file(const std::filesystem::path& file, const std::string&
   refuse_after_line_ending_backslash(original, file.string());
   std::set<std::pair<int64_t, int64_t>> stand_ins;
   const std::string ascii = with_stand_ins(original, stand_ins);
-  if (stand_ins.empty()) return parse_toml(original, file.string());
-  try {
-    (void)toml::parse(ascii, file.string());
-  } catch (const toml::parse_error& e) {
-    const auto at = e.source().begin;
-    if (stand_ins.count({static_cast<int64_t>(at.line), static_cast<int64_t>(at.column)}))
-      refuse_non_ascii(file.string(), at.line);
-    fail("{}:{}:{}: {}", file.string(), at.line, at.column, e.description());
-  }
+  if (!stand_ins.empty()) parse_toml(ascii, file.string(), stand_ins);
   return parse_toml(original, file.string());
 }
 
