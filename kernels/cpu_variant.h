@@ -4,6 +4,8 @@
 // (cmake/CpuVariants.cmake). Each compilation instantiates the kernels for kThisCpuVariant only,
 // so their symbols differ; helpers stay in an anonymous namespace, local to their compilation.
 
+#include <cstdint>
+
 #include "kernels/cpu_capability.h"
 
 #ifndef POLYPHONY_CPU_VARIANT
@@ -13,5 +15,30 @@
 namespace polyphony::kernels {
 
 constexpr CpuCapability kThisCpuVariant = CpuCapability::POLYPHONY_CPU_VARIANT;
+
+// Local to each compilation, like every helper of a CPU kernel (docs/architecture.md).
+namespace {
+
+// One vector register of this compilation's instruction set (SSE2, AVX2, AVX-512) as a GCC vector
+// type, for loops whose sums the compiler would otherwise keep in memory: aligned like T, since
+// the rows the kernels read need not start on a register boundary.
+constexpr int kVectorBytes = kThisCpuVariant == CpuCapability::kAvx512 ? 64
+                             : kThisCpuVariant == CpuCapability::kAvx2 ? 32
+                                                                       : 16;
+template <typename T>
+using Vector [[gnu::vector_size(kVectorBytes), gnu::aligned(alignof(T))]] = T;
+template <typename T>
+constexpr int64_t kLanes = kVectorBytes / sizeof(T);
+
+template <typename T>
+Vector<T> load_vector(const T* p) {
+  return *reinterpret_cast<const Vector<T>*>(p);
+}
+template <typename T, typename V>  // V = Vector<T>, which a template cannot deduce T from
+void store_vector(T* p, const V& v) {
+  *reinterpret_cast<Vector<T>*>(p) = v;
+}
+
+}  // namespace
 
 }  // namespace polyphony::kernels

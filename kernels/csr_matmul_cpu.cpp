@@ -11,32 +11,73 @@
 namespace polyphony::kernels {
 namespace {
 
-// Features per pass: one 64-byte cache line of floats. A row of X is read once per entry that
-// names it, all over X; a pass reads only this slice of every row, so the slices of a graph's
-// nodes stay in the core's L2 cache (10 k nodes × 64 B) where whole rows (256 B at d = 64) would
-// come from L3 each time (docs/benchmarks.md).
-constexpr int64_t kSliceWidth = 16;
+// Sums in at most 8 registers per pass: at d = 64 a float row is one AVX2 pass, read whole
+// per entry (a slice of 16 floats per pass, summed from a float array, ran at 0.6× the speed:
+// docs/benchmarks.md).
+constexpr int kMaxVectorsPerPass = 8;
+// Entries ahead whose rows of X are prefetched: the rows are scattered over X, out of reach of
+// the hardware prefetcher.
+constexpr int64_t kPrefetchDistance = 16;
 
-// out[r, j0:j0+width] for rows [begin, end), summed in registers over each row's entries.
-template <int64_t kWidth, typename T>
-void accumulate_slice(const int64_t* row_pointers, const int64_t* columns, const T* values,
-                      const T* x, int64_t f, int64_t j0, int64_t width, int64_t begin, int64_t end,
-                      T* out) {
+// out[r, j0 : j0 + kVectors · lanes] for rows [begin, end), summed in registers.
+template <int kVectors, typename T>
+void accumulate_vectors(const int64_t* row_pointers, const int64_t* columns, const T* values,
+                        const T* x, int64_t f, int64_t j0, int64_t begin, int64_t end, T* out) {
+  const int64_t entries = row_pointers[end];
   for (int64_t r = begin; r < end; ++r) {
-    T sum[kWidth] = {};
+    Vector<T> sum[kVectors] = {};
+    for (int64_t e = row_pointers[r]; e < row_pointers[r + 1]; ++e) {
+      if (e + kPrefetchDistance < entries) {
+        const char* ahead =
+            reinterpret_cast<const char*>(x + columns[e + kPrefetchDistance] * f + j0);
+        for (int64_t byte = 0; byte < kVectors * kVectorBytes; byte += 64)
+          __builtin_prefetch(ahead + byte);
+      }
+      const T w = values[e];
+      const T* source = x + columns[e] * f + j0;
+      for (int k = 0; k < kVectors; ++k) sum[k] += w * load_vector(source + k * kLanes<T>);
+    }
+    for (int k = 0; k < kVectors; ++k) store_vector(out + r * f + j0 + k * kLanes<T>, sum[k]);
+  }
+}
+
+// The last f mod lanes features, fewer than a register holds.
+template <typename T>
+void accumulate_tail(const int64_t* row_pointers, const int64_t* columns, const T* values,
+                     const T* x, int64_t f, int64_t j0, int64_t begin, int64_t end, T* out) {
+  const int64_t width = f - j0;
+  for (int64_t r = begin; r < end; ++r) {
+    T sum[kLanes<T>] = {};
     for (int64_t e = row_pointers[r]; e < row_pointers[r + 1]; ++e) {
       const T w = values[e];
       const T* source = x + columns[e] * f + j0;
-      // A fixed trip count (the full slice) the compiler unrolls into vector FMAs; the last,
-      // narrower slice of a row takes the general loop.
-      if constexpr (kWidth == kSliceWidth) {
-        for (int64_t j = 0; j < kWidth; ++j) sum[j] += w * source[j];
-      } else {
-        for (int64_t j = 0; j < width; ++j) sum[j] += w * source[j];
-      }
+      for (int64_t j = 0; j < width; ++j) sum[j] += w * source[j];
     }
     std::copy(sum, sum + width, out + r * f + j0);
   }
+}
+
+// Passes of kVectors registers over features [j0, …) while a whole pass fits; returns where they
+// stopped.
+template <int kVectors, typename T>
+int64_t accumulate_passes(const int64_t* row_pointers, const int64_t* columns, const T* values,
+                          const T* x, int64_t f, int64_t j0, int64_t begin, int64_t end, T* out) {
+  for (; j0 + kVectors * kLanes<T> <= f; j0 += kVectors * kLanes<T>)
+    accumulate_vectors<kVectors>(row_pointers, columns, values, x, f, j0, begin, end, out);
+  return j0;
+}
+
+// Rows [begin, end), all features: passes of 8, 4, 2 and 1 registers, then the tail.
+template <typename T>
+void accumulate_rows(const int64_t* row_pointers, const int64_t* columns, const T* values,
+                     const T* x, int64_t f, int64_t begin, int64_t end, T* out) {
+  int64_t j0 = 0;
+  j0 = accumulate_passes<kMaxVectorsPerPass>(row_pointers, columns, values, x, f, j0, begin, end,
+                                             out);
+  j0 = accumulate_passes<4>(row_pointers, columns, values, x, f, j0, begin, end, out);
+  j0 = accumulate_passes<2>(row_pointers, columns, values, x, f, j0, begin, end, out);
+  j0 = accumulate_passes<1>(row_pointers, columns, values, x, f, j0, begin, end, out);
+  if (j0 < f) accumulate_tail(row_pointers, columns, values, x, f, j0, begin, end, out);
 }
 
 }  // namespace
@@ -44,10 +85,9 @@ void accumulate_slice(const int64_t* row_pointers, const int64_t* columns, const
 template <CpuCapability C, typename T>
 void csr_matmul_cpu(const int64_t* row_pointers, const int64_t* columns, const T* values,
                     const T* x, const CsrMatmulSizes& s, T* out) {
-  const int64_t f = s.features;
   const int64_t entries = row_pointers[s.rows];
   if (entries == 0) {
-    std::fill(out, out + s.rows * f, T(0));
+    std::fill(out, out + s.rows * s.features, T(0));
     return;
   }
   // The threads split the entries, not the rows: a graph's item rows hold many more entries than
@@ -59,15 +99,7 @@ void csr_matmul_cpu(const int64_t* row_pointers, const int64_t* columns, const T
   at::parallel_for(0, entries, 4096, [&](int64_t begin, int64_t end) {
     const int64_t first = first_row_from(begin);
     const int64_t last = end == entries ? s.rows : first_row_from(end);
-    for (int64_t j0 = 0; j0 < f; j0 += kSliceWidth) {
-      const int64_t width = std::min(kSliceWidth, f - j0);
-      if (width == kSliceWidth)
-        accumulate_slice<kSliceWidth>(row_pointers, columns, values, x, f, j0, width, first, last,
-                                      out);
-      else
-        accumulate_slice<kSliceWidth - 1>(row_pointers, columns, values, x, f, j0, width, first,
-                                          last, out);
-    }
+    accumulate_rows(row_pointers, columns, values, x, s.features, first, last, out);
   });
 }
 

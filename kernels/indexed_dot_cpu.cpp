@@ -15,17 +15,17 @@ namespace {
 
 // Partial sums of a dot product: a fixed-length loop over lanes the compiler vectorises (it may
 // not reorder one running sum), added up in a fixed order.
-constexpr int64_t kLanes = 16;
+constexpr int64_t kPartialSums = 16;
 
 template <typename T>
 T dot(const T* __restrict a, const T* __restrict b, int64_t n) {
-  T lanes[kLanes] = {};
+  T lanes[kPartialSums] = {};
   int64_t f = 0;
-  for (; f + kLanes <= n; f += kLanes)
-    for (int64_t l = 0; l < kLanes; ++l) lanes[l] += a[f + l] * b[f + l];
+  for (; f + kPartialSums <= n; f += kPartialSums)
+    for (int64_t l = 0; l < kPartialSums; ++l) lanes[l] += a[f + l] * b[f + l];
   T sum = 0;
   for (; f < n; ++f) sum += a[f] * b[f];
-  for (int64_t l = 0; l < kLanes; ++l) sum += lanes[l];
+  for (int64_t l = 0; l < kPartialSums; ++l) sum += lanes[l];
   return sum;
 }
 

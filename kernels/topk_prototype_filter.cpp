@@ -41,10 +41,13 @@ class TopkPrototypeFilterFunction : public torch::autograd::Function<TopkPrototy
  public:
   static torch::autograd::tensor_list forward(torch::autograd::AutogradContext* ctx,
                                               const at::Tensor& entities,
-                                              const at::Tensor& prototypes, int64_t k) {
+                                              const at::Tensor& prototypes, int64_t k,
+                                              bool any_order) {
     auto values = at::empty({entities.size(0), k}, entities.options());
     auto indices = at::empty({entities.size(0), k}, entities.options().dtype(at::kLong));
-    topk_prototype_filter_forward_into(entities, prototypes, k, values, indices);
+    topk_prototype_filter_forward_into(
+        entities, prototypes, k, values, indices,
+        any_order ? kernels::KeptOrder::kAny : kernels::KeptOrder::kDescending);
     ctx->mark_non_differentiable({indices});
     ctx->save_for_backward({entities, prototypes, values, indices});
     return {values, indices};
@@ -83,14 +86,15 @@ class TopkPrototypeFilterFunction : public torch::autograd::Function<TopkPrototy
             });
           });
         });
-    return {grad_entities, grad_prototypes, at::Tensor()};
+    return {grad_entities, grad_prototypes, at::Tensor(), at::Tensor()};
   }
 };
 
 }  // namespace
 
 void topk_prototype_filter_forward_into(const at::Tensor& entities, const at::Tensor& prototypes,
-                                        int64_t k, at::Tensor& values, at::Tensor& indices) {
+                                        int64_t k, at::Tensor& values, at::Tensor& indices,
+                                        kernels::KeptOrder order) {
   const auto sizes = check_arguments(entities, prototypes, k);
   TORCH_CHECK(values.sizes() == at::IntArrayRef({sizes.rows, k}) && values.is_contiguous() &&
                   values.scalar_type() == entities.scalar_type() &&
@@ -102,6 +106,7 @@ void topk_prototype_filter_forward_into(const at::Tensor& entities, const at::Te
   kernels::dispatch_by_device(
       entities, "top-k prototype filter",
       [&](kernels::Stream stream) {
+        // Always the filter's order, which serves any order too.
         kernels::topk_filter_forward_cuda(entities.data_ptr<float>(), prototypes.data_ptr<float>(),
                                           sizes, values.data_ptr<float>(),
                                           indices.data_ptr<int64_t>(), stream);
@@ -110,7 +115,7 @@ void topk_prototype_filter_forward_into(const at::Tensor& entities, const at::Te
         AT_DISPATCH_FLOATING_TYPES(entities.scalar_type(), "topk_filter_forward_cpu", [&] {
           kernels::dispatch_by_cpu_capability([&](auto cpu) {
             kernels::topk_filter_forward_cpu<decltype(cpu)::value, scalar_t>(
-                entities.data_ptr<scalar_t>(), prototypes.data_ptr<scalar_t>(), sizes,
+                entities.data_ptr<scalar_t>(), prototypes.data_ptr<scalar_t>(), sizes, order,
                 values.data_ptr<scalar_t>(), indices.data_ptr<int64_t>());
           });
         });
@@ -118,16 +123,17 @@ void topk_prototype_filter_forward_into(const at::Tensor& entities, const at::Te
 }
 
 TopkFiltered topk_prototype_filter(const at::Tensor& entities, const at::Tensor& prototypes,
-                                   int64_t k) {
+                                   int64_t k, kernels::KeptOrder order) {
   const auto type = entities.scalar_type();
   if ((type == at::kBFloat16 || type == at::kHalf) && prototypes.scalar_type() == type) {
     // 16-bit inputs are filtered in float32: with 8 (bf16) or 11 (fp16) significant bits the
     // cosine's sums and the selection among close similarities would be unreliable. The casts
     // are differentiable, so gradients return in the inputs' type.
-    auto kept = topk_prototype_filter(entities.to(at::kFloat), prototypes.to(at::kFloat), k);
+    auto kept = topk_prototype_filter(entities.to(at::kFloat), prototypes.to(at::kFloat), k, order);
     return {kept.values.to(type), kept.indices};
   }
-  auto outputs = TopkPrototypeFilterFunction::apply(entities, prototypes, k);
+  auto outputs = TopkPrototypeFilterFunction::apply(entities, prototypes, k,
+                                                    order == kernels::KeptOrder::kAny);
   return {outputs[0], outputs[1]};
 }
 
@@ -141,7 +147,8 @@ at::Tensor shifted_cosine_similarity(const at::Tensor& entities, const at::Tenso
 at::Tensor topk_prototype_filter_dense(const at::Tensor& entities, const at::Tensor& prototypes,
                                        int64_t k) {
   if (k <= 0 || k >= prototypes.size(0)) return shifted_cosine_similarity(entities, prototypes);
-  auto kept = topk_prototype_filter(entities, prototypes, k);
+  // Placed by index, so in any order (on the CPU a faster selection).
+  auto kept = topk_prototype_filter(entities, prototypes, k, kernels::KeptOrder::kAny);
   return at::zeros({entities.size(0), prototypes.size(0)}, kept.values.options())
       .scatter(1, kept.indices, kept.values);
 }

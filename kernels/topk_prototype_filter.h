@@ -8,18 +8,22 @@
 
 #include <ATen/core/Tensor.h>
 
+#include "kernels/topk_prototype_filter_kernels.h"
+
 namespace polyphony {
 
 struct TopkFiltered {
-  at::Tensor values;   // [N, k], descending per row; differentiable
+  at::Tensor values;   // [N, k], descending per row unless asked otherwise; differentiable
   at::Tensor indices;  // int64 [N, k]
 };
 
 // Compact form. entities [N, d], prototypes [L, d]: contiguous, same device, same type: float32,
 // float64 on the CPU, or bfloat16/float16 (computed in float32, values returned in the inputs'
-// type); 1 <= k <= L. Anything else is an error, never an illegal access.
+// type); 1 <= k <= L. Anything else is an error, never an illegal access. With KeptOrder::kAny
+// the rows hold the same entries in any order.
 TopkFiltered topk_prototype_filter(const at::Tensor& entities, const at::Tensor& prototypes,
-                                   int64_t k);
+                                   int64_t k,
+                                   kernels::KeptOrder order = kernels::KeptOrder::kDescending);
 
 // Dense form [N, L]: kept similarities in place, zeros elsewhere. k <= 0 or k >= L means no
 // filtering: the plain shifted cosine similarity.
@@ -32,6 +36,7 @@ at::Tensor shifted_cosine_similarity(const at::Tensor& entities, const at::Tenso
 // The forward kernel writing into given outputs (values [N, k], indices [N, k]), no autograd:
 // for tests that poison the outputs first.
 void topk_prototype_filter_forward_into(const at::Tensor& entities, const at::Tensor& prototypes,
-                                        int64_t k, at::Tensor& values, at::Tensor& indices);
+                                        int64_t k, at::Tensor& values, at::Tensor& indices,
+                                        kernels::KeptOrder order = kernels::KeptOrder::kDescending);
 
 }  // namespace polyphony

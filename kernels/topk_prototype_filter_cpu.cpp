@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
+#include <type_traits>
 #include <vector>
 
 #include "kernels/cpu_variant.h"
@@ -41,14 +43,15 @@ std::vector<T> inverse_norms(const T* x, int64_t rows, int64_t dim) {
 }
 
 // The rows of x scaled to unit length (by their clamped norms), [rows, dim], or transposed to
-// [dim, rows].
+// [dim, stride] with zeros in the columns past `rows`.
 template <typename T>
-std::vector<T> unit_rows(const T* x, const std::vector<T>& inv_norms, int64_t dim, bool transpose) {
+std::vector<T> unit_rows(const T* x, const std::vector<T>& inv_norms, int64_t dim, bool transpose,
+                         int64_t stride = 0) {
   const auto rows = static_cast<int64_t>(inv_norms.size());
-  std::vector<T> out(rows * dim);
+  std::vector<T> out(transpose ? dim * stride : rows * dim, T(0));
   for (int64_t r = 0; r < rows; ++r)
     for (int64_t f = 0; f < dim; ++f)
-      out[transpose ? f * rows + r : r * dim + f] = x[r * dim + f] * inv_norms[r];
+      out[transpose ? f * stride + r : r * dim + f] = x[r * dim + f] * inv_norms[r];
   return out;
 }
 
@@ -80,6 +83,64 @@ void select_top_k_of_numbers(const T* sim, int64_t prototypes, int64_t k, T* val
   }
 }
 
+// An unsigned integer whose order is the numbers' order (-0 and +0 alike; not for NaN).
+template <typename T>
+using OrderKey = std::conditional_t<sizeof(T) == 4, uint32_t, uint64_t>;
+
+template <typename T>
+OrderKey<T> order_key(T v) {
+  using Key = OrderKey<T>;
+  constexpr Key kSign = Key(1) << (8 * sizeof(Key) - 1);
+  const T canonical = v + T(0);  // -0 + 0 = +0
+  Key bits;
+  std::memcpy(&bits, &canonical, sizeof bits);
+  return (bits & kSign) ? ~bits : bits | kSign;
+}
+
+// How many of keys[0, vectors · lanes) are at least `bound`.
+template <typename Key>
+int64_t count_at_least(const Key* keys, int64_t vectors, Key bound) {
+  using Mask = decltype(Vector<Key>{} >= Key{});  // -1 where true
+  Mask count = {};
+  for (int64_t q = 0; q < vectors; ++q) count += load_vector(keys + q * kLanes<Key>) >= bound;
+  int64_t total = 0;
+  for (int64_t lane = 0; lane < kLanes<Key>; ++lane) total -= count[lane];  // true is -1
+  return total;
+}
+
+// The same kept entries as select_top_k_of_numbers, in prototype order instead of sorted, without
+// a data-dependent branch (the insertions' mispredictions were most of the forward's time at
+// k = 25 of L = 43: docs/benchmarks.md). The k-th largest key is found bit by bit from the top,
+// counting the keys at or above each candidate; then the row is kept in one pass: the keys above
+// it, and of those equal to it the lowest indices. `keys` holds the row's keys and zeros up to a
+// whole number of vectors; `scratch_values` and `scratch_indices` room for L + 1 entries.
+template <typename T>
+void select_top_k_in_index_order(const T* sim, const OrderKey<T>* keys, int64_t prototypes,
+                                 int64_t k, T* scratch_values, int64_t* scratch_indices, T* values,
+                                 int64_t* indices) {
+  using Key = OrderKey<T>;
+  const int64_t vectors = (prototypes + kLanes<Key> - 1) / kLanes<Key>;
+  Key kth = 0;  // every number's key is above 0, so the zeros of the padding never count
+  for (int bit = 8 * sizeof(Key) - 1; bit >= 0; --bit) {
+    const Key candidate = kth | (Key(1) << bit);
+    kth = count_at_least(keys, vectors, candidate) >= k ? candidate : kth;
+  }
+  const int64_t ties_kept = k - count_at_least(keys, vectors, Key(kth + 1));
+  // Each entry is written at the next free place, which advances only when it is kept.
+  int64_t kept = 0, ties = 0;
+  for (int64_t l = 0; l < prototypes; ++l) {
+    // Bitwise, not logical, operators: no branch for the compiler to take on the comparisons.
+    const bool tie = keys[l] == kth;
+    const bool keep = (keys[l] > kth) | (tie & (ties < ties_kept));
+    ties += tie;
+    scratch_values[kept] = sim[l];
+    scratch_indices[kept] = l;
+    kept += keep;
+  }
+  std::copy(scratch_values, scratch_values + k, values);
+  std::copy(scratch_indices, scratch_indices + k, indices);
+}
+
 template <typename T>
 bool has_nan(const T* x, int64_t n) {
   bool nan = false;
@@ -87,56 +148,75 @@ bool has_nan(const T* x, int64_t n) {
   return nan;
 }
 
-// Prototypes per block of the similarity loop: the block's sums stay in vector registers over the
-// features (a sum per prototype in memory would be loaded and stored once per feature).
-constexpr int64_t kPrototypeBlock = 32;
-
-// sim[l0, l0 + width) = Σ_f e[f] · columns[f, l], the features in order.
-template <int64_t kWidth, typename T>
-void similarity_block(const T* e, const T* columns, int64_t dim, int64_t prototypes, int64_t l0,
-                      int64_t width, T* sim) {
-  T sum[kWidth] = {};
+// sim[l0, l0 + kVectors · lanes) = Σ_f e[f] · columns[f, l], the features in order, the sums in
+// registers (a sum per prototype in memory would be loaded and stored once per feature).
+template <int kVectors, typename T>
+void similarity_vectors(const T* e, const T* columns, int64_t dim, int64_t stride, int64_t l0,
+                        T* sim) {
+  Vector<T> sum[kVectors] = {};
   for (int64_t f = 0; f < dim; ++f) {
     const T x = e[f];
-    const T* column = columns + f * prototypes + l0;
-    if constexpr (kWidth == kPrototypeBlock) {
-      for (int64_t l = 0; l < kWidth; ++l) sum[l] += x * column[l];
-    } else {
-      for (int64_t l = 0; l < width; ++l) sum[l] += x * column[l];
-    }
+    const T* column = columns + f * stride + l0;
+    for (int k = 0; k < kVectors; ++k) sum[k] += x * load_vector(column + k * kLanes<T>);
   }
-  std::copy(sum, sum + width, sim + l0);
+  for (int k = 0; k < kVectors; ++k) store_vector(sim + l0 + k * kLanes<T>, sum[k]);
+}
+
+// sim[0, stride) in blocks of 8 registers and a last block of the rest, each one pass over the
+// features (separate passes of 4, 2 and 1 registers would leave too few sums to hide the
+// multiply-adds' latency).
+template <typename T>
+void similarities(const T* e, const T* columns, int64_t dim, int64_t stride, T* sim) {
+  constexpr int kBlock = 8;
+  int64_t l0 = 0;
+  for (; l0 + kBlock * kLanes<T> <= stride; l0 += kBlock * kLanes<T>)
+    similarity_vectors<kBlock>(e, columns, dim, stride, l0, sim);
+  using Block = void (*)(const T*, const T*, int64_t, int64_t, int64_t, T*);
+  constexpr Block kLastBlock[kBlock] = {nullptr,
+                                        similarity_vectors<1, T>,
+                                        similarity_vectors<2, T>,
+                                        similarity_vectors<3, T>,
+                                        similarity_vectors<4, T>,
+                                        similarity_vectors<5, T>,
+                                        similarity_vectors<6, T>,
+                                        similarity_vectors<7, T>};
+  if (const int64_t rest = (stride - l0) / kLanes<T>; rest > 0)
+    kLastBlock[rest](e, columns, dim, stride, l0, sim);
 }
 
 }  // namespace
 
 template <CpuCapability C, typename T>
 void topk_filter_forward_cpu(const T* entities, const T* prototypes, const TopkFilterSizes& s,
-                             T* values, int64_t* indices) {
+                             KeptOrder order, T* values, int64_t* indices) {
   // The similarities of one row are a sum of the unit prototypes' columns scaled by the row's
-  // features, a loop over prototypes that the compiler vectorises (a dot product per prototype
-  // would be a reduction, which it may not reorder).
+  // features, a loop over prototypes that vectorises (a dot product per prototype would be a
+  // reduction). The columns are padded with zeros to a whole number of vectors.
+  const int64_t stride = (s.prototypes + kLanes<T> - 1) / kLanes<T> * kLanes<T>;
   const auto columns =
-      unit_rows(prototypes, inverse_norms(prototypes, s.prototypes, s.dim), s.dim, true);
+      unit_rows(prototypes, inverse_norms(prototypes, s.prototypes, s.dim), s.dim, true, stride);
   at::parallel_for(0, s.rows, 64, [&](int64_t begin, int64_t end) {
-    std::vector<T> sim(s.prototypes);
+    std::vector<T> sim(stride);
+    std::vector<OrderKey<T>> keys(stride, 0);
+    std::vector<T> scratch_values(s.prototypes + 1);
+    std::vector<int64_t> scratch_indices(s.prototypes + 1);
     for (int64_t n = begin; n < end; ++n) {
       const T* e = entities + n * s.dim;
-      for (int64_t l0 = 0; l0 < s.prototypes; l0 += kPrototypeBlock) {
-        const int64_t width = std::min(kPrototypeBlock, s.prototypes - l0);
-        if (width == kPrototypeBlock)
-          similarity_block<kPrototypeBlock>(e, columns.data(), s.dim, s.prototypes, l0, width,
-                                            sim.data());
-        else
-          similarity_block<kPrototypeBlock - 1>(e, columns.data(), s.dim, s.prototypes, l0, width,
-                                                sim.data());
-      }
+      similarities(e, columns.data(), s.dim, stride, sim.data());
       const T a = T(1) / std::max(std::sqrt(dot(e, e, s.dim)), static_cast<T>(kNormEps));
       for (int64_t l = 0; l < s.prototypes; ++l) sim[l] = T(1) + sim[l] * a;
-      if (has_nan(sim.data(), s.prototypes))
-        select_top_k(sim.data(), s.prototypes, s.k, values + n * s.k, indices + n * s.k);
-      else
-        select_top_k_of_numbers(sim.data(), s.prototypes, s.k, values + n * s.k, indices + n * s.k);
+      T* row_values = values + n * s.k;
+      int64_t* row_indices = indices + n * s.k;
+      if (has_nan(sim.data(), s.prototypes)) {
+        select_top_k(sim.data(), s.prototypes, s.k, row_values, row_indices);
+      } else if (order == KeptOrder::kDescending) {
+        select_top_k_of_numbers(sim.data(), s.prototypes, s.k, row_values, row_indices);
+      } else {
+        for (int64_t l = 0; l < s.prototypes; ++l) keys[l] = order_key(sim[l]);
+        select_top_k_in_index_order(sim.data(), keys.data(), s.prototypes, s.k,
+                                    scratch_values.data(), scratch_indices.data(), row_values,
+                                    row_indices);
+      }
     }
   });
 }
@@ -211,11 +291,11 @@ void topk_filter_backward_cpu(const T* grad_values, const T* values, const int64
 }
 
 template void topk_filter_forward_cpu<kThisCpuVariant, float>(const float*, const float*,
-                                                              const TopkFilterSizes&, float*,
-                                                              int64_t*);
+                                                              const TopkFilterSizes&, KeptOrder,
+                                                              float*, int64_t*);
 template void topk_filter_forward_cpu<kThisCpuVariant, double>(const double*, const double*,
-                                                               const TopkFilterSizes&, double*,
-                                                               int64_t*);
+                                                               const TopkFilterSizes&, KeptOrder,
+                                                               double*, int64_t*);
 template void topk_filter_backward_cpu<kThisCpuVariant, float>(const float*, const float*,
                                                                const int64_t*, const float*,
                                                                const float*, const TopkFilterSizes&,

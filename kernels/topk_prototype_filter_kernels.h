@@ -58,10 +58,15 @@ struct TopkFilterSizes {
   int64_t k = 0;
 };
 
+// The order of a row's kept entries: the filter's (descending), or any order, for callers that
+// only place them by index (the dense form): the same entries, and on the CPU a row without NaN
+// is then selected faster, in prototype order.
+enum class KeptOrder { kDescending, kAny };
+
 // CPU, compiled once per CpuCapability (kernels/cpu_capability.h).
 template <CpuCapability C, typename T>
 void topk_filter_forward_cpu(const T* entities, const T* prototypes, const TopkFilterSizes& sizes,
-                             T* values, int64_t* indices);
+                             KeptOrder order, T* values, int64_t* indices);
 
 template <CpuCapability C, typename T>
 void topk_filter_backward_cpu(const T* grad_values, const T* values, const int64_t* indices,

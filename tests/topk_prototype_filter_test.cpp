@@ -80,6 +80,40 @@ TEST_P(TopkFilterParity, TiesGoToTheLowerPrototypeIndex) {
   EXPECT_TRUE(torch::equal(kept.indices.cpu(), expected)) << kept.indices << expected;
 }
 
+// KeptOrder::kAny (the dense form's) keeps exactly the entries of the filter's order, bit for bit,
+// for both types: random rows, repeated prototypes (equal similarities), a zero row (every
+// similarity 1, so the k lowest indices) and a NaN row.
+TEST_P(TopkFilterParity, AnyOrderKeepsTheSameEntriesAsTheFiltersOrder) {
+  POLYPHONY_KERNEL_TARGET(target, GetParam());
+  const torch::Device device = target.device;
+  const auto by_index = [](const at::Tensor& values, const at::Tensor& indices) {
+    const auto order = std::get<1>(indices.sort(1));
+    return std::pair{values.gather(1, order).cpu(), indices.gather(1, order).cpu()};
+  };
+  for (const auto dtype : {torch::kFloat, torch::kDouble}) {
+    if (device.is_cuda() && dtype == torch::kDouble) continue;
+    const auto options = torch::dtype(dtype).device(device);
+    for (const auto& c : kCases) {
+      auto e = torch::randn({c.rows, c.dim}, options);
+      auto base = torch::randn({(c.prototypes + 1) / 2, c.dim}, options);
+      auto p = torch::cat({base, base}).narrow(0, 0, c.prototypes).contiguous();
+      if (c.rows > 2) {
+        e[0].zero_();
+        e[1][0] = NAN;
+      }
+      const auto sorted = topk_prototype_filter(e, p, c.k);
+      const auto any = topk_prototype_filter(e, p, c.k, kernels::KeptOrder::kAny);
+      const auto [sorted_values, sorted_indices] = by_index(sorted.values, sorted.indices);
+      const auto [any_values, any_indices] = by_index(any.values, any.indices);
+      const std::string where = "N=" + std::to_string(c.rows) +
+                                " L=" + std::to_string(c.prototypes) + " k=" + std::to_string(c.k);
+      EXPECT_TRUE(torch::equal(any_indices, sorted_indices)) << where << " " << dtype;
+      EXPECT_TRUE(torch::equal(any_values.nan_to_num(-7), sorted_values.nan_to_num(-7)))
+          << where << " " << dtype;
+    }
+  }
+}
+
 TEST_P(TopkFilterParity, DenseFormKeepsKPerRowAndZerosTheRest) {
   POLYPHONY_KERNEL_TARGET(target, GetParam());
   const torch::Device device = target.device;
