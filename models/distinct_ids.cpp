@@ -10,8 +10,8 @@ namespace {
 
 // The distinct ids in ascending order and each slot's position among them, by marking the ids in
 // a table as long as the largest id: a pass over the slots and one over the table, where
-// at::_unique sorts the slots (3 % of a UI-ProtoMF step). Only for int64 ids in [0, 4n] or up to
-// 65,536, so that the table stays small next to the batch; nullopt otherwise.
+// at::_unique sorts the slots (3 % of a UI-ProtoMF step). Only for non-negative int64 ids below
+// max(4n, 65,536), so that the table stays small next to the batch; nullopt otherwise.
 std::optional<DistinctIds> distinct_by_marking(const at::Tensor& ids) {
   if (ids.scalar_type() != at::kLong) return std::nullopt;
   const auto flat = ids.contiguous().view(-1);
