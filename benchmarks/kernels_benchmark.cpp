@@ -7,6 +7,7 @@
 
 #include "benchmarks/benchmarks.h"
 #include "kernels/csr_matmul.h"
+#include "kernels/row_updates.h"
 #include "kernels/spectral_norm.h"
 #include "kernels/topk_prototype_filter.h"
 
@@ -115,6 +116,28 @@ void csr_matmul_bench(benchmark::State& state, torch::Device device, int64_t nod
   state.SetItemsProcessed(a.values().numel() * state.iterations());
 }
 
+// Lazy Adam on `n` distinct random rows (ascending, as a coalesced gradient holds them) of a
+// [rows, 64] table: a sparse MF step's update of its item table. Different rows at each call, so a
+// large table's rows come from memory, as in training.
+void adam_rows_bench(benchmark::State& state, torch::Device device, int64_t rows, int64_t n) {
+  const auto options = torch::device(device);
+  const auto table = torch::randn({rows, 64}, options);
+  const auto first = torch::zeros_like(table), second = torch::zeros_like(table);
+  std::vector<RowGradient> batches;
+  for (int i = 0; i < 16; ++i)
+    batches.push_back(
+        {std::get<0>(torch::randperm(rows, options.dtype(torch::kLong)).narrow(0, 0, n).sort()),
+         torch::randn({n, 64}, options)});
+  AdamRowOptions adam;
+  size_t next = 0;
+  for (auto _ : state) {
+    ++adam.step;
+    adam_update_rows(table, batches[next++ % batches.size()], first, second, adam);
+    synchronize(device);
+  }
+  state.SetItemsProcessed(n * state.iterations());
+}
+
 }  // namespace
 
 KernelSizes KernelSizes::gpu() { return {1000000, 4096, 100000, 500000}; }
@@ -156,6 +179,12 @@ std::vector<benchmark::internal::Benchmark*> register_kernel_benchmarks(const c1
         std::string(reference ? "csr_matmul_torch_mm/" : "csr_matmul/") + dev +
             "/n:10000/nnz:2M/d:64",
         "entries/s", csr_matmul_bench, device, int64_t{10000}, int64_t{2000000}, reference));
+  // The rows a sparse MF step of 4,096 interactions updates, from a catalogue of 10 k and 1 M
+  // items.
+  for (const int64_t rows : {int64_t{10000}, int64_t{1000000}})
+    registered.push_back(register_benchmark(
+        "adam_update_rows/" + dev + "/rows:" + (rows == 10000 ? "10k" : "1M") + "/n:8192/d:64",
+        "rows/s", adam_rows_bench, device, rows, std::min<int64_t>(rows, 8192)));
   return registered;
 }
 

@@ -2,8 +2,10 @@
 #include <torch/torch.h>
 
 #include "benchmarks/benchmarks.h"
+#include "engine/run/process_memory.h"
 
 int main(int argc, char** argv) {
+  polyphony::configure_process_memory();  // as `polyphony bench` runs
   torch::manual_seed(0);
   for (const auto& device : polyphony::benchmark_devices()) {
     const auto sizes =

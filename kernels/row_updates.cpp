@@ -29,6 +29,11 @@ struct Gathered {
       full.copy_(values);
     }
   }
+  // Writes the updated rows back to the table; whether they are all finite.
+  at::Tensor put_table(const at::Tensor& table, const at::Tensor& values) const {
+    put(table, values);
+    return values.isfinite().all();
+  }
 };
 
 RowGradient contiguous(const RowGradient& rows) {
@@ -62,10 +67,13 @@ kernels::RowUpdateSizes sizes_of(const RowGradient& rows) {
   return {rows.gradient.size(0), rows.gradient.size(1)};
 }
 
+at::Tensor flag(bool finite) { return at::scalar_tensor(finite, at::kBool); }
+
 }  // namespace
 
-void adam_update_rows(const at::Tensor& table, const RowGradient& given, const at::Tensor& first,
-                      const at::Tensor& second, const AdamRowOptions& o, RowUpdatePath path) {
+at::Tensor adam_update_rows(const at::Tensor& table, const RowGradient& given,
+                            const at::Tensor& first, const at::Tensor& second,
+                            const AdamRowOptions& o, RowUpdatePath path) {
   at::NoGradGuard no_grad;
   const RowGradient rows = contiguous(given);
   const double t = static_cast<double>(o.step);
@@ -77,14 +85,15 @@ void adam_update_rows(const at::Tensor& table, const RowGradient& given, const a
     check_fused("adam_update_rows", table, rows, {first, second});
     const kernels::AdamRowRule rule{o.beta1,          o.beta2, o.epsilon, step_size,
                                     root_correction2, decay,   l2};
+    bool finite = true;
     AT_DISPATCH_FLOATING_TYPES(table.scalar_type(), "adam_update_rows", [&] {
       kernels::dispatch_by_cpu_capability([&](auto cpu) {
-        kernels::adam_rows_cpu<decltype(cpu)::value, scalar_t>(
+        finite = kernels::adam_rows_cpu<decltype(cpu)::value, scalar_t>(
             table.data_ptr<scalar_t>(), first.data_ptr<scalar_t>(), second.data_ptr<scalar_t>(),
             rows.gradient.data_ptr<scalar_t>(), index_of(rows), sizes_of(rows), rule);
       });
     });
-    return;
+    return flag(finite);
   }
   const Gathered gather{rows};
   auto w = gather.of(table);
@@ -95,24 +104,26 @@ void adam_update_rows(const at::Tensor& table, const RowGradient& given, const a
   w.addcdiv_(m, v.sqrt().div_(root_correction2).add_(o.epsilon), -step_size);
   gather.put(first, m);
   gather.put(second, v);
-  gather.put(table, w);
+  return gather.put_table(table, w);
 }
 
-void adagrad_update_rows(const at::Tensor& table, const RowGradient& given, const at::Tensor& sums,
-                         double lr, double weight_decay, double epsilon, RowUpdatePath path) {
+at::Tensor adagrad_update_rows(const at::Tensor& table, const RowGradient& given,
+                               const at::Tensor& sums, double lr, double weight_decay,
+                               double epsilon, RowUpdatePath path) {
   at::NoGradGuard no_grad;
   const RowGradient rows = contiguous(given);
   if (fused(table, path)) {
     check_fused("adagrad_update_rows", table, rows, {sums});
     const kernels::AdagradRowRule rule{lr, weight_decay, epsilon};
+    bool finite = true;
     AT_DISPATCH_FLOATING_TYPES(table.scalar_type(), "adagrad_update_rows", [&] {
       kernels::dispatch_by_cpu_capability([&](auto cpu) {
-        kernels::adagrad_rows_cpu<decltype(cpu)::value, scalar_t>(
+        finite = kernels::adagrad_rows_cpu<decltype(cpu)::value, scalar_t>(
             table.data_ptr<scalar_t>(), sums.data_ptr<scalar_t>(),
             rows.gradient.data_ptr<scalar_t>(), index_of(rows), sizes_of(rows), rule);
       });
     });
-    return;
+    return flag(finite);
   }
   const Gathered gather{rows};
   auto w = gather.of(table);
@@ -120,24 +131,26 @@ void adagrad_update_rows(const at::Tensor& table, const RowGradient& given, cons
   auto s = gather.of(sums).add_(g.pow(2).mean(1));
   w.sub_(lr * g / (s.sqrt() + epsilon).unsqueeze(1));
   gather.put(sums, s);
-  gather.put(table, w);
+  return gather.put_table(table, w);
 }
 
-void sgd_update_rows(const at::Tensor& table, const RowGradient& given, const at::Tensor& buffer,
-                     double lr, double momentum, double weight_decay, RowUpdatePath path) {
+at::Tensor sgd_update_rows(const at::Tensor& table, const RowGradient& given,
+                           const at::Tensor& buffer, double lr, double momentum,
+                           double weight_decay, RowUpdatePath path) {
   at::NoGradGuard no_grad;
   const RowGradient rows = contiguous(given);
   if (fused(table, path)) {
     check_fused("sgd_update_rows", table, rows, {buffer});
     const kernels::SgdRowRule rule{lr, momentum, weight_decay};
+    bool finite = true;
     AT_DISPATCH_FLOATING_TYPES(table.scalar_type(), "sgd_update_rows", [&] {
       kernels::dispatch_by_cpu_capability([&](auto cpu) {
-        kernels::sgd_rows_cpu<decltype(cpu)::value, scalar_t>(
+        finite = kernels::sgd_rows_cpu<decltype(cpu)::value, scalar_t>(
             table.data_ptr<scalar_t>(), buffer.defined() ? buffer.data_ptr<scalar_t>() : nullptr,
             rows.gradient.data_ptr<scalar_t>(), index_of(rows), sizes_of(rows), rule);
       });
     });
-    return;
+    return flag(finite);
   }
   const Gathered gather{rows};
   auto w = gather.of(table);
@@ -147,7 +160,7 @@ void sgd_update_rows(const at::Tensor& table, const RowGradient& given, const at
     gather.put(buffer, g);
   }
   w.sub_(lr * g);
-  gather.put(table, w);
+  return gather.put_table(table, w);
 }
 
 }  // namespace polyphony

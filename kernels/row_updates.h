@@ -5,6 +5,10 @@
 // request, the same rule as tensor operations (gather, update, scatter). Both follow one
 // definition (engine/train/row_sparse_optimizer.h) and are tested against each other, on every
 // kernel target, and against a double-precision reference.
+//
+// Each update returns whether every value it wrote to the table is finite, as a bool scalar on the
+// table's device (no host read): a trainer can then tell a diverged table without scanning all of
+// its rows.
 
 #include <cstdint>
 
@@ -31,18 +35,19 @@ struct AdamRowOptions {
 };
 
 // Lazy Adam: first/second [rows, d].
-void adam_update_rows(const at::Tensor& table, const RowGradient& rows, const at::Tensor& first,
-                      const at::Tensor& second, const AdamRowOptions& options,
-                      RowUpdatePath path = RowUpdatePath::kFused);
+at::Tensor adam_update_rows(const at::Tensor& table, const RowGradient& rows,
+                            const at::Tensor& first, const at::Tensor& second,
+                            const AdamRowOptions& options,
+                            RowUpdatePath path = RowUpdatePath::kFused);
 
 // Row-wise Adagrad: sums [rows], each row's running sum of its mean squared gradient.
-void adagrad_update_rows(const at::Tensor& table, const RowGradient& rows, const at::Tensor& sums,
-                         double lr, double weight_decay, double epsilon,
-                         RowUpdatePath path = RowUpdatePath::kFused);
+at::Tensor adagrad_update_rows(const at::Tensor& table, const RowGradient& rows,
+                               const at::Tensor& sums, double lr, double weight_decay,
+                               double epsilon, RowUpdatePath path = RowUpdatePath::kFused);
 
 // SGD with lazy momentum: buffer [rows, d] (undefined without momentum).
-void sgd_update_rows(const at::Tensor& table, const RowGradient& rows, const at::Tensor& buffer,
-                     double lr, double momentum, double weight_decay,
-                     RowUpdatePath path = RowUpdatePath::kFused);
+at::Tensor sgd_update_rows(const at::Tensor& table, const RowGradient& rows,
+                           const at::Tensor& buffer, double lr, double momentum,
+                           double weight_decay, RowUpdatePath path = RowUpdatePath::kFused);
 
 }  // namespace polyphony

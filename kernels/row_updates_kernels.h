@@ -38,17 +38,18 @@ struct SgdRowRule {
   double lr = 0, momentum = 0, weight_decay = 0;
 };
 
-// Each compiled once per CpuCapability (kernels/cpu_capability.h); rows in parallel.
+// Each compiled once per CpuCapability (kernels/cpu_capability.h); rows in parallel. Each returns
+// whether every value it wrote to the table is finite.
 template <CpuCapability C, typename T>
-void adam_rows_cpu(T* table, T* first, T* second, const T* gradient, const int64_t* index,
+bool adam_rows_cpu(T* table, T* first, T* second, const T* gradient, const int64_t* index,
                    const RowUpdateSizes& sizes, const AdamRowRule& rule);
 
 template <CpuCapability C, typename T>
-void adagrad_rows_cpu(T* table, T* sums, const T* gradient, const int64_t* index,
+bool adagrad_rows_cpu(T* table, T* sums, const T* gradient, const int64_t* index,
                       const RowUpdateSizes& sizes, const AdagradRowRule& rule);
 
 template <CpuCapability C, typename T>
-void sgd_rows_cpu(T* table, T* buffer, const T* gradient, const int64_t* index,
+bool sgd_rows_cpu(T* table, T* buffer, const T* gradient, const int64_t* index,
                   const RowUpdateSizes& sizes, const SgdRowRule& rule);
 
 }  // namespace polyphony::kernels

@@ -128,7 +128,7 @@ if wanted train; then
   step $log "train: the default demo on CUDA" 90 "$polyphony" train --device cuda --out "$work/demo"
   tail -n 12 "$out/$log" | grep -E "epoch|NDCG|peak" | tail -n 4 >> "$summary"
   grep -o '"peak_cuda_memory_mb":[^,}]*' "$work/demo/metrics.jsonl" | tail -n 1 >> "$summary"
-  # Row-sparse embedding updates on CUDA (the tensor-operation path of engine/train/row_updates),
+  # Row-sparse embedding updates on CUDA (the tensor-operation path of kernels/row_updates),
   # at a catalogue of a million items, where they matter.
   step $log "train: --embedding-updates sparse on CUDA, 1 M items" 90 "$polyphony" train \
     --device cuda --embedding-updates sparse --epochs 2 --eval-every 1 --eval-protocol sampled:100 \

@@ -7,7 +7,11 @@
 #include <torch/torch.h>
 
 #include <cmath>
+#include <functional>
+#include <limits>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "device_cases.h"
 #include "kernels/row_updates.h"
@@ -139,6 +143,63 @@ TEST_P(RowUpdateParity, SgdWithAndWithoutMomentumFollowsTheRule) {
       const std::string what = shape_name(s) + " sgd momentum " + std::to_string(momentum);
       expect_near(w, rw, what + " weights");
       if (momentum > 0) expect_near(buffer, rb, what + " buffer");
+    }
+  }
+}
+
+// Each update tells whether every value it wrote to the table is finite, so a trainer need not
+// scan the table: false exactly when an updated row turned non-finite, whichever row (the last of
+// a thread's share included), by either path.
+TEST_P(RowUpdateParity, ReportsWhetherEveryValueWrittenIsFinite) {
+  POLYPHONY_KERNEL_TARGET(target, GetParam());
+  const auto options = torch::dtype(torch::kFloat).device(target.device);
+  const double inf = std::numeric_limits<double>::infinity();
+  using Update = std::function<at::Tensor(const at::Tensor&, const RowGradient&, RowUpdatePath)>;
+  const std::vector<std::pair<std::string, Update>> updates = {
+      {"adam",
+       [&](const at::Tensor& w, const RowGradient& r, RowUpdatePath path) {
+         return adam_update_rows(w, r, torch::zeros_like(w), torch::zeros_like(w), {}, path);
+       }},
+      {"adagrad",
+       [&](const at::Tensor& w, const RowGradient& r, RowUpdatePath path) {
+         return adagrad_update_rows(w, r, torch::zeros({w.size(0)}, w.options()), 0.1, 0.01, 1e-10,
+                                    path);
+       }},
+      {"sgd momentum",
+       [&](const at::Tensor& w, const RowGradient& r, RowUpdatePath path) {
+         return sgd_update_rows(w, r, torch::zeros_like(w), 0.1, 0.9, 0.01, path);
+       }},
+      {"sgd", [&](const at::Tensor& w, const RowGradient& r, RowUpdatePath path) {
+         return sgd_update_rows(w, r, at::Tensor(), 0.1, 0, 0.01, path);
+       }}};
+  const Shape s{3000, 67, 1000, false};
+  for (const auto& [name, update] : updates) {
+    for (const auto path : {RowUpdatePath::kFused, RowUpdatePath::kOperators}) {
+      const std::string what =
+          name + (path == RowUpdatePath::kFused ? " fused" : " operators") + ": ";
+      const Rows r = random_rows(s, target.device);
+      auto table = torch::randn({s.rows, s.d}, options);
+      // A row no update reads is none of its business.
+      const int64_t unread =
+          torch::ones({s.rows}).index_fill_(0, r.read, 0).nonzero()[0].item<int64_t>();
+      table[unread][0] = std::nan("");
+      const auto finite = update(table, on(r, target.device), path);
+      EXPECT_EQ(finite.device(), table.device()) << what;
+      EXPECT_TRUE(finite.item<bool>()) << what << "finite gradients";
+      for (const int64_t row : {int64_t{0}, s.n / 2, s.n - 1}) {
+        for (const double bad : {std::nan(""), inf, -inf}) {
+          Rows broken = r;
+          broken.gradient = r.gradient.clone();
+          broken.gradient[row][s.d - 1] = bad;
+          auto copy = torch::randn({s.rows, s.d}, options);
+          EXPECT_FALSE(update(copy, on(broken, target.device), path).item<bool>())
+              << what << bad << " in the gradient of updated row " << row;
+        }
+        auto nan_row = torch::randn({s.rows, s.d}, options);
+        nan_row[r.read[row].item<int64_t>()][3] = std::nan("");
+        EXPECT_FALSE(update(nan_row, on(r, target.device), path).item<bool>())
+            << what << "updated row " << row << " held a NaN";
+      }
     }
   }
 }

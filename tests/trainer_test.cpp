@@ -337,5 +337,55 @@ TEST(Trainer, RollbackReloadsTheLastCheckpointWithAHalvedLearningRate) {
                   "2 rollbacks did not help");
 }
 
+// An item table whose gradient turns to NaN on chosen calls of score() while the scores, and so
+// the loss, stay finite (the square root of 0 has an infinite derivative): only the parameters
+// show the divergence.
+class DivergingTable : public Recommender {
+ public:
+  explicit DivergingTable(int64_t nan_call)
+      : table_(register_embedding_table("items", torch::randn({kItems, 4}))), nan_call_(nan_call) {}
+  std::string kind() const override { return "diverging-table"; }
+  nlohmann::json config() const override { return nlohmann::json::object(); }
+  at::Tensor score(const at::Tensor&, const at::Tensor& items) override {
+    auto rows = embedding_rows(table_, items.reshape(-1));
+    if (++calls_ == nan_call_) rows = rows + (rows - rows).sqrt();
+    return rows.sum(1).view_as(items);
+  }
+  at::Tensor score_all_items(const at::Tensor& users) override {
+    return table_.sum(1).unsqueeze(0).expand({users.size(0), kItems}).clone();
+  }
+
+ private:
+  at::Tensor table_;
+  int64_t nan_call_;
+  int64_t calls_ = 0;
+};
+
+class TrainerNonFiniteParameters : public ::testing::TestWithParam<EmbeddingUpdates> {};
+
+// A check after every step, so that step 6's loss (of NaN parameters) does not tell first. Dense
+// updates: the scan of the parameters finds it. Row-sparse: the table was scanned at step 1 and is
+// not again; the row updates' own report finds it.
+TEST_P(TrainerNonFiniteParameters, StopTheRunAtTheNextCheck) {
+  const TrainingData setup = make_training_data();
+  TempDir dir;
+  DivergingTable model(5);
+  auto options = diverging_options(dir.path());
+  options.checkpoints.every_steps = 1;
+  options.optimizer.embedding_updates = GetParam();
+  const std::string message =
+      error_of([&] { Trainer(model, setup.train, setup.sampler, options).fit(); });
+  EXPECT_CONTAINS(message, "training diverged: non-finite parameters by step 5 (epoch 1)");
+  EXPECT_CONTAINS(message,
+                  "the last good checkpoint is " + (dir.path() / "step-000000004.ckpt").string());
+  EXPECT_EQ(CheckpointDirectory(dir.path(), 3).list().front().filename(), "step-000000004.ckpt");
+}
+
+INSTANTIATE_TEST_SUITE_P(EmbeddingUpdates, TrainerNonFiniteParameters,
+                         ::testing::Values(EmbeddingUpdates::kDense, EmbeddingUpdates::kRowSparse),
+                         [](const auto& info) {
+                           return info.param == EmbeddingUpdates::kDense ? "Dense" : "RowSparse";
+                         });
+
 }  // namespace
 }  // namespace polyphony

@@ -1,7 +1,6 @@
 // polyphony: the command line. It only composes the engine and the models.
 
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <string>
@@ -11,6 +10,7 @@
 #include <cxxopts.hpp>
 
 #include "common/error.h"
+#include "engine/run/process_memory.h"
 #include "kernels/cpu_capability.h"
 #include "tools/commands.h"
 #include "tools/error_message.h"
@@ -61,10 +61,7 @@ void print_usage(std::FILE* to) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  // Large CPU tensors on transparent huge pages (PyTorch's own switch, read at its first
-  // allocation), unless the user chose: a step reads embedding rows scattered over tables of
-  // hundreds of MB, and with 4 KiB pages each row costs a TLB miss (docs/benchmarks.md).
-  setenv("THP_MEM_ALLOC_ENABLE", "1", /*overwrite=*/0);
+  polyphony::configure_process_memory();
   if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
     // No command is a usage error: status 2, like every other mistake (docs/cli.md).
     print_usage(argc < 2 ? stderr : stdout);

@@ -32,6 +32,10 @@ void ModelOptimizer::step() {
   if (rows_) rows_->step();
 }
 
+at::Tensor ModelOptimizer::tables_written_finite() const {
+  return rows_ ? rows_->written_finite() : at::Tensor();
+}
+
 void ModelOptimizer::save(torch::serialize::OutputArchive& archive) const {
   if (dense_) dense_->save(archive);
   if (rows_) {

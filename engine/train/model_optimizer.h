@@ -24,6 +24,8 @@ class ModelOptimizer {
   void set_learning_rate(double lr);
   void zero_grad();
   void step();
+  // RowSparseOptimizer::written_finite of the tables (undefined with dense updates).
+  at::Tensor tables_written_finite() const;
   // The dense optimiser's state as torch::optim writes it (so checkpoints of dense runs keep
   // their layout), the row-wise state under "row_sparse".
   void save(torch::serialize::OutputArchive& archive) const;

@@ -41,6 +41,11 @@ RowSparseOptimizer::RowSparseOptimizer(std::vector<at::Tensor> tables, Optimizer
   for (const auto& t : tables_)
     TORCH_CHECK(t.dim() == 2, "row-sparse updates need embedding tables [rows, d], got ",
                 t.sizes());
+  reset_written_finite();
+}
+
+void RowSparseOptimizer::reset_written_finite() {
+  if (!tables_.empty()) written_finite_ = at::ones({}, tables_.front().options().dtype(at::kBool));
 }
 
 void RowSparseOptimizer::zero_grad() {
@@ -50,10 +55,10 @@ void RowSparseOptimizer::zero_grad() {
 void RowSparseOptimizer::step() {
   at::NoGradGuard no_grad;
   for (size_t i = 0; i < tables_.size(); ++i)
-    if (tables_[i].grad().defined()) update(tables_[i], states_[i]);
+    if (tables_[i].grad().defined()) written_finite_.logical_and_(update(tables_[i], states_[i]));
 }
 
-void RowSparseOptimizer::update(const at::Tensor& table, TableState& state) {
+at::Tensor RowSparseOptimizer::update(const at::Tensor& table, TableState& state) {
   const auto& o = options_;
   const RowGradient rows = rows_of(table.grad());
   ++state.steps;
@@ -67,14 +72,16 @@ void RowSparseOptimizer::update(const at::Tensor& table, TableState& state) {
     adam.weight_decay = o.weight_decay;
     adam.decoupled = o.name == "adamw";
     adam.step = state.steps;
-    adam_update_rows(table, rows, state.first, state.second, adam, path_);
-  } else if (o.name == "adagrad") {
-    if (!state.second.defined()) state.second = at::zeros({table.size(0)}, table.options());
-    adagrad_update_rows(table, rows, state.second, o.lr, o.weight_decay, kAdagradEpsilon, path_);
-  } else {  // sgd, as torch::optim::SGD without dampening or Nesterov
-    if (o.momentum > 0 && !state.first.defined()) state.first = at::zeros_like(table);
-    sgd_update_rows(table, rows, state.first, o.lr, o.momentum, o.weight_decay, path_);
+    return adam_update_rows(table, rows, state.first, state.second, adam, path_);
   }
+  if (o.name == "adagrad") {
+    if (!state.second.defined()) state.second = at::zeros({table.size(0)}, table.options());
+    return adagrad_update_rows(table, rows, state.second, o.lr, o.weight_decay, kAdagradEpsilon,
+                               path_);
+  }
+  // sgd, as torch::optim::SGD without dampening or Nesterov
+  if (o.momentum > 0 && !state.first.defined()) state.first = at::zeros_like(table);
+  return sgd_update_rows(table, rows, state.first, o.lr, o.momentum, o.weight_decay, path_);
 }
 
 void RowSparseOptimizer::save(torch::serialize::OutputArchive& archive) const {
@@ -112,6 +119,7 @@ void RowSparseOptimizer::load(torch::serialize::InputArchive& archive) {
     s.second = read("second", options_.name == "adagrad" ? rows_only : rows_by_d);
     states_[i] = std::move(s);
   }
+  reset_written_finite();
 }
 
 }  // namespace polyphony

@@ -41,6 +41,9 @@ class RowSparseOptimizer {
   void zero_grad();
   // Updates the rows each table's gradient holds (every row for a dense gradient).
   void step();
+  // Whether every value the updates wrote to the tables since construction or load() is finite:
+  // a bool scalar on the tables' device, read without scanning them (undefined without tables).
+  const at::Tensor& written_finite() const { return written_finite_; }
 
   // The state (moments or accumulators and step counts) under `archive`, and back: a resumed run
   // continues exactly.
@@ -54,12 +57,15 @@ class RowSparseOptimizer {
     int64_t steps = 0;  // steps that updated the table (Adam's bias correction)
   };
 
-  void update(const at::Tensor& table, TableState& state);
+  // Whether every value it wrote is finite.
+  at::Tensor update(const at::Tensor& table, TableState& state);
+  void reset_written_finite();
 
   std::vector<at::Tensor> tables_;
   std::vector<TableState> states_;
   OptimizerOptions options_;
   RowUpdatePath path_;
+  at::Tensor written_finite_;
 };
 
 }  // namespace polyphony

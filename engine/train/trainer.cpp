@@ -269,7 +269,16 @@ void Trainer::synchronize_gradients(State& s, at::Tensor finite) {
 bool Trainer::healthy(const State& s) {
   torch::NoGradGuard no_grad;
   std::vector<at::Tensor> flags{s.all_finite.view({1})};
-  for (const auto& p : parameters_) flags.push_back(all_finite(p).view({1}));
+  for (const auto& p : dense_parameters_) flags.push_back(all_finite(p).view({1}));
+  // A row-sparse table changes only where the row updates write, and they report non-finite
+  // values themselves: scanning a catalogue of millions of rows at each check would cost more
+  // than the steps between checks (#25). It is scanned once, for the values it started with.
+  if (!tables_.empty()) {
+    if (!tables_scanned_)
+      for (const auto& t : tables_) flags.push_back(all_finite(t).view({1}));
+    tables_scanned_ = true;
+    flags.push_back(optimizer_->tables_written_finite().view({1}));
+  }
   const bool ok = torch::cat(flags).all().item<bool>();  // one host read
   return !any_process(!ok);
 }
@@ -376,6 +385,7 @@ void Trainer::save_state(const State& s, const std::map<std::string, at::Tensor>
 
 void Trainer::restore(State& s, torch::serialize::InputArchive& archive) {
   const auto device = train_.users.device();
+  tables_scanned_ = false;
   try {
     torch::serialize::InputArchive model, optimizer, trainer, sums, best, rng;
     archive.read("model", model);
@@ -598,6 +608,7 @@ TrainingSummary Trainer::fit(torch::serialize::InputArchive* resume) {
         dense_parameters_.end());
   }
   optimizer_ = std::make_unique<ModelOptimizer>(dense_parameters_, tables_, options_.optimizer);
+  tables_scanned_ = false;
   State s;
   const int64_t resumed_from_step = start_or_resume(s, resume);
   auto finish = [&](bool interrupted) {

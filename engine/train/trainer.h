@@ -215,6 +215,9 @@ class Trainer {
   std::vector<at::Tensor> parameters_;
   // With row-sparse embedding updates, the model's embedding tables and the other parameters.
   std::vector<at::Tensor> tables_, dense_parameters_;
+  // Whether healthy() has scanned the tables since they were set (start or restore): after that,
+  // the row updates' own flag answers for them.
+  bool tables_scanned_ = false;
   std::unique_ptr<ModelOptimizer> optimizer_;
   std::unique_ptr<CheckpointDirectory> checkpoints_;
   int64_t steps_per_epoch_ = 0;
