@@ -14,25 +14,12 @@ using testing::error_of;
 class LaunchVariables {
  public:
   explicit LaunchVariables(const std::vector<std::pair<std::string, std::string>>& values) {
-    for (const char* name : {"WORLD_SIZE", "RANK", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT",
-                             "POLYPHONY_DIST_BACKEND"}) {
-      const char* old = std::getenv(name);
-      saved_.emplace_back(name, old ? std::optional<std::string>(old) : std::nullopt);
-      ::unsetenv(name);
-    }
     for (const auto& [name, value] : values) ::setenv(name.c_str(), value.c_str(), 1);
-  }
-  ~LaunchVariables() {
-    for (const auto& [name, value] : saved_) {
-      if (value)
-        ::setenv(name.c_str(), value->c_str(), 1);
-      else
-        ::unsetenv(name.c_str());
-    }
   }
 
  private:
-  std::vector<std::pair<std::string, std::optional<std::string>>> saved_;
+  testing::ScopedEnvironment saved_{
+      {"WORLD_SIZE", "RANK", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT", "POLYPHONY_DIST_BACKEND"}};
 };
 
 TEST(LaunchEnvironment, AbsentWithoutWorldSize) {

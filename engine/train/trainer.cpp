@@ -272,7 +272,8 @@ bool Trainer::healthy(const State& s) {
   for (const auto& p : dense_parameters_) flags.push_back(all_finite(p).view({1}));
   // A row-sparse table changes only where the row updates write, and they report non-finite
   // values themselves: scanning a catalogue of millions of rows at each check would cost more
-  // than the steps between checks (#25). It is scanned once, for the values it started with.
+  // than the steps between checks (docs/benchmarks.md). It is scanned once, for the values it
+  // started with.
   if (!tables_.empty()) {
     if (!tables_scanned_)
       for (const auto& t : tables_) flags.push_back(all_finite(t).view({1}));
