@@ -15,8 +15,8 @@ export LSAN_OPTIONS="suppressions=$root/fuzz/lsan_suppressions.txt${LSAN_OPTIONS
 export ASAN_OPTIONS="quarantine_size_mb=64:allocator_may_return_null=1${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
 # TARGET:MAX_LEN:RSS_LIMIT_MB. LibTorch's own libraries take part of the checkpoint target's memory.
 for entry in interaction_file:4096:2048 lightgcn_folder:4096:2048 attribute_file:4096:2048 \
-  config_file:4096:2048 tensorboard_events:8192:2048 run_json:8192:2048 dataset_cache:8192:2048 \
-  checkpoint_file:8192:3072; do
+  config_file:4096:2048 sweep_file:4096:2048 report_files:8192:2048 tensorboard_events:8192:2048 \
+  run_json:8192:2048 dataset_cache:8192:2048 checkpoint_file:8192:3072; do
   IFS=: read -r target max_len rss_limit <<<"$entry"
   corpus=$build/corpus/$target
   mkdir -p "$corpus"
@@ -29,6 +29,12 @@ for entry in interaction_file:4096:2048 lightgcn_folder:4096:2048 attribute_file
     echo "fuzz: fuzz_$target failed; the input is in $build/"
     exit 1
   fi
+  # libFuzzer's final statistics say how many inputs ran; without them nothing shows it fuzzed.
   runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$')
-  echo "fuzz: fuzz_$target ran ${runs:-?} inputs in ${seconds} s, corpus $(ls "$corpus" | wc -l) files: no finding"
+  if [ -z "$runs" ] || [ "$runs" -eq 0 ]; then
+    tail -n 20 "$log"
+    echo "fuzz: fuzz_$target reported no executed inputs (see $log)"
+    exit 1
+  fi
+  echo "fuzz: fuzz_$target ran $runs inputs in ${seconds} s, corpus $(ls "$corpus" | wc -l) files: no finding"
 done

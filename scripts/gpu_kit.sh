@@ -39,6 +39,11 @@ for b in "${binaries[@]}"; do
 done | sort -u | while read -r name path; do
   [[ $name =~ $base ]] || cp -L "$path" "$kit/lib/$name"
 done
+# The commit the binaries were built from, "+changes" when tracked files differed from it: the
+# run's summary names it, and docs/gpu_runs.tsv records it (scripts/gpu_status.py).
+commit=$(git -C "$root" rev-parse --short HEAD)
+git -C "$root" diff --quiet HEAD -- || commit+="+changes"
+echo "$commit" > "$kit/COMMIT"
 size=$(du -sm "$kit" | cut -f1)
-echo "gpu_kit: $kit ($size MB): $(ls "$kit/bin" | tr '\n' ' ')+ $(ls "$kit/lib" | tr '\n' ' ')"
+echo "gpu_kit: $kit ($size MB, commit $commit): $(ls "$kit/bin" | tr '\n' ' ')+ $(ls "$kit/lib" | tr '\n' ' ')"
 [ "$size" -lt 48 ] || { echo "gpu_kit: the kit is over 48 MB; the device tool carries 64 MB in all" >&2; exit 1; }

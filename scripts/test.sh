@@ -26,11 +26,12 @@ echo "test: default configuration (POLYPHONY_CUDA=AUTO)"
 "$root/scripts/build.sh"
 cd "$root/build"
 set +e
-ctest -j "$jobs" --output-on-failure 2>&1 | tee ctest.log
+ctest -j "$jobs" --output-on-failure --output-junit "$root/build/ctest.junit.xml" 2>&1 | tee ctest.log
 status=${PIPESTATUS[0]}
 set -e
-# ctest lists skipped tests (the CUDA cases without a GPU) after its summary; repeat the
-# summary so that it is the last line.
-grep -q "(Skipped)" ctest.log && echo "(skipped: CUDA cases, no GPU on this machine; scripts/gpu_build.sh runs them)"
+# ctest lists skipped tests after its summary; say why each was skipped (the reason the test
+# gave: no GPU, a CPU without AVX-512, no root for the disk-full test...), then repeat the summary
+# so that it is the last line.
+grep -q "(Skipped)" ctest.log && python3 "$root/tests/skip_reasons.py" "$root/build/ctest.junit.xml"
 grep -E "^[0-9]+% tests passed" ctest.log | tail -n 1
 exit $status

@@ -182,6 +182,38 @@ TEST(ConfigFile, SettingsAndFilesExpandIntoTrainArguments) {
   EXPECT_CONTAINS(error_of([] { expand_configuration({"--set"}); }), "--set needs a value");
 }
 
+// --set ~SECTION.KEY removes what config files and earlier arguments gave the key, wherever the
+// --config stands; a later setting applies again.
+TEST(ConfigFile, ARemovalTakesASettingBackToItsDefault) {
+  TempDir dir;
+  const auto file =
+      dir.write("run.toml",
+                "[data]\nmin_rating = 4\nno_cache = true\n[model]\ndim = 8\nuser_prototypes = 7\n"
+                "[train]\nlr = 0.1\n");
+  using Args = std::vector<std::string>;
+  EXPECT_EQ(expand_configuration({"--set", "~data.min_rating", "--config", file.string()}),
+            (Args{"--no-cache", "--dim", "8", "--set", "model.user_prototypes=7", "--lr", "0.1"}));
+  EXPECT_EQ(expand_configuration({"--config", file.string(), "--set", "~data.no_cache", "--set",
+                                  "~model.user_prototypes", "--set", "~model.dim"}),
+            (Args{"--min-rating", "4", "--lr", "0.1"}));
+  EXPECT_EQ(expand_configuration({"--config", file.string(), "--lr", "0.5", "--set", "~train.lr",
+                                  "--set", "train.lr=0.2"}),
+            (Args{"--min-rating", "4", "--no-cache", "--dim", "8", "--set",
+                  "model.user_prototypes=7", "--lr", "0.2"}));
+  EXPECT_CONTAINS(error_of([] {
+                    expand_configuration({"--set", "~train.epoch"});
+                  }),
+                  "unknown key 'epoch' in [train] — did you mean 'epochs'?");
+  EXPECT_CONTAINS(error_of([] {
+                    expand_configuration({"--set", "~dim"});
+                  }),
+                  "expected ~SECTION.KEY");
+  EXPECT_CONTAINS(error_of([] {
+                    expand_configuration({"--set", "~train.lr=3"});
+                  }),
+                  "expected ~SECTION.KEY");
+}
+
 // One table declares every option: each row reaches the setup, the resolved config (JSON and
 // TOML) holds every row of its section, and the value given is the value used.
 TEST(ConfigFile, EveryOptionOfTheTableLandsWhereItsRowSays) {

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Damaged and busy runs. usage: damaged_run_test.sh POLYPHONY RUN SCRATCH
-# Copies of the finished RUN with a flipped byte in model.pt or a corrupt command.json are refused
-# by every command that reads them, naming the file; a second writer on a run that is training is
+# Copies of the finished RUN with a flipped byte in model.pt, a corrupt command.json or an edited
+# derived file (config.resolved.json, users.txt, items.txt) are refused by every command that
+# reads them, naming the file; a second writer on a run that is training is
 # refused, naming the process that holds it. Each refusal leaves the run as it was
 # (tests/expect_refusal.sh checks it).
 set -uo pipefail
@@ -40,6 +41,24 @@ for text in '{"argu' '{"arguments": 5}'; do
   expect "corrupt/command.json is corrupt" "$cli" eval "$corrupt"
   expect "corrupt/command.json is corrupt" "$cli" train --resume "$corrupt"
 done
+
+# Derived files edited: config.resolved.json, users.txt and items.txt are written from
+# command.json's data and model, and must agree with them (docs/training.md).
+edited=$scratch/edited
+copy_run() { rm -rf "$edited" && cp -r "$run" "$edited"; }
+copy_run
+sed -i 's/"dim": 64/"dim": 16/' "$edited/config.resolved.json"
+expect "edited/config.resolved.json differs from the configuration the run's command.json gives, in model/config/dim \\(16 → 64\\)" \
+  "$cli" eval "$edited"
+copy_run
+head -n 100 "$run/items.txt" >"$edited/items.txt"
+expect "edited/items.txt: 100 ids, where the run's data has [0-9]+" "$cli" recommend "$edited" --users "$user"
+copy_run
+sed -i '2s/.*/'"$(head -n 1 "$run/items.txt")"'/' "$edited/items.txt"
+expect "edited/items.txt:2: '.*', where the run's data has" "$cli" export "$edited" --out "$scratch/edited.pt"
+copy_run
+sed -i '1d' "$edited/users.txt"
+expect "edited/users.txt:1: " "$cli" eval "$edited"
 
 # A second writer while a run trains. The run is named relative to SCRATCH (no slash), so the
 # refusal check leaves alone a folder the first process is busy writing.

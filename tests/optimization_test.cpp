@@ -24,6 +24,31 @@ LearningRateSchedule schedule(const std::string& text, int64_t warmup_steps) {
   return s;
 }
 
+// --embedding-updates auto: dense below kRowSparseFromRows table rows in all, sparse from there;
+// the explicit choices stay, and a model without tables stays dense.
+TEST(EmbeddingUpdates, AutoChoosesByTheTablesRows) {
+  const auto tables = [](int64_t users, int64_t items) {
+    return std::vector<at::Tensor>{torch::zeros({users, 2}), torch::zeros({items, 2})};
+  };
+  const auto auto_updates = cli::parse_embedding_updates("auto");
+  EXPECT_EQ(auto_updates, EmbeddingUpdates::kAuto);
+  EXPECT_EQ(OptimizerOptions().embedding_updates, EmbeddingUpdates::kAuto) << "the default";
+  EXPECT_EQ(resolve_embedding_updates(auto_updates, tables(6040, 3706)), EmbeddingUpdates::kDense);
+  EXPECT_EQ(resolve_embedding_updates(auto_updates, tables(1, kRowSparseFromRows - 2)),
+            EmbeddingUpdates::kDense);
+  EXPECT_EQ(resolve_embedding_updates(auto_updates, tables(1, kRowSparseFromRows - 1)),
+            EmbeddingUpdates::kRowSparse);
+  EXPECT_EQ(resolve_embedding_updates(auto_updates, tables(120000, 1000000)),
+            EmbeddingUpdates::kRowSparse);
+  EXPECT_EQ(resolve_embedding_updates(auto_updates, {}), EmbeddingUpdates::kDense);
+  EXPECT_EQ(resolve_embedding_updates(EmbeddingUpdates::kDense, tables(1, 10000000)),
+            EmbeddingUpdates::kDense);
+  EXPECT_EQ(resolve_embedding_updates(EmbeddingUpdates::kRowSparse, tables(10, 10)),
+            EmbeddingUpdates::kRowSparse);
+  for (const char* name : {"auto", "dense", "sparse"})
+    EXPECT_EQ(cli::embedding_updates_name(cli::parse_embedding_updates(name)), name);
+}
+
 TEST(Schedule, WarmUpThenConstant) {
   const auto s = schedule("constant", 4);
   const double expected[] = {0.25, 0.5, 0.75, 1.0, 1.0, 1.0};

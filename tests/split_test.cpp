@@ -1,6 +1,8 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <algorithm>
+#include <cmath>
 #include <set>
 
 #include "common/error.h"
@@ -156,6 +158,46 @@ TEST(Split, PredefinedPartsAreKept) {
   EXPECT_EQ(s.test.size(), (n >= 2).sum().item<int64_t>());
   d.predefined_part = at::Tensor();
   EXPECT_THROW(make_split(d, parse_split("files")), Error);
+}
+
+// files:VALID carves a seeded validation part out of each user's training interactions (the
+// test file's stay test), keeping at least one training interaction per user.
+TEST(Split, PredefinedFilesWithoutValidationGetOneCarvedFromTraining) {
+  Dataset d = random_dataset(40, 60, 12);
+  auto part = torch::zeros({d.interactions.size()}, torch::kByte);
+  const auto users = d.interactions.users;
+  const auto last = torch::zeros({d.num_users}, torch::kLong)
+                        .scatter_reduce(0, users, torch::arange(users.numel()), "amax");
+  const auto n = torch::bincount(users, {}, d.num_users);
+  part.index_put_({last.masked_select(n >= 2)}, 2);
+  d.predefined_part = part;
+  const auto options = parse_split("files:0.25");
+  const Split s = make_split(d, options);
+  expect_partition(d, s);
+  EXPECT_TRUE(torch::equal(s.part == 2, part == 2)) << "the test file's interactions stay test";
+  const auto train_n = torch::bincount(s.train.users, {}, d.num_users);
+  const auto valid_n = torch::bincount(s.valid.users, {}, d.num_users);
+  const auto before = torch::bincount(users.masked_select(part == 0), {}, d.num_users);
+  for (int64_t u = 0; u < d.num_users; ++u) {
+    const int64_t had = before[u].item<int64_t>();
+    if (had == 0) continue;
+    const int64_t want = std::min<int64_t>(had - 1, std::llround(0.25 * static_cast<double>(had)));
+    EXPECT_EQ(valid_n[u].item<int64_t>(), want) << "user " << u;
+    EXPECT_GE(train_n[u].item<int64_t>(), 1) << "user " << u;
+  }
+  EXPECT_GT(s.valid.size(), 0);
+  EXPECT_TRUE(torch::equal(make_split(d, options).part, s.part)) << "seeded";
+  auto other_seed = options;
+  other_seed.seed += 1;
+  EXPECT_FALSE(torch::equal(make_split(d, other_seed).part, s.part));
+  EXPECT_EQ(options.spec(), "files:0.25");
+  // A folder with its own validation file keeps it; a share then is an error.
+  part.index_put_({torch::tensor({0})}, 1);
+  d.predefined_part = part;
+  EXPECT_NE(testing::error_of([&] { make_split(d, options); }).find("has a validation file"),
+            std::string::npos);
+  for (const char* bad : {"files:0", "files:1", "files:x", "files:-0.1"})
+    EXPECT_THROW(parse_split(bad), Error) << bad;
 }
 
 }  // namespace

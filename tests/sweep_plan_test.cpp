@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <functional>
 
 #include <gtest/gtest.h>
 
@@ -172,6 +173,59 @@ TEST(SweepDirectory, AChangedSweepFileIsRefusedForAStartedPoint) {
             std::string::npos);
 }
 
+// A sweep beyond kMaxSweepPoints is refused before a point is expanded, naming the axes; one at
+// the limit plans in well under a second of work per thousand points (no timing asserted here:
+// docs/benchmarks.md has the figure).
+TEST(SweepPlan, TooManyPointsAreRefusedNamingTheAxes) {
+  TempDir dir;
+  std::string values;
+  for (int i = 1; i <= 1000; ++i) values += (i > 1 ? ", " : "") + std::to_string(i);
+  const auto huge = write(
+      dir, "huge.toml",
+      sweep_text("[axes]\nmodel.dim = [" + values + "]\ntrain.batch_size = [" + values + "]\n"));
+  const std::string error = error_of([&] { read_sweep_plan(huge); });
+  EXPECT_NE(error.find("huge.toml: 1000000 points (model.dim (1000 values) × train.batch_size "
+                       "(1000 values) × 1 seed) are more than a sweep plans (10000)"),
+            std::string::npos)
+      << error;
+  const auto variants = write(dir, "variants.toml",
+                              sweep_text("seeds = 11\n[axes]\nmodel.dim = [" + values +
+                                         "]\n[variants.A]\nmodel.name = \"mf\"\n"));
+  EXPECT_NE(error_of([&] { read_sweep_plan(variants); }).find("11000 points"), std::string::npos);
+  const auto at_limit =
+      write(dir, "limit.toml", sweep_text("seeds = 10\n[axes]\nmodel.dim = [" + values + "]\n"));
+  EXPECT_EQ(read_sweep_plan(at_limit).points.size(), kMaxSweepPoints);
+}
+
+// "~SECTION.KEY" = true in [set] or a variant, and the axis value "~", remove a setting of the
+// base config (here the rating threshold that lightgcn-format data cannot have).
+TEST(SweepPlan, SettingsCanBeRemovedForEveryPointOrOnAnAxis) {
+  TempDir dir;
+  const auto base = write(dir, "base.toml", "[data]\nmin_rating = 4\n[model]\ndim = 8\n");
+  const auto file = write(dir, "s.toml",
+                          "[sweep]\nbase = \"base.toml\"\nseeds = [1]\n"
+                          "[set]\n\"~data.min_rating\" = true\n"
+                          "[axes]\nmodel.dim = [\"~\", 16]\n");
+  const auto plan = read_sweep_plan(file);
+  ASSERT_EQ(plan.points.size(), 2u);
+  EXPECT_EQ(plan.points[0].id, "dim=unset,seed=1");
+  EXPECT_EQ(plan.points[1].id, "dim=16,seed=1");
+  for (const auto& point : plan.points)
+    EXPECT_EQ(last_value(point.arguments, "--min-rating"), "") << point.id;
+  EXPECT_EQ(last_value(plan.points[0].arguments, "--dim"), "");
+  EXPECT_EQ(last_value(plan.points[1].arguments, "--dim"), "16");
+  const auto bad = write(dir, "bad.toml",
+                         "[sweep]\nbase = \"base.toml\"\n"
+                         "[set]\n\"~data.min_ratin\" = true\n");
+  EXPECT_NE(error_of([&] { read_sweep_plan(bad); }).find("did you mean 'min_rating'"),
+            std::string::npos);
+  const auto not_true = write(dir, "not_true.toml",
+                              "[sweep]\nbase = \"base.toml\"\n"
+                              "[set]\n\"~data.min_rating\" = 3\n");
+  EXPECT_NE(error_of([&] { read_sweep_plan(not_true); }).find("\"~SECTION.KEY\" = true"),
+            std::string::npos);
+}
+
 TEST(SlurmScript, OneArrayTaskPerPointRunningThisSweep) {
   TempDir dir;
   const auto plan = read_sweep_plan(write(dir, "it's.toml", sweep_text("seeds = 3\n")));
@@ -199,6 +253,62 @@ TEST(SlurmScript, OneArrayTaskPerPointRunningThisSweep) {
   EXPECT_NE(slurm_array_script(plan, "/sweeps/x", "/opt/polyphony", {}, options)
                 .find("--tensorboard --task \"${SLURM_ARRAY_TASK_ID:?"),
             std::string::npos);
+}
+
+// No value can start a line of its own in the script, or reach sbatch in another syntax than
+// the option's: each option, the extra #SBATCH lines, the settings and the paths.
+TEST(SlurmScript, RefusesValuesThatCouldInjectALineOrBreakSbatchSyntax) {
+  TempDir dir;
+  const auto plan = read_sweep_plan(write(dir, "s.toml", sweep_text("seeds = 2\n")));
+  const auto refused = [&](const std::function<void(SlurmOptions&)>& change,
+                           const std::string& expected, std::vector<std::string> settings = {},
+                           const std::string& sweep_dir = "/sweeps/x") {
+    SlurmOptions options;
+    change(options);
+    const std::string error =
+        error_of([&] { slurm_array_script(plan, sweep_dir, "/opt/polyphony", settings, options); });
+    EXPECT_NE(error.find(expected), std::string::npos) << "got: " << error;
+    EXPECT_EQ(error.find('\n'), std::string::npos) << "a one-line error: " << error;
+  };
+  const std::string injected = "gpu\ntouch PWNED";
+  refused([&](SlurmOptions& o) { o.partition = injected; },
+          "--slurm-partition 'gpu\\ntouch PWNED': a control character");
+  refused([&](SlurmOptions& o) { o.partition = "gpu part"; }, "--slurm-partition 'gpu part'");
+  refused([&](SlurmOptions& o) { o.time = "4:00:00\nid"; }, "--slurm-time");
+  refused([&](SlurmOptions& o) { o.time = "four hours"; }, "--slurm-time 'four hours': expected");
+  refused([&](SlurmOptions& o) { o.gres = "gpu:1\rid"; }, "--slurm-gres");
+  refused([&](SlurmOptions& o) { o.gres = "gpu:1;id"; }, "--slurm-gres 'gpu:1;id'");
+  refused([&](SlurmOptions& o) { o.account = "lab\nid"; }, "--slurm-account");
+  refused([&](SlurmOptions& o) { o.memory = "32G;id"; }, "--slurm-mem '32G;id'");
+  refused([&](SlurmOptions& o) { o.memory = "lots"; }, "--slurm-mem 'lots'");
+  refused([&](SlurmOptions& o) { o.extra = {"--qos=long\ntouch PWNED"}; }, "--slurm-option");
+  refused([&](SlurmOptions& o) { o.extra = {"--partition=gpu part"}; }, "--slurm-option");
+  refused([&](SlurmOptions& o) { o.extra = {"--mem=32G;id"}; }, "--slurm-option '--mem=32G;id'");
+  refused([&](SlurmOptions& o) { o.extra = {"--mem=lots"}; }, "--slurm-option --mem=lots 'lots'");
+  refused([&](SlurmOptions& o) { o.extra = {"qos=long"}; }, "--slurm-option 'qos=long'");
+  refused([&](SlurmOptions& o) { o.extra = {"--array=0-9"}; }, "the script sets the array");
+  refused([&](SlurmOptions& o) { o.mlflow_uri = "http://x\nid"; }, "--mlflow");
+  refused([](SlurmOptions&) {}, "--set", {"train.epochs=3\ntouch PWNED"});
+  refused([](SlurmOptions&) {}, "the sweep directory (--out) '/sweeps/my x'", {}, "/sweeps/my x");
+  refused([](SlurmOptions&) {}, "the sweep directory", {}, "/sweeps/x\ntouch PWNED");
+  // A sweep file whose name holds a newline (it lands in the script's header comment).
+  const auto newline_plan = read_sweep_plan(write(dir, "a\nb.toml", sweep_text("seeds = 1\n")));
+  const std::string error = error_of(
+      [&] { slurm_array_script(newline_plan, "/sweeps/x", "/opt/polyphony", {}, SlurmOptions{}); });
+  EXPECT_NE(error.find("the sweep file '"), std::string::npos) << error;
+  EXPECT_NE(error.find("a\\nb.toml': a control character"), std::string::npos) << error;
+  // Well-formed values of every option pass.
+  SlurmOptions good;
+  good.partition = "gpu,gpu-long";
+  good.time = "1-12:30:00";
+  good.gres = "gpu:a100:2";
+  good.account = "lab.music";
+  good.memory = "32G";
+  good.extra = {"--qos=long", "--constraint=a100&ib", "--exclusive", "--mem=64000"};
+  const std::string script = slurm_array_script(plan, "/sweeps/x", "/opt/polyphony", {}, good);
+  for (const char* line : {"#SBATCH --time=1-12:30:00\n", "#SBATCH --constraint=a100&ib\n",
+                           "#SBATCH --exclusive\n", "#SBATCH --partition=gpu,gpu-long\n"})
+    EXPECT_NE(script.find(line), std::string::npos) << line;
 }
 
 }  // namespace

@@ -153,6 +153,16 @@ check "--baseline names another variant" grep -q "^| variant=MF | variant=MF+ReS
 check "a task of a changed sweep is refused (exit 2)" test $? -eq 2
 check "naming the plan it no longer matches" grep -q "changed since .*sweep.json was written" \
   "$scratch/changed-task.log"
+# A value that would put a line of its own into the script: refused, nothing written.
+"$cli" sweep "$sweep_file" --out "$scratch/injected" --emit slurm \
+  --slurm-partition $'gpu\ntouch PWNED' >"$scratch/injected.log" 2>&1
+check "a newline in --slurm-partition is refused (exit 2)" test $? -eq 2
+check "  ... naming the option" grep -q "error: --slurm-partition 'gpu.ntouch PWNED': a control character" \
+  "$scratch/injected.log"
+check "  ... and nothing is written" test ! -e "$scratch/injected/sweep.sbatch"
+"$cli" sweep "$sweep_file" --out "$scratch/injected" --emit slurm --slurm-option '--mem=32G;id' \
+  >"$scratch/injected.log" 2>&1
+check "an #SBATCH value outside the option's syntax is refused (exit 2)" test $? -eq 2
 bash "$slurm/sweep.sbatch" >"$scratch/no-task.log" 2>&1
 check "outside Slurm without a task id the script refuses" grep -q "SLURM_ARRAY_TASK_ID" "$scratch/no-task.log"
 

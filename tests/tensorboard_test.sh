@@ -33,8 +33,9 @@ check "a finished run resumed with more epochs" \
   expect_status 0 "$polyphony" train --resume "$scratch/whole" --epochs 5
 check "  ... continues its curves" "$python" "$here/check_tensorboard.py" "$scratch/whole" --steps 5
 
-# TensorBoard must never cost the run: a file where its folder would go.
-mkdir -p "$scratch/blocked" && touch "$scratch/blocked/tensorboard"
+# TensorBoard must never cost the run: a file where its folder would go, in a folder a run of
+# Polyphony was started in (its lock file), which --out accepts.
+mkdir -p "$scratch/blocked" && touch "$scratch/blocked/tensorboard" "$scratch/blocked/run.lock"
 check "an unwritable TensorBoard folder: the run still finishes" \
   expect_status 0 "$polyphony" "${train[@]}" --out "$scratch/blocked"
 check "  ... with one warning" log_has "warning: TensorBoard logging stopped (cannot create"

@@ -215,8 +215,9 @@ cxxopts::Options bench_options() {
       cxxopts::value<int64_t>()->default_value("4096"))(
       "negatives", "negatives per positive", cxxopts::value<int64_t>()->default_value("1"))(
       "loss", "bpr, softmax, bce or mse", cxxopts::value<std::string>()->default_value("bpr"))(
-      "embedding-updates", "dense or sparse (only the rows a batch read), as in polyphony train",
-      cxxopts::value<std::string>()->default_value("dense"))(
+      "embedding-updates",
+      "auto, dense or sparse (only the rows a batch read), as in polyphony train",
+      cxxopts::value<std::string>()->default_value("auto"))(
       "eval-memory-mb", "memory budget of one evaluation chunk",
       cxxopts::value<int64_t>()->default_value("1024"))(
       "no-training", "skip the training benchmarks")("no-evaluation",
@@ -318,8 +319,7 @@ nlohmann::json results_json(const Workload& work, const std::string& dataset,
       {"negatives", training.negatives},
       {"loss", training.loss},
       {"optimizer", training.optimizer.name},
-      {"embedding_updates",
-       training.optimizer.embedding_updates == EmbeddingUpdates::kRowSparse ? "sparse" : "dense"},
+      {"embedding_updates", embedding_updates_name(training.optimizer.embedding_updates)},
       {"sampler", work.sampler.spec()}};
   for (const auto& model : work.models) out["models"][model.name] = model.options;
   for (const auto& run : runs) {

@@ -11,6 +11,7 @@
 
 #include "common/error.h"
 #include "engine/data/line_reader.h"
+#include "tools/closest_word.h"
 #include "tools/config_reader.h"
 #include "tools/train_options.h"
 
@@ -66,34 +67,41 @@ void check_value(cxxopts::Options& spec, const std::string& option, const std::s
        fmt::join(section_names(), ", "));
 }
 
-// The arguments for SECTION.KEY = VALUE (VALUE already text); `where` names it in errors.
-void add_setting(const std::string& section_name, const std::string& key, const std::string& value,
-                 cxxopts::Options& spec, const std::string& where, std::vector<std::string>& out) {
+// The option SECTION.KEY stands for: its flag's name ("model" for model.name), or "" for a
+// model's own option (a model setting). An unknown section or key is an Error naming `where`.
+std::string option_of(const std::string& section_name, const std::string& key,
+                      const std::string& where) {
   const ConfigSection* section = find_section(section_name);
   if (!section) fail_unknown_section(section_name, where);
   std::string option = dashed(key);
   if (section_name == std::string("model") && option == "name") option = "model";
   const auto& known = section->options;
-  if (std::find(known.begin(), known.end(), option) == known.end()) {
-    if (section_name == std::string("model")) {  // the model's own option, checked by the model
-      // Every model option takes one value; cxxopts would cut a list into bogus settings.
-      if (value.find(',') != std::string::npos)
-        fail("{}: model option '{}' takes one value, not a list ('{}')", where, key, value);
-      out.push_back("--set");
-      out.push_back(fmt::format("model.{}={}", underscored(key), value));
-      return;
-    }
-    std::string hint;
-    for (const auto& other : config_sections())
-      if (std::find(other.options.begin(), other.options.end(), option) != other.options.end())
-        hint = fmt::format(" — it belongs in [{}]", other.name);
-    if (hint.empty()) {
-      std::vector<std::string> keys;
-      for (const auto& o : known) keys.push_back(underscored(o));
-      const std::string guess = closest(underscored(key), keys);
-      if (!guess.empty()) hint = fmt::format(" — did you mean '{}'?", guess);
-    }
-    fail("{}: unknown key '{}' in [{}]{}", where, key, section_name, hint);
+  if (std::find(known.begin(), known.end(), option) != known.end()) return option;
+  if (section_name == std::string("model")) return "";  // the model's own, checked by the model
+  std::string hint;
+  for (const auto& other : config_sections())
+    if (std::find(other.options.begin(), other.options.end(), option) != other.options.end())
+      hint = fmt::format(" — it belongs in [{}]", other.name);
+  if (hint.empty()) {
+    std::vector<std::string> keys;
+    for (const auto& o : known) keys.push_back(underscored(o));
+    const std::string guess = closest(underscored(key), keys);
+    if (!guess.empty()) hint = fmt::format(" — did you mean '{}'?", guess);
+  }
+  fail("{}: unknown key '{}' in [{}]{}", where, key, section_name, hint);
+}
+
+// The arguments for SECTION.KEY = VALUE (VALUE already text); `where` names it in errors.
+void add_setting(const std::string& section_name, const std::string& key, const std::string& value,
+                 cxxopts::Options& spec, const std::string& where, std::vector<std::string>& out) {
+  const std::string option = option_of(section_name, key, where);
+  if (option.empty()) {
+    // Every model option takes one value; cxxopts would cut a list into bogus settings.
+    if (value.find(',') != std::string::npos)
+      fail("{}: model option '{}' takes one value, not a list ('{}')", where, key, value);
+    out.push_back("--set");
+    out.push_back(fmt::format("model.{}={}", underscored(key), value));
+    return;
   }
   if (is_flag(option)) {
     // Only true or false: "yes" or "maybe" must not quietly read as false.
@@ -119,30 +127,6 @@ const std::vector<ConfigSection>& config_sections() {
     return out;
   }();
   return sections;
-}
-
-std::string closest(const std::string& word, const std::vector<std::string>& candidates) {
-  std::string best;
-  size_t best_distance = std::max<size_t>(2, word.size() / 3) + 1;  // accepted: below this
-  for (const auto& c : candidates) {
-    // Levenshtein distance, one row at a time.
-    std::vector<size_t> row(c.size() + 1);
-    for (size_t j = 0; j <= c.size(); ++j) row[j] = j;
-    for (size_t i = 1; i <= word.size(); ++i) {
-      size_t diagonal = row[0];
-      row[0] = i;
-      for (size_t j = 1; j <= c.size(); ++j) {
-        const size_t up = row[j];
-        row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (word[i - 1] != c[j - 1])});
-        diagonal = up;
-      }
-    }
-    if (row[c.size()] < best_distance) {
-      best_distance = row[c.size()];
-      best = c;
-    }
-  }
-  return best;
 }
 
 std::vector<std::string> config_file_arguments(const std::filesystem::path& file,
@@ -184,6 +168,38 @@ std::vector<std::string> setting_arguments(const std::string& assignment, cxxopt
   std::vector<std::string> out;
   add_setting(section, key, value, spec, fmt::format("--set '{}'", assignment), out);
   return out;
+}
+
+bool is_removal(const std::string& setting) { return !setting.empty() && setting[0] == '~'; }
+
+void remove_setting(const std::string& removal, std::vector<std::string>& arguments) {
+  const auto dot = removal.find('.');
+  if (!is_removal(removal) || dot == std::string::npos || dot == 1 || dot + 1 == removal.size() ||
+      removal.find('=') != std::string::npos)
+    fail("--set '{}': expected ~SECTION.KEY (such as ~data.min_rating) to remove a setting",
+         removal);
+  const std::string section = removal.substr(1, dot - 1);
+  const std::string key = removal.substr(dot + 1);
+  const std::string option = option_of(section, key, fmt::format("--set '{}'", removal));
+  const std::string model_prefix = "model." + underscored(key) + "=";
+  std::vector<std::string> kept;
+  for (size_t i = 0; i < arguments.size(); ++i) {
+    const std::string& a = arguments[i];
+    if (option.empty()) {  // a model setting: --set model.KEY=VALUE
+      if (a == "--set" && i + 1 < arguments.size() &&
+          arguments[i + 1].rfind(model_prefix, 0) == 0) {
+        ++i;
+        continue;
+      }
+    } else if (a == "--" + option) {
+      if (!is_flag(option)) ++i;  // and its value
+      continue;
+    } else if (a.rfind("--" + option + "=", 0) == 0) {
+      continue;
+    }
+    kept.push_back(a);
+  }
+  arguments = std::move(kept);
 }
 
 namespace {

@@ -33,15 +33,17 @@ std::vector<std::string> config_file_arguments(const std::filesystem::path& file
 // model settings).
 std::vector<std::string> setting_arguments(const std::string& assignment, cxxopts::Options& spec);
 
+// --set ~SECTION.KEY (a removal): the setting goes back to its default, whatever a config file
+// or an earlier setting gave it. Removes the arguments for SECTION.KEY from `arguments` (those of
+// config_file_arguments or setting_arguments); an unknown key is an Error.
+bool is_removal(const std::string& setting);
+void remove_setting(const std::string& removal, std::vector<std::string>& arguments);
+
 // The resolved options of a parsed command line as a TOML config that reproduces the run.
 std::string resolved_config_toml(const cxxopts::ParseResult& args);
 // The same as JSON: an object per section, typed values.
 nlohmann::json resolved_config_json(const cxxopts::ParseResult& args);
 // The same, one line per section, for the log.
 std::string resolved_config_lines(const cxxopts::ParseResult& args);
-
-// The closest of `candidates` to `word` (edit distance at most 2, or a third of its length for
-// long words), or "".
-std::string closest(const std::string& word, const std::vector<std::string>& candidates);
 
 }  // namespace polyphony::cli

@@ -33,6 +33,20 @@ void print_data_summary(const PreparedData& data, const DataSetup& setup) {
     fmt::print(", {} held-out interactions of users with no training data dropped",
                data.split.dropped);
   fmt::print("\n");
+  // Where the validation part of predefined files came from, if any: it decides whether an
+  // epoch can be chosen at all.
+  if (setup.split.kind == SplitOptions::Kind::predefined) {
+    if (setup.split.valid > 0)
+      fmt::print("validation: {} of each user's training interactions, carved out with seed {}\n",
+                 setup.split.valid, setup.split.seed);
+    else if (data.split.valid.size() > 0)
+      fmt::print("validation: the folder's own validation file\n");
+    else
+      fmt::print(
+          "validation: none (the folder has no validation file): --monitor and --patience have "
+          "nothing to select an epoch on, and the last epoch is reported; --split files:0.1 "
+          "carves a validation part out of the training file\n");
+  }
   if (!d.item_groups.names.empty()) {
     std::string names;
     for (const auto& n : d.item_groups.names) names += (names.empty() ? "" : ", ") + n;

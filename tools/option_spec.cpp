@@ -200,8 +200,8 @@ UserGroupOptions parse_user_groups(const std::string& text) {
 
 SplitOptions parse_split(const std::string& text) {
   const OptionSpec spec("--split", text,
-                        "ratio:TRAIN,VALID, loo:last, loo:random, temporal:TRAIN,VALID or files "
-                        "(shares, e.g. ratio:0.8,0.1)");
+                        "ratio:TRAIN,VALID, loo:last, loo:random, temporal:TRAIN,VALID, files or "
+                        "files:VALID (shares, e.g. ratio:0.8,0.1 or files:0.1)");
   SplitOptions o;
   const std::string& kind = spec.kind();
   if (kind == "ratio" || kind == "temporal") {
@@ -213,8 +213,11 @@ SplitOptions parse_split(const std::string& text) {
   } else if (kind == "loo" && (spec.argument() == "last" || spec.argument() == "random")) {
     o.kind = SplitOptions::Kind::leave_one_out;
     o.latest = spec.argument() == "last";
-  } else if (text == "files") {
+  } else if (kind == "files") {
+    // files:VALID carves a validation part out of the training file (SplitOptions::valid).
     o.kind = SplitOptions::Kind::predefined;
+    o.valid = spec.has_argument() ? spec.real(spec.argument(), 0, 1) : 0;
+    if (spec.has_argument() && !(o.valid > 0 && o.valid < 1)) spec.reject();
   } else {
     spec.reject();
   }
@@ -240,7 +243,20 @@ LossReduction parse_loss_reduction(const std::string& text) {
 EmbeddingUpdates parse_embedding_updates(const std::string& text) {
   if (text == "dense") return EmbeddingUpdates::kDense;
   if (text == "sparse") return EmbeddingUpdates::kRowSparse;
-  OptionSpec("--embedding-updates", text, "dense or sparse").reject();
+  if (text == "auto") return EmbeddingUpdates::kAuto;
+  OptionSpec("--embedding-updates", text, "auto, dense or sparse").reject();
+}
+
+std::string embedding_updates_name(EmbeddingUpdates updates) {
+  switch (updates) {
+    case EmbeddingUpdates::kDense:
+      return "dense";
+    case EmbeddingUpdates::kRowSparse:
+      return "sparse";
+    case EmbeddingUpdates::kAuto:
+      break;
+  }
+  return "auto";
 }
 
 LearningRateSchedule parse_schedule(const std::string& text) {

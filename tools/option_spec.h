@@ -70,8 +70,10 @@ SplitOptions parse_split(const std::string& text);
 SamplerOptions parse_sampler(const std::string& text);
 // --loss-reduction mean|sum.
 LossReduction parse_loss_reduction(const std::string& text);
-// --embedding-updates dense|sparse.
+// --embedding-updates auto|dense|sparse.
 EmbeddingUpdates parse_embedding_updates(const std::string& text);
+// Its name as the option takes it.
+std::string embedding_updates_name(EmbeddingUpdates updates);
 // --lr-schedule constant | cosine | step:EPOCHS:GAMMA (warm-up comes from --warmup-steps)
 LearningRateSchedule parse_schedule(const std::string& text);
 // --eval-protocol full | sampled:N: N, or nothing for full.

@@ -80,7 +80,14 @@ std::string metrics_table(const SweepReport& report, const std::string& variant)
   for (const auto& g : report.groups) {
     if (g.variant != variant) continue;
     out += fmt::format("| {} | {}/{} |", row_label(g), g.points.size(), g.planned);
-    for (const auto& m : report.metrics) out += " " + mean_and_interval(g.metrics.at(m)) + " |";
+    for (const auto& m : report.metrics) {
+      // A figure over fewer seeds than the row's (a seed without the metric) says so.
+      const auto& s = g.metrics.at(m);
+      const std::string seeds = s.n < static_cast<int64_t>(g.points.size())
+                                    ? fmt::format(" ({} of {} seeds)", s.n, g.points.size())
+                                    : "";
+      out += " " + mean_and_interval(s) + seeds + " |";
+    }
     out += "\n";
   }
   return out;
@@ -206,7 +213,8 @@ nlohmann::json report_json(const SweepReport& report) {
           {"groups", groups},
           {"significance", significance},
           {"significance_note", report.significance_note},
-          {"pareto", pareto}};
+          {"pareto", pareto},
+          {"warnings", report.warnings}};
 }
 
 std::string report_tsv(const SweepReport& report) {
@@ -270,6 +278,11 @@ std::string report_markdown(const SweepReport& report, const SweepReport* other)
       "report.tsv has the standard deviations too.\n",
       report.plan.value("name", ""), report.plan.value("file", ""), report.plan.value("base", ""),
       report.directory.string(), report.points_finished, report.points_planned, date);
+  if (!report.warnings.empty()) {
+    out += fmt::format("\n**{} warning{} about what the figures rest on:**\n\n",
+                       report.warnings.size(), report.warnings.size() == 1 ? "" : "s");
+    for (const auto& w : report.warnings) out += "- " + w + "\n";
+  }
   std::vector<std::string> variants;
   for (const auto& g : report.groups)
     if (std::find(variants.begin(), variants.end(), g.variant) == variants.end())

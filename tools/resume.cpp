@@ -87,17 +87,16 @@ const std::vector<std::string>& resumable_keys() {
 namespace {
 
 void collect_differences(const nlohmann::json& before, const nlohmann::json& now,
-                         const std::string& pointer, std::vector<std::string>& out) {
-  if (std::find(resumable_keys().begin(), resumable_keys().end(), pointer) !=
-      resumable_keys().end())
-    return;
+                         const std::string& pointer, const std::vector<std::string>& ignored,
+                         std::vector<std::string>& out) {
+  if (std::find(ignored.begin(), ignored.end(), pointer) != ignored.end()) return;
   if (before.is_object() && now.is_object()) {
     for (const auto& [key, value] : before.items())
       collect_differences(value, now.contains(key) ? now[key] : nlohmann::json(),
-                          pointer + "/" + key, out);
+                          pointer + "/" + key, ignored, out);
     for (const auto& [key, value] : now.items())
       if (!before.contains(key))
-        collect_differences(nlohmann::json(), value, pointer + "/" + key, out);
+        collect_differences(nlohmann::json(), value, pointer + "/" + key, ignored, out);
     return;
   }
   if (before != now)
@@ -106,10 +105,16 @@ void collect_differences(const nlohmann::json& before, const nlohmann::json& now
 
 }  // namespace
 
+std::vector<std::string> config_differences(const nlohmann::json& before, const nlohmann::json& now,
+                                            const std::vector<std::string>& ignored) {
+  std::vector<std::string> differences;
+  collect_differences(before, now, "", ignored, differences);
+  return differences;
+}
+
 void check_resumable(const nlohmann::json& before, const nlohmann::json& now, const fs::path& run,
                      const std::string& source) {
-  std::vector<std::string> differences;
-  collect_differences(before, now, "", differences);
+  const auto differences = config_differences(before, now, resumable_keys());
   if (differences.empty()) return;
   std::vector<std::string> allowed;
   for (const auto& key : resumable_keys()) allowed.push_back(key.substr(1));

@@ -25,6 +25,11 @@ std::vector<std::string> resumed_arguments(const std::filesystem::path& run,
 // The configuration keys a resume may change, as JSON pointers.
 const std::vector<std::string>& resumable_keys();
 
+// The differences between two run configurations, each as "KEY (BEFORE → NOW)", KEY a JSON
+// pointer without its leading '/', leaving out the pointers in `ignored`.
+std::vector<std::string> config_differences(const nlohmann::json& before, const nlohmann::json& now,
+                                            const std::vector<std::string>& ignored);
+
 // Refuses (an Error naming the run, `source` — the checkpoint or file `before` came from — and
 // each differing key with both values) when `now` differs from `before` anywhere outside
 // resumable_keys().

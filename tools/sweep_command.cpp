@@ -171,12 +171,14 @@ int sweep(int argc, char** argv) {
     slurm.tensorboard = parsed.count("tensorboard") > 0;
     slurm.mlflow_uri = mlflow.tracking_uri;
     slurm.mlflow_experiment = mlflow.experiment;
+    // The script first: a value it refuses leaves nothing written.
+    const std::string text =
+        slurm_array_script(plan, dir, fs::read_symlink("/proc/self/exe"), settings, slurm);
     directory.write_plan(plan);
     // The sweep's MLflow run, made once here; every task finds it in SWEEP_DIR/mlflow.json.
     if (!mlflow.tracking_uri.empty()) sweep_parent_run(dir, mlflow, plan.name, /*create=*/true);
     const fs::path script = dir / "sweep.sbatch";
-    write_file_atomically(
-        script, slurm_array_script(plan, dir, fs::read_symlink("/proc/self/exe"), settings, slurm));
+    write_file_atomically(script, text);
     fs::permissions(script, fs::perms::owner_exec | fs::perms::group_exec, fs::perm_options::add);
     fmt::print("wrote {} ({} array tasks); submit it with: sbatch {}\n", script.string(),
                plan.points.size(), script.string());

@@ -11,8 +11,10 @@
 //                                        # AXIS=VALUE (resn=0: each variant against its own β=0)
 //   [set]                                # every point: SECTION.KEY = VALUE, as --set
 //   train.epochs = 4
+//   "~data.min_rating" = true            # removes the base's setting, as --set ~data.min_rating
 //   [axes]                               # crossed with each other and with every variant
 //   model.ortho = [0, 0.01, 0.1]
+//   model.k_filter = ["~", "8,8"]        # "~": points without the setting (id k_filter=unset)
 //   [variants."UI-ProtoMF"]              # variants are not crossed with each other
 //   model.name = "uiprotomf"
 //   [variants."UI-ProtoMF+k-filter"]
@@ -31,6 +33,8 @@
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "tools/sweep_file.h"
 
 namespace polyphony::cli {
 
@@ -56,13 +60,10 @@ struct SweepPlan {
   std::vector<SweepPoint> points;  // variants, then axes (the first outermost), then seeds
 };
 
-// Reads `file` and expands it into points; `settings` (SECTION.KEY=VALUE, from the sweep
-// command's --set) apply to every point after the file's [set]. Errors name the file and line.
+// Reads `file` (tools/sweep_file.h) and expands it into points; `settings` (SECTION.KEY=VALUE,
+// from the sweep command's --set) apply to every point after the file's [set]. Errors name the
+// file and line.
 SweepPlan read_sweep_plan(const std::filesystem::path& file,
                           const std::vector<std::string>& settings = {});
-
-// The part of an id that names a value: letters, digits and . _ + - kept, anything else '_'
-// ("16,16" -> "16_16").
-std::string id_text(const std::string& value);
 
 }  // namespace polyphony::cli

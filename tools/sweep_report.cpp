@@ -1,9 +1,8 @@
 #include "tools/sweep_report.h"
 
 #include <algorithm>
-#include <fstream>
-#include <sstream>
-#include <unordered_map>
+#include <map>
+#include <set>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -12,6 +11,7 @@
 #include "common/error.h"
 #include "engine/run/run_directory.h"
 #include "tools/json_file.h"
+#include "tools/report_inputs.h"
 
 namespace polyphony::cli {
 namespace {
@@ -26,39 +26,6 @@ nlohmann::json required_json(const fs::path& file) {
 }
 
 bool starts_with(const std::string& text, const char* prefix) { return text.rfind(prefix, 0) == 0; }
-
-// A point's per-user metrics (metrics.users.tsv): user id -> value of `metric`.
-std::unordered_map<std::string, double> user_metric(const fs::path& file,
-                                                    const std::string& metric) {
-  std::ifstream in(file);
-  if (!in) fail("{}: cannot open it", file.string());
-  std::string header;
-  std::getline(in, header);
-  std::vector<std::string> columns;
-  std::stringstream fields(header);
-  for (std::string c; std::getline(fields, c, '\t');) columns.push_back(c);
-  const auto at = std::find(columns.begin(), columns.end(), metric);
-  if (at == columns.end() || at == columns.begin())
-    fail("{}: no column {} (columns: {})", file.string(), metric, fmt::join(columns, ", "));
-  const auto column = static_cast<size_t>(at - columns.begin());
-  std::unordered_map<std::string, double> out;
-  int64_t line_number = 1;
-  for (std::string line; std::getline(in, line);) {
-    ++line_number;
-    std::stringstream cells(line);
-    std::string user, cell;
-    std::getline(cells, user, '\t');
-    for (size_t c = 1; c <= column && std::getline(cells, cell, '\t');) ++c;
-    try {
-      size_t used = 0;
-      out[user] = std::stod(cell, &used);
-      if (used != cell.size()) throw std::invalid_argument(cell);
-    } catch (const std::exception&) {
-      fail("{}:{}: '{}' is not a number ({})", file.string(), line_number, cell, metric);
-    }
-  }
-  return out;
-}
 
 // The baseline group of `group` among `candidates`: the one that agrees with it on the most
 // shared axes (all of them but `free_axis`, the axis a KEY=VALUE baseline fixes), and on the
@@ -88,30 +55,6 @@ std::optional<size_t> matching_baseline(const ReportGroup& group,
 }
 
 }  // namespace
-
-std::optional<double> metric_value(const nlohmann::json& metrics, const std::string& name) {
-  if (!metrics.is_object()) return std::nullopt;
-  if (metrics.contains("metrics") && metrics["metrics"].contains(name) &&
-      metrics["metrics"][name].is_number())
-    return metrics["metrics"][name].get<double>();
-  // Exposure@K[GROUP]
-  const auto open = name.find('[');
-  if (starts_with(name, "Exposure@") && open != std::string::npos && name.back() == ']') {
-    const std::string k = name.substr(9, open - 9);
-    const std::string group = name.substr(open + 1, name.size() - open - 2);
-    if (!metrics.contains("item_groups")) return std::nullopt;
-    const auto& groups = metrics["item_groups"];
-    if (!groups.contains("names") || !groups.contains("exposure_share") ||
-        !groups["exposure_share"].contains(k))
-      return std::nullopt;
-    const auto& names = groups["names"];
-    for (size_t g = 0; g < names.size(); ++g)
-      if (names[g] == group && groups["exposure_share"][k].size() > g &&
-          groups["exposure_share"][k][g].is_number())
-        return groups["exposure_share"][k][g].get<double>();
-  }
-  return std::nullopt;
-}
 
 bool higher_is_better(const std::string& metric) {
   for (const char* lower :
@@ -148,7 +91,6 @@ SweepReport compute_sweep_report(const fs::path& directory, const ReportOptions&
   // Finished points, by group in the plan's order.
   std::map<std::string, size_t> group_index;
   std::map<std::string, nlohmann::json> metrics_of;  // point id -> metrics.json
-  nlohmann::json example;
   for (const auto& point : report.plan["points"]) {
     const std::string id = point.value("id", "");
     const std::string group = point.value("group", "");
@@ -170,7 +112,7 @@ SweepReport compute_sweep_report(const fs::path& directory, const ReportOptions&
     if (!fs::exists(run / run_file::kSummary, ec) || !fs::exists(run / run_file::kTestMetrics, ec))
       continue;
     metrics_of[id] = required_json(run / run_file::kTestMetrics);
-    if (example.is_null()) example = metrics_of[id];
+    check_metric_values(metrics_of[id], run / run_file::kTestMetrics);
     g.points.push_back(id);
     g.seeds.push_back(point.value("seed", uint64_t{0}));
     ++report.points_finished;
@@ -179,12 +121,42 @@ SweepReport compute_sweep_report(const fs::path& directory, const ReportOptions&
     fail("sweep {} has no finished point yet (polyphony sweep ... --status shows its state)",
          directory.string());
 
-  report.metrics = options.metrics.empty() ? default_report_metrics(example) : options.metrics;
-  // A metric of a group over its finished seeds.
+  // The default metrics: those any finished point has (a point without one is a warning below).
+  if (options.metrics.empty()) {
+    for (const auto& [id, metrics] : metrics_of)
+      for (const auto& m : default_report_metrics(metrics))
+        if (std::find(report.metrics.begin(), report.metrics.end(), m) == report.metrics.end())
+          report.metrics.push_back(m);
+    const auto canonical = [](const std::string& m) {
+      const std::vector<std::string> order = {"NDCG@10",    "Recall@10",    "ARP@10",
+                                              "APLT@10",    "Coverage@10",  "Gini@10",
+                                              "AvgRankGap", "Exposure@10[", "UserGap["};
+      for (size_t i = 0; i < order.size(); ++i)
+        if (m.rfind(order[i], 0) == 0) return i;
+      return order.size();
+    };
+    std::stable_sort(
+        report.metrics.begin(), report.metrics.end(),
+        [&](const std::string& a, const std::string& b) { return canonical(a) < canonical(b); });
+  } else {
+    report.metrics = options.metrics;
+  }
+  // A metric of a group over its finished seeds; a seed without it is named in the warnings, and
+  // the figure's seed count shows it.
+  std::set<std::string> warnings;
   const auto summary_of = [&](const ReportGroup& g, const std::string& metric) {
     std::vector<double> values;
-    for (const auto& id : g.points)
-      if (const auto v = metric_value(metrics_of[id], metric)) values.push_back(*v);
+    for (const auto& id : g.points) {
+      if (const auto v = metric_value(metrics_of[id], metric)) {
+        values.push_back(*v);
+        continue;
+      }
+      const bool null = metrics_of[id]["metrics"].contains(metric);
+      warnings.insert(fmt::format("{}: {} is {}; the figures of {} rest on the other seeds",
+                                  (directory / "points" / id / run_file::kTestMetrics).string(),
+                                  metric, null ? "null (undefined in that run)" : "missing",
+                                  g.group.empty() ? "(all)" : g.group));
+    }
     return summarize(values);
   };
   for (auto& g : report.groups)
@@ -241,7 +213,13 @@ SweepReport compute_sweep_report(const fs::path& directory, const ReportOptions&
         bool have_users = true;
         for (size_t s = 0; s < g.points.size() && have_users; ++s) {
           const auto match = std::find(base.seeds.begin(), base.seeds.end(), g.seeds[s]);
-          if (match == base.seeds.end()) continue;
+          if (match == base.seeds.end()) {
+            warnings.insert(fmt::format(
+                "{} seed {}: its baseline {} has no finished point of that seed, so the paired "
+                "tests of {} leave the seed out",
+                g.group.empty() ? "(all)" : g.group, g.seeds[s], base.group, g.group));
+            continue;
+          }
           const fs::path mine = directory / "points" / g.points[s] / run_file::kUserMetrics;
           const fs::path theirs = directory / "points" /
                                   base.points[static_cast<size_t>(match - base.seeds.begin())] /
@@ -254,13 +232,7 @@ SweepReport compute_sweep_report(const fs::path& directory, const ReportOptions&
                 (fs::exists(mine, ec) ? theirs : mine).string());
             break;
           }
-          const auto base_values = user_metric(theirs, metric);
-          for (const auto& [user, value] : user_metric(mine, metric)) {
-            const auto other = base_values.find(user);
-            if (other == base_values.end()) continue;
-            a_values.push_back(other->second);
-            b_values.push_back(value);
-          }
+          pair_user_metrics(theirs, mine, metric, a_values, b_values);
         }
         if (!have_users || a_values.empty()) continue;
         SignificanceRow row;
@@ -298,6 +270,7 @@ SweepReport compute_sweep_report(const fs::path& directory, const ReportOptions&
     chart.front = pareto_front(x, y, higher_is_better(bias), higher_is_better(utility));
     report.pareto.push_back(std::move(chart));
   }
+  report.warnings.assign(warnings.begin(), warnings.end());
   return report;
 }
 

@@ -15,13 +15,9 @@
 
 #include "analysis/paired_tests.h"
 #include "analysis/summary_statistics.h"
+#include "tools/report_inputs.h"
 
 namespace polyphony::cli {
-
-// A metric's value in a run's metrics.json: any name in its "metrics" (NDCG@10, AvgRankGap,
-// UserGap[NDCG@10], NDCG@10[users:Q1]...), or Exposure@K[GROUP], an item group's share of the
-// top-K slots. Nothing when the run does not have it.
-std::optional<double> metric_value(const nlohmann::json& metrics, const std::string& name);
 
 // Whether a larger value of `metric` is better (utility, coverage, long-tail share) or worse
 // (popularity, concentration, gaps).
@@ -62,6 +58,9 @@ struct SweepReport {
   std::string significance_note;  // why there is none, when there is none
   std::vector<ParetoChart> pareto;
   int64_t points_planned = 0, points_finished = 0;
+  // What a figure rests on that a reader must know: a seed's metric missing or null, a seed left
+  // out of the paired tests. The report shows them.
+  std::vector<std::string> warnings;
 };
 
 struct ReportOptions {

@@ -27,6 +27,7 @@
 #include "engine/data/user_item_index.h"
 #include "engine/eval/protocol_evaluator.h"
 #include "engine/io/atomic_file.h"
+#include "engine/run/free_core_threads.h"
 #include "engine/run/run_directory.h"
 #include "engine/run/torchscript_export.h"
 #include "engine/train/checkpoint.h"
@@ -45,6 +46,7 @@
 #include "tools/progress.h"
 #include "tools/report.h"
 #include "tools/resume.h"
+#include "tools/run_config.h"
 #include "tools/stop_signals.h"
 #include "tools/tensorboard_log.h"
 #include "tools/train_options.h"
@@ -173,25 +175,6 @@ void apply_process_settings(const TrainSetup& setup) {
     // which is later); a user's own setting wins.
     setenv("CUBLAS_WORKSPACE_CONFIG", ":4096:8", /*overwrite=*/0);
   }
-}
-
-// What the run computes (config.resolved.json, compared on --resume): the resolved train and
-// eval options from the option table, the data as read and split, the model's own config.
-nlohmann::json run_config(const cxxopts::ParseResult& args, const TrainSetup& setup,
-                          const PreparedData& data, const Recommender& model, c10::Device device,
-                          const Processes& processes) {
-  const nlohmann::json resolved = resolved_config_json(args);
-  nlohmann::json config = {{"polyphony_version", POLYPHONY_VERSION},
-                           {"seed", setup.seed},
-                           {"device", device.str()},
-                           {"data", data_config(data, setup.data)},
-                           {"model", {{"name", model.kind()}, {"config", model.config()}}},
-                           {"train", resolved.at("train")},
-                           {"eval", resolved.at("eval")}};
-  config["eval"]["ks"] = setup.eval.ks;
-  config["eval"]["head_share"] = setup.eval.head_share;
-  if (processes.collective) config["processes"] = processes.collective->world_size();
-  return config;
 }
 
 // Resuming: the newest checkpoint that verifies, and proof that it belongs to this run (the same
@@ -404,6 +387,8 @@ int train_with_arguments(const std::vector<std::string>& arguments,
     return 0;
   }
   const TrainSetup setup = read_train_setup(args);
+  // Before the data is read: a refused folder should not cost a dataset's loading time.
+  if (!resume) check_new_run_directory(setup.out);
   std::optional<HumanOutputToStderr> human_output;
   if (setup.json) human_output.emplace();
   auto device = resolve_device(setup.device);
@@ -426,7 +411,12 @@ int train_with_arguments(const std::vector<std::string>& arguments,
   evaluator.set_collective(processes.collective.get());
 
   TrainerOptions t = setup.trainer;
-  const nlohmann::json config = run_config(args, setup, data, *model, device, processes);
+  const EmbeddingUpdates requested_updates = t.optimizer.embedding_updates;
+  t.optimizer.embedding_updates =
+      resolve_embedding_updates(requested_updates, model->embedding_tables());
+  nlohmann::json config = run_config(args, setup, data, *model, t.optimizer.embedding_updates);
+  config["device"] = device.str();
+  if (processes.collective) config["processes"] = processes.collective->world_size();
   if (processes.collective)
     fmt::print("data parallel: {} process{} ({} on {}), global batch {} per step\n",
                processes.collective->world_size(),
@@ -459,6 +449,10 @@ int train_with_arguments(const std::vector<std::string>& arguments,
   fmt::print("model {} on {}, run directory {}\n", model->kind(), device.str(), out);
   if (!setup.quiet)
     fmt::print("configuration (config.resolved.toml):\n{}", resolved_config_lines(args));
+  if (requested_updates == EmbeddingUpdates::kAuto)
+    fmt::print("embedding updates: {} (auto: {} embedding rows, sparse from {})\n",
+               embedding_updates_name(t.optimizer.embedding_updates),
+               embedding_rows(model->embedding_tables()), kRowSparseFromRows);
 
   const auto sampler = NegativeSampler::create(setup.sampler, data.train.to(device));
   fmt::print("negatives: {} per positive, {}\n", t.negatives, sampler.description());
@@ -482,8 +476,19 @@ int train_with_arguments(const std::vector<std::string>& arguments,
       text += fmt::format("  valid {} {:.4f}", t.monitor, e.validation->metric(t.monitor));
     fmt::print("{}\n", text);
   };
+  // LibTorch's default threads, unless the user chose them: as many as the cores other busy
+  // processes leave free (engine/run/free_core_threads.h). Not under --deterministic, whose
+  // promise should not rest on every operation's result being independent of the thread count.
+  std::optional<FreeCoreThreads> free_cores;
+  if (setup.threads == 0 && !std::getenv("OMP_NUM_THREADS") && !setup.deterministic)
+    free_cores.emplace(at::get_num_threads());
   hooks.on_step = [&](const StepProgress& p) {
     if (p.global_step == kill_step) std::raise(SIGKILL);
+    if (free_cores)
+      if (const auto threads = free_cores->update(); threads && !setup.quiet) {
+        progress.clear();
+        fmt::print("CPU threads: {} (the cores other processes leave free)\n", *threads);
+      }
     if (tensorboard) tensorboard->losses(p.global_step, p.losses);
     progress.update(p);
   };

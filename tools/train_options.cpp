@@ -78,6 +78,11 @@ std::string models_help() {
 const std::vector<TrainOption>& train_option_table() {
   using T = OptionType;
   static const std::string model_help = models_help();
+  static const std::string updates_help = fmt::format(
+      "dense (every embedding row at every step), sparse (only the rows a batch read: lazy "
+      "Adam, row-wise Adagrad; for large catalogues) or auto (sparse once the embedding tables "
+      "hold {} rows in all, else dense)",
+      kRowSparseFromRows);
   static const std::vector<TrainOption> table = {
       {"model", "model", T::kText, "mf", model_help.c_str(),
        [](TrainSetup& s, const Value& v) { s.model = text(v); }},
@@ -109,9 +114,7 @@ const std::vector<TrainOption>& train_option_table() {
        [](TrainSetup& s, const Value& v) { s.trainer.optimizer.weight_decay = real(v); }},
       {"momentum", "train", T::kReal, "0.9", "SGD momentum",
        [](TrainSetup& s, const Value& v) { s.trainer.optimizer.momentum = real(v); }},
-      {"embedding-updates", "train", T::kText, "dense",
-       "dense (every embedding row at every step) or sparse (only the rows a batch read: lazy "
-       "Adam, row-wise Adagrad; for large catalogues)",
+      {"embedding-updates", "train", T::kText, "auto", updates_help.c_str(),
        [](TrainSetup& s, const Value& v) {
          s.trainer.optimizer.embedding_updates = parse_embedding_updates(text(v));
        }},
@@ -474,23 +477,42 @@ std::vector<std::string> take_option_values(std::vector<std::string>& arguments,
   return values;
 }
 
-std::vector<std::string> expand_configuration(const std::vector<std::string>& arguments) {
-  cxxopts::Options spec("polyphony train", "");
-  add_train_options(spec);
-  std::vector<std::string> from_files, rest;
+ConfigurationExpander::ConfigurationExpander() : spec_("polyphony train", "") {
+  add_train_options(spec_);
+}
+
+std::vector<std::string> ConfigurationExpander::expand(const std::vector<std::string>& arguments) {
+  std::vector<std::string> from_files, rest, removals;
   for (size_t i = 0; i < arguments.size(); ++i) {
     if (const auto file = option_value_at(arguments, i, "--config")) {
-      const auto more = config_file_arguments(*file, spec);
-      from_files.insert(from_files.end(), more.begin(), more.end());
+      auto [at, added] = files_.try_emplace(*file);
+      if (added) at->second = config_file_arguments(*file, spec_);
+      from_files.insert(from_files.end(), at->second.begin(), at->second.end());
     } else if (const auto setting = option_value_at(arguments, i, "--set")) {
-      const auto more = setting_arguments(*setting, spec);
-      rest.insert(rest.end(), more.begin(), more.end());
+      if (is_removal(*setting)) {  // what the files and the settings before it gave
+        remove_setting(*setting, rest);
+        removals.push_back(*setting);
+        continue;
+      }
+      auto [at, added] = settings_.try_emplace(*setting);
+      if (added) at->second = setting_arguments(*setting, spec_);
+      rest.insert(rest.end(), at->second.begin(), at->second.end());
     } else {
       rest.push_back(arguments[i]);
     }
   }
+  // The files' settings come first whatever the order given, so a removal applies to all of them.
+  for (const auto& removal : removals) remove_setting(removal, from_files);
   from_files.insert(from_files.end(), rest.begin(), rest.end());
   return from_files;
+}
+
+TrainSetup ConfigurationExpander::read_setup(const std::vector<std::string>& arguments) {
+  return read_train_setup(parse_arguments(spec_, "polyphony train", arguments));
+}
+
+std::vector<std::string> expand_configuration(const std::vector<std::string>& arguments) {
+  return ConfigurationExpander().expand(arguments);
 }
 
 }  // namespace polyphony::cli

@@ -4,6 +4,7 @@
 // rebuild exactly the data and the model the run had.
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -93,7 +94,23 @@ std::vector<std::string> take_option_values(std::vector<std::string>& arguments,
 
 // --config FILE becomes the file's arguments, placed first (the command line wins), and
 // --set SECTION.KEY=VALUE the option it names; --set model.KEY=VALUE stays a model setting.
-// The result parses with the options of add_train_options.
+// --set ~SECTION.KEY removes what the files and the arguments before it set SECTION.KEY to, so
+// that it takes its default. The result parses with the options of add_train_options.
 std::vector<std::string> expand_configuration(const std::vector<std::string>& arguments);
+
+// expand_configuration for many argument lists that share config files and settings (the
+// points of a sweep): each file and setting is read and checked once, and one option spec
+// serves every expansion and read_setup.
+class ConfigurationExpander {
+ public:
+  ConfigurationExpander();
+  std::vector<std::string> expand(const std::vector<std::string>& arguments);
+  // read_train_setup of `arguments` (expanded ones).
+  TrainSetup read_setup(const std::vector<std::string>& arguments);
+
+ private:
+  cxxopts::Options spec_;
+  std::map<std::string, std::vector<std::string>> files_, settings_;
+};
 
 }  // namespace polyphony::cli

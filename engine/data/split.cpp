@@ -2,6 +2,7 @@
 
 #include <ATen/ATen.h>
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -121,11 +122,36 @@ std::vector<uint8_t> split_temporal(const Dataset& d, const SplitOptions& o) {
   return part;
 }
 
-std::vector<uint8_t> split_predefined(const Dataset& d) {
+std::vector<uint8_t> split_predefined(const Dataset& d, const SplitOptions& o) {
   if (!d.predefined_part.defined())
-    fail("`split` files: {} defines no split (only the lightgcn format does)", d.source);
+    fail("`split` {}: {} defines no split (only the lightgcn format does)", o.spec(), d.source);
   const auto c = d.predefined_part.contiguous();
-  return {c.data_ptr<uint8_t>(), c.data_ptr<uint8_t>() + c.numel()};
+  std::vector<uint8_t> part(c.data_ptr<uint8_t>(), c.data_ptr<uint8_t>() + c.numel());
+  if (o.valid == 0) return part;
+  // A validation part carved out of each user's training interactions, seeded as the ratio
+  // split, so that an epoch can be chosen without looking at the test file. A user keeps at
+  // least one training interaction.
+  if (!(o.valid > 0 && o.valid < 1))
+    fail("`split` {}: the validation share must lie in (0, 1) (got {})", o.spec(), o.valid);
+  if (std::find(part.begin(), part.end(), kValid) != part.end())
+    fail("`split` {}: {} has a validation file of its own (valid.txt); use `split` files", o.spec(),
+         d.source);
+  std::vector<int64_t> train_positions;
+  for (int64_t k = 0; k < static_cast<int64_t>(part.size()); ++k)
+    if (part[k] == kTrain) train_positions.push_back(k);
+  const auto runs = group_by_user(d.interactions.users, train_positions, d.num_users);
+  Random rng(o.seed);
+  std::vector<int64_t> mine;
+  for (int64_t user = 0; user < d.num_users; ++user) {
+    mine.assign(runs.position.begin() + runs.start[user],
+                runs.position.begin() + runs.start[user + 1]);
+    const auto count = static_cast<int64_t>(mine.size());
+    for (int64_t i = count - 1; i > 0; --i) std::swap(mine[i], mine[rng.below(i + 1)]);
+    const int64_t n_valid = std::min<int64_t>(std::max<int64_t>(count - 1, 0),
+                                              std::llround(o.valid * static_cast<double>(count)));
+    for (int64_t i = 0; i < n_valid; ++i) part[mine[i]] = kValid;
+  }
+  return part;
 }
 
 }  // namespace
@@ -139,7 +165,7 @@ std::string SplitOptions::spec() const {
     case Kind::temporal:
       return fmt::format("temporal:{},{}", train, valid);
     case Kind::predefined:
-      return "files";
+      return valid > 0 ? fmt::format("files:{}", valid) : "files";
   }
   return "";
 }
@@ -157,7 +183,7 @@ Split make_split(const Dataset& d, const SplitOptions& o) {
       part = split_temporal(d, o);
       break;
     case SplitOptions::Kind::predefined:
-      part = split_predefined(d);
+      part = split_predefined(d, o);
       break;
   }
   const int64_t n = d.interactions.size();

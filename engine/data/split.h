@@ -28,7 +28,8 @@ struct SplitOptions {
   Kind kind = Kind::ratio;
   /// ratio: share of each user's interactions for training; temporal: share of all, by time.
   double train = 0.8;
-  /// ratio / temporal: share for validation; the rest is test.
+  /// ratio / temporal: share for validation; the rest is test. predefined: the share of each
+  /// user's training interactions carved out as validation (0: the files' own parts alone).
   double valid = 0.1;
   /// leave-one-out: hold out the latest interactions (by timestamp) rather than random ones.
   bool latest = true;

@@ -80,10 +80,33 @@ std::optional<int64_t> run_writer(const fs::path& path) {
   return writer;
 }
 
-RunDirectory RunDirectory::create(const fs::path& path) {
+void check_new_run_directory(const fs::path& path) {
   std::error_code ec;
+  const fs::path where = fs::weakly_canonical(fs::absolute(path, ec), ec);
+  const char* home = std::getenv("HOME");
+  if (where == where.root_path() || (home && *home && fs::equivalent(where, fs::path(home), ec)))
+    fail("`out` {}: a run is not written into {}; name a folder of its own for it", path.string(),
+         where == where.root_path() ? "the filesystem root" : "the home directory itself");
   if (fs::exists(path / run_file::kConfigJson, ec))  // before touching a finished run
     fail("run directory {} already holds a run; choose another `out`", path.string());
+  if (!fs::exists(path, ec)) return;
+  if (!fs::is_directory(path, ec))
+    fail("`out` {} is a file, not a folder; choose another `out`", path.string());
+  // A run that stopped before its config was written holds its lock file or command.json: it
+  // may be started again in place (a sweep retries a failed point so).
+  if (fs::exists(path / run_file::kLock, ec) || fs::exists(path / run_file::kCommand, ec)) return;
+  auto entries = fs::directory_iterator(path, ec);
+  if (ec) fail("cannot read `out` {}: {}", path.string(), ec.message());
+  if (entries != fs::directory_iterator())
+    fail(
+        "`out` {} holds other files ({} first) and is not a run directory of Polyphony: a run "
+        "goes into a new or empty folder; choose another `out`",
+        path.string(), entries->path().filename().string());
+}
+
+RunDirectory RunDirectory::create(const fs::path& path) {
+  std::error_code ec;
+  check_new_run_directory(path);
   fs::create_directories(path, ec);
   if (ec) fail("cannot create run directory {}: {}", path.string(), ec.message());
   // Locked before the check, so two processes started together cannot both pass it.

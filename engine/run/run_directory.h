@@ -62,6 +62,11 @@ class RunDirectory {
   std::shared_ptr<Lock> lock_;
 };
 
+// Refuses, naming `path`, a folder a new run must not go into: the filesystem root, the home
+// directory itself, a finished run, or a folder holding other files that is not a run directory
+// of Polyphony (one without its run.lock or command.json). A new or empty folder is fine.
+void check_new_run_directory(const std::filesystem::path& path);
+
 // The process that writes the run in `path` now (holds its lock), or nothing when none does.
 std::optional<int64_t> run_writer(const std::filesystem::path& path);
 

@@ -99,4 +99,18 @@ at::Tensor clip_gradient_norm(const std::vector<at::Tensor>& parameters, double 
   return total;
 }
 
+EmbeddingUpdates resolve_embedding_updates(EmbeddingUpdates requested,
+                                           const std::vector<at::Tensor>& tables) {
+  if (requested != EmbeddingUpdates::kAuto) return requested;
+  return !tables.empty() && embedding_rows(tables) >= kRowSparseFromRows
+             ? EmbeddingUpdates::kRowSparse
+             : EmbeddingUpdates::kDense;
+}
+
+int64_t embedding_rows(const std::vector<at::Tensor>& tables) {
+  int64_t rows = 0;
+  for (const auto& table : tables) rows += table.size(0);
+  return rows;
+}
+
 }  // namespace polyphony

@@ -16,13 +16,28 @@ class Optimizer;
 namespace polyphony {
 
 // How embedding tables (Recommender::embedding_tables) are updated: every row at every step, or
-// only the rows a step read (engine/train/row_sparse_optimizer.h).
-enum class EmbeddingUpdates { kDense, kRowSparse };
+// only the rows a step read (engine/train/row_sparse_optimizer.h); kAuto chooses by the tables'
+// size (resolve_embedding_updates).
+enum class EmbeddingUpdates { kDense, kRowSparse, kAuto };
+
+// kAuto's rule: row-sparse updates once the embedding tables hold this many rows in all. A dense
+// update touches every row at every step, a row-sparse one the rows the batch read, plus a sort
+// and a sum of those; docs/benchmarks.md ("Choosing the embedding updates") has the measurements
+// the threshold comes from.
+inline constexpr int64_t kRowSparseFromRows = 100000;
+
+// What `requested` means for a model with embedding tables `tables`: kAuto is kRowSparse from
+// kRowSparseFromRows rows in all, else kDense (exact parity with dense Adam where the tables are
+// small); the others stay as they are.
+EmbeddingUpdates resolve_embedding_updates(EmbeddingUpdates requested,
+                                           const std::vector<at::Tensor>& tables);
+// The rows of `tables` in all.
+int64_t embedding_rows(const std::vector<at::Tensor>& tables);
 
 struct OptimizerOptions {
   /// adam, adamw (fused: engine/train/fused_adam.h), adagrad or sgd.
   std::string name = "adam";
-  EmbeddingUpdates embedding_updates = EmbeddingUpdates::kDense;
+  EmbeddingUpdates embedding_updates = EmbeddingUpdates::kAuto;
   double lr = 5e-3;
   double weight_decay = 0.0;
   /// SGD momentum (ignored by the others).

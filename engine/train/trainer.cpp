@@ -590,7 +590,9 @@ TrainingSummary Trainer::fit(torch::serialize::InputArchive* resume) {
     return summary;
   }
   parameters_ = dense_parameters_ = model_.parameters();
-  const bool row_sparse = options_.optimizer.embedding_updates == EmbeddingUpdates::kRowSparse;
+  const bool row_sparse =
+      resolve_embedding_updates(options_.optimizer.embedding_updates, model_.embedding_tables()) ==
+      EmbeddingUpdates::kRowSparse;
   model_.set_row_sparse_gradients(row_sparse);
   if (row_sparse) {
     tables_ = model_.embedding_tables();
