@@ -13,8 +13,9 @@
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using polyphony::fuzz::require;
   namespace cli = polyphony::cli;
+  static const std::string base_config = "[model]\nname = \"mf\"\n";
   static const auto base = polyphony::fuzz::write_scratch(
-      "base.toml", reinterpret_cast<const uint8_t*>("[model]\nname = \"mf\"\n"), 22);
+      "base.toml", reinterpret_cast<const uint8_t*>(base_config.data()), base_config.size());
   const auto path = polyphony::fuzz::write_scratch("sweep.toml", data, size);
   try {
     const auto sweep = cli::read_sweep_file(path);
