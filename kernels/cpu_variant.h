@@ -34,8 +34,12 @@ template <typename T>
 Vector<T> load_vector(const T* p) {
   return *reinterpret_cast<const Vector<T>*>(p);
 }
-template <typename T, typename V>  // V = Vector<T>, which a template cannot deduce T from
-void store_vector(T* p, const V& v) {
+// V = Vector<T>, which a template cannot deduce T from. By value: a deduced V loses Vector's
+// reduced alignment, and a reference of it bound to a Vector<T> that is only aligned like T (a
+// register's sum kept in an array) is undefined behaviour (UBSan: "reference binding to
+// misaligned address", found once a machine with AVX-512 ran the sanitized suite).
+template <typename T, typename V>
+void store_vector(T* p, V v) {
   *reinterpret_cast<Vector<T>*>(p) = v;
 }
 

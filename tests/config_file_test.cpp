@@ -36,8 +36,7 @@ TEST(ConfigFile, EveryTrainOptionHasExactlyOneSection) {
 }
 
 TEST(ConfigFile, TheExampleConfigsParse) {
-  // configs/ beside tests/, found from this file's own path.
-  const auto folder = std::filesystem::path(__FILE__).parent_path().parent_path() / "configs";
+  const auto folder = testing::configs_folder();
   int count = 0;
   for (const auto& entry : std::filesystem::directory_iterator(folder)) {
     if (entry.path().extension() != ".toml") continue;

@@ -19,8 +19,7 @@ namespace {
 using testing::error_of;
 using testing::TempDir;
 
-const std::filesystem::path kConfigs =
-    std::filesystem::path(__FILE__).parent_path().parent_path() / "configs";
+const std::filesystem::path kConfigs = testing::configs_folder();
 
 std::filesystem::path write(const TempDir& dir, const std::string& name, const std::string& text) {
   const auto path = dir.path() / name;

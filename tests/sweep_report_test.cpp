@@ -20,11 +20,10 @@ namespace {
 using testing::error_of;
 using testing::TempDir;
 
-const std::filesystem::path kConfigs =
-    std::filesystem::path(__FILE__).parent_path().parent_path() / "configs";
+const std::filesystem::path kConfigs = testing::configs_folder();
 
 // A sweep of two variants (A, the baseline, and B) over two seeds, each point finished with
-// NDCG@10 = `ndcg` + seed / 100 and per-user NDCG@10 for users u0..u{users-1}.
+// NDCG@10 = 0.1 (A) or 0.2 (B) + seed / 100 and per-user NDCG@10 for users u0..u39.
 class FakeSweep {
  public:
   FakeSweep() {

@@ -80,6 +80,11 @@ class ScopedEnvironment {
   std::vector<std::pair<std::string, std::optional<std::string>>> saved_;
 };
 
+// The repository's configs/ folder, found from this header's own path.
+inline std::filesystem::path configs_folder() {
+  return std::filesystem::path(__FILE__).parent_path().parent_path() / "configs";
+}
+
 // The whole contents of `file` ("" when it cannot be read).
 inline std::string read_file(const std::filesystem::path& file) {
   std::ifstream in(file, std::ios::binary);

@@ -33,6 +33,14 @@ nlohmann::json run_config(const cxxopts::ParseResult& args, const TrainSetup& se
   return config;
 }
 
+const std::vector<std::string>& not_what_a_model_scores() {
+  // Where the run ran and where its data was cached; and how the embedding tables were updated,
+  // which a run from before `auto` recorded as dense where its command now resolves otherwise.
+  static const std::vector<std::string> keys = {"/polyphony_version", "/device", "/processes",
+                                                "/data/cache", "/train/embedding_updates"};
+  return keys;
+}
+
 nlohmann::json known_to(const nlohmann::json& now, const nlohmann::json& recorded) {
   if (!now.is_object() || !recorded.is_object()) return now;
   nlohmann::json out = nlohmann::json::object();
@@ -47,10 +55,8 @@ void check_recorded_config(const fs::path& run, const nlohmann::json& rebuilt) {
   const auto recorded = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
   if (!recorded.is_object())
     fail("{}: missing or damaged (it is not a JSON object)", file.string());
-  // Where the run ran, and where its data was cached, do not change what it computed.
-  static const std::vector<std::string> placement = {"/polyphony_version", "/device", "/processes",
-                                                     "/data/cache"};
-  auto differences = config_differences(recorded, known_to(rebuilt, recorded), placement);
+  auto differences =
+      config_differences(recorded, known_to(rebuilt, recorded), not_what_a_model_scores());
   if (differences.empty()) return;
   if (differences.size() > 3) differences.resize(3);
   fail(

@@ -5,6 +5,8 @@
 // export rebuild it from command.json and refuse a run directory whose file says otherwise.
 
 #include <filesystem>
+#include <string>
+#include <vector>
 
 #include <cxxopts.hpp>
 #include <nlohmann/json.hpp>
@@ -21,13 +23,17 @@ nlohmann::json run_config(const cxxopts::ParseResult& args, const TrainSetup& se
                           const PreparedData& data, const Recommender& model,
                           EmbeddingUpdates updates);
 
+// The configuration keys (JSON pointers) that do not change what a saved model scores, left out
+// when a run is opened to use its model.
+const std::vector<std::string>& not_what_a_model_scores();
+
 // `now` without the keys `recorded` lacks (options added since a run was recorded), at every
 // level of objects.
 nlohmann::json known_to(const nlohmann::json& now, const nlohmann::json& recorded);
 
 // The configuration `run`'s config.resolved.json records, checked against `rebuilt` (run_config
 // of the run's own command.json): a missing or damaged file, or any difference but the version,
-// device, process count and data cache, is an Error naming the file and the first differences.
+// keys of not_what_a_model_scores, is an Error naming the file and the first differences.
 void check_recorded_config(const std::filesystem::path& run, const nlohmann::json& rebuilt);
 
 }  // namespace polyphony::cli

@@ -118,7 +118,8 @@ OpenedRun open_run(const fs::path& path, c10::Device device) {
     auto archive = read_checkpoint_file(path, device);
     const auto saved = Trainer::checkpoint_metadata(archive).value("config", nlohmann::json());
     auto ignored = resumable_keys();
-    ignored.insert(ignored.end(), {"/processes", "/data/cache"});
+    ignored.insert(ignored.end(), not_what_a_model_scores().begin(),
+                   not_what_a_model_scores().end());
     if (const auto differences = config_differences(saved, known_to(config, saved), ignored);
         !differences.empty())
       fail("checkpoint {} was written by another configuration than the run's ({})", path.string(),

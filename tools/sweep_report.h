@@ -74,10 +74,10 @@ struct ReportOptions {
   std::vector<std::pair<std::string, std::string>> pareto;
 };
 
-// The default metrics of a report on runs like `example` (a metrics.json): NDCG@10, Recall@10,
-// ARP@10, APLT@10, Coverage@10, Gini@10, AvgRankGap and the item groups' exposure shares at 10
-// when there are item groups, UserGap[NDCG@10] when there are user groups.
-std::vector<std::string> default_report_metrics(const nlohmann::json& example);
+// The default metrics of a report on `runs` (their metrics.json), those any of them has:
+// NDCG@10, Recall@10, ARP@10, APLT@10, Coverage@10, Gini@10, AvgRankGap, the item groups'
+// exposure shares at 10, and UserGap[NDCG@10] when there are user groups.
+std::vector<std::string> default_report_metrics(const std::vector<nlohmann::json>& runs);
 
 // Reads the sweep directory (sweep.json, each finished point's metrics.json and per-user metrics)
 // and computes the report. A directory without sweep.json, or without a finished point, is an

@@ -308,6 +308,14 @@ void add_spectral_diagnostics(Recommender& model, const PreparedData& data, c10:
   test_json["spectral"] = spectrum.to_json();
 }
 
+// LibTorch's default threads, unless the user chose them: as many as the cores other busy
+// processes leave free (engine/run/free_core_threads.h). Not under --deterministic, whose promise
+// should not rest on every operation's result being independent of the thread count.
+std::optional<FreeCoreThreads> free_core_threads(const TrainSetup& setup) {
+  if (setup.threads > 0 || std::getenv("OMP_NUM_THREADS") || setup.deterministic) return {};
+  return FreeCoreThreads(at::get_num_threads());
+}
+
 // What an MLflow run is tagged with besides the settings' own tags.
 std::vector<std::pair<std::string, std::string>> mlflow_tags(const cxxopts::ParseResult& args,
                                                              const TrainSetup& setup,
@@ -411,9 +419,8 @@ int train_with_arguments(const std::vector<std::string>& arguments,
   evaluator.set_collective(processes.collective.get());
 
   TrainerOptions t = setup.trainer;
-  const EmbeddingUpdates requested_updates = t.optimizer.embedding_updates;
-  t.optimizer.embedding_updates =
-      resolve_embedding_updates(requested_updates, model->embedding_tables());
+  t.optimizer.embedding_updates = resolve_embedding_updates(
+      setup.trainer.optimizer.embedding_updates, model->embedding_tables());
   nlohmann::json config = run_config(args, setup, data, *model, t.optimizer.embedding_updates);
   config["device"] = device.str();
   if (processes.collective) config["processes"] = processes.collective->world_size();
@@ -449,7 +456,7 @@ int train_with_arguments(const std::vector<std::string>& arguments,
   fmt::print("model {} on {}, run directory {}\n", model->kind(), device.str(), out);
   if (!setup.quiet)
     fmt::print("configuration (config.resolved.toml):\n{}", resolved_config_lines(args));
-  if (requested_updates == EmbeddingUpdates::kAuto)
+  if (setup.trainer.optimizer.embedding_updates == EmbeddingUpdates::kAuto)
     fmt::print("embedding updates: {} (auto: {} embedding rows, sparse from {})\n",
                embedding_updates_name(t.optimizer.embedding_updates),
                embedding_rows(model->embedding_tables()), kRowSparseFromRows);
@@ -476,12 +483,7 @@ int train_with_arguments(const std::vector<std::string>& arguments,
       text += fmt::format("  valid {} {:.4f}", t.monitor, e.validation->metric(t.monitor));
     fmt::print("{}\n", text);
   };
-  // LibTorch's default threads, unless the user chose them: as many as the cores other busy
-  // processes leave free (engine/run/free_core_threads.h). Not under --deterministic, whose
-  // promise should not rest on every operation's result being independent of the thread count.
-  std::optional<FreeCoreThreads> free_cores;
-  if (setup.threads == 0 && !std::getenv("OMP_NUM_THREADS") && !setup.deterministic)
-    free_cores.emplace(at::get_num_threads());
+  auto free_cores = free_core_threads(setup);
   hooks.on_step = [&](const StepProgress& p) {
     if (p.global_step == kill_step) std::raise(SIGKILL);
     if (free_cores)

@@ -42,6 +42,15 @@ UserRuns group_by_user(const at::Tensor& users, const std::vector<int64_t>& orde
   return runs;
 }
 
+// `user`'s positions in `runs`, shuffled by `rng` (Fisher-Yates: the same seed, the same order).
+std::vector<int64_t> shuffled_positions(const UserRuns& runs, int64_t user, Random& rng) {
+  std::vector<int64_t> mine(runs.position.begin() + runs.start[user],
+                            runs.position.begin() + runs.start[user + 1]);
+  for (auto i = static_cast<int64_t>(mine.size()) - 1; i > 0; --i)
+    std::swap(mine[i], mine[rng.below(i + 1)]);
+  return mine;
+}
+
 std::vector<int64_t> identity(int64_t n) {
   std::vector<int64_t> order(n);
   for (int64_t k = 0; k < n; ++k) order[k] = k;
@@ -59,12 +68,9 @@ std::vector<uint8_t> split_ratio(const Dataset& d, const SplitOptions& o) {
   const auto runs = group_by_user(d.interactions.users, identity(n), d.num_users);
   Random rng(o.seed);
   std::vector<uint8_t> part(n);
-  std::vector<int64_t> mine;
   for (int64_t user = 0; user < d.num_users; ++user) {
-    mine.assign(runs.position.begin() + runs.start[user],
-                runs.position.begin() + runs.start[user + 1]);
+    const auto mine = shuffled_positions(runs, user, rng);
     const auto count = static_cast<int64_t>(mine.size());
-    for (int64_t i = count - 1; i > 0; --i) std::swap(mine[i], mine[rng.below(i + 1)]);
     const int64_t n_train =
         std::max<int64_t>(1, std::llround(o.train * static_cast<double>(count)));
     const int64_t n_valid =
@@ -141,12 +147,9 @@ std::vector<uint8_t> split_predefined(const Dataset& d, const SplitOptions& o) {
     if (part[k] == kTrain) train_positions.push_back(k);
   const auto runs = group_by_user(d.interactions.users, train_positions, d.num_users);
   Random rng(o.seed);
-  std::vector<int64_t> mine;
   for (int64_t user = 0; user < d.num_users; ++user) {
-    mine.assign(runs.position.begin() + runs.start[user],
-                runs.position.begin() + runs.start[user + 1]);
+    const auto mine = shuffled_positions(runs, user, rng);
     const auto count = static_cast<int64_t>(mine.size());
-    for (int64_t i = count - 1; i > 0; --i) std::swap(mine[i], mine[rng.below(i + 1)]);
     const int64_t n_valid = std::min<int64_t>(std::max<int64_t>(count - 1, 0),
                                               std::llround(o.valid * static_cast<double>(count)));
     for (int64_t i = 0; i < n_valid; ++i) part[mine[i]] = kValid;
