@@ -5,6 +5,7 @@
 // on two devices differs only in its second part.
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -25,6 +26,11 @@ struct PreparedData;
 void declare_rate_unit(const std::string& name, const std::string& unit);
 // The rate unit declared for the benchmark `name`; "calls/s" for one registered without.
 std::string rate_unit(const std::string& name);
+
+// The operators per step of the training benchmark `name`, by operator name (nested calls
+// included), as its run counted them; empty for a benchmark that counted none.
+void record_operator_profile(const std::string& name, std::map<std::string, double> per_step);
+std::map<std::string, double> operator_profile(const std::string& name);
 
 // Registers `function(state, args...)` as the benchmark `name`, timed in wall-clock milliseconds.
 // `unit` says what its rate counts: the items it processes per second ("interactions/s"), or
@@ -74,7 +80,8 @@ struct BenchmarkModel {
 };
 
 // The epochs of one training run of `model` on `data`'s training split with negatives from
-// `sampler`, after its first (one-time setup): items/s counts the training interactions. `name` labels the data in the benchmark name.
+// `sampler`, after its first (one-time setup): items/s counts the training interactions. `name`
+// labels the data in the benchmark name.
 benchmark::internal::Benchmark* register_training_benchmark(
     std::shared_ptr<const PreparedData> data, const std::string& name, const BenchmarkModel& model,
     const TrainerOptions& options, const c10::Device& device,

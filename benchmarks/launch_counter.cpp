@@ -41,6 +41,7 @@ LaunchCounts count_launches(const std::function<void()>& work, const c10::Device
     switch (static_cast<libkineto::ActivityType>(event.activityType())) {
       case libkineto::ActivityType::CPU_OP:
         ++counts.operators;
+        ++counts.operators_by_name[event.name()];
         break;
       case libkineto::ActivityType::CONCURRENT_KERNEL:
         ++counts.kernels;

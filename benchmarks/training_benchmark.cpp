@@ -7,7 +7,7 @@
 #include <torch/torch.h>
 
 #include "benchmarks/benchmarks.h"
-#include "benchmarks/launch_counter.h"
+#include "benchmarks/step_operators.h"
 #include "engine/data/negative_sampler.h"
 #include "engine/data/prepared_data.h"
 #include "models/registry.h"
@@ -34,9 +34,10 @@ void guarded(benchmark::State& state, Body body) {
   }
 }
 
-void train_epochs(benchmark::State& state, std::shared_ptr<const PreparedData> data,
-                  const BenchmarkModel& model_spec, TrainerOptions options,
-                  const SamplerOptions& sampler_options, c10::Device device) {
+void train_epochs(benchmark::State& state, const std::string& label,
+                  std::shared_ptr<const PreparedData> data, const BenchmarkModel& model_spec,
+                  TrainerOptions options, const SamplerOptions& sampler_options,
+                  c10::Device device) {
   guarded(state, [&] {
     torch::manual_seed(0);
     auto model = model_on(*data, model_spec, device);
@@ -61,24 +62,17 @@ void train_epochs(benchmark::State& state, std::shared_ptr<const PreparedData> d
     state.SetItemsProcessed(train.size() * state.iterations());
     state.counters["steps_per_second"] =
         benchmark::Counter(static_cast<double>(steps), benchmark::Counter::kIsRate);
-    // Launches per step, averaged over an epoch of the first kProfiledSteps batches (so the
-    // epoch's own work is spread over them too).
-    constexpr int64_t kProfiledSteps = 20;
-    const Interactions head = train.select(at::arange(
-        std::min(train.size(), kProfiledSteps * options.batch_size), train.users.options()));
     // A profiler that cannot start (no CUPTI, say) costs the counts, not the measured rate.
     try {
-      int64_t profiled_steps = 0;
-      options.epochs = 1;
-      const LaunchCounts counts = count_launches(
-          [&] { profiled_steps = Trainer(*model, head, sampler, options).fit().global_steps; },
-          device);
-      const double per_step = 1.0 / static_cast<double>(std::max<int64_t>(1, profiled_steps));
-      state.counters["operators_per_step"] = static_cast<double>(counts.operators) * per_step;
+      const StepOperatorCounts counts =
+          count_step_operators(*model, train, sampler, options, device);
+      state.counters["operators_per_step"] = counts.operators;
+      state.counters["setup_operators"] = counts.setup_operators;
       if (device.is_cuda()) {
-        state.counters["kernels_per_step"] = static_cast<double>(counts.kernels) * per_step;
-        state.counters["syncs_per_step"] = static_cast<double>(counts.synchronizations) * per_step;
+        state.counters["kernels_per_step"] = counts.kernels;
+        state.counters["syncs_per_step"] = counts.synchronizations;
       }
+      record_operator_profile(label, counts.by_name);
     } catch (const std::exception& e) {
       state.SetLabel(std::string("launches not counted: ") + e.what());
     }
@@ -117,8 +111,8 @@ benchmark::internal::Benchmark* register_training_benchmark(
       "train_" + model.name + "/" + device_label(device) + "/" + name +
       "/B:" + std::to_string(options.batch_size) + "/n:" + std::to_string(options.negatives) +
       (options.optimizer.embedding_updates == EmbeddingUpdates::kRowSparse ? "/sparse" : "");
-  return register_benchmark(label, "interactions/s", train_epochs, std::move(data), model, options,
-                            sampler, device);
+  return register_benchmark(label, "interactions/s", train_epochs, label, std::move(data), model,
+                            options, sampler, device);
 }
 
 benchmark::internal::Benchmark* register_model_evaluation_benchmark(

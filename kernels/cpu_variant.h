@@ -43,6 +43,28 @@ void store_vector(T* p, V v) {
   *reinterpret_cast<Vector<T>*>(p) = v;
 }
 
+// ⟨a, b⟩ over n values: a fixed-length loop over partial sums the compiler vectorises (it may not
+// reorder one running sum), added up in a fixed order.
+constexpr int64_t kPartialSums = 16;
+
+template <typename T>
+T vector_dot(const T* __restrict a, const T* __restrict b, int64_t n) {
+  T lanes[kPartialSums] = {};
+  int64_t f = 0;
+  for (; f + kPartialSums <= n; f += kPartialSums)
+    for (int64_t l = 0; l < kPartialSums; ++l) lanes[l] += a[f + l] * b[f + l];
+  T sum = 0;
+  for (; f < n; ++f) sum += a[f] * b[f];
+  for (int64_t l = 0; l < kPartialSums; ++l) sum += lanes[l];
+  return sum;
+}
+
+// out += scale · x over n values.
+template <typename T>
+void add_scaled(T* __restrict out, T scale, const T* __restrict x, int64_t n) {
+  for (int64_t f = 0; f < n; ++f) out[f] += scale * x[f];
+}
+
 }  // namespace
 
 }  // namespace polyphony::kernels

@@ -5,36 +5,12 @@
 #include <ATen/Parallel.h>
 
 #include <algorithm>
-#include <vector>
 
 #include "kernels/cpu_variant.h"
+#include "kernels/entries_by_row.h"
 #include "kernels/indexed_dot_kernels.h"
 
 namespace polyphony::kernels {
-namespace {
-
-// Partial sums of a dot product: a fixed-length loop over lanes the compiler vectorises (it may
-// not reorder one running sum), added up in a fixed order.
-constexpr int64_t kPartialSums = 16;
-
-template <typename T>
-T dot(const T* __restrict a, const T* __restrict b, int64_t n) {
-  T lanes[kPartialSums] = {};
-  int64_t f = 0;
-  for (; f + kPartialSums <= n; f += kPartialSums)
-    for (int64_t l = 0; l < kPartialSums; ++l) lanes[l] += a[f + l] * b[f + l];
-  T sum = 0;
-  for (; f < n; ++f) sum += a[f] * b[f];
-  for (int64_t l = 0; l < kPartialSums; ++l) sum += lanes[l];
-  return sum;
-}
-
-template <typename T>
-void add_scaled(T* __restrict out, T scale, const T* __restrict x, int64_t n) {
-  for (int64_t f = 0; f < n; ++f) out[f] += scale * x[f];
-}
-
-}  // namespace
 
 template <CpuCapability C, typename T>
 void indexed_dot_forward_cpu(const T* rows, const T* table, const int64_t* index,
@@ -43,7 +19,7 @@ void indexed_dot_forward_cpu(const T* rows, const T* table, const int64_t* index
   at::parallel_for(0, s.rows, 16, [&](int64_t begin, int64_t end) {
     for (int64_t b = begin; b < end; ++b)
       for (int64_t j = 0; j < s.slots; ++j)
-        out[b * s.slots + j] = dot(rows + b * f, table + index[b * s.slots + j] * f, f);
+        out[b * s.slots + j] = vector_dot(rows + b * f, table + index[b * s.slots + j] * f, f);
   });
 }
 
@@ -60,21 +36,15 @@ void indexed_dot_backward_cpu(const T* grad, const T* rows, const T* table, cons
     }
   });
 
-  // The pairs of each table row, in pair order: first[d] .. first[d + 1] in `pairs`.
-  const int64_t pair_count = s.rows * s.slots;
-  std::vector<int64_t> first(s.table_rows + 1, 0);
-  for (int64_t p = 0; p < pair_count; ++p) ++first[index[p] + 1];
-  for (int64_t d = 0; d < s.table_rows; ++d) first[d + 1] += first[d];
-  std::vector<int64_t> pairs(pair_count);
-  std::vector<int64_t> next(first.begin(), first.end() - 1);
-  for (int64_t p = 0; p < pair_count; ++p) pairs[next[index[p]]++] = p;
-
+  const auto by_row = group_entries_by_row(index, s.rows * s.slots, s.table_rows);
   at::parallel_for(0, s.table_rows, 64, [&](int64_t begin, int64_t end) {
     for (int64_t d = begin; d < end; ++d) {
       T* out = grad_table + d * f;
       std::fill(out, out + f, T(0));
-      for (int64_t k = first[d]; k < first[d + 1]; ++k)
-        add_scaled(out, grad[pairs[k]], rows + pairs[k] / s.slots * f, f);
+      for (int64_t k = by_row.first[d]; k < by_row.first[d + 1]; ++k) {
+        const int64_t pair = by_row.entries[k];
+        add_scaled(out, grad[pair], rows + pair / s.slots * f, f);
+      }
     }
   });
 }

@@ -63,7 +63,7 @@ std::vector<RegularizationTerm> Acf::regularization(const Batch& batch) {
   std::vector<RegularizationTerm> terms;
   const auto& o = options_;
   if (o.exclusiveness_weight == 0 && o.inclusiveness_weight == 0) return terms;
-  const auto items = at::cat({batch.positives.unsqueeze(1), batch.negatives}, 1).reshape(-1);
+  const auto items = batch.items.reshape(-1);
   // Once per distinct item, gathered back to the slots: the terms sum over slots, so an item in
   // several slots counts in each.
   const auto logits = per_distinct_id(items, [&](const at::Tensor& once) {

@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include "common/error.h"
+#include "kernels/gathered_ranking_loss.h"
 
 namespace polyphony {
 
@@ -24,7 +25,7 @@ nlohmann::json LightGcn::config() const {
 
 at::Tensor LightGcn::propagate() {
   if (const auto* cached = cache_.find({embedding_})) return cached->front();
-  graph_ = graph_.to(embedding_.device(), embedding_.scalar_type());
+  graph_ = graph_.to(embedding_.device(), embedding_.scalar_type());  // itself when already there
   at::Tensor layer = embedding_;
   at::Tensor sum = embedding_;
   for (int64_t l = 0; l < options_.layers; ++l) {
@@ -54,6 +55,10 @@ std::optional<ScoreFactors> LightGcn::score_factors(const at::Tensor& users) {
   return ScoreFactors{e.index_select(0, users), e.narrow(0, graph_.num_users, graph_.num_items)};
 }
 
+at::Tensor LightGcn::ranking_loss(const Batch& batch, RankingLoss loss) {
+  return gathered_ranking_loss(propagate(), graph_.num_users, batch.users, batch.items, loss);
+}
+
 std::vector<RegularizationTerm> LightGcn::regularization(const Batch& batch) {
   if (options_.decay == 0) return {};
   // LightGCN-PyTorch (He et al.) regularises the layer-0 embeddings of the batch's users,
@@ -61,7 +66,7 @@ std::vector<RegularizationTerm> LightGcn::regularization(const Batch& batch) {
   const auto squared = [&](const at::Tensor& nodes) {
     return embedding_.index_select(0, nodes.reshape(-1)).pow(2).sum();
   };
-  const auto items = at::cat({batch.positives.unsqueeze(1), batch.negatives}, 1) + graph_.num_users;
+  const auto items = batch.items + graph_.num_users;
   const auto l2 = 0.5 * (squared(batch.users) + squared(items)) /
                   static_cast<double>(std::max<int64_t>(1, batch.users.size(0)));
   return {{"lightgcn_decay", options_.decay * l2}};

@@ -29,6 +29,7 @@ class LightGcn : public Recommender {
   at::Tensor score(const at::Tensor& users, const at::Tensor& items) override;
   at::Tensor score_all_items(const at::Tensor& users) override;
   std::optional<ScoreFactors> score_factors(const at::Tensor& users) override;
+  at::Tensor ranking_loss(const Batch& batch, RankingLoss loss) override;
   std::vector<RegularizationTerm> regularization(const Batch& batch) override;
 
   // The final embeddings of all nodes, [U + I, d] (users first).

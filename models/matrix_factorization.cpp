@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include "common/error.h"
+#include "kernels/gathered_ranking_loss.h"
 
 namespace polyphony {
 
@@ -33,6 +34,11 @@ at::Tensor MatrixFactorization::score_all_items(const at::Tensor& users) {
 
 std::optional<ScoreFactors> MatrixFactorization::score_factors(const at::Tensor& users) {
   return ScoreFactors{embedding_rows(user_embedding_, users), item_embedding_};
+}
+
+at::Tensor MatrixFactorization::ranking_loss(const Batch& batch, RankingLoss loss) {
+  return gathered_ranking_loss(user_embedding_, item_embedding_, batch.users, batch.items, loss,
+                               row_sparse_gradient_for(user_embedding_));
 }
 
 }  // namespace polyphony

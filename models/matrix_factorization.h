@@ -21,6 +21,7 @@ class MatrixFactorization : public Recommender {
   at::Tensor score(const at::Tensor& users, const at::Tensor& items) override;
   at::Tensor score_all_items(const at::Tensor& users) override;
   std::optional<ScoreFactors> score_factors(const at::Tensor& users) override;
+  at::Tensor ranking_loss(const Batch& batch, RankingLoss loss) override;
 
   const at::Tensor& user_embedding() const { return user_embedding_; }
   const at::Tensor& item_embedding() const { return item_embedding_; }

@@ -169,8 +169,7 @@ std::vector<RegularizationTerm> ProtoMF::regularization(const Batch& batch) {
       sims = last_item_similarities_;
       counts = last_item_slot_counts_;
     } else {
-      const auto distinct = distinct_or_each(
-          torch::cat({batch.positives.unsqueeze(1), batch.negatives}, 1).reshape(-1));
+      const auto distinct = distinct_or_each(batch.items.reshape(-1));
       sims = item_side(distinct.ids).similarities;
       counts = slot_counts(distinct);
     }

@@ -9,6 +9,8 @@
 #include <torch/nn/module.h>
 #include <nlohmann/json.hpp>
 
+#include "kernels/ranking_losses.h"
+
 namespace polyphony {
 
 // What a model may learn from its training data at construction (sizes, and the training
@@ -22,9 +24,8 @@ struct ModelContext {
 
 // One training batch: each positive pair with its sampled negatives.
 struct Batch {
-  at::Tensor users;      // int64 [B]
-  at::Tensor positives;  // int64 [B]
-  at::Tensor negatives;  // int64 [B, n_neg]
+  at::Tensor users;  // int64 [B]
+  at::Tensor items;  // int64 [B, 1 + n_neg]: each row's positive, then its sampled negatives
 };
 
 // A weighted regularisation term, reported under its own name in the training log.
@@ -79,6 +80,10 @@ class Recommender : public torch::nn::Module {
     if (!factors) return std::nullopt;
     return MaxProductFactors{factors->users.unsqueeze(1), factors->items};
   }
+  // The ranking loss `loss` of a batch's scores score(users, items): in LibTorch's operators by
+  // default; models whose scores are inner products of table rows compute it in one kernel
+  // (kernels/gathered_ranking_loss.h), with the same value and gradients.
+  virtual at::Tensor ranking_loss(const Batch& batch, RankingLoss loss);
   // Regularisation terms of a batch (none by default).
   virtual std::vector<RegularizationTerm> regularization(const Batch& /*batch*/) { return {}; }
 
@@ -96,6 +101,8 @@ class Recommender : public torch::nn::Module {
   // Rows `ids` [n] of `table`: [n, d], through an embedding lookup with a sparse gradient when
   // row-sparse gradients are on and autograd records, through index_select otherwise.
   at::Tensor embedding_rows(const at::Tensor& table, const at::Tensor& ids) const;
+  // Whether a lookup of `table` now gives it a row-sparse gradient (as embedding_rows decides).
+  bool row_sparse_gradient_for(const at::Tensor& table) const;
 
  private:
   std::vector<at::Tensor> embedding_tables_;

@@ -13,8 +13,10 @@
 
 #include "benchmarks/benchmarks.h"
 #include "benchmarks/launch_counter.h"
+#include "benchmarks/step_operators.h"
 #include "device_cases.h"
 #include "engine/data/prepared_data.h"
+#include "models/registry.h"
 #include "tests/test_support.h"
 #include "tools/benchmark_runs.h"
 #include "tools/commands.h"
@@ -260,6 +262,30 @@ TEST(BenchCommand, BadOptionsNameTheOptionBeforeAnythingRuns) {
   const auto engine_error = testing::error_of([] { run_bench({"--batch-size", "0"}); });
   EXPECT_EQ(engine_error, "`batch_size` must be at least 1 (got 0)");
   EXPECT_EQ(cli::with_flags(engine_error), "--batch-size must be at least 1 (got 0)");
+}
+
+// The operators a training step dispatches on the CPU, at the settings `polyphony bench` counts
+// them with (music-small, batch 4096, one uniform negative): each model within its budget
+// (docs/benchmarks.md, "Operators per step"). The counts are deterministic; a new operator in the
+// step shows up here, by name.
+TEST(StepOperators, EachModelStaysWithinItsBudget) {
+  const auto data = small_data();
+  const auto sampler = NegativeSampler::uniform(data.train);
+  const ModelContext context{data.dataset.num_users, data.dataset.num_items, data.split.train.users,
+                             data.split.train.items};
+  const TrainerOptions training;  // batch 4096, one negative, BPR
+  const std::pair<const char*, double> budgets[] = {{"mf", 40}, {"lightgcn", 100}};
+  for (const auto& [name, budget] : budgets) {
+    torch::manual_seed(0);
+    auto model = make_model(name, context, nlohmann::json::object());
+    const auto counts =
+        count_step_operators(*model, data.split.train, sampler, training, torch::kCPU);
+    std::string breakdown;
+    for (const auto& [op, count] : counts.by_name)
+      breakdown += fmt::format("\n  {:6.2f} {}", count, op);
+    EXPECT_LE(counts.operators, budget) << name << breakdown;
+    EXPECT_GT(counts.operators, 5) << name;  // the profiler saw the step
+  }
 }
 
 }  // namespace

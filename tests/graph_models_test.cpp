@@ -162,8 +162,8 @@ TEST(LightGcn, DecayIsTheOfficialL2OnTheBatchsLayerZeroEmbeddings) {
   o.decay = 1e-4;
   LightGcn model(ctx, o);
   model.to(torch::kDouble);
-  Batch batch{torch::tensor({0, 3, 3, 7}), torch::tensor({1, 2, 11, 5}),
-              torch::tensor({{4, 0}, {9, 9}, {10, 1}, {6, 2}})};
+  const Batch batch = testing::batch_of(torch::tensor({0, 3, 3, 7}), torch::tensor({1, 2, 11, 5}),
+                                        torch::tensor({{4, 0}, {9, 9}, {10, 1}, {6, 2}}));
   const auto terms = model.regularization(batch);
   ASSERT_EQ(terms.size(), 1u);
   EXPECT_EQ(terms[0].name, "lightgcn_decay");
@@ -173,9 +173,9 @@ TEST(LightGcn, DecayIsTheOfficialL2OnTheBatchsLayerZeroEmbeddings) {
   double expected = 0;
   for (int64_t b = 0; b < 4; ++b) {
     expected += e0[batch.users[b].item<int64_t>()].pow(2).sum().item<double>();
-    expected += e0[8 + batch.positives[b].item<int64_t>()].pow(2).sum().item<double>();
+    expected += e0[8 + batch.items[b][0].item<int64_t>()].pow(2).sum().item<double>();
     for (int64_t j = 0; j < 2; ++j)
-      expected += e0[8 + batch.negatives[b][j].item<int64_t>()].pow(2).sum().item<double>();
+      expected += e0[8 + batch.items[b][1 + j].item<int64_t>()].pow(2).sum().item<double>();
   }
   EXPECT_NEAR(terms[0].value.item<double>(), 1e-4 * 0.5 * expected / 4.0, 1e-15);
   terms[0].value.backward();
@@ -298,10 +298,10 @@ TEST_P(AcfFormula, ScoresTermsAndGradientsMatchTheFormulaInDouble) {
   o.inclusiveness_weight = 0.2;
   Acf model(ctx, o);
   model.to(torch::kDouble);
-  Batch batch{torch::randint(user_ids, {5}, torch::kLong),
-              torch::randint(item_ids, {5}, torch::kLong),
-              torch::randint(item_ids, {5, 2}, torch::kLong)};
-  auto items = torch::cat({batch.positives.unsqueeze(1), batch.negatives}, 1);
+  const Batch batch = testing::batch_of(torch::randint(user_ids, {5}, torch::kLong),
+                                        torch::randint(item_ids, {5}, torch::kLong),
+                                        torch::randint(item_ids, {5, 2}, torch::kLong));
+  auto items = batch.items;
   auto scores = model.score(batch.users, items);
   const auto terms = model.regularization(batch);
   ASSERT_EQ(terms.size(), 2u);
@@ -360,7 +360,8 @@ TEST(GraphModels, ReloadAndResnComposeThroughTheRegistry) {
     const auto users = torch::arange(10);
     EXPECT_TRUE(torch::equal(model->score_all_items(users), reloaded->score_all_items(users)));
     at::GradMode::set_enabled(true);
-    Batch batch{torch::arange(4), torch::randint(14, {4}), torch::randint(14, {4, 2})};
+    const Batch batch =
+        testing::batch_of(torch::arange(4), torch::randint(14, {4}), torch::randint(14, {4, 2}));
     const auto terms = model->regularization(batch);
     ASSERT_FALSE(terms.empty());
     EXPECT_EQ(terms.back().name, "resn");

@@ -2,7 +2,7 @@
 #include <torch/torch.h>
 
 #include "common/error.h"
-#include "engine/train/losses.h"
+#include "kernels/ranking_losses.h"
 
 namespace polyphony {
 namespace {

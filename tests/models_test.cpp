@@ -164,7 +164,7 @@ TEST(Registry, EveryModelRebuildsFromItsConfigAndKeepsTheScoreContract) {
     const std::string where = name + " " + options.dump();
     auto model = make_model(name, ctx, options);
     if (model->trainable()) {  // one step, so that the state differs from any initialisation
-      Batch batch{users, items.select(1, 0), items.narrow(1, 1, 4)};
+      const Batch batch = testing::batch_of(users, items.select(1, 0), items.narrow(1, 1, 4));
       auto loss = model->score(users, items).square().mean();
       for (const auto& term : model->regularization(batch)) loss = loss + term.value;
       loss.backward();

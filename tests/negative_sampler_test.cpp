@@ -4,6 +4,7 @@
 #include <cmath>
 #include <set>
 
+#include "device_cases.h"
 #include "engine/data/negative_sampler.h"
 #include "test_support.h"
 
@@ -105,6 +106,93 @@ TEST(NegativeSampler, PopularityFollowsTheExponentOverNonPositives) {
     }
   }
 }
+
+// The training batch in one kernel (kernels/negative_draws.h), on the CPU and CUDA.
+class NegativeDraws : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(NegativeDraws, BatchRowsFollowTheOrderAndNegativesAvoidPositives) {
+  const torch::Device device(GetParam());
+  POLYPHONY_SKIP_WITHOUT(device);
+  const int64_t users = 30, items = 45;
+  const auto train = testing::random_interactions(users, items, 30);
+  for (const bool popularity : {false, true}) {
+    const UserItemIndex index(train.to(device), users, items);
+    const auto sampler =
+        popularity ? NegativeSampler::popularity(index, 0.75) : NegativeSampler::uniform(index);
+    const auto order = torch::randperm(train.size()).to(device);
+    const int64_t first = 7, count = std::min<int64_t>(300, train.size() - first);
+    const auto drawn =
+        sampler.draw_batch(order, first, count, train.users.to(device), train.items.to(device), 5);
+    const auto rows = order.cpu().narrow(0, first, count);
+    ASSERT_EQ(drawn.items.sizes(), (std::vector<int64_t>{count, 6}));
+    EXPECT_TRUE(torch::equal(drawn.users.cpu(), train.users.index_select(0, rows)));
+    EXPECT_TRUE(torch::equal(drawn.items.select(1, 0).cpu(), train.items.index_select(0, rows)));
+    const auto negatives = drawn.items.narrow(1, 1, 5).cpu();
+    ASSERT_GE(negatives.min().item<int64_t>(), 0);
+    ASSERT_LT(negatives.max().item<int64_t>(), items);
+    auto is_positive = torch::zeros({users, items}, torch::kBool);
+    is_positive.index_put_({train.users, train.items}, true);
+    const auto hit =
+        is_positive.index({drawn.users.cpu().unsqueeze(1).expand_as(negatives), negatives});
+    EXPECT_EQ(hit.sum().item<int64_t>(), 0) << "a positive was drawn as a negative";
+  }
+}
+
+TEST_P(NegativeDraws, TheGeneratorStateDecidesTheDraws) {
+  const torch::Device device(GetParam());
+  POLYPHONY_SKIP_WITHOUT(device);
+  const auto train = testing::random_interactions(50, 400, 20).to(device);
+  const auto sampler = NegativeSampler::uniform(UserItemIndex(train, 50, 400));
+  const auto users = torch::randint(50, {1000}).to(device);
+  torch::manual_seed(11);
+  const auto first = sampler.sample(users, 4);
+  const auto second = sampler.sample(users, 4);
+  torch::manual_seed(11);
+  EXPECT_TRUE(torch::equal(sampler.sample(users, 4), first));
+  EXPECT_FALSE(torch::equal(second, first));
+}
+
+TEST_P(NegativeDraws, UniformIsUniformOverTheNegatives) {
+  const torch::Device device(GetParam());
+  POLYPHONY_SKIP_WITHOUT(device);
+  const int64_t items = 61;
+  const auto positives = torch::randperm(items).slice(0, 0, 20);
+  Interactions train{torch::zeros({20}, torch::kLong), positives, {}, {}};
+  const auto sampler = NegativeSampler::uniform(UserItemIndex(train.to(device), 1, items));
+  const int64_t draws = 100000;
+  const auto counts =
+      torch::bincount(
+          sampler.sample(torch::zeros({draws}, torch::kLong).to(device), 1).view(-1).cpu(), {},
+          items)
+          .to(torch::kDouble);
+  auto negative = torch::ones({items}, torch::kBool);
+  negative.index_put_({positives}, false);
+  const double expected = static_cast<double>(draws) / (items - 20);
+  const double chi2 =
+      ((counts.masked_select(negative) - expected).pow(2) / expected).sum().item<double>();
+  const double df = static_cast<double>(items - 20 - 1);
+  EXPECT_LT(chi2, df + 6 * std::sqrt(2 * df)) << "chi2 " << chi2;
+  EXPECT_EQ(counts.masked_select(negative.logical_not()).sum().item<double>(), 0.0);
+}
+
+TEST(NegativeDraws, DoNotDependOnTheThreadCount) {
+  const auto train = testing::random_interactions(80, 300, 40);
+  const auto sampler = NegativeSampler::popularity(UserItemIndex(train, 80, 300), 1.0);
+  const auto users = torch::randint(80, {5000});
+  std::vector<at::Tensor> draws;
+  const int threads = at::get_num_threads();
+  for (const int n : {1, 2, 3}) {
+    at::set_num_threads(n);
+    torch::manual_seed(4);
+    draws.push_back(sampler.sample(users, 3));
+  }
+  at::set_num_threads(threads);
+  EXPECT_TRUE(torch::equal(draws[0], draws[1]));
+  EXPECT_TRUE(torch::equal(draws[0], draws[2]));
+}
+
+INSTANTIATE_TEST_SUITE_P(Devices, NegativeDraws, ::testing::ValuesIn(testing::test_devices()),
+                         [](const auto& info) { return info.param; });
 
 }  // namespace
 }  // namespace polyphony

@@ -172,9 +172,10 @@ TEST(PrototypeRegularizers, DistinctRowsWithSlotCountsEqualTheSlots) {
 TEST(ProtoMF, ItemRegularisersOfRepeatedItemsEqualThoseOfTheSlots) {
   const ModelContext ctx{12, 9, torch::zeros({1}, torch::kLong), torch::zeros({1}, torch::kLong)};
   auto model = make_model("uiprotomf", ctx, {{"dim", 6}, {"k_item", 3}});
-  Batch batch{torch::randint(12, {10}, torch::kLong), torch::randint(9, {10}, torch::kLong),
-              torch::randint(9, {10, 4}, torch::kLong)};  // 50 slots over 9 items
-  const auto items = torch::cat({batch.positives.unsqueeze(1), batch.negatives}, 1);
+  const Batch batch = testing::batch_of(
+      torch::randint(12, {10}, torch::kLong), torch::randint(9, {10}, torch::kLong),
+      torch::randint(9, {10, 4}, torch::kLong));  // 50 slots over 9 items
+  const auto items = batch.items;
   model->score(batch.users, items);
   std::map<std::string, double> terms;
   for (const auto& t : model->regularization(batch)) terms[t.name] = t.value.item<double>();
@@ -194,9 +195,10 @@ TEST(ProtoMF, ReportsEachRegulariserSeparately) {
   auto train = testing::random_interactions(8, 10, 4);
   ModelContext ctx{8, 10, train.users, train.items};
   auto model = make_model("uiprotomf", ctx, {{"dim", 4}, {"k_user", 2}, {"ortho_weight", 0.5}});
-  Batch batch{torch::randint(8, {5}, torch::kLong), torch::randint(10, {5}, torch::kLong),
-              torch::randint(10, {5, 3}, torch::kLong)};
-  model->score(batch.users, torch::cat({batch.positives.unsqueeze(1), batch.negatives}, 1));
+  const Batch batch =
+      testing::batch_of(torch::randint(8, {5}, torch::kLong), torch::randint(10, {5}, torch::kLong),
+                        torch::randint(10, {5, 3}, torch::kLong));
+  model->score(batch.users, batch.items);
   std::set<std::string> names;
   for (const auto& t : model->regularization(batch)) names.insert(t.name);
   EXPECT_EQ(names, (std::set<std::string>{"user_proto", "user_batch", "user_ortho", "item_proto",
@@ -274,8 +276,9 @@ TEST(Resn, WrapsFactorisedModelsAndRefusesOthers) {
   auto train = testing::random_interactions(8, 10, 4);
   ModelContext ctx{8, 10, train.users, train.items};
   auto model = make_model("mf", ctx, {{"dim", 4}, {"resn_weight", 0.5}});
-  Batch batch{torch::randint(8, {5}, torch::kLong), torch::randint(10, {5}, torch::kLong),
-              torch::randint(10, {5, 2}, torch::kLong)};
+  const Batch batch =
+      testing::batch_of(torch::randint(8, {5}, torch::kLong), torch::randint(10, {5}, torch::kLong),
+                        torch::randint(10, {5, 2}, torch::kLong));
   auto terms = model->regularization(batch);
   ASSERT_EQ(terms.size(), 1u);
   EXPECT_EQ(terms[0].name, "resn");
@@ -289,8 +292,8 @@ TEST(Resn, UniqueUsersAndTheOfficialUnnormalisedWeight) {
   auto train = testing::random_interactions(8, 10, 4);
   ModelContext ctx{8, 10, train.users, train.items};
   // A batch where user 3 has three positives: the official code regularises it once.
-  Batch batch{torch::tensor({3, 3, 5, 3}), torch::tensor({1, 2, 3, 4}),
-              torch::tensor({{0}, {6}, {7}, {8}})};
+  const Batch batch = testing::batch_of(torch::tensor({3, 3, 5, 3}), torch::tensor({1, 2, 3, 4}),
+                                        torch::tensor({{0}, {6}, {7}, {8}}));
   auto term_of = [&](const nlohmann::json& options) {
     torch::manual_seed(5);  // the same factors for every variant
     auto model = make_model("mf", ctx, options);

@@ -128,6 +128,12 @@ inline Interactions random_interactions(int64_t num_users, int64_t num_items,
   return {torch::cat(users), torch::cat(items), {}, {}};
 }
 
+// A training batch of users [B], their positives [B] and negatives [B, n].
+inline Batch batch_of(const at::Tensor& users, const at::Tensor& positives,
+                      const at::Tensor& negatives) {
+  return {users, at::cat({positives.unsqueeze(1), negatives}, 1)};
+}
+
 // A model whose scores are a fixed [users, items] matrix: evaluation tests control every rank.
 class FixedScores : public Recommender {
  public:

@@ -63,6 +63,16 @@ std::string step_counters(const BenchmarkRun& run) {
                      per_step.empty() ? "" : " per step");
 }
 
+// A training benchmark's operators per step, most frequent first, a line each.
+std::string operator_list(const std::map<std::string, double>& per_step) {
+  std::vector<std::pair<std::string, double>> sorted(per_step.begin(), per_step.end());
+  std::stable_sort(sorted.begin(), sorted.end(),
+                   [](const auto& a, const auto& b) { return a.second > b.second; });
+  std::string out;
+  for (const auto& [name, count] : sorted) out += fmt::format("      {:>7.2f}  {}\n", count, name);
+  return out;
+}
+
 // The dataset's part of a benchmark name, without the slashes that separate a name's parts:
 // the preset of a synthetic dataset, the folder and file name of a file.
 std::string data_label(const std::string& source) {
@@ -173,9 +183,9 @@ Workload workload_from_options(const cxxopts::ParseResult& args) {
 Workload configured_workload(const std::vector<std::string>& configs,
                              const std::vector<std::string>& settings,
                              const cxxopts::ParseResult& args) {
-  const std::vector<std::string> own = {"device",     "no-training", "no-evaluation",
-                                        "no-kernels", "min-time",    "threads",
-                                        "json",       "plot",        "eval-memory-mb"};
+  const std::vector<std::string> own = {
+      "device",  "no-training", "no-evaluation", "no-kernels",     "min-time",
+      "threads", "json",        "plot",          "eval-memory-mb", "operators"};
   for (const auto& given : args.arguments())
     if (std::find(own.begin(), own.end(), given.key()) == own.end())
       fail(
@@ -219,12 +229,14 @@ cxxopts::Options bench_options() {
       "auto, dense or sparse (only the rows a batch read), as in polyphony train",
       cxxopts::value<std::string>()->default_value("auto"))(
       "eval-memory-mb", "memory budget of one evaluation chunk",
-      cxxopts::value<int64_t>()->default_value("1024"))(
-      "no-training", "skip the training benchmarks")("no-evaluation",
-                                                     "skip the evaluation benchmarks")(
-      "no-kernels", "skip the kernel benchmarks")("min-time",
-                                                  "run each benchmark at least this many seconds",
-                                                  cxxopts::value<double>()->default_value("1"))(
+      cxxopts::value<int64_t>()->default_value("1024"))("no-training",
+                                                        "skip the training benchmarks")(
+      "no-evaluation", "skip the evaluation benchmarks")("no-kernels",
+                                                         "skip the kernel benchmarks")(
+      "operators",
+      "list each training benchmark's operators per step by name (nested calls included)")(
+      "min-time", "run each benchmark at least this many seconds",
+      cxxopts::value<double>()->default_value("1"))(
       "threads", "CPU threads (default: LibTorch's choice)", cxxopts::value<int>())(
       "seed", "seed of the split", cxxopts::value<uint64_t>()->default_value("42"))(
       "json", "also write the results to this JSON file", cxxopts::value<std::string>())(
@@ -371,12 +383,15 @@ int bench(int argc, char** argv) {
   fmt::print("running {} benchmarks, each for at least {} s\n", registered.size(), bench.min_time);
   std::fflush(stdout);
 
-  const auto runs = run_registered_benchmarks([](const BenchmarkRun& run) {
-    if (run.error.empty())
+  const bool list_operators = args.count("operators") > 0;
+  const auto runs = run_registered_benchmarks([&](const BenchmarkRun& run) {
+    if (run.error.empty()) {
       fmt::print("  {:<58} {:>10} {}{}\n", run.name, human_rate(run.rate()), run.unit,
                  step_counters(run));
-    else
+      if (list_operators) fmt::print("{}", operator_list(operator_profile(run.name)));
+    } else {
       fmt::print("  {:<58} failed: {}\n", run.name, run.error);
+    }
     std::fflush(stdout);
   });
   const auto rows = compare_devices(runs);

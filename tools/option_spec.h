@@ -17,8 +17,8 @@
 #include "engine/data/preprocess.h"
 #include "engine/data/split.h"
 #include "engine/eval/evaluator.h"
-#include "engine/train/losses.h"
 #include "engine/train/optimization.h"
+#include "kernels/ranking_losses.h"
 
 namespace polyphony::cli {
 

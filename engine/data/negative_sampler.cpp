@@ -1,7 +1,6 @@
 #include "engine/data/negative_sampler.h"
 
 #include <ATen/ATen.h>
-#include <ATen/Parallel.h>
 
 #include <algorithm>
 #include <cmath>
@@ -82,60 +81,19 @@ at::Tensor NegativeSampler::has_negatives(const at::Tensor& users) const {
   return user_mass_.index_select(0, users) < total_mass_;
 }
 
-at::Tensor NegativeSampler::positives_before(const at::Tensor& users, const at::Tensor& start,
-                                             const at::Tensor& r) const {
-  if (!keys_.device().is_cpu())
-    return at::searchsorted(keys_, users.unsqueeze(1) * stride_ + r, /*out_int32=*/false,
-                            /*right=*/true) -
-           start.unsqueeze(1);
-  // On the CPU a binary search within the user's own keys (a few hundred, close together) rather
-  // than over every user's (megabytes, a cache miss per step): the same count, as the user's keys
-  // are the only ones between u · stride and u · stride + r.
-  auto out = at::empty_like(r);
-  const auto u = users.contiguous(), first = start.contiguous(), draws = r.contiguous();
-  const int64_t* user = u.data_ptr<int64_t>();
-  const int64_t* begin = first.data_ptr<int64_t>();
-  const int64_t* indptr = indptr_.data_ptr<int64_t>();
-  const int64_t* keys = keys_.data_ptr<int64_t>();
-  const int64_t* draw = draws.data_ptr<int64_t>();
-  int64_t* count = out.data_ptr<int64_t>();
-  const int64_t n = r.size(1);
-  at::parallel_for(0, r.size(0), 64, [&](int64_t b0, int64_t b1) {
-    for (int64_t b = b0; b < b1; ++b) {
-      const int64_t* own = keys + begin[b];
-      const int64_t* own_end = keys + indptr[user[b] + 1];
-      for (int64_t k = b * n; k < (b + 1) * n; ++k)
-        count[k] = std::upper_bound(own, own_end, user[b] * stride_ + draw[k]) - own;
-    }
-  });
-  return out;
+at::Tensor NegativeSampler::sample(const at::Tensor& users, int64_t n) const {
+  return draw_negatives(tables(), users, n);
 }
 
-at::Tensor NegativeSampler::sample(const at::Tensor& users, int64_t n) const {
-  auto start = indptr_.index_select(0, users);
-  auto available = (total_mass_ - user_mass_.index_select(0, users)).unsqueeze(1);  // [B, 1]
-  auto fallback = available <= 0;
-  available = available.clamp_min(1);
-  // Double precision keeps the floor exact for masses up to 2^53.
-  auto r =
-      (at::rand({users.size(0), n}, users.options().dtype(at::kDouble)) * available.to(at::kDouble))
-          .floor()
-          .to(at::kLong);
-  r = at::minimum(r, available - 1);
-  const auto j = positives_before(users, start, r);
-  at::Tensor items;
-  if (uniform_) {
-    items = r + j;
-  } else {
-    auto preceding = at::where(
-        j > 0,
-        positive_mass_.index_select(0, (start.unsqueeze(1) + j - 1).clamp_min(0).flatten())
-            .view_as(j),
-        at::zeros_like(j));
-    items = at::searchsorted(cumulative_, r + preceding, /*out_int32=*/false, /*right=*/true);
-  }
-  auto anything = at::randint(num_items_, items.sizes(), items.options());
-  return at::where(fallback, anything, items.clamp_max(num_items_ - 1));
+DrawnBatch NegativeSampler::draw_batch(const at::Tensor& order, int64_t first, int64_t count,
+                                       const at::Tensor& users, const at::Tensor& items,
+                                       int64_t n) const {
+  return draw_training_batch(tables(), order, first, count, users, items, n);
+}
+
+NegativeDrawTables NegativeSampler::tables() const {
+  return {indptr_,     keys_,   positive_mass_, user_mass_, cumulative_,
+          total_mass_, stride_, num_items_,     uniform_};
 }
 
 }  // namespace polyphony

@@ -10,6 +10,7 @@
 #include <ATen/core/Tensor.h>
 
 #include "engine/data/user_item_index.h"
+#include "kernels/negative_draws.h"
 
 namespace polyphony {
 
@@ -24,8 +25,8 @@ struct SamplerOptions {
 // W_u the mass of the user's positives. A uniform integer r in that range is mapped back to the
 // full line by adding the mass of the positives that precede it: with the user's sorted
 // positives p_k, key_k = (mass before p_k) − (mass of p_0..p_{k−1}) is non-decreasing, so one
-// searchsorted over all users' keys (offset per user) counts them. Integer arithmetic keeps the
-// mapping exact: a positive is never returned.
+// binary search among the user's keys counts them (stored as u · (M + 1) + key_k, one array for
+// all users). Integer arithmetic keeps the mapping exact: a positive is never returned.
 class NegativeSampler {
  public:
   // Uniform over each user's non-training items. `train` is on the device samples are wanted on.
@@ -36,8 +37,13 @@ class NegativeSampler {
   static NegativeSampler create(const SamplerOptions& options, const UserItemIndex& train);
 
   // users [B] -> negatives [B, n]. A user without any negative item (or whose negatives all have
-  // zero mass) gets uniform random items: there is nothing else to give.
+  // zero mass) gets uniform random items: there is nothing else to give. One kernel
+  // (kernels/negative_draws.h), keyed by the device's default generator.
   at::Tensor sample(const at::Tensor& users, int64_t n) const;
+  // A training batch: rows order[first .. first + count) of the training entries (users, items
+  // [N], on the sampler's device), each row's user, and its positive followed by n negatives.
+  DrawnBatch draw_batch(const at::Tensor& order, int64_t first, int64_t count,
+                        const at::Tensor& users, const at::Tensor& items, int64_t n) const;
   // users [B] -> bool [B]: whether the user has a negative item to draw (one not among their
   // training items, with mass > 0).
   at::Tensor has_negatives(const at::Tensor& users) const;
@@ -47,10 +53,7 @@ class NegativeSampler {
 
  private:
   NegativeSampler(const UserItemIndex& train, at::Tensor mass, std::string description);
-  // For each draw r [B, n] of users [B] (their first entries `start` [B]): how many of the user's
-  // positives have keys at or below u · stride + r.
-  at::Tensor positives_before(const at::Tensor& users, const at::Tensor& start,
-                              const at::Tensor& r) const;
+  NegativeDrawTables tables() const;
 
   at::Tensor indptr_;         // [U + 1]
   at::Tensor keys_;           // [nnz]: u * stride + key_k, non-decreasing

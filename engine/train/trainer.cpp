@@ -16,10 +16,12 @@
 #include "common/error.h"
 #include "engine/train/checkpoint.h"
 #include "engine/train/collective.h"
-#include "engine/train/losses.h"
+#include "engine/train/epoch_loss_sums.h"
 #include "engine/train/model_optimizer.h"
 #include "engine/train/module_state.h"
 #include "engine/train/row_sparse_gradients.h"
+#include "kernels/finite_check.h"
+#include "kernels/ranking_losses.h"
 #include "models/recommender.h"
 
 namespace polyphony {
@@ -35,21 +37,6 @@ double seconds_since(Clock::time_point start) {
 at::Generator default_generator(c10::Device device) {
   return device.is_cpu() ? at::detail::getDefaultCPUGenerator()
                          : at::globalContext().defaultGenerator(device);
-}
-
-// Whether every value of `p` is finite, as a device bool, without a temporary as large as `p`
-// (an embedding table of a million rows is hundreds of MB): per chunk, the sum in double of float
-// values cannot overflow, so it is finite exactly when they all are.
-at::Tensor all_finite(const at::Tensor& p) {
-  constexpr int64_t kChunk = int64_t{1} << 18;
-  const auto flat = p.detach().reshape(-1);
-  std::vector<at::Tensor> chunks;
-  for (int64_t begin = 0; begin < flat.numel(); begin += kChunk) {
-    const auto chunk = flat.narrow(0, begin, std::min(kChunk, flat.numel() - begin));
-    chunks.push_back(chunk.scalar_type() == at::kFloat ? chunk.sum(at::kDouble).isfinite()
-                                                       : chunk.isfinite().all());
-  }
-  return chunks.empty() ? at::ones({}, flat.options().dtype(at::kBool)) : at::stack(chunks).all();
 }
 
 at::Tensor generator_state(c10::Device device) {
@@ -79,10 +66,9 @@ struct Trainer::State {
   int64_t epoch = 0;          // completed epochs
   int64_t step_in_epoch = 0;  // steps done in epoch + 1
   int64_t global_step = 0;
-  at::Tensor order;                        // epoch + 1's permutation, while it is under way
-  std::map<std::string, at::Tensor> sums;  // its loss sums (float64, on the device)
-  at::Tensor all_finite;                   // bool: every step so far had a finite loss
-  at::Tensor finite_steps;                 // int64: steps before the first non-finite one
+  at::Tensor order;          // epoch + 1's permutation, while it is under way
+  EpochLossSums losses;      // its loss sums, and whether every step so far had a finite loss
+  at::Tensor unit_gradient;  // 1, the gradient backward starts from (kept: one operator less)
   double best_metric = -std::numeric_limits<double>::infinity();
   int64_t best_epoch = 0;
   int64_t validations_since_best = 0;
@@ -123,6 +109,7 @@ Trainer::Trainer(Recommender& model, Interactions train, const NegativeSampler& 
       options_(std::move(options)),
       hooks_(std::move(hooks)) {
   check_trainer_options(options_);
+  loss_ = *parse_ranking_loss(options_.loss);
   if (model_.trainable() && train_.size() == 0)
     fail("training: there are no training interactions");
   leave_out_users_without_negatives();
@@ -185,20 +172,17 @@ bool Trainer::any_process(bool flag) {
 void Trainer::step(State& s) {
   const int64_t n = train_.size();
   const int64_t begin = s.step_in_epoch * options_.batch_size;
-  auto index = s.order.slice(0, begin, std::min(n, begin + options_.batch_size));
-  Batch batch;
-  batch.users = train_.users.index_select(0, index);
-  batch.positives = train_.items.index_select(0, index);
+  const int64_t global = std::min(n, begin + options_.batch_size) - begin;
   // Every process draws the whole batch's negatives from the same generator state, so the run
   // equals one process training on the global batch; each then keeps its contiguous share.
-  batch.negatives = sampler_.sample(batch.users, options_.negatives);
-  const int64_t global = index.numel();
+  auto drawn =
+      sampler_.draw_batch(s.order, begin, global, train_.users, train_.items, options_.negatives);
+  Batch batch{drawn.users, drawn.items};
   double share = 1.0;  // this process's part of the batch-mean loss
   if (distributed()) {
     const auto [from, to] = hooks_.collective->share_of(global);
     batch.users = batch.users.slice(0, from, to);
-    batch.positives = batch.positives.slice(0, from, to);
-    batch.negatives = batch.negatives.slice(0, from, to);
+    batch.items = batch.items.slice(0, from, to);
     share = static_cast<double>(to - from) / static_cast<double>(global);
   }
 
@@ -209,40 +193,29 @@ void Trainer::step(State& s) {
 
   optimizer_->zero_grad();
   if (batch.users.size(0) == 0) {  // a last batch smaller than the number of processes
-    synchronize_gradients(s);
+    synchronize_gradients(s, {}, share);
     return;
   }
-  // One scoring call for the positive and its negatives: [B, 1 + n_neg].
-  auto scores =
-      model_.score(batch.users, torch::cat({batch.positives.unsqueeze(1), batch.negatives}, 1));
-  auto ranking =
-      ranking_loss(options_.loss, scores.narrow(1, 0, 1), scores.narrow(1, 1, options_.negatives));
+  auto ranking = model_.ranking_loss(batch, loss_);
   // The global batch's sum is its mean times its terms; the shares below make the mean global.
   if (options_.loss_reduction == LossReduction::kSum)
-    ranking = ranking * static_cast<double>(loss_terms(options_.loss, global, options_.negatives));
-  // Summed over the processes, share-weighted terms give the global batch's.
-  auto add = [&](const std::string& name, const at::Tensor& value) {
-    auto detached = value.detach().to(at::kDouble);
-    if (share != 1.0) detached = detached * share;
-    auto it = s.sums.find(name);
-    if (it == s.sums.end()) {
-      s.sums.emplace(name, detached);
-    } else {
-      it->second += detached;
-    }
-  };
+    ranking = ranking * static_cast<double>(loss_terms(loss_, global, options_.negatives));
+  std::vector<std::pair<std::string, at::Tensor>> terms{{"ranking", ranking}};
   auto total = ranking;
-  add("ranking", ranking);
-  for (const auto& term : model_.regularization(batch)) {
+  for (auto& term : model_.regularization(batch)) {
     total = total + term.value;
-    add(term.name, term.value);
+    terms.emplace_back(std::move(term.name), term.value);
   }
-  add("loss", total);
-  (share != 1.0 ? total * share : total).backward();
-  synchronize_gradients(s, total.detach().isfinite());
+  if (share != 1.0) total = total * share;
+  if (!s.unit_gradient.defined() || s.unit_gradient.scalar_type() != total.scalar_type())
+    s.unit_gradient = at::ones({}, total.options());
+  total.backward(s.unit_gradient);
+  synchronize_gradients(s, terms, share);
 }
 
-void Trainer::synchronize_gradients(State& s, at::Tensor finite) {
+void Trainer::synchronize_gradients(State& s,
+                                    const std::vector<std::pair<std::string, at::Tensor>>& terms,
+                                    double share) {
   coalesce_row_sparse_gradients(tables_);
   if (distributed()) {
     std::vector<at::Tensor> grads;
@@ -253,48 +226,42 @@ void Trainer::synchronize_gradients(State& s, at::Tensor finite) {
     hooks_.collective->all_reduce_sum(grads);  // bucketed
     all_reduce_row_sparse_gradients(*hooks_.collective, tables_);
   }
-  if (!finite.defined()) finite = torch::ones({}, s.all_finite.options());
-  if (options_.clip_norm > 0) {
-    auto norm = clip_gradient_norm(parameters_, options_.clip_norm);
-    if (norm.defined()) finite = finite.logical_and(norm.isfinite());
-  }
-  // Device-side bookkeeping: no host read here.
-  s.all_finite = s.all_finite.logical_and(finite);
-  s.finite_steps = s.finite_steps + s.all_finite.to(at::kLong);
+  at::Tensor norm;
+  if (options_.clip_norm > 0) norm = clip_gradient_norm(parameters_, options_.clip_norm);
+  // Device-side bookkeeping, one kernel: no host read here.
+  s.losses.add_step(terms, norm, share);
   optimizer_->step();
   ++s.step_in_epoch;
   ++s.global_step;
 }
 
 bool Trainer::healthy(const State& s) {
-  torch::NoGradGuard no_grad;
-  std::vector<at::Tensor> flags{s.all_finite.view({1})};
-  for (const auto& p : dense_parameters_) flags.push_back(all_finite(p).view({1}));
+  std::vector<at::Tensor> scanned = dense_parameters_;
   // A row-sparse table changes only where the row updates write, and they report non-finite
   // values themselves: scanning a catalogue of millions of rows at each check would cost more
   // than the steps between checks (docs/benchmarks.md). It is scanned once, for the values it
   // started with.
+  bool ok = true;
   if (!tables_.empty()) {
-    if (!tables_scanned_)
-      for (const auto& t : tables_) flags.push_back(all_finite(t).view({1}));
+    if (!tables_scanned_) scanned.insert(scanned.end(), tables_.begin(), tables_.end());
     tables_scanned_ = true;
-    flags.push_back(optimizer_->tables_written_finite().view({1}));
+    ok = optimizer_->tables_written_finite().item<bool>();
   }
-  const bool ok = torch::cat(flags).all().item<bool>();  // one host read
+  ok = ok && s.losses.all_finite() && all_finite(scanned);
   return !any_process(!ok);
 }
 
 void Trainer::handle_nonfinite(State& s) {
-  const bool loss_bad = !s.all_finite.item<bool>();
+  const bool loss_bad = !s.losses.all_finite();
   const int64_t epoch = s.epoch + 1;
   std::string where =
       loss_bad ? fmt::format("a non-finite loss{} at step {} (epoch {})",
                              options_.clip_norm > 0 ? " or gradient" : "",
-                             s.finite_steps.item<int64_t>() + 1, epoch)
+                             s.losses.finite_steps() + 1, epoch)
                : fmt::format("non-finite parameters by step {} (epoch {})", s.global_step, epoch);
   std::vector<std::string> terms;
   const double steps = static_cast<double>(std::max<int64_t>(s.step_in_epoch, 1));
-  for (const auto& [name, sum] : s.sums)
+  for (const auto& [name, sum] : s.losses.sums())
     terms.push_back(fmt::format("{} {:.6g}", name, sum.item<double>() / steps));
   const std::string message =
       fmt::format("training diverged: {}; this epoch's mean loss terms: {}", where,
@@ -329,7 +296,7 @@ void Trainer::handle_nonfinite(State& s) {
 }
 
 std::map<std::string, at::Tensor> Trainer::global_loss_sums(const State& s) {
-  std::map<std::string, at::Tensor> sums = s.sums;
+  std::map<std::string, at::Tensor> sums = s.losses.sums();
   if (distributed()) {
     std::vector<at::Tensor> parts;
     for (auto& entry : sums) parts.push_back(entry.second = entry.second.clone());
@@ -360,10 +327,11 @@ void Trainer::save_state(const State& s, const std::map<std::string, at::Tensor>
   trainer.write("step_in_epoch", s.step_in_epoch);
   trainer.write("global_step", s.global_step);
   if (s.order.defined()) trainer.write("order", s.order, /*is_buffer=*/true);
-  for (const auto& [name, sum] : loss_sums) sums.write(name, sum, /*is_buffer=*/true);
+  for (const auto& [name, sum] : loss_sums) sums.write(name, sum.clone(), /*is_buffer=*/true);
   trainer.write("loss_sums", sums);
-  trainer.write("all_finite", s.all_finite, /*is_buffer=*/true);
-  trainer.write("finite_steps", s.finite_steps, /*is_buffer=*/true);
+  const auto [all_finite, finite_steps] = s.losses.health_for_checkpoint();
+  trainer.write("all_finite", all_finite, /*is_buffer=*/true);
+  trainer.write("finite_steps", finite_steps, /*is_buffer=*/true);
   trainer.write("best_metric", s.best_metric);
   trainer.write("best_epoch", s.best_epoch);
   trainer.write("validations_since_best", s.validations_since_best);
@@ -400,18 +368,20 @@ void Trainer::restore(State& s, torch::serialize::InputArchive& archive) {
     at::Tensor order;
     s.order = trainer.try_read("order", order, true) ? order.to(device) : at::Tensor();
     trainer.read("loss_sums", sums);
-    s.sums.clear();
+    std::map<std::string, at::Tensor> loss_sums;
     for (const auto& name : sums.keys()) {
       at::Tensor sum;
       sums.read(name, sum, true);
       // With several processes the saved sums are global: rank 0 alone carries them on.
       if (!main_process()) sum.zero_();
-      s.sums.emplace(name, sum.to(device));
+      loss_sums.emplace(name, sum.to(device));
     }
-    trainer.read("all_finite", s.all_finite, true);
-    trainer.read("finite_steps", s.finite_steps, true);
-    s.all_finite = s.all_finite.to(device);
-    s.finite_steps = s.finite_steps.to(device);
+    at::Tensor all_finite, finite_steps;
+    trainer.read("all_finite", all_finite, true);
+    trainer.read("finite_steps", finite_steps, true);
+    s.losses.start(device);
+    s.losses.set_health(all_finite, finite_steps);
+    s.losses.set_sums(loss_sums);
     s.best_metric = read_value(trainer, "best_metric").toDouble();
     s.best_epoch = read_value(trainer, "best_epoch").toInt();
     s.validations_since_best = read_value(trainer, "validations_since_best").toInt();
@@ -470,8 +440,7 @@ int64_t Trainer::checkpoint_step(torch::serialize::InputArchive& checkpoint) {
 
 int64_t Trainer::start_or_resume(State& s, torch::serialize::InputArchive* resume) {
   const auto device = train_.users.device();
-  s.all_finite = torch::ones({}, torch::device(device).dtype(torch::kBool));
-  s.finite_steps = torch::zeros({}, torch::device(device).dtype(torch::kLong));
+  s.losses.start(device);
   if (resume) {
     restore(s, *resume);
     // A finished run resumed with more epochs goes on.
@@ -544,7 +513,7 @@ EpochRecord Trainer::end_epoch(State& s, int64_t epoch, double seconds, int64_t 
   s.epoch = epoch;
   s.step_in_epoch = 0;
   s.order = at::Tensor();
-  s.sums.clear();
+  s.losses.clear_sums();
   return record;
 }
 
@@ -628,7 +597,7 @@ TrainingSummary Trainer::fit(torch::serialize::InputArchive* resume) {
     const int64_t epoch = s.epoch + 1;
     if (s.step_in_epoch == 0) {
       s.order = torch::randperm(train_.size(), train_.users.options());
-      s.sums.clear();
+      s.losses.clear_sums();
     }
     model_.train();
     const auto epoch_start = Clock::now();

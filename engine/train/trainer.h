@@ -15,6 +15,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <ATen/core/Tensor.h>
@@ -23,8 +24,8 @@
 #include "engine/data/dataset.h"
 #include "engine/data/negative_sampler.h"
 #include "engine/eval/evaluator.h"
-#include "engine/train/losses.h"
 #include "engine/train/optimization.h"
+#include "kernels/ranking_losses.h"
 
 namespace torch::optim {
 class Optimizer;
@@ -190,8 +191,11 @@ class Trainer {
   bool stop_requested();
 
   void step(State& state);
-  // Sums gradients over the processes, clips, updates the finiteness flags, steps the optimiser.
-  void synchronize_gradients(State& state, at::Tensor finite = {});
+  // Sums gradients over the processes, clips, adds the step's loss terms (name, value) weighted by
+  // `share` to the epoch's sums and health, steps the optimiser.
+  void synchronize_gradients(State& state,
+                             const std::vector<std::pair<std::string, at::Tensor>>& terms,
+                             double share);
   // Reads the device-side flags; false when a non-finite loss, gradient or parameter appeared.
   bool healthy(const State& state);
   // Stops with a message, or rolls back to the last checkpoint (returns normally then).
@@ -211,6 +215,7 @@ class Trainer {
   Interactions train_;
   const NegativeSampler& sampler_;
   TrainerOptions options_;
+  RankingLoss loss_ = RankingLoss::kBpr;  // options_.loss
   TrainerHooks hooks_;
   std::vector<at::Tensor> parameters_;
   // With row-sparse embedding updates, the model's embedding tables and the other parameters.
