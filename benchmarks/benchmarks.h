@@ -50,6 +50,11 @@ std::vector<c10::Device> benchmark_devices();
 // "cpu" or "cuda": the device part of a benchmark name.
 std::string device_label(const c10::Device& device);
 
+// The training settings a benchmark runs on `device`: `options` on the CPU; on CUDA with eager
+// steps and with the step captured as a CUDA graph (a "/graph" benchmark), side by side.
+std::vector<TrainerOptions> training_variants(const TrainerOptions& options,
+                                              const c10::Device& device);
+
 // Problem sizes of the kernel benchmarks.
 struct KernelSizes {
   int64_t topk_rows;       // rows filtered against 128 prototypes of dimension 64

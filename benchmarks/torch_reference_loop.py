@@ -19,6 +19,11 @@ Models (formulas: shared spec models.md):
               al., arXiv 2405.17607), the four max-regularisers and the squared orthonormality
               regulariser ||P^ P^T - I||_F^2 on both prototype sets, sampled softmax.
 
+With --cuda-graph (CUDA only) the step is captured once as a CUDA graph and replayed, as
+torch.cuda.graphs documents whole-network capture: warm-up steps on a side stream, static inputs
+(the epoch's order and the batch's first position, written before each replay), torch's
+capturable fused Adam; an epoch's last, shorter batch is left out (and not counted).
+
 Prints one JSON object: training interactions/s, seconds per epoch, full-ranking evaluation
 seconds for every user and its NDCG@10 / Recall@10 on the test split.
 """
@@ -210,6 +215,69 @@ def train(model, train_users, train_items, num_items, args, device):
     return seconds, timed_interactions, timed_steps
 
 
+def train_captured(model, train_users, train_items, num_items, args, device):
+    """As train(), with the step replayed from a CUDA graph; full batches only."""
+    n, size = train_users.numel(), args.batch_size
+    if n < size:
+        raise SystemExit("--cuda-graph: the training split is smaller than one batch")
+    optimizer = torch.optim.Adam(model.parameters(), lr=args.lr, weight_decay=args.weight_decay,
+                                 fused=True, capturable=True)
+    total_loss = torch.zeros((), device=device)
+    order = torch.randperm(n, device=device)
+    first = torch.zeros((), dtype=torch.int64, device=device)
+    positions = torch.arange(size, device=device)
+
+    def step():
+        batch = order[first + positions]
+        users, positives = train_users[batch], train_items[batch]
+        negatives = torch.randint(num_items, (size, args.negatives), device=device)
+        scores = model(users, torch.cat([positives[:, None], negatives], 1))
+        loss = ranking_loss(scores, args.loss) + model.regularization()
+        loss.backward()
+        optimizer.step()
+        total_loss.add_(loss.detach())
+
+    side = torch.cuda.Stream()
+    side.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(side):
+        for _ in range(3):
+            optimizer.zero_grad(set_to_none=True)
+            step()
+    torch.cuda.current_stream().wait_stream(side)
+    graph = torch.cuda.CUDAGraph()
+    optimizer.zero_grad(set_to_none=True)
+    with torch.cuda.graph(graph):
+        step()
+
+    timed_steps = timed_interactions = 0
+    start = None
+    replays = 0
+    for _ in range(args.epochs):
+        order.copy_(torch.randperm(n, device=device))
+        for position in range(0, n - size + 1, size):
+            if replays == args.warmup_steps:
+                torch.cuda.synchronize()
+                start = time.perf_counter()
+            first.fill_(position)
+            graph.replay()
+            replays += 1
+            if start is not None:
+                timed_steps += 1
+                timed_interactions += size
+                if timed_steps == args.max_steps:
+                    break
+        if timed_steps and timed_steps == args.max_steps:
+            break
+    if start is None:
+        raise SystemExit(f"--warmup-steps {args.warmup_steps}: the run has fewer full batches than "
+                         "that; lower it or raise --epochs")
+    torch.cuda.synchronize()
+    seconds = time.perf_counter() - start
+    if not math.isfinite(total_loss.item()):
+        raise SystemExit("training diverged: the summed loss is not finite")
+    return seconds, timed_interactions, timed_steps
+
+
 @torch.no_grad()
 def evaluate(model, train_pairs, test_pairs, num_users, num_items, device, chunk=1024, k=10):
     """Full ranking of every item for every user with a test item, training items masked:
@@ -259,6 +327,8 @@ def main():
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--weight-decay", type=float, default=0.0)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--cuda-graph", action="store_true",
+                        help="capture the step as a CUDA graph and replay it (CUDA only)")
     args = parser.parse_args()
     for name in ("epochs", "batch_size", "negatives", "dim"):
         if getattr(args, name) < 1:
@@ -270,6 +340,8 @@ def main():
         torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     device = torch.device(args.device)
+    if args.cuda_graph and device.type != "cuda":
+        parser.error("--cuda-graph needs a CUDA --device")
 
     users, items = load_ratings(args.ratings)
     num_users, num_items = int(users.max()) + 1, int(items.max()) + 1
@@ -285,8 +357,8 @@ def main():
                           args.item_prototypes, args.k_filter, args.k_filter, args.ortho)
     model.to(device)
 
-    seconds, interactions, steps = train(model, train_users, train_items, num_items, args,
-                                         device)
+    run = train_captured if args.cuda_graph else train
+    seconds, interactions, steps = run(model, train_users, train_items, num_items, args, device)
     if device.type == "cuda":
         torch.cuda.synchronize()
     start = time.perf_counter()
@@ -294,7 +366,8 @@ def main():
     evaluation_seconds = time.perf_counter() - start
     rate = interactions / seconds
     print(json.dumps({
-        "model": args.model, "device": str(device), "threads": torch.get_num_threads(),
+        "model": args.model, "device": str(device), "cuda_graph": args.cuda_graph,
+        "threads": torch.get_num_threads(),
         "torch": torch.__version__, "users": num_users, "items": num_items,
         "train_interactions": train_users.numel(), "timed_steps": steps,
         "interactions_per_second": round(rate, 1),

@@ -51,6 +51,10 @@ void train_epochs(benchmark::State& state, const std::string& label,
     options.epochs = 1 + static_cast<int64_t>(state.max_iterations);
     int64_t steps = 0, timed_from_step = -1;
     TrainerHooks hooks;
+    // A "/graph" benchmark whose step could not be captured ran eagerly: its label says why.
+    hooks.log = [&](const std::string& line) {
+      if (line.rfind("CUDA graph: off", 0) == 0) state.SetLabel(line);
+    };
     hooks.on_epoch = [&](const EpochRecord& record) {
       if (timed_from_step < 0) timed_from_step = record.global_step;
       steps = record.global_step - timed_from_step;
@@ -104,13 +108,25 @@ std::vector<c10::Device> benchmark_devices() {
 
 std::string device_label(const c10::Device& device) { return device.is_cuda() ? "cuda" : "cpu"; }
 
+std::vector<TrainerOptions> training_variants(const TrainerOptions& options,
+                                              const c10::Device& device) {
+  if (!device.is_cuda()) return {options};
+  TrainerOptions eager = options, graph = options;
+  eager.cuda_graph = CudaGraphMode::kOff;
+  if (graph.cuda_graph == CudaGraphMode::kOff) graph.cuda_graph = CudaGraphMode::kAuto;
+  return {eager, graph};
+}
+
 benchmark::internal::Benchmark* register_training_benchmark(
     std::shared_ptr<const PreparedData> data, const std::string& name, const BenchmarkModel& model,
     const TrainerOptions& options, const c10::Device& device, const SamplerOptions& sampler) {
+  // On CUDA the step is captured as a graph unless the options say off: "/graph" tells them apart.
+  const bool graph = device.is_cuda() && options.cuda_graph != CudaGraphMode::kOff;
   const std::string label =
       "train_" + model.name + "/" + device_label(device) + "/" + name +
       "/B:" + std::to_string(options.batch_size) + "/n:" + std::to_string(options.negatives) +
-      (options.optimizer.embedding_updates == EmbeddingUpdates::kRowSparse ? "/sparse" : "");
+      (options.optimizer.embedding_updates == EmbeddingUpdates::kRowSparse ? "/sparse" : "") +
+      (graph ? "/graph" : "");
   return register_benchmark(label, "interactions/s", train_epochs, label, std::move(data), model,
                             options, sampler, device);
 }
@@ -128,7 +144,8 @@ void register_demo_training_benchmarks() {
   auto data = std::make_shared<const PreparedData>(prepare_data(demo));
   for (const auto& device : benchmark_devices())
     for (const std::string model : {"mf", "uiprotomf", "lightgcn"})
-      register_training_benchmark(data, "music-demo", {model}, TrainerOptions{}, device);
+      for (const auto& options : training_variants(TrainerOptions{}, device))
+        register_training_benchmark(data, "music-demo", {model}, options, device);
 }
 
 }  // namespace polyphony

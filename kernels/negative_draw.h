@@ -2,9 +2,10 @@
 // One negative draw, the same code on the CPU and CUDA (negative_draws_cpu.cpp,
 // negative_draws.cu), so that both paths give the same items for the same key.
 
-// PhiloxRNGEngine.h uses AT_ASSERT without including its definition.
-#include <ATen/core/PhiloxRNGEngine.h>
+// PhiloxRNGEngine.h uses AT_ASSERT without including its definition: Exception.h first.
 #include <c10/util/Exception.h>
+
+#include <ATen/core/PhiloxRNGEngine.h>
 
 #include <cstdint>
 

@@ -95,26 +95,47 @@ DrawnBatch draw(const NegativeDrawTables& tables, const kernels::BatchSource& so
   return out;
 }
 
-}  // namespace
-
-DrawnBatch draw_training_batch(const NegativeDrawTables& tables, const at::Tensor& order,
-                               int64_t first, int64_t count, const at::Tensor& users,
-                               const at::Tensor& items, int64_t negatives) {
-  RECORD_FUNCTION("polyphony::draw_training_batch", std::vector<c10::IValue>());
+// Checks the training entries and the order; the source of their rows.
+kernels::BatchSource training_source(const NegativeDrawTables& tables, const at::Tensor& order,
+                                     int64_t count, const at::Tensor& users,
+                                     const at::Tensor& items, int64_t negatives) {
   check_tables(tables, users, negatives);
   TORCH_CHECK(order.scalar_type() == at::kLong && order.device() == users.device() &&
                   order.is_contiguous() && users.is_contiguous() && items.is_contiguous() &&
                   items.sizes() == users.sizes() && items.scalar_type() == at::kLong,
               "draw_training_batch: order, users and items must be contiguous int64 [N] on one "
               "device");
-  TORCH_CHECK(first >= 0 && count >= 0 && first + count <= order.numel(),
-              "draw_training_batch: rows [", first, ", ", first + count, ") outside the order of ",
-              order.numel());
+  TORCH_CHECK(count >= 0 && count <= order.numel(), "draw_training_batch: ", count,
+              " rows from an order of ", order.numel());
   kernels::BatchSource source;
   source.order = order.data_ptr<int64_t>();
-  source.first = first;
   source.users = users.data_ptr<int64_t>();
   source.items = items.data_ptr<int64_t>();
+  return source;
+}
+
+}  // namespace
+
+DrawnBatch draw_training_batch(const NegativeDrawTables& tables, const at::Tensor& order,
+                               int64_t first, int64_t count, const at::Tensor& users,
+                               const at::Tensor& items, int64_t negatives) {
+  RECORD_FUNCTION("polyphony::draw_training_batch", std::vector<c10::IValue>());
+  auto source = training_source(tables, order, count, users, items, negatives);
+  TORCH_CHECK(first >= 0 && first + count <= order.numel(), "draw_training_batch: rows [", first,
+              ", ", first + count, ") outside the order of ", order.numel());
+  source.first = first;
+  return draw(tables, source, users, count, 1 + negatives, negatives);
+}
+
+DrawnBatch draw_training_batch(const NegativeDrawTables& tables, const at::Tensor& order,
+                               const at::Tensor& first, int64_t count, const at::Tensor& users,
+                               const at::Tensor& items, int64_t negatives) {
+  RECORD_FUNCTION("polyphony::draw_training_batch", std::vector<c10::IValue>());
+  auto source = training_source(tables, order, count, users, items, negatives);
+  TORCH_CHECK(
+      first.scalar_type() == at::kLong && first.numel() == 1 && first.device() == users.device(),
+      "draw_training_batch: first must be an int64 scalar on ", users.device());
+  source.first_pointer = first.data_ptr<int64_t>();
   return draw(tables, source, users, count, 1 + negatives, negatives);
 }
 

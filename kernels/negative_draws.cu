@@ -20,7 +20,8 @@ __global__ void draw_batch_kernel(BatchSource source, NegativeTables tables, Dra
   const int64_t index = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (index >= sizes.rows * per_row) return;
   const int64_t b = index / per_row, slot = index % per_row;
-  const int64_t entry = source.order ? source.order[source.first + b] : source.first + b;
+  const int64_t first = source.first_pointer ? *source.first_pointer : source.first;
+  const int64_t entry = source.order ? source.order[first + b] : first + b;
   const int64_t user = source.users[entry];
   if (slot == 0) out_users[b] = user;
   if (width == 0) return;

@@ -36,6 +36,13 @@ DrawnBatch draw_training_batch(const NegativeDrawTables& tables, const at::Tenso
                                int64_t first, int64_t count, const at::Tensor& users,
                                const at::Tensor& items, int64_t negatives);
 
+// The same with the first row given on the device (an int64 scalar), so that a captured CUDA graph
+// draws the batch a host write of `first` chose before each replay. The caller keeps `first` in
+// [0, N − count]: it is not read on the host.
+DrawnBatch draw_training_batch(const NegativeDrawTables& tables, const at::Tensor& order,
+                               const at::Tensor& first, int64_t count, const at::Tensor& users,
+                               const at::Tensor& items, int64_t negatives);
+
 // users [B] -> negatives [B, n], drawn as above.
 at::Tensor draw_negatives(const NegativeDrawTables& tables, const at::Tensor& users, int64_t n);
 

@@ -12,9 +12,10 @@ void draw_batch_cpu(const BatchSource& source, const NegativeTables& tables, con
                     const RandomKey& key, int64_t* out_users, int64_t* out_items) {
   const int64_t n = sizes.negatives;
   const int64_t width = (source.items ? 1 : 0) + n;
+  const int64_t first = source.first_pointer ? *source.first_pointer : source.first;
   at::parallel_for(0, sizes.rows, 256, [&](int64_t begin, int64_t end) {
     for (int64_t b = begin; b < end; ++b) {
-      const int64_t entry = source.order ? source.order[source.first + b] : source.first + b;
+      const int64_t entry = source.order ? source.order[first + b] : first + b;
       const int64_t user = source.users[entry];
       out_users[b] = user;
       int64_t* row = out_items + b * width;

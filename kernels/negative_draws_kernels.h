@@ -26,10 +26,13 @@ struct NegativeTables {
 };
 
 // Where a batch's rows come from: row b is entry s = order[first + b] (s = first + b when `order`
-// is null) of `users`, and of `items` when it is given (the row's positive).
+// is null) of `users`, and of `items` when it is given (the row's positive). With
+// `first_pointer`, `first` is read there, on the device of the draw (a replayed CUDA graph's
+// batch position).
 struct BatchSource {
   const int64_t* order = nullptr;
   int64_t first = 0;
+  const int64_t* first_pointer = nullptr;
   const int64_t* users = nullptr;
   const int64_t* items = nullptr;
 };

@@ -22,6 +22,8 @@ class MatrixFactorization : public Recommender {
   at::Tensor score_all_items(const at::Tensor& users) override;
   std::optional<ScoreFactors> score_factors(const at::Tensor& users) override;
   at::Tensor ranking_loss(const Batch& batch, RankingLoss loss) override;
+  // Two kernels and the tables: nothing read on the host, no shape from the batch's values.
+  std::string graph_capture_obstacle() const override { return ""; }
 
   const at::Tensor& user_embedding() const { return user_embedding_; }
   const at::Tensor& item_embedding() const { return item_embedding_; }

@@ -84,6 +84,12 @@ class Recommender : public torch::nn::Module {
   // default; models whose scores are inner products of table rows compute it in one kernel
   // (kernels/gathered_ranking_loss.h), with the same value and gradients.
   virtual at::Tensor ranking_loss(const Batch& batch, RankingLoss loss);
+  // Why a training step of this model cannot be captured as a CUDA graph (empty: it can): a
+  // step that reads values on the host or makes tensors whose shapes depend on the batch's
+  // values cannot be replayed. Not known to be capturable by default.
+  virtual std::string graph_capture_obstacle() const {
+    return "its step is not known to be capturable (host reads or batch-dependent shapes)";
+  }
   // Regularisation terms of a batch (none by default).
   virtual std::vector<RegularizationTerm> regularization(const Batch& /*batch*/) { return {}; }
 

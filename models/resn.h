@@ -62,6 +62,9 @@ class WithResn : public Recommender {
   std::optional<MaxProductFactors> max_product_factors(const at::Tensor& users) override {
     return model_->max_product_factors(users);
   }
+  at::Tensor ranking_loss(const Batch& batch, RankingLoss loss) override {
+    return model_->ranking_loss(batch, loss);
+  }
   std::vector<RegularizationTerm> regularization(const Batch& batch) override;
   std::vector<at::Tensor> embedding_tables() const override { return model_->embedding_tables(); }
   void set_row_sparse_gradients(bool on) override { model_->set_row_sparse_gradients(on); }

@@ -108,7 +108,7 @@ cat "$summary"
 
 if wanted tests; then
   step tests.log "CUDA test cases" 150 "$bin/polyphony_tests" --gtest_color=no \
-    --gtest_filter='*cuda*:*Cuda*:*CUDA*:*NonFinite*:*Deterministic*'
+    --gtest_filter='*cuda*:*Cuda*:*CUDA*:*NonFinite*:*Deterministic*:*StepGraph*'
   # gtest's closing lines: the counts and the names of failed cases. A case skipped because no
   # CUDA device was seen fails the step too; a few cases skip on CUDA by design (a CPU kernel's
   # property, such as its thread-count independence), with their own reason, and are listed.
@@ -264,6 +264,14 @@ if wanted reference; then
   step reference.log "reference loop, UI-ProtoMF reference settings, CUDA, 600 steps" 60 "$python" \
     "$root/benchmarks/torch_reference_loop.py" --ratings "$work/ml/ratings.dat" --device cuda \
     --model uiprotomf --dim 81 --batch-size 326 --negatives 38 --loss softmax --max-steps 600
+  # The same two, captured as CUDA graphs (what Polyphony's captured step is compared with).
+  step reference.log "reference loop, BPR-MF, CUDA graph" 60 "$python" \
+    "$root/benchmarks/torch_reference_loop.py" --ratings "$work/ml/ratings.dat" --device cuda \
+    --model mf --batch-size 4096 --cuda-graph
+  step reference.log "reference loop, UI-ProtoMF reference settings, CUDA graph, 600 steps" 60 \
+    "$python" "$root/benchmarks/torch_reference_loop.py" --ratings "$work/ml/ratings.dat" \
+    --device cuda --model uiprotomf --dim 81 --batch-size 326 --negatives 38 --loss softmax \
+    --max-steps 600 --cuda-graph
   grep -E '^\{' "$out/reference.log" >> "$summary"
 fi
 echo "gpu_run: done, $failures failed step(s); logs in $out"

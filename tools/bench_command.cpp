@@ -298,8 +298,9 @@ std::vector<benchmark::internal::Benchmark*> register_workload(
       fmt::print("{} is fitted in closed form when built: no training benchmark\n", model.name);
     for (const auto& device : settings.devices) {
       if (settings.train && trainable)
-        registered.push_back(register_training_benchmark(data, data_name, model, work.training,
-                                                         device, work.sampler));
+        for (const auto& options : training_variants(work.training, device))
+          registered.push_back(
+              register_training_benchmark(data, data_name, model, options, device, work.sampler));
       if (settings.evaluate)
         registered.push_back(register_model_evaluation_benchmark(data, data_name, model,
                                                                  settings.evaluation, device));

@@ -240,6 +240,11 @@ LossReduction parse_loss_reduction(const std::string& text) {
   OptionSpec("--loss-reduction", text, "mean or sum").reject();
 }
 
+CudaGraphMode parse_cuda_graph(const std::string& text) {
+  if (const auto mode = parse_cuda_graph_mode(text)) return *mode;
+  OptionSpec("--cuda-graph", text, "auto, on or off").reject();
+}
+
 EmbeddingUpdates parse_embedding_updates(const std::string& text) {
   if (text == "dense") return EmbeddingUpdates::kDense;
   if (text == "sparse") return EmbeddingUpdates::kRowSparse;

@@ -18,6 +18,7 @@
 #include "engine/data/split.h"
 #include "engine/eval/evaluator.h"
 #include "engine/train/optimization.h"
+#include "engine/train/step_graph.h"
 #include "kernels/ranking_losses.h"
 
 namespace polyphony::cli {
@@ -70,6 +71,8 @@ SplitOptions parse_split(const std::string& text);
 SamplerOptions parse_sampler(const std::string& text);
 // --loss-reduction mean|sum.
 LossReduction parse_loss_reduction(const std::string& text);
+// --cuda-graph auto|on|off.
+CudaGraphMode parse_cuda_graph(const std::string& text);
 // --embedding-updates auto|dense|sparse.
 EmbeddingUpdates parse_embedding_updates(const std::string& text);
 // Its name as the option takes it.

@@ -34,10 +34,12 @@ nlohmann::json run_config(const cxxopts::ParseResult& args, const TrainSetup& se
 }
 
 const std::vector<std::string>& not_what_a_model_scores() {
-  // Where the run ran and where its data was cached; and how the embedding tables were updated,
-  // which a run from before `auto` recorded as dense where its command now resolves otherwise.
-  static const std::vector<std::string> keys = {"/polyphony_version", "/device", "/processes",
-                                                "/data/cache", "/train/embedding_updates"};
+  // Where the run ran and where its data was cached; how the embedding tables were updated,
+  // which a run from before `auto` recorded as dense where its command now resolves otherwise;
+  // and whether steps were replayed from a CUDA graph (the same step either way).
+  static const std::vector<std::string> keys = {
+      "/polyphony_version",       "/device",          "/processes", "/data/cache",
+      "/train/embedding_updates", "/train/cuda_graph"};
   return keys;
 }
 

@@ -215,6 +215,10 @@ const std::vector<TrainOption>& train_option_table() {
          s.on_nonfinite = text(v);
          s.trainer.on_nonfinite = parse_nonfinite_policy(s.on_nonfinite);
        }},
+      {"cuda-graph", "train", T::kText, "auto",
+       "capture the training step as a CUDA graph and replay it: auto (where the step can be "
+       "captured; the log says why not elsewhere), on (or fail saying why not), off",
+       [](TrainSetup& s, const Value& v) { s.trainer.cuda_graph = parse_cuda_graph(text(v)); }},
       {"deterministic", "train", T::kFlag, nullptr,
        "use deterministic algorithms on the GPU as well (slower)",
        [](TrainSetup& s, const Value& v) { s.deterministic = v.as<bool>(); }},

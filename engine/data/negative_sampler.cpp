@@ -91,6 +91,12 @@ DrawnBatch NegativeSampler::draw_batch(const at::Tensor& order, int64_t first, i
   return draw_training_batch(tables(), order, first, count, users, items, n);
 }
 
+DrawnBatch NegativeSampler::draw_batch(const at::Tensor& order, const at::Tensor& first,
+                                       int64_t count, const at::Tensor& users,
+                                       const at::Tensor& items, int64_t n) const {
+  return draw_training_batch(tables(), order, first, count, users, items, n);
+}
+
 NegativeDrawTables NegativeSampler::tables() const {
   return {indptr_,     keys_,   positive_mass_, user_mass_, cumulative_,
           total_mass_, stride_, num_items_,     uniform_};

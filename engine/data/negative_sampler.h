@@ -44,6 +44,9 @@ class NegativeSampler {
   // [N], on the sampler's device), each row's user, and its positive followed by n negatives.
   DrawnBatch draw_batch(const at::Tensor& order, int64_t first, int64_t count,
                         const at::Tensor& users, const at::Tensor& items, int64_t n) const;
+  // The same with `first` an int64 scalar on the device (a captured CUDA graph's input).
+  DrawnBatch draw_batch(const at::Tensor& order, const at::Tensor& first, int64_t count,
+                        const at::Tensor& users, const at::Tensor& items, int64_t n) const;
   // users [B] -> bool [B]: whether the user has a negative item to draw (one not among their
   // training items, with mass > 0).
   at::Tensor has_negatives(const at::Tensor& users) const;

@@ -15,12 +15,13 @@ constexpr const char* kTotal = "loss";
 
 void EpochLossSums::start(const c10::Device& device) {
   health_ = at::tensor({1.0, 0.0}, at::TensorOptions().dtype(at::kDouble)).to(device);
-  clear_sums();
+  names_.clear();
+  packed_ = at::Tensor();
 }
 
 void EpochLossSums::clear_sums() {
-  names_.clear();
-  packed_ = at::Tensor();
+  // In place: a captured CUDA graph adds to this very tensor.
+  if (packed_.defined()) packed_.zero_();
 }
 
 void EpochLossSums::pack(const std::vector<std::string>& names) {
@@ -61,7 +62,8 @@ std::map<std::string, at::Tensor> EpochLossSums::sums() const {
 }
 
 void EpochLossSums::set_sums(const std::map<std::string, at::Tensor>& sums) {
-  clear_sums();
+  names_.clear();
+  packed_ = at::Tensor();
   if (sums.empty()) return;
   std::vector<std::string> names;
   for (const auto& entry : sums)

@@ -19,7 +19,7 @@ class EpochLossSums {
  public:
   // Every step finite so far, no sums: the state of a fresh run on `device`.
   void start(const c10::Device& device);
-  // A new epoch: the sums start again (the health carries on).
+  // A new epoch: the sums start again at zero, in place (the health carries on).
   void clear_sums();
 
   // One step's terms (name, float scalar on the device), each and their total weighted by `share`

@@ -3,6 +3,7 @@
 #include <ATen/ops/_foreach_add.h>
 #include <ATen/ops/_fused_adam.h>
 #include <ATen/ops/_fused_adamw.h>
+#include <ATen/ops/fill.h>
 #include <ATen/ops/full.h>
 #include <ATen/ops/zeros_like.h>
 #include <c10/core/GradMode.h>
@@ -49,8 +50,12 @@ State& state_of(StateMap& states, const at::Tensor& p, const Options& options) {
 // One Adam(W) step over every group. Adam adds the L2 term to the gradient (Kingma & Ba 2015,
 // with weight decay as torch.optim.Adam); AdamW decays the weights apart from it (Loshchilov &
 // Hutter 2019, Algorithm 2). Both are the operators torch.optim uses with fused=True.
+// `lr` (a device scalar) replaces the options' learning rate when defined; `stepped` gets the
+// parameters updated.
 template <typename State, typename Options, typename Groups, typename StateMap>
-void fused_step(Groups& groups, StateMap& states, FusedStepCounters& counters, bool decoupled) {
+void fused_step(Groups& groups, StateMap& states, FusedStepCounters& counters, bool decoupled,
+                const at::Tensor& lr, std::vector<void*>& stepped) {
+  stepped.clear();
   for (auto& group : groups) {
     const auto& options = static_cast<const Options&>(group.options());
     std::vector<Bucket> buckets;
@@ -62,6 +67,7 @@ void fused_step(Groups& groups, StateMap& states, FusedStepCounters& counters, b
              p.numel());
       auto& state = state_of<State>(states, p, options);
       state.step(state.step() + 1);
+      stepped.push_back(p.unsafeGetTensorImpl());
       auto& counter = counters[p.unsafeGetTensorImpl()];
       if (counter.value.defined() && counter.count + 1 == state.step() &&
           counter.value.device() == p.device()) {
@@ -83,10 +89,18 @@ void fused_step(Groups& groups, StateMap& states, FusedStepCounters& counters, b
     if (!to_increment.empty()) at::_foreach_add_(to_increment, 1);
     const auto [beta1, beta2] = options.betas();
     for (auto& b : buckets) {
-      if (decoupled) {
+      if (decoupled && lr.defined()) {
+        at::_fused_adamw_(b.params, b.grads, b.exp_avgs, b.exp_avg_sqs, b.max_exp_avg_sqs, b.steps,
+                          lr, beta1, beta2, options.weight_decay(), options.eps(),
+                          options.amsgrad(), /*maximize=*/false);
+      } else if (decoupled) {
         at::_fused_adamw_(b.params, b.grads, b.exp_avgs, b.exp_avg_sqs, b.max_exp_avg_sqs, b.steps,
                           options.lr(), beta1, beta2, options.weight_decay(), options.eps(),
                           options.amsgrad(), /*maximize=*/false);
+      } else if (lr.defined()) {
+        at::_fused_adam_(b.params, b.grads, b.exp_avgs, b.exp_avg_sqs, b.max_exp_avg_sqs, b.steps,
+                         lr, beta1, beta2, options.weight_decay(), options.eps(), options.amsgrad(),
+                         /*maximize=*/false);
       } else {
         at::_fused_adam_(b.params, b.grads, b.exp_avgs, b.exp_avg_sqs, b.max_exp_avg_sqs, b.steps,
                          options.lr(), beta1, beta2, options.weight_decay(), options.eps(),
@@ -106,8 +120,39 @@ at::Tensor FusedAdamOf<Base, State, Options, decoupled>::step(typename Base::Los
     loss = closure();
   }
   c10::NoGradGuard no_grad;
-  fused_step<State, Options>(this->param_groups_, this->state_, counters_, decoupled);
+  fused_step<State, Options>(this->param_groups_, this->state_, counters_, decoupled, device_lr_,
+                             last_stepped_);
   return loss;
+}
+
+template <typename Base, typename State, typename Options, bool decoupled>
+void FusedAdamOf<Base, State, Options, decoupled>::use_device_learning_rate(
+    const c10::Device& device) {
+  const double lr = this->param_groups_.empty()
+                        ? 0.0
+                        : static_cast<const Options&>(this->param_groups_.front().options()).lr();
+  device_lr_ = at::full({}, lr, at::TensorOptions().dtype(at::kFloat).device(device));
+  device_lr_value_ = lr;
+}
+
+template <typename Base, typename State, typename Options, bool decoupled>
+void FusedAdamOf<Base, State, Options, decoupled>::set_device_learning_rate(double lr) {
+  if (!device_lr_.defined() || lr == device_lr_value_) return;
+  device_lr_.fill_(lr);
+  device_lr_value_ = lr;
+}
+
+template <typename Base, typename State, typename Options, bool decoupled>
+void FusedAdamOf<Base, State, Options, decoupled>::count_replayed_step() {
+  for (void* p : last_stepped_) {
+    auto& state = static_cast<State&>(*this->state_.at(p));
+    state.step(state.step() + 1);
+    counters_[p].count = state.step();
+  }
+}
+
+FusedAdamControl* fused_adam(torch::optim::Optimizer* optimizer) {
+  return dynamic_cast<FusedAdamControl*>(optimizer);
 }
 
 template class FusedAdamOf<torch::optim::Adam, torch::optim::AdamParamState,

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <unordered_map>
+#include <vector>
 
 namespace polyphony {
 
@@ -22,15 +23,37 @@ struct FusedStepCounter {
 };
 using FusedStepCounters = std::unordered_map<const void*, FusedStepCounter>;
 
+// What the trainer asks of a fused Adam(W) for a step captured as a CUDA graph
+// (engine/train/step_graph.h), where host values are baked into the recording.
+class FusedAdamControl {
+ public:
+  virtual ~FusedAdamControl() = default;
+  // From here on the step reads its learning rate from a float32 scalar on `device`.
+  virtual void use_device_learning_rate(const c10::Device& device) = 0;
+  // Writes `lr` there when it differs from the value there (no operator otherwise).
+  virtual void set_device_learning_rate(double lr) = 0;
+  // The device ran the last step again (a replay): the host's step counts follow.
+  virtual void count_replayed_step() = 0;
+};
+
+// The fused Adam(W) behind `optimizer`, or null when it is another optimiser.
+FusedAdamControl* fused_adam(torch::optim::Optimizer* optimizer);
+
 // `Base` is torch::optim::Adam or AdamW; `decoupled` says whether weight decay is AdamW's.
 template <typename Base, typename State, typename Options, bool decoupled>
-class FusedAdamOf : public Base {
+class FusedAdamOf : public Base, public FusedAdamControl {
  public:
   using Base::Base;
   at::Tensor step(typename Base::LossClosure closure = nullptr) override;
+  void use_device_learning_rate(const c10::Device& device) override;
+  void set_device_learning_rate(double lr) override;
+  void count_replayed_step() override;
 
  private:
   FusedStepCounters counters_;
+  at::Tensor device_lr_;             // undefined: the options' learning rate, a host value
+  double device_lr_value_ = 0;       // what device_lr_ holds
+  std::vector<void*> last_stepped_;  // the parameters the last step updated
 };
 
 using FusedAdam = FusedAdamOf<torch::optim::Adam, torch::optim::AdamParamState,

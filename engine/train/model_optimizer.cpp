@@ -4,6 +4,7 @@
 #include <torch/serialize/archive.h>
 
 #include "common/error.h"
+#include "engine/train/fused_adam.h"
 
 namespace polyphony {
 
@@ -20,6 +21,21 @@ ModelOptimizer::~ModelOptimizer() = default;
 void ModelOptimizer::set_learning_rate(double lr) {
   if (dense_) polyphony::set_learning_rate(*dense_, lr);
   if (rows_) rows_->set_learning_rate(lr);
+  if (auto* fused = fused_adam(dense_.get())) fused->set_device_learning_rate(lr);
+}
+
+std::string ModelOptimizer::graph_capture_obstacle() const {
+  if (rows_) return "row-sparse embedding updates touch other rows at every step";
+  if (!fused_adam(dense_.get())) return "only the fused Adam and AdamW steps are captured";
+  return "";
+}
+
+void ModelOptimizer::use_device_learning_rate(const c10::Device& device) {
+  if (auto* fused = fused_adam(dense_.get())) fused->use_device_learning_rate(device);
+}
+
+void ModelOptimizer::count_replayed_step() {
+  if (auto* fused = fused_adam(dense_.get())) fused->count_replayed_step();
 }
 
 void ModelOptimizer::zero_grad() {

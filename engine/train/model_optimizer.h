@@ -4,6 +4,7 @@
 // parameters that are not embedding tables and RowSparseOptimizer over the tables.
 
 #include <memory>
+#include <string>
 #include <vector>
 
 #include <ATen/core/Tensor.h>
@@ -24,6 +25,16 @@ class ModelOptimizer {
   void set_learning_rate(double lr);
   void zero_grad();
   void step();
+
+  // For a step captured as a CUDA graph: why this optimiser's step cannot be (empty when it can:
+  // fused Adam or AdamW, dense updates only).
+  std::string graph_capture_obstacle() const;
+  // From here on the learning rate is a device tensor the fused step reads, written by
+  // set_learning_rate when it changes, so that a captured step follows the schedule.
+  void use_device_learning_rate(const c10::Device& device);
+  // After a replay of a captured step: the host's count of steps taken, which the capture saw
+  // once, moves on as the device's did.
+  void count_replayed_step();
   // RowSparseOptimizer::written_finite of the tables (undefined with dense updates).
   at::Tensor tables_written_finite() const;
   // The dense optimiser's state as torch::optim writes it (so checkpoints of dense runs keep

@@ -20,6 +20,7 @@
 #include "engine/train/model_optimizer.h"
 #include "engine/train/module_state.h"
 #include "engine/train/row_sparse_gradients.h"
+#include "engine/train/step_graph.h"
 #include "kernels/finite_check.h"
 #include "kernels/ranking_losses.h"
 #include "models/recommender.h"
@@ -69,6 +70,9 @@ struct Trainer::State {
   at::Tensor order;          // epoch + 1's permutation, while it is under way
   EpochLossSums losses;      // its loss sums, and whether every step so far had a finite loss
   at::Tensor unit_gradient;  // 1, the gradient backward starts from (kept: one operator less)
+  // The captured step's inputs (CUDA graphs): the epoch's order and the batch's first row.
+  at::Tensor graph_order, graph_first;
+  int64_t graph_warm_up_steps = 0;  // eager full steps before the capture
   double best_metric = -std::numeric_limits<double>::infinity();
   int64_t best_epoch = 0;
   int64_t validations_since_best = 0;
@@ -173,10 +177,81 @@ void Trainer::step(State& s) {
   const int64_t n = train_.size();
   const int64_t begin = s.step_in_epoch * options_.batch_size;
   const int64_t global = std::min(n, begin + options_.batch_size) - begin;
+  s.lr =
+      options_.optimizer.lr * s.lr_scale *
+      options_.schedule.factor(s.global_step, steps_per_epoch_, steps_per_epoch_ * options_.epochs);
+  optimizer_->set_learning_rate(s.lr);
+  // A full batch replays the captured step once the run is warm (a shorter last batch is eager).
+  if (graph_ && global == options_.batch_size && graph_step(s, begin)) return;
+  optimizer_->zero_grad();
   // Every process draws the whole batch's negatives from the same generator state, so the run
   // equals one process training on the global batch; each then keeps its contiguous share.
-  auto drawn =
-      sampler_.draw_batch(s.order, begin, global, train_.users, train_.items, options_.negatives);
+  run_step(s, sampler_.draw_batch(s.order, begin, global, train_.users, train_.items,
+                                  options_.negatives));
+}
+
+bool Trainer::graph_step(State& s, int64_t begin) {
+  // Eager steps first: the first allocates the optimiser's state, the step counters and the
+  // epoch's sums, which the captured step must find in place.
+  constexpr int64_t kWarmUpSteps = 3;
+  if (!graph_->captured() && ++s.graph_warm_up_steps <= kWarmUpSteps) return false;
+  // The graph's inputs: the epoch's order and the batch's first row, written before each replay.
+  if (!s.graph_order.defined()) {
+    s.graph_order = at::empty_like(s.order);
+    s.graph_first = at::zeros({}, s.order.options());
+  }
+  if (!s.graph_order.is_same(s.order)) {
+    s.graph_order.copy_(s.order);
+    s.order = s.graph_order;  // the same values; checkpoints save it as before
+  }
+  s.graph_first.fill_(begin);
+  if (graph_->captured()) {
+    graph_->replay();
+    optimizer_->count_replayed_step();
+    ++s.step_in_epoch;
+    ++s.global_step;
+    return true;
+  }
+  optimizer_->zero_grad();  // the captured backward then owns the gradients' memory
+  graph_->capture([&] {
+    run_step(s, sampler_.draw_batch(s.graph_order, s.graph_first, options_.batch_size, train_.users,
+                                    train_.items, options_.negatives));
+  });
+  log(fmt::format("CUDA graph: the training step is captured (after {} eager steps) and replayed",
+                  kWarmUpSteps));
+  return true;
+}
+
+std::string Trainer::graph_obstacle() const {
+  const auto device = train_.users.device();
+  if (!device.is_cuda()) return fmt::format("training runs on {}, graphs are CUDA's", device.str());
+  if (!StepGraph::available()) return "this build has no CUDA (POLYPHONY_CUDA=OFF)";
+  if (distributed()) return "several processes exchange gradients at every step";
+  if (options_.clip_norm > 0) return "gradient clipping is not captured yet";
+  if (at::globalContext().deterministicAlgorithms())
+    return "deterministic algorithms (--deterministic) are not captured yet";
+  if (steps_per_epoch_ < 2) return "an epoch has fewer than two steps";
+  if (const auto why = optimizer_->graph_capture_obstacle(); !why.empty()) return why;
+  if (const auto why = model_.graph_capture_obstacle(); !why.empty())
+    return fmt::format("model {}: {}", model_.kind(), why);
+  return "";
+}
+
+void Trainer::plan_step_graph() {
+  graph_.reset();
+  if (options_.cuda_graph == CudaGraphMode::kOff) return;
+  const std::string why = graph_obstacle();
+  if (!why.empty()) {
+    if (options_.cuda_graph == CudaGraphMode::kOn) fail("`cuda_graph` on: {}", why);
+    if (train_.users.is_cuda()) log(fmt::format("CUDA graph: off ({})", why));
+    return;
+  }
+  optimizer_->use_device_learning_rate(train_.users.device());
+  graph_ = std::make_unique<StepGraph>();
+}
+
+void Trainer::run_step(State& s, const DrawnBatch& drawn) {
+  const int64_t global = drawn.users.size(0);
   Batch batch{drawn.users, drawn.items};
   double share = 1.0;  // this process's part of the batch-mean loss
   if (distributed()) {
@@ -185,13 +260,6 @@ void Trainer::step(State& s) {
     batch.items = batch.items.slice(0, from, to);
     share = static_cast<double>(to - from) / static_cast<double>(global);
   }
-
-  s.lr =
-      options_.optimizer.lr * s.lr_scale *
-      options_.schedule.factor(s.global_step, steps_per_epoch_, steps_per_epoch_ * options_.epochs);
-  optimizer_->set_learning_rate(s.lr);
-
-  optimizer_->zero_grad();
   if (batch.users.size(0) == 0) {  // a last batch smaller than the number of processes
     synchronize_gradients(s, {}, share);
     return;
@@ -355,6 +423,10 @@ void Trainer::save_state(const State& s, const std::map<std::string, at::Tensor>
 void Trainer::restore(State& s, torch::serialize::InputArchive& archive) {
   const auto device = train_.users.device();
   tables_scanned_ = false;
+  // The optimiser's state and the sums are new tensors: a graph would read the old ones.
+  if (graph_) graph_->reset();
+  s.graph_order = s.graph_first = at::Tensor();
+  s.graph_warm_up_steps = 0;
   try {
     torch::serialize::InputArchive model, optimizer, trainer, sums, best, rng;
     archive.read("model", model);
@@ -581,6 +653,7 @@ TrainingSummary Trainer::fit(torch::serialize::InputArchive* resume) {
   }
   optimizer_ = std::make_unique<ModelOptimizer>(dense_parameters_, tables_, options_.optimizer);
   tables_scanned_ = false;
+  plan_step_graph();
   State s;
   const int64_t resumed_from_step = start_or_resume(s, resume);
   auto finish = [&](bool interrupted) {

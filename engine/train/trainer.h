@@ -25,6 +25,7 @@
 #include "engine/data/negative_sampler.h"
 #include "engine/eval/evaluator.h"
 #include "engine/train/optimization.h"
+#include "engine/train/step_graph.h"
 #include "kernels/ranking_losses.h"
 
 namespace torch::optim {
@@ -89,6 +90,8 @@ struct TrainerOptions {
   /// Give on_step the epoch's running mean loss terms every this many steps (0: never); each
   /// report reads the sums from the device.
   int64_t report_losses_every = 0;
+  /// Capture the steady-state step as a CUDA graph (engine/train/step_graph.h).
+  CudaGraphMode cuda_graph = CudaGraphMode::kAuto;
 };
 
 struct EpochRecord {
@@ -191,6 +194,15 @@ class Trainer {
   bool stop_requested();
 
   void step(State& state);
+  // The step's work once its batch is drawn: loss, backward, bookkeeping, update (the part a
+  // CUDA graph captures, with the draw).
+  void run_step(State& state, const DrawnBatch& drawn);
+  // Replays the captured step, or captures it once the run is warm; false: run it eagerly.
+  bool graph_step(State& state, int64_t begin);
+  // Why this run's step cannot be captured as a CUDA graph (empty: it can).
+  std::string graph_obstacle() const;
+  // Decides, from options_.cuda_graph and graph_obstacle(), whether steps are captured; says so.
+  void plan_step_graph();
   // Sums gradients over the processes, clips, adds the step's loss terms (name, value) weighted by
   // `share` to the epoch's sums and health, steps the optimiser.
   void synchronize_gradients(State& state,
@@ -224,6 +236,7 @@ class Trainer {
   // the row updates' own flag answers for them.
   bool tables_scanned_ = false;
   std::unique_ptr<ModelOptimizer> optimizer_;
+  std::unique_ptr<StepGraph> graph_;  // null: eager steps
   std::unique_ptr<CheckpointDirectory> checkpoints_;
   int64_t steps_per_epoch_ = 0;
 };
