@@ -33,6 +33,16 @@ void check_arguments(const at::Tensor& vectors, const at::Tensor& users, const a
               vectors.device(), ", got ", users.sizes(), " and ", items.sizes());
 }
 
+// On the CPU, where the kernel reads the tables at these rows (CUDA traps on its own): checked
+// here, once, not in the per-CpuCapability kernel (an error path instantiated in an AVX object
+// could be the copy every CPU runs).
+void check_ids(const at::Tensor& ids, int64_t rows, const char* what) {
+  const int64_t* id = ids.data_ptr<int64_t>();
+  for (int64_t k = 0; k < ids.numel(); ++k)
+    TORCH_CHECK(id[k] >= 0 && id[k] < rows, "gathered_ranking_loss: ", what, " id ", id[k],
+                " outside [0, ", rows, ")");
+}
+
 // The two sides of the scores: the tables (or one table twice, items from `item_offset` on).
 struct Sides {
   at::Tensor user_vectors, item_vectors;  // item_vectors undefined: one table
@@ -88,6 +98,8 @@ class GatheredRankingLoss : public torch::autograd::Function<GatheredRankingLoss
               coefficients.data_ptr<float>(), out.data_ptr<float>(), stream);
         },
         [&] {
+          check_ids(u, s.sizes.user_rows, "user");
+          check_ids(i, s.sizes.item_rows, "item");
           std::vector<double> row_losses(s.sizes.rows);
           AT_DISPATCH_FLOATING_TYPES(user_vectors.scalar_type(), "gathered_ranking_loss", [&] {
             kernels::dispatch_by_cpu_capability([&](auto cpu) {

@@ -3,7 +3,6 @@
 // counting sort each), so they need no atomics and do not depend on the thread count.
 
 #include <ATen/Parallel.h>
-#include <c10/util/Exception.h>
 
 #include <algorithm>
 #include <memory>
@@ -14,15 +13,6 @@
 #include "kernels/ranking_loss_row.h"
 
 namespace polyphony::kernels {
-namespace {
-
-void check_ids(const int64_t* ids, int64_t count, int64_t rows, const char* what) {
-  for (int64_t k = 0; k < count; ++k)
-    TORCH_CHECK(ids[k] >= 0 && ids[k] < rows, "gathered_ranking_loss: ", what, " id ", ids[k],
-                " outside [0, ", rows, ")");
-}
-
-}  // namespace
 
 template <CpuCapability C, typename T>
 void gathered_loss_forward_cpu(const T* user_vectors, const T* item_vectors, const int64_t* users,
@@ -31,8 +21,6 @@ void gathered_loss_forward_cpu(const T* user_vectors, const T* item_vectors, con
   const int64_t f = s.features;
   const double denominator = loss_denominator(kind, s);
   at::parallel_for(0, s.rows, 64, [&](int64_t begin, int64_t end) {
-    check_ids(users + begin, end - begin, s.user_rows, "user");
-    check_ids(items + begin * s.slots, (end - begin) * s.slots, s.item_rows, "item");
     for (int64_t b = begin; b < end; ++b) {
       const T* user = user_vectors + users[b] * f;
       T* row = coefficients + b * s.slots;

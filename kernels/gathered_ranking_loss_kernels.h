@@ -20,16 +20,20 @@ struct GatheredLossSizes {
   int64_t item_rows = 0;  // I
 };
 
+namespace {  // local to each compilation, as in kernels/cpu_variant.h
+
 // The number the loss's sum over rows is divided by: B · n pairs for BPR, B rows otherwise.
 POLYPHONY_HOST_DEVICE inline double loss_denominator(LossKind kind, const GatheredLossSizes& s) {
   return kind == LossKind::kBpr ? static_cast<double>(s.rows) * static_cast<double>(s.slots - 1)
                                 : static_cast<double>(s.rows);
 }
 
+}  // namespace
+
 // With scores s[b, j] = ⟨user_vectors[users[b]], item_vectors[items[b, j]]⟩: row_losses[b] =
 // the row's loss term (before the division by loss_denominator) and coefficients[b, j] =
-// ∂ loss / ∂ s[b, j] of the mean loss. An id outside its table is an error. Compiled once per
-// CpuCapability.
+// ∂ loss / ∂ s[b, j] of the mean loss. Every id must lie inside its table (the adapter checks).
+// Compiled once per CpuCapability.
 template <CpuCapability C, typename T>
 void gathered_loss_forward_cpu(const T* user_vectors, const T* item_vectors, const int64_t* users,
                                const int64_t* items, const GatheredLossSizes& sizes, LossKind kind,

@@ -17,6 +17,9 @@
 #include "kernels/gathered_ranking_loss_kernels.h"
 
 namespace polyphony::kernels {
+// Local to each compilation (kernels/cpu_variant.h says why): an AVX compilation's copy of an
+// inline function could otherwise be the one every CPU runs.
+namespace {
 
 POLYPHONY_HOST_DEVICE inline double stable_softplus(double x) {
   return x > 0 ? x + ::log1p(::exp(-x)) : ::log1p(::exp(x));
@@ -89,4 +92,5 @@ POLYPHONY_HOST_DEVICE double ranking_loss_row(LossKind kind, T* values, int64_t 
   return loss;
 }
 
+}  // namespace
 }  // namespace polyphony::kernels
