@@ -17,6 +17,13 @@ namespace {
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
+// The raw kernels' loss kinds are RankingLoss's, value for value.
+static_assert(static_cast<int>(kernels::LossKind::kBpr) == static_cast<int>(RankingLoss::kBpr) &&
+              static_cast<int>(kernels::LossKind::kSoftmax) ==
+                  static_cast<int>(RankingLoss::kSoftmax) &&
+              static_cast<int>(kernels::LossKind::kBce) == static_cast<int>(RankingLoss::kBce) &&
+              static_cast<int>(kernels::LossKind::kMse) == static_cast<int>(RankingLoss::kMse));
+
 kernels::LossKind kind_of(RankingLoss loss) {
   return static_cast<kernels::LossKind>(static_cast<int>(loss));
 }

@@ -55,7 +55,7 @@ int64_t loss_terms(RankingLoss loss, int64_t positives, int64_t negatives) {
 }
 
 int64_t loss_terms(const std::string& name, int64_t positives, int64_t negatives) {
-  return name == "bpr" ? positives * negatives : positives;
+  return loss_terms(parse_ranking_loss(name).value_or(RankingLoss::kMse), positives, negatives);
 }
 
 at::Tensor ranking_loss(RankingLoss loss, const at::Tensor& scores) {

@@ -125,6 +125,10 @@ TEST(BenchmarkRuns, TrainingCountsTrainingInteractionsAndEvaluationCountsTestUse
   EXPECT_NEAR(runs[0].counters.at("steps_per_second") * runs[0].seconds_per_iteration, steps,
               1e-6 * steps);
   EXPECT_GT(runs[0].counters.at("operators_per_step"), 10);
+  // --operators lists them by name, and the names add up to the count.
+  double listed = 0;
+  for (const auto& entry : operator_profile(runs[0].name)) listed += entry.second;
+  EXPECT_NEAR(listed, runs[0].counters.at("operators_per_step"), 1e-6);
   EXPECT_EQ(runs[0].counters.count("kernels_per_step"), 0u);  // CUDA only
   EXPECT_EQ(runs[1].name, "evaluate_mf/cpu/small");
   const double test_users =

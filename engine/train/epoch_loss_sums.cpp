@@ -2,8 +2,6 @@
 
 #include <ATen/ATen.h>
 
-#include <algorithm>
-
 #include "kernels/step_sums.h"
 
 namespace polyphony {
@@ -24,16 +22,12 @@ void EpochLossSums::clear_sums() {
   if (packed_.defined()) packed_.zero_();
 }
 
-void EpochLossSums::pack(const std::vector<std::string>& names) {
-  const auto previous = sums();
+void EpochLossSums::pack(const std::vector<std::string>& names,
+                         const std::map<std::string, at::Tensor>& from) {
   names_ = names;
   packed_ = at::zeros({static_cast<int64_t>(names.size()) + 1}, health_.options());
-  for (const auto& [name, sum] : previous) {
-    const auto it = std::find(names_.begin(), names_.end(), name);
-    const int64_t k = name == kTotal ? static_cast<int64_t>(names_.size())
-                                     : static_cast<int64_t>(it - names_.begin());
-    if (name == kTotal || it != names_.end()) packed_[k].copy_(sum);
-  }
+  for (const auto& [name, sum] : sums())  // views of packed_, by name
+    if (const auto it = from.find(name); it != from.end()) sum.copy_(it->second);
 }
 
 void EpochLossSums::add_step(const std::vector<std::pair<std::string, at::Tensor>>& terms,
@@ -45,7 +39,7 @@ void EpochLossSums::add_step(const std::vector<std::pair<std::string, at::Tensor
     if (!same) {  // the epoch's first step, or a model whose terms changed
       std::vector<std::string> names;
       for (const auto& term : terms) names.push_back(term.first);
-      pack(names);
+      pack(names, sums());
     }
     for (const auto& term : terms) values.push_back(term.second);
   }
@@ -68,12 +62,7 @@ void EpochLossSums::set_sums(const std::map<std::string, at::Tensor>& sums) {
   std::vector<std::string> names;
   for (const auto& entry : sums)
     if (entry.first != kTotal) names.push_back(entry.first);
-  names_ = names;
-  packed_ = at::zeros({static_cast<int64_t>(names.size()) + 1}, health_.options());
-  for (size_t k = 0; k < names.size(); ++k)
-    packed_[static_cast<int64_t>(k)].copy_(sums.at(names[k]));
-  if (const auto total = sums.find(kTotal); total != sums.end())
-    packed_[static_cast<int64_t>(names.size())].copy_(total->second);
+  pack(names, sums);
 }
 
 bool EpochLossSums::all_finite() const { return health_[0].item<double>() != 0; }

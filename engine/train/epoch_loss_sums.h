@@ -42,8 +42,9 @@ class EpochLossSums {
   void set_health(const at::Tensor& all_finite, const at::Tensor& finite_steps);
 
  private:
-  // Makes `packed_` hold `names` (then "loss"), keeping the sums it had.
-  void pack(const std::vector<std::string>& names);
+  // Makes `packed_` hold `names` (then "loss"), each starting from its sum in `from` (0 where
+  // absent).
+  void pack(const std::vector<std::string>& names, const std::map<std::string, at::Tensor>& from);
 
   std::vector<std::string> names_;  // the terms' names, in the order of packed_
   at::Tensor packed_;               // float64 [names + 1]: each term's sum, then the total's
