@@ -1,7 +1,7 @@
 cmake_minimum_required(VERSION 3.18)
 # cmake -DROOT=SOURCE_DIR -P check_layers.cmake
-# Fails, naming the file, line and header, when a source includes "FOLDER/..." of a layer its own
-# folder may not see. Layers, lowest first: kernels and analysis (independent of each other),
+# Fails, naming the file, line and header, when a source includes "FOLDER/...", <FOLDER/...> or a
+# relative path into FOLDER of a layer its own folder may not see. Layers, lowest first: kernels and analysis (independent of each other),
 # models, engine, benchmarks, tools; tests see everything; the fuzz targets see the readers of
 # the engine and the tools.
 
@@ -42,10 +42,17 @@ foreach(source IN LISTS sources)
   set(number 0)
   foreach(line IN LISTS lines)
     math(EXPR number "${number} + 1")
-    if(NOT line MATCHES "^[ \t]*#[ \t]*include[ \t]*\"([^\"]+)\"")
+    # "…" and <…> alike: <engine/…> names the project's folder as surely as "engine/…" does.
+    if(NOT line MATCHES "^[ \t]*#[ \t]*include[ \t]*[\"<]([^\">]+)[\">]")
       continue()
     endif()
     set(header ${CMAKE_MATCH_1})
+    if(header MATCHES "^\\.\\.?/")
+      # A relative path ("../engine/…") is read from the source's folder, as the compiler does.
+      get_filename_component(source_folder ${source} DIRECTORY)
+      get_filename_component(resolved ${header} ABSOLUTE BASE_DIR ${source_folder})
+      file(RELATIVE_PATH header ${ROOT} ${resolved})
+    endif()
     string(REGEX MATCH "^[^/]+" folder "${header}")
     if(header STREQUAL folder OR NOT folder IN_LIST layers)
       continue()  # a header beside the source ("test_support.h") or outside the project

@@ -40,8 +40,10 @@ at::Tensor sampled_softmax_loss(const at::Tensor& positive, const at::Tensor& ne
 
 at::Tensor bce_loss(const at::Tensor& positive, const at::Tensor& negatives) {
   const double n = static_cast<double>(negatives.size(1));
-  auto per_row = n * at::softplus(-positive.squeeze(1)) + at::softplus(negatives).sum(1);
-  return (per_row / (2.0 * n)).mean();
+  // softplus(x) = −log σ(−x), written with log σ because at::softplus is linear above 20, which
+  // is off by e^-20 (visible in double precision) where log σ is exact.
+  auto per_row = n * at::log_sigmoid(positive.squeeze(1)) + at::log_sigmoid(-negatives).sum(1);
+  return (per_row / (-2.0 * n)).mean();
 }
 
 at::Tensor sigmoid_mse_loss(const at::Tensor& positive, const at::Tensor& negatives) {

@@ -56,37 +56,10 @@ class TopkPrototypeFilterFunction : public torch::autograd::Function<TopkPrototy
   static torch::autograd::tensor_list backward(torch::autograd::AutogradContext* ctx,
                                                torch::autograd::tensor_list grads) {
     auto saved = ctx->get_saved_variables();
-    const auto& entities = saved[0];
-    const auto& prototypes = saved[1];
     const auto& values = saved[2];
-    const auto& indices = saved[3];
-    auto grad_values = grads[0].defined() ? grads[0].contiguous() : at::zeros_like(values);
-    const auto sizes = check_arguments(entities, prototypes, values.size(1));
-    auto grad_entities = at::empty_like(entities);
-    auto grad_prototypes = at::empty_like(prototypes);
-    kernels::dispatch_by_device(
-        entities, "top-k prototype filter",
-        [&](kernels::Stream stream) {
-          auto workspace = at::empty({kernels::topk_filter_backward_workspace_floats(sizes)},
-                                     entities.options());
-          kernels::topk_filter_backward_cuda(
-              grad_values.data_ptr<float>(), values.data_ptr<float>(), indices.data_ptr<int64_t>(),
-              entities.data_ptr<float>(), prototypes.data_ptr<float>(), sizes,
-              grad_entities.data_ptr<float>(), grad_prototypes.data_ptr<float>(),
-              workspace.data_ptr<float>(), stream);
-        },
-        [&] {
-          AT_DISPATCH_FLOATING_TYPES(entities.scalar_type(), "topk_filter_backward_cpu", [&] {
-            kernels::dispatch_by_cpu_capability([&](auto cpu) {
-              kernels::topk_filter_backward_cpu<decltype(cpu)::value, scalar_t>(
-                  grad_values.data_ptr<scalar_t>(), values.data_ptr<scalar_t>(),
-                  indices.data_ptr<int64_t>(), entities.data_ptr<scalar_t>(),
-                  prototypes.data_ptr<scalar_t>(), sizes, grad_entities.data_ptr<scalar_t>(),
-                  grad_prototypes.data_ptr<scalar_t>());
-            });
-          });
-        });
-    return {grad_entities, grad_prototypes, at::Tensor(), at::Tensor()};
+    auto grad_values = grads[0].defined() ? grads[0] : at::zeros_like(values);
+    auto grad = topk_prototype_filter_backward(grad_values, values, saved[3], saved[0], saved[1]);
+    return {grad.entities, grad.prototypes, at::Tensor(), at::Tensor()};
   }
 };
 
@@ -120,6 +93,41 @@ void topk_prototype_filter_forward_into(const at::Tensor& entities, const at::Te
           });
         });
       });
+}
+
+TopkFilterGradients topk_prototype_filter_backward(const at::Tensor& grad_values,
+                                                   const at::Tensor& values,
+                                                   const at::Tensor& indices,
+                                                   const at::Tensor& entities,
+                                                   const at::Tensor& prototypes) {
+  const auto sizes = check_arguments(entities, prototypes, values.size(1));
+  TORCH_CHECK(grad_values.sizes() == values.sizes() && indices.sizes() == values.sizes() &&
+                  grad_values.scalar_type() == values.scalar_type(),
+              "top-k prototype filter: gradients, values and indices must be [N, k] alike");
+  const auto grad = grad_values.contiguous();
+  TopkFilterGradients out{at::empty_like(entities), at::empty_like(prototypes)};
+  kernels::dispatch_by_device(
+      entities, "top-k prototype filter",
+      [&](kernels::Stream stream) {
+        auto workspace =
+            at::empty({kernels::topk_filter_backward_workspace_floats(sizes)}, entities.options());
+        kernels::topk_filter_backward_cuda(
+            grad.data_ptr<float>(), values.data_ptr<float>(), indices.data_ptr<int64_t>(),
+            entities.data_ptr<float>(), prototypes.data_ptr<float>(), sizes,
+            out.entities.data_ptr<float>(), out.prototypes.data_ptr<float>(),
+            workspace.data_ptr<float>(), stream);
+      },
+      [&] {
+        AT_DISPATCH_FLOATING_TYPES(entities.scalar_type(), "topk_filter_backward_cpu", [&] {
+          kernels::dispatch_by_cpu_capability([&](auto cpu) {
+            kernels::topk_filter_backward_cpu<decltype(cpu)::value, scalar_t>(
+                grad.data_ptr<scalar_t>(), values.data_ptr<scalar_t>(), indices.data_ptr<int64_t>(),
+                entities.data_ptr<scalar_t>(), prototypes.data_ptr<scalar_t>(), sizes,
+                out.entities.data_ptr<scalar_t>(), out.prototypes.data_ptr<scalar_t>());
+          });
+        });
+      });
+  return out;
 }
 
 TopkFiltered topk_prototype_filter(const at::Tensor& entities, const at::Tensor& prototypes,

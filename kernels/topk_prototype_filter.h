@@ -39,4 +39,18 @@ void topk_prototype_filter_forward_into(const at::Tensor& entities, const at::Te
                                         int64_t k, at::Tensor& values, at::Tensor& indices,
                                         kernels::KeptOrder order = kernels::KeptOrder::kDescending);
 
+struct TopkFilterGradients {
+  at::Tensor entities;    // [N, d]
+  at::Tensor prototypes;  // [L, d]
+};
+
+// The backward kernel without autograd: the gradients of Σ grad_values ⊙ values (the compact
+// form's values and indices [N, k]) with respect to entities and prototypes, through the kept
+// entries only. For autograd functions that contain the filter (kernels/prototype_side.h).
+TopkFilterGradients topk_prototype_filter_backward(const at::Tensor& grad_values,
+                                                   const at::Tensor& values,
+                                                   const at::Tensor& indices,
+                                                   const at::Tensor& entities,
+                                                   const at::Tensor& prototypes);
+
 }  // namespace polyphony

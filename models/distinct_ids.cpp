@@ -19,18 +19,21 @@ std::optional<DistinctIds> distinct_by_marking(const at::Tensor& ids) {
   const int64_t* id = flat.const_data_ptr<int64_t>();
   const auto [lowest, highest] = std::minmax_element(id, id + n);
   if (*lowest < 0 || *highest >= std::max<int64_t>(4 * n, int64_t{1} << 16)) return std::nullopt;
-  std::vector<int64_t> position(static_cast<size_t>(*highest + 1), -1);
-  for (int64_t k = 0; k < n; ++k) position[id[k]] = 0;
-  std::vector<int64_t> distinct;
+  // Marks hold each id's slot count first, then its position among the distinct ids.
+  std::vector<int64_t> position(static_cast<size_t>(*highest + 1), 0);
+  for (int64_t k = 0; k < n; ++k) ++position[id[k]];
+  std::vector<int64_t> distinct, counts;
   for (int64_t v = 0; v <= *highest; ++v) {
-    if (position[v] < 0) continue;
+    if (position[v] == 0) continue;
+    counts.push_back(position[v]);
     position[v] = static_cast<int64_t>(distinct.size());
     distinct.push_back(v);
   }
   auto slots = at::empty({n}, flat.options());
   int64_t* slot = slots.mutable_data_ptr<int64_t>();
   for (int64_t k = 0; k < n; ++k) slot[k] = position[id[k]];
-  return DistinctIds{at::tensor(distinct, flat.options()), slots.view(ids.sizes())};
+  return DistinctIds{at::tensor(distinct, flat.options()), slots.view(ids.sizes()),
+                     at::tensor(counts, flat.options())};
 }
 
 }  // namespace
@@ -40,7 +43,7 @@ std::optional<DistinctIds> distinct_ids(const at::Tensor& ids, double min_slots_
   auto distinct = distinct_by_marking(ids);
   if (!distinct) {
     auto [unique, slots] = at::_unique(ids, /*sorted=*/false, /*return_inverse=*/true);
-    distinct = DistinctIds{unique, slots};
+    distinct = DistinctIds{unique, slots, at::bincount(slots.view(-1), {}, unique.numel())};
   }
   const auto count = static_cast<double>(distinct->ids.numel());
   if (static_cast<double>(ids.numel()) < min_slots_per_id * count) return std::nullopt;
@@ -49,7 +52,7 @@ std::optional<DistinctIds> distinct_ids(const at::Tensor& ids, double min_slots_
 
 DistinctIds distinct_or_each(const at::Tensor& ids) {
   if (auto distinct = distinct_ids(ids)) return *distinct;
-  return {ids, at::arange(ids.numel(), ids.options())};
+  return {ids, at::arange(ids.numel(), ids.options()), {}};
 }
 
 }  // namespace polyphony

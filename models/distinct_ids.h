@@ -12,8 +12,9 @@
 namespace polyphony {
 
 struct DistinctIds {
-  at::Tensor ids;    // int64 [m], each id once
-  at::Tensor slots;  // int64 [n]: original[k] == ids[slots[k]]
+  at::Tensor ids;     // int64 [m], each id once
+  at::Tensor slots;   // int64 [n]: original[k] == ids[slots[k]]
+  at::Tensor counts;  // int64 [m]: the slots of each id; undefined when each id fills one slot
 };
 
 // The distinct ids of `ids` [n] with each slot's position among them, when there are at least

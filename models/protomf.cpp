@@ -3,8 +3,9 @@
 #include <torch/torch.h>
 
 #include "common/error.h"
+#include "kernels/gathered_ranking_loss.h"
 #include "kernels/indexed_dot.h"
-#include "kernels/topk_prototype_filter.h"
+#include "kernels/prototype_side.h"
 #include "models/distinct_ids.h"
 
 namespace polyphony {
@@ -17,17 +18,6 @@ void check_k(int64_t k, const char* name, int64_t prototypes, const char* side) 
   if (k > prototypes)
     fail("model option {} = {} exceeds the {} {} prototypes (-1 keeps them all)", name, k,
          prototypes, side);
-}
-
-// Same tensor object (the trainer passes the batch it scored to the regularisers).
-bool same(const at::Tensor& a, const at::Tensor& b) {
-  return a.defined() && b.defined() && a.unsafeGetTensorImpl() == b.unsafeGetTensorImpl();
-}
-
-// How many slots each distinct id fills, as floats (undefined when each id fills one slot).
-at::Tensor slot_counts(const DistinctIds& distinct) {
-  if (distinct.ids.numel() == distinct.slots.numel()) return {};
-  return at::bincount(distinct.slots, {}, distinct.ids.numel()).to(at::kFloat);
 }
 
 }  // namespace
@@ -100,42 +90,56 @@ nlohmann::json ProtoMF::config() const {
 ProtoMF::Side ProtoMF::user_side(const at::Tensor& users) {
   auto e = embedding_rows(user_embedding_, users);
   if (options_.sides == PrototypeSides::kItem) return {e, {}};
-  auto sims = topk_prototype_filter_dense(e, user_prototypes_, options_.k_user);  // u* [n, L_u]
-  if (options_.sides == PrototypeSides::kUser) return {sims, sims};
-  return {torch::cat({sims, user_projection_->forward(e)}, 1), sims};  // [u*, û]
+  // u* [n, L_u], and for UI-ProtoMF [u*, û]
+  const auto side = prototype_side(e, user_prototypes_,
+                                   user_projection_ ? user_projection_->weight : at::Tensor(),
+                                   options_.k_user, PrototypeSideLayout::kSimilaritiesFirst);
+  return {side.factor, side.similarities};
 }
 
 ProtoMF::Side ProtoMF::item_side(const at::Tensor& items) {
   auto t = embedding_rows(item_embedding_, items);
   if (options_.sides == PrototypeSides::kUser) return {t, {}};
-  auto sims = topk_prototype_filter_dense(t, item_prototypes_, options_.k_item);  // t* [n, L_t]
-  if (options_.sides == PrototypeSides::kItem) return {sims, sims};
-  return {torch::cat({item_projection_->forward(t), sims}, 1), sims};  // [t̂, t*]
+  // t* [n, L_t], and for UI-ProtoMF [t̂, t*]
+  const auto side = prototype_side(t, item_prototypes_,
+                                   item_projection_ ? item_projection_->weight : at::Tensor(),
+                                   options_.k_item, PrototypeSideLayout::kProjectionFirst);
+  return {side.factor, side.similarities};
 }
 
-ProtoMF::Side ProtoMF::per_distinct(Side (ProtoMF::*side)(const at::Tensor&),
-                                    const at::Tensor& ids) {
-  const auto distinct = distinct_ids(ids);
-  if (!distinct) return (this->*side)(ids);
-  auto once = (this->*side)(distinct->ids);
-  auto to_slots = [&](const at::Tensor& t) {
-    return t.defined() ? t.index_select(0, distinct->slots) : t;
-  };
-  return {to_slots(once.factor), to_slots(once.similarities)};
+ProtoMF::BatchSides ProtoMF::sides_of(const Batch& batch) {
+  BatchSides sides{
+      distinct_or_each(batch.users), distinct_or_each(batch.items.reshape(-1)), {}, {}};
+  sides.user = user_side(sides.users.ids);
+  sides.item = item_side(sides.items.ids);
+  return sides;
+}
+
+at::Tensor ProtoMF::ranking_loss_of(const BatchSides& sides, const Batch& batch,
+                                    RankingLoss loss) const {
+  return gathered_ranking_loss(sides.user.factor, sides.item.factor, sides.users.slots,
+                               sides.items.slots.view(batch.items.sizes()), loss);
 }
 
 at::Tensor ProtoMF::score(const at::Tensor& users, const at::Tensor& items) {
-  auto u = per_distinct(&ProtoMF::user_side, users);
-  // The item side once per distinct item of the batch; the scores read each slot's item from it
+  // Each side once per distinct id of the batch; the scores read each slot's row from them
   // (indexed_dot) instead of gathering [B, n, F] factors.
-  const auto distinct = distinct_or_each(items.reshape(-1));
-  const auto t = item_side(distinct.ids);
-  last_users_ = users;
-  last_items_ = items;
-  last_user_similarities_ = u.similarities;
-  last_item_similarities_ = t.similarities;
-  last_item_slot_counts_ = slot_counts(distinct);
-  return indexed_dot(u.factor, t.factor, distinct.slots.view(items.sizes()));
+  const auto sides = sides_of({users, items});
+  return indexed_dot(sides.user.factor.index_select(0, sides.users.slots), sides.item.factor,
+                     sides.items.slots.view(items.sizes()));
+}
+
+at::Tensor ProtoMF::ranking_loss(const Batch& batch, RankingLoss loss) {
+  return ranking_loss_of(sides_of(batch), batch, loss);
+}
+
+std::vector<RegularizationTerm> ProtoMF::regularization(const Batch& batch) {
+  return regularization_of(sides_of(batch));
+}
+
+TrainingLoss ProtoMF::training_loss(const Batch& batch, RankingLoss loss) {
+  const auto sides = sides_of(batch);
+  return {ranking_loss_of(sides, batch, loss), regularization_of(sides)};
 }
 
 at::Tensor ProtoMF::score_all_items(const at::Tensor& users) {
@@ -148,39 +152,30 @@ std::optional<ScoreFactors> ProtoMF::score_factors(const at::Tensor& users) {
                       item_side(torch::arange(item_embedding_.size(0), users.options())).factor};
 }
 
-std::vector<RegularizationTerm> ProtoMF::regularization(const Batch& batch) {
+std::vector<RegularizationTerm> ProtoMF::regularization_of(const BatchSides& sides) const {
   std::vector<RegularizationTerm> terms;
   const auto& o = options_;
-  auto add = [&](const char* name, double weight, const std::function<at::Tensor()>& value) {
-    if (weight > 0) terms.push_back({name, weight * value()});
-  };
-  if (has_user_prototypes()) {
-    auto sims = same(last_users_, batch.users) ? last_user_similarities_
-                                               : user_side(batch.users).similarities;
-    add("user_proto", o.user_proto_weight, [&] { return prototypes_to_batch_loss(sims); });
-    add("user_batch", o.user_batch_weight, [&] { return batch_to_prototypes_loss(sims); });
-    add("user_ortho", o.ortho_weight,
-        [&] { return orthogonality_loss(user_prototypes_, o.ortho_form); });
-  }
-  if (has_item_prototypes()) {
-    // The item side of the batch includes the sampled negatives.
-    at::Tensor sims, counts;
-    if (same(last_users_, batch.users) && last_items_.defined()) {
-      sims = last_item_similarities_;
-      counts = last_item_slot_counts_;
-    } else {
-      const auto distinct = distinct_or_each(batch.items.reshape(-1));
-      sims = item_side(distinct.ids).similarities;
-      counts = slot_counts(distinct);
+  // λ_P R_{P→·} and λ_B R_{·→P} of a side's similarities, each distinct id counted once per slot
+  // (the item side's slots include the sampled negatives), and λ_ortho on its prototypes.
+  auto add_side = [&](const char* side, double proto_weight, double batch_weight,
+                      const at::Tensor& similarities, const at::Tensor& counts,
+                      const at::Tensor& prototypes) {
+    const std::string name = side;
+    if (proto_weight > 0 || batch_weight > 0) {
+      auto pair = max_similarity_terms(similarities, counts, proto_weight, batch_weight);
+      if (proto_weight > 0) terms.push_back({name + "_proto", pair.prototypes_to_batch});
+      if (batch_weight > 0) terms.push_back({name + "_batch", pair.batch_to_prototypes});
     }
-    add("item_proto", o.item_proto_weight, [&] { return prototypes_to_batch_loss(sims); });
-    add("item_batch", o.item_batch_weight, [&] { return batch_to_prototypes_loss(sims, counts); });
-    add("item_ortho", o.ortho_weight,
-        [&] { return orthogonality_loss(item_prototypes_, o.ortho_form); });
-  }
-  // The cached graph belongs to this step; drop it so it is not kept alive.
-  last_users_ = last_items_ = last_user_similarities_ = last_item_similarities_ =
-      last_item_slot_counts_ = at::Tensor();
+    if (o.ortho_weight > 0)
+      terms.push_back(
+          {name + "_ortho", orthogonality_term(prototypes, o.ortho_form, o.ortho_weight)});
+  };
+  if (has_user_prototypes())
+    add_side("user", o.user_proto_weight, o.user_batch_weight, sides.user.similarities,
+             sides.users.counts, user_prototypes_);
+  if (has_item_prototypes())
+    add_side("item", o.item_proto_weight, o.item_batch_weight, sides.item.similarities,
+             sides.items.counts, item_prototypes_);
   return terms;
 }
 

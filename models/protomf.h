@@ -8,7 +8,8 @@
 
 #include <torch/nn/modules/linear.h>
 
-#include "models/prototype_regularizers.h"
+#include "kernels/prototype_regularizers.h"
+#include "models/distinct_ids.h"
 #include "models/recommender.h"
 
 namespace polyphony {
@@ -47,7 +48,12 @@ class ProtoMF : public Recommender {
   nlohmann::json config() const override;
   at::Tensor score(const at::Tensor& users, const at::Tensor& items) override;
   at::Tensor score_all_items(const at::Tensor& users) override;
+  // The sides once per distinct user and item of the batch, the loss over their factors in one
+  // kernel (kernels/gathered_ranking_loss.h).
+  at::Tensor ranking_loss(const Batch& batch, RankingLoss loss) override;
   std::vector<RegularizationTerm> regularization(const Batch& batch) override;
+  // Both from the one pass over the batch's sides.
+  TrainingLoss training_loss(const Batch& batch, RankingLoss loss) override;
   std::optional<ScoreFactors> score_factors(const at::Tensor& users) override;
 
   bool has_user_prototypes() const { return options_.sides != PrototypeSides::kItem; }
@@ -62,18 +68,20 @@ class ProtoMF : public Recommender {
   };
   Side user_side(const at::Tensor& users);
   Side item_side(const at::Tensor& items);
-  // The same, computed once per distinct id where ids repeat enough (models/distinct_ids.h).
-  Side per_distinct(Side (ProtoMF::*side)(const at::Tensor&), const at::Tensor& ids);
+  // A batch's sides, each computed once per distinct id (models/distinct_ids.h).
+  struct BatchSides {
+    DistinctIds users, items;
+    Side user, item;
+  };
+  BatchSides sides_of(const Batch& batch);
+  at::Tensor ranking_loss_of(const BatchSides& sides, const Batch& batch, RankingLoss loss) const;
+  // The regularisers of those sides (their similarities with each distinct id's slot count).
+  std::vector<RegularizationTerm> regularization_of(const BatchSides& sides) const;
 
   ProtoMFOptions options_;
   at::Tensor user_embedding_, item_embedding_;
   at::Tensor user_prototypes_, item_prototypes_;
   torch::nn::Linear user_projection_{nullptr}, item_projection_{nullptr};
-  // Similarities of the last scored batch, so the regularisers reuse them instead of recomputing.
-  at::Tensor last_users_, last_items_, last_user_similarities_, last_item_similarities_;
-  // Slots per row of last_item_similarities_, which holds each distinct item of the batch once
-  // (undefined: one row per slot).
-  at::Tensor last_item_slot_counts_;
 };
 
 }  // namespace polyphony

@@ -34,6 +34,13 @@ struct RegularizationTerm {
   at::Tensor value;  // scalar, already multiplied by its weight
 };
 
+// A batch's training objective: the ranking loss and the regularisation terms, each reported under
+// its own name; the step minimises their sum.
+struct TrainingLoss {
+  at::Tensor ranking;
+  std::vector<RegularizationTerm> terms;
+};
+
 // Scores as a product of factors: score(u, i) = users[u] · items[i]. Regularisers on the whole
 // score matrix (ReSN) work on these, never on a materialised users × items matrix.
 struct ScoreFactors {
@@ -92,6 +99,12 @@ class Recommender : public torch::nn::Module {
   }
   // Regularisation terms of a batch (none by default).
   virtual std::vector<RegularizationTerm> regularization(const Batch& /*batch*/) { return {}; }
+  // A training step's objective of a batch: ranking_loss and regularization, by default each
+  // computed on its own; a model whose terms share the batch's forward pass (ProtoMF's
+  // similarities) computes it once and hands it to both.
+  virtual TrainingLoss training_loss(const Batch& batch, RankingLoss loss) {
+    return {ranking_loss(batch, loss), regularization(batch)};
+  }
 
   // The parameters whose rows a batch reads by user or item id (embedding tables), registered
   // with register_embedding_table(). A step reads a few thousand of their millions of rows.

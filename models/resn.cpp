@@ -101,16 +101,27 @@ nlohmann::json WithResn::config() const {
 
 std::vector<RegularizationTerm> WithResn::regularization(const Batch& batch) {
   auto terms = model_->regularization(batch);
+  terms.push_back(resn(batch));
+  return terms;
+}
+
+TrainingLoss WithResn::training_loss(const Batch& batch, RankingLoss loss) {
+  auto out = model_->training_loss(batch, loss);
+  out.terms.push_back(resn(batch));
+  return out;
+}
+
+RegularizationTerm WithResn::resn(const Batch& batch) {
   auto factors = model_->spectral_factors(
       options_.unique_users ? std::get<0>(at::_unique(batch.users)) : batch.users);
   if (!factors) fail("model '{}' has no spectral factors, so ReSN cannot apply", model_->kind());
   SpectralWarmStart warm{warm_start_};
-  terms.push_back({"resn", resn_term(*factors, options_, &warm)});
+  RegularizationTerm term{"resn", resn_term(*factors, options_, &warm)};
   if (warm.right.sizes() == warm_start_.sizes()) {
     torch::NoGradGuard no_grad;
     warm_start_.copy_(warm.right);
   }
-  return terms;
+  return term;
 }
 
 }  // namespace polyphony

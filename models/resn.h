@@ -66,10 +66,14 @@ class WithResn : public Recommender {
     return model_->ranking_loss(batch, loss);
   }
   std::vector<RegularizationTerm> regularization(const Batch& batch) override;
+  TrainingLoss training_loss(const Batch& batch, RankingLoss loss) override;
   std::vector<at::Tensor> embedding_tables() const override { return model_->embedding_tables(); }
   void set_row_sparse_gradients(bool on) override { model_->set_row_sparse_gradients(on); }
 
  private:
+  // The ReSN term of a batch's users (its power iteration warm-started from the last).
+  RegularizationTerm resn(const Batch& batch);
+
   std::shared_ptr<Recommender> model_;
   ResnOptions options_;
   at::Tensor warm_start_;  // [1, F], the power iteration's last right singular vector

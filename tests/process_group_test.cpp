@@ -2,7 +2,7 @@
 
 #include <stdlib.h>
 
-#include "engine/train/process_group.h"
+#include "engine/dist/process_group.h"
 #include "tests/test_support.h"
 
 namespace polyphony {

@@ -7,9 +7,10 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include "kernels/prototype_regularizers.h"
+#include "kernels/ranking_losses.h"
 #include "kernels/topk_prototype_filter.h"
 #include "models/protomf.h"
-#include "models/prototype_regularizers.h"
 #include "models/registry.h"
 #include "test_support.h"
 
@@ -95,6 +96,98 @@ INSTANTIATE_TEST_SUITE_P(Models, ProtoMFFormula,
                            return std::get<0>(info.param) +
                                   (std::get<1>(info.param) < 0 ? "_nofilter" : "_k2");
                          });
+
+// A training step as the trainer takes it (training_loss: the sides once per distinct id, one node
+// each, the loss in one kernel, the regularisers from the same similarities) against the formulas
+// in plain operators per slot: the loss, every regulariser and every parameter's gradient, in
+// double precision; ranking_loss and regularization alone agree with it.
+TEST(ProtoMF, TrainingStepMatchesThePlainFormulas) {
+  const ModelContext ctx{9, 14, torch::zeros({1}, torch::kLong), torch::zeros({1}, torch::kLong)};
+  for (const std::string name : {"uprotomf", "iprotomf", "uiprotomf"}) {
+    for (const int64_t k : {-1, 3}) {
+      for (const auto loss : {RankingLoss::kBpr, RankingLoss::kSoftmax}) {
+        auto model = make_model(name, ctx,
+                                {{"dim", 6},
+                                 {"user_prototypes", 5},
+                                 {"item_prototypes", 4},
+                                 {"k_user", k},
+                                 {"k_item", k},
+                                 {"ortho_weight", 0.3}});
+        model->to(torch::kDouble);
+        // Users and items repeat, so the distinct-id path with slot counts is taken.
+        const Batch batch = testing::batch_of(torch::randint(4, {8}, torch::kLong),
+                                              torch::randint(14, {8}, torch::kLong),
+                                              torch::randint(6, {8, 3}, torch::kLong));
+        const auto objective = model->training_loss(batch, loss);
+        const auto& ranking = objective.ranking;
+        std::map<std::string, at::Tensor> terms;
+        at::Tensor total = ranking;
+        for (const auto& t : objective.terms) {
+          terms[t.name] = t.value;
+          total = total + t.value;
+        }
+        total.backward();
+
+        std::map<std::string, at::Tensor> p;
+        for (const auto& kv : model->named_parameters())
+          p[kv.key()] = kv.value().detach().clone().requires_grad_(true);
+        const auto users = p["user_embedding"].index_select(0, batch.users);
+        const auto items = p["item_embedding"].index_select(0, batch.items.reshape(-1));
+        at::Tensor user_factor = users, item_factor = items, user_sims, item_sims;
+        if (name != "iprotomf")
+          user_sims = literal_filter(literal_sim(users, p["user_prototypes"]), k);
+        if (name != "uprotomf")
+          item_sims = literal_filter(literal_sim(items, p["item_prototypes"]), k);
+        if (name == "uprotomf") user_factor = user_sims;
+        if (name == "iprotomf") item_factor = item_sims;
+        if (name == "uiprotomf") {
+          user_factor = torch::cat({user_sims, users.mm(p["user_projection.weight"].t())}, 1);
+          item_factor = torch::cat({items.mm(p["item_projection.weight"].t()), item_sims}, 1);
+        }
+        const auto scores =
+            (item_factor.view({8, 4, -1}) * user_factor.unsqueeze(1)).sum(2);  // [B, 1 + n]
+        std::map<std::string, at::Tensor> expected;
+        const ProtoMFOptions o;
+        auto expected_total = ranking_loss(loss, scores);
+        auto add = [&](const std::string& term, const at::Tensor& value) {
+          expected[term] = value;
+          expected_total = expected_total + value;
+        };
+        if (user_sims.defined()) {
+          add("user_proto", o.user_proto_weight * prototypes_to_batch_loss(user_sims));
+          add("user_batch", o.user_batch_weight * batch_to_prototypes_loss(user_sims));
+          add("user_ortho", 0.3 * orthogonality_loss(p["user_prototypes"], OrthoForm::kDefault));
+        }
+        if (item_sims.defined()) {
+          add("item_proto", o.item_proto_weight * prototypes_to_batch_loss(item_sims));
+          add("item_batch", o.item_batch_weight * batch_to_prototypes_loss(item_sims));
+          add("item_ortho", 0.3 * orthogonality_loss(p["item_prototypes"], OrthoForm::kDefault));
+        }
+        expected_total.backward();
+
+        const std::string what = name + " k " + std::to_string(k) + " " + ranking_loss_name(loss);
+        EXPECT_NEAR(model->ranking_loss(batch, loss).item<double>(), ranking.item<double>(), 1e-12)
+            << what;
+        const auto alone = model->regularization(batch);
+        ASSERT_EQ(alone.size(), objective.terms.size()) << what;
+        for (const auto& t : alone)
+          EXPECT_NEAR(t.value.item<double>(), terms.at(t.name).item<double>(), 1e-12) << what;
+        EXPECT_NEAR(ranking.item<double>(), ranking_loss(loss, scores).item<double>(), 1e-10)
+            << what;
+        ASSERT_EQ(terms.size(), expected.size()) << what;
+        for (const auto& [term, value] : expected)
+          EXPECT_NEAR(terms.at(term).item<double>(), value.item<double>(), 1e-10)
+              << what << " " << term;
+        for (const auto& kv : model->named_parameters()) {
+          auto want = p[kv.key()].grad();
+          if (!want.defined()) want = torch::zeros_like(kv.value());
+          EXPECT_TRUE(torch::allclose(kv.value().grad(), want, 1e-9, 1e-10))
+              << what << " gradient of " << kv.key();
+        }
+      }
+    }
+  }
+}
 
 // A batch whose items repeat (a positive among its negatives, popular items in many rows) is
 // computed once per distinct user and item: the scores and every gradient equal those of scoring

@@ -88,7 +88,7 @@ Outcome train(const TrainingData& setup, const std::filesystem::path& folder, ui
   if (resume) {
     found = CheckpointDirectory(folder, 3).newest_valid();
     EXPECT_TRUE(found);
-    validations = Trainer::checkpoint_epoch(found->archive);
+    validations = checkpoint_epoch(found->archive);
   }
   outcome.summary = trainer.fit(found ? &found->archive : nullptr);
   outcome.fingerprint = module_fingerprint(*model);

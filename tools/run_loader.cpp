@@ -116,7 +116,7 @@ OpenedRun open_run(const fs::path& path, c10::Device device) {
   run.model->to(device);
   if (checkpoint) {
     auto archive = read_checkpoint_file(path, device);
-    const auto saved = Trainer::checkpoint_metadata(archive).value("config", nlohmann::json());
+    const auto saved = checkpoint_metadata(archive).value("config", nlohmann::json());
     auto ignored = resumable_keys();
     ignored.insert(ignored.end(), not_what_a_model_scores().begin(),
                    not_what_a_model_scores().end());

@@ -25,15 +25,15 @@
 #include "engine/data/negative_sampler.h"
 #include "engine/data/prepared_data.h"
 #include "engine/data/user_item_index.h"
+#include "engine/dist/collective.h"
+#include "engine/dist/process_group.h"
 #include "engine/eval/protocol_evaluator.h"
 #include "engine/io/atomic_file.h"
 #include "engine/run/free_core_threads.h"
 #include "engine/run/run_directory.h"
 #include "engine/run/torchscript_export.h"
 #include "engine/train/checkpoint.h"
-#include "engine/train/collective.h"
 #include "engine/train/module_state.h"
-#include "engine/train/process_group.h"
 #include "engine/train/trainer.h"
 #include "models/registry.h"
 #include "tools/commands.h"
@@ -189,13 +189,13 @@ std::optional<CheckpointDirectory::Found> checkpoint_to_resume(const std::filesy
   if (checkpoint) {
     for (const auto& skipped : checkpoint->skipped)
       fmt::print("skipping a damaged checkpoint: {}\n", skipped);
-    const auto saved = Trainer::checkpoint_metadata(checkpoint->archive);
+    const auto saved = checkpoint_metadata(checkpoint->archive);
     check_resumable(saved.value("config", nlohmann::json()), metadata.at("config"), run,
                     "checkpoint " + checkpoint->path.string());
     if (saved.value("users", nlohmann::json()) != metadata.at("users") ||
         saved.value("items", nlohmann::json()) != metadata.at("items"))
       fail("cannot resume {}: the user or item ids differ from the checkpoint's", run.string());
-    completed_epochs = Trainer::checkpoint_epoch(checkpoint->archive);
+    completed_epochs = checkpoint_epoch(checkpoint->archive);
     // Fewer epochs than trained would leave a config that does not describe the model.
     if (t.epochs < completed_epochs)
       fail(
@@ -446,7 +446,7 @@ int train_with_arguments(const std::vector<std::string>& arguments,
   std::optional<TensorBoardLog> tensorboard;
   if (run && setup.tensorboard) {
     std::optional<int64_t> resumed_step;
-    if (resume) resumed_step = checkpoint ? Trainer::checkpoint_step(checkpoint->archive) : 0;
+    if (resume) resumed_step = checkpoint ? checkpoint_step(checkpoint->archive) : 0;
     tensorboard.emplace(run_path, resumed_step, config, setup.tensorboard_group);
   }
   std::optional<MlflowLog> mlflow;

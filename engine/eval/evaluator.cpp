@@ -1,6 +1,6 @@
 #include "engine/eval/evaluator.h"
 
-#include "engine/train/collective.h"
+#include "engine/dist/collective.h"
 
 #include <ATen/ATen.h>
 

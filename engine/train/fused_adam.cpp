@@ -1,6 +1,5 @@
 #include "engine/train/fused_adam.h"
 
-#include <ATen/ops/_foreach_add.h>
 #include <ATen/ops/_fused_adam.h>
 #include <ATen/ops/_fused_adamw.h>
 #include <ATen/ops/fill.h>
@@ -8,6 +7,7 @@
 #include <ATen/ops/zeros_like.h>
 #include <c10/core/GradMode.h>
 
+#include <algorithm>
 #include <memory>
 #include <tuple>
 #include <vector>
@@ -54,12 +54,30 @@ State& state_of(StateMap& states, const at::Tensor& p, const Options& options) {
 // parameters updated.
 template <typename State, typename Options, typename Groups, typename StateMap>
 void fused_step(Groups& groups, StateMap& states, FusedStepCounters& counters, bool decoupled,
-                const at::Tensor& lr, std::vector<void*>& stepped) {
+                const at::Tensor& lr, std::vector<void*>& stepped,
+                std::vector<c10::Device>& advanced) {
   stepped.clear();
+  advanced.clear();
+  // The step count tensor of a parameter now at `step`: its device's shared counter, incremented
+  // (or rebuilt) by the first parameter of the device in this step.
+  auto step_tensor = [&](const at::Tensor& p, int64_t step) {
+    auto& shared = counters[p.device()];
+    const bool first = std::find(advanced.begin(), advanced.end(), p.device()) == advanced.end();
+    if (first) {
+      if (shared.value.defined() && shared.count + 1 == step) {
+        shared.value.add_(1);
+      } else {
+        shared.value = at::full({}, static_cast<double>(step), p.options().dtype(at::kFloat));
+      }
+      shared.count = step;
+      advanced.push_back(p.device());
+    }
+    if (shared.count == step) return shared.value;
+    return at::full({}, static_cast<double>(step), p.options().dtype(at::kFloat));
+  };
   for (auto& group : groups) {
     const auto& options = static_cast<const Options&>(group.options());
     std::vector<Bucket> buckets;
-    std::vector<at::Tensor> to_increment;
     for (auto& p : group.params()) {
       if (!p.grad().defined()) continue;
       if (p.grad().is_sparse())
@@ -68,25 +86,14 @@ void fused_step(Groups& groups, StateMap& states, FusedStepCounters& counters, b
       auto& state = state_of<State>(states, p, options);
       state.step(state.step() + 1);
       stepped.push_back(p.unsafeGetTensorImpl());
-      auto& counter = counters[p.unsafeGetTensorImpl()];
-      if (counter.value.defined() && counter.count + 1 == state.step() &&
-          counter.value.device() == p.device()) {
-        to_increment.push_back(counter.value);
-      } else {
-        counter.value =
-            at::full({}, static_cast<double>(state.step()), p.options().dtype(at::kFloat));
-      }
-      counter.count = state.step();
-
       auto& b = bucket_for(buckets, p);
       b.params.push_back(p);
       b.grads.push_back(p.grad());
       b.exp_avgs.push_back(state.exp_avg());
       b.exp_avg_sqs.push_back(state.exp_avg_sq());
       if (options.amsgrad()) b.max_exp_avg_sqs.push_back(state.max_exp_avg_sq());
-      b.steps.push_back(counter.value);
+      b.steps.push_back(step_tensor(p, state.step()));
     }
-    if (!to_increment.empty()) at::_foreach_add_(to_increment, 1);
     const auto [beta1, beta2] = options.betas();
     for (auto& b : buckets) {
       if (decoupled && lr.defined()) {
@@ -121,7 +128,7 @@ at::Tensor FusedAdamOf<Base, State, Options, decoupled>::step(typename Base::Los
   }
   c10::NoGradGuard no_grad;
   fused_step<State, Options>(this->param_groups_, this->state_, counters_, decoupled, device_lr_,
-                             last_stepped_);
+                             last_stepped_, last_advanced_);
   return loss;
 }
 
@@ -147,8 +154,8 @@ void FusedAdamOf<Base, State, Options, decoupled>::count_replayed_step() {
   for (void* p : last_stepped_) {
     auto& state = static_cast<State&>(*this->state_.at(p));
     state.step(state.step() + 1);
-    counters_[p].count = state.step();
   }
+  for (const auto& device : last_advanced_) ++counters_[device].count;
 }
 
 FusedAdamControl* fused_adam(torch::optim::Optimizer* optimizer) {

@@ -14,14 +14,16 @@
 
 namespace polyphony {
 
-// The fused operators read each parameter's step count from a float tensor on its device; these
-// mirror the state's integer count and are incremented on the device, so no value crosses from
-// the host per step. One is rebuilt from the state when they disagree (after load()).
+// The fused operators read each parameter's step count from a float tensor on its device. The
+// parameters of a device that are at the same step share one, which mirrors the states' integer
+// count and is incremented on the device once per step: one operator, and no value crosses from
+// the host. It is rebuilt from the state when they disagree (after load()); a parameter at another
+// count than its device's others (one that skipped steps) gets a tensor of its own for the step.
 struct FusedStepCounter {
   at::Tensor value;
   int64_t count = 0;
 };
-using FusedStepCounters = std::unordered_map<const void*, FusedStepCounter>;
+using FusedStepCounters = std::unordered_map<c10::Device, FusedStepCounter>;
 
 // What the trainer asks of a fused Adam(W) for a step captured as a CUDA graph
 // (engine/train/step_graph.h), where host values are baked into the recording.
@@ -51,9 +53,10 @@ class FusedAdamOf : public Base, public FusedAdamControl {
 
  private:
   FusedStepCounters counters_;
-  at::Tensor device_lr_;             // undefined: the options' learning rate, a host value
-  double device_lr_value_ = 0;       // what device_lr_ holds
-  std::vector<void*> last_stepped_;  // the parameters the last step updated
+  at::Tensor device_lr_;                    // undefined: the options' learning rate, a host value
+  double device_lr_value_ = 0;              // what device_lr_ holds
+  std::vector<void*> last_stepped_;         // the parameters the last step updated
+  std::vector<c10::Device> last_advanced_;  // the devices whose shared counter it incremented
 };
 
 using FusedAdam = FusedAdamOf<torch::optim::Adam, torch::optim::AdamParamState,

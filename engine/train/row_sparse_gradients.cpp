@@ -4,7 +4,7 @@
 
 #include <cstdint>
 
-#include "engine/train/collective.h"
+#include "engine/dist/collective.h"
 
 namespace polyphony {
 

@@ -2,20 +2,16 @@
 
 #include <torch/torch.h>
 
-#include <ATen/CPUGeneratorImpl.h>
-#include <ATen/core/Generator.h>
-
 #include <algorithm>
 #include <chrono>
 #include <limits>
-#include <mutex>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
 #include "common/error.h"
+#include "engine/dist/collective.h"
 #include "engine/train/checkpoint.h"
-#include "engine/train/collective.h"
 #include "engine/train/epoch_loss_sums.h"
 #include "engine/train/model_optimizer.h"
 #include "engine/train/module_state.h"
@@ -34,54 +30,18 @@ double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-// The default generator of `device`, whose state checkpoints save and restore.
-at::Generator default_generator(c10::Device device) {
-  return device.is_cpu() ? at::detail::getDefaultCPUGenerator()
-                         : at::globalContext().defaultGenerator(device);
-}
-
-at::Tensor generator_state(c10::Device device) {
-  auto generator = default_generator(device);
-  std::lock_guard<std::mutex> lock(generator.mutex());
-  return generator.get_state();
-}
-
-void set_generator_state(c10::Device device, const at::Tensor& state) {
-  auto generator = default_generator(device);
-  std::lock_guard<std::mutex> lock(generator.mutex());
-  generator.set_state(state.cpu());
-}
-
-// A scalar value (int, double, bool) stored with OutputArchive::write(key, IValue).
-c10::IValue read_value(torch::serialize::InputArchive& archive, const std::string& key) {
-  c10::IValue value;
-  archive.read(key, value);
-  return value;
-}
-
 }  // namespace
 
-// Everything that determines how training continues; a checkpoint is this plus the model and the
-// optimiser.
-struct Trainer::State {
-  int64_t epoch = 0;          // completed epochs
-  int64_t step_in_epoch = 0;  // steps done in epoch + 1
-  int64_t global_step = 0;
-  at::Tensor order;          // epoch + 1's permutation, while it is under way
-  EpochLossSums losses;      // its loss sums, and whether every step so far had a finite loss
-  at::Tensor unit_gradient;  // 1, the gradient backward starts from (kept: one operator less)
+// Everything that determines how training continues (a checkpoint is its progress, the loss
+// sums, the model and the optimiser), and what only this process needs.
+struct Trainer::State : TrainingProgress {
+  EpochLossSums losses;  // the epoch's loss sums, and whether every step so far was finite
+  // The share of the batch each loss term's backward starts from (kept: one operator less).
+  at::Tensor seed;
+  double seed_share = 1.0;
   // The captured step's inputs (CUDA graphs): the epoch's order and the batch's first row.
   at::Tensor graph_order, graph_first;
   int64_t graph_warm_up_steps = 0;  // eager full steps before the capture
-  double best_metric = -std::numeric_limits<double>::infinity();
-  int64_t best_epoch = 0;
-  int64_t validations_since_best = 0;
-  std::vector<at::Tensor> best_parameters;
-  double lr_scale = 1.0;  // halved by each rollback
-  int64_t rollbacks = 0;
-  bool finished = false;
-  bool stopped_early = false;
-  // In this process only.
   std::string last_checkpoint;
   double lr = 0;
 };
@@ -264,20 +224,28 @@ void Trainer::run_step(State& s, const DrawnBatch& drawn) {
     synchronize_gradients(s, {}, share);
     return;
   }
-  auto ranking = model_.ranking_loss(batch, loss_);
+  auto objective = model_.training_loss(batch, loss_);
+  auto& ranking = objective.ranking;
   // The global batch's sum is its mean times its terms; the shares below make the mean global.
   if (options_.loss_reduction == LossReduction::kSum)
     ranking = ranking * static_cast<double>(loss_terms(loss_, global, options_.negatives));
   std::vector<std::pair<std::string, at::Tensor>> terms{{"ranking", ranking}};
-  auto total = ranking;
-  for (auto& term : model_.regularization(batch)) {
-    total = total + term.value;
-    terms.emplace_back(std::move(term.name), term.value);
+  for (auto& term : objective.terms) terms.emplace_back(std::move(term.name), term.value);
+  // Backward from every term at once, each seeded with this process's share of the batch: the
+  // gradient of their sum, without operators that add them up.
+  if (!s.seed.defined() || s.seed.scalar_type() != ranking.scalar_type() || s.seed_share != share) {
+    s.seed = at::full({}, share, ranking.options());
+    s.seed_share = share;
   }
-  if (share != 1.0) total = total * share;
-  if (!s.unit_gradient.defined() || s.unit_gradient.scalar_type() != total.scalar_type())
-    s.unit_gradient = at::ones({}, total.options());
-  total.backward(s.unit_gradient);
+  std::vector<at::Tensor> roots, seeds;
+  for (const auto& term : terms) {
+    if (!term.second.requires_grad()) continue;
+    roots.push_back(term.second);
+    seeds.push_back(term.second.scalar_type() == s.seed.scalar_type()
+                        ? s.seed
+                        : s.seed.to(term.second.scalar_type()));
+  }
+  if (!roots.empty()) torch::autograd::backward(roots, seeds);
   synchronize_gradients(s, terms, share);
 }
 
@@ -388,36 +356,9 @@ void Trainer::save(State& s, bool step_file, bool best) {
 
 void Trainer::save_state(const State& s, const std::map<std::string, at::Tensor>& loss_sums,
                          torch::serialize::OutputArchive& archive) {
-  torch::serialize::OutputArchive model, optimizer, trainer, sums, best, rng;
-  model_.save(model);
-  optimizer_->save(optimizer);
-  trainer.write("epoch", s.epoch);
-  trainer.write("step_in_epoch", s.step_in_epoch);
-  trainer.write("global_step", s.global_step);
-  if (s.order.defined()) trainer.write("order", s.order, /*is_buffer=*/true);
-  for (const auto& [name, sum] : loss_sums) sums.write(name, sum.clone(), /*is_buffer=*/true);
-  trainer.write("loss_sums", sums);
   const auto [all_finite, finite_steps] = s.losses.health_for_checkpoint();
-  trainer.write("all_finite", all_finite, /*is_buffer=*/true);
-  trainer.write("finite_steps", finite_steps, /*is_buffer=*/true);
-  trainer.write("best_metric", s.best_metric);
-  trainer.write("best_epoch", s.best_epoch);
-  trainer.write("validations_since_best", s.validations_since_best);
-  trainer.write("lr_scale", s.lr_scale);
-  trainer.write("rollbacks", s.rollbacks);
-  trainer.write("finished", s.finished);
-  trainer.write("stopped_early", s.stopped_early);
-  for (size_t i = 0; i < s.best_parameters.size(); ++i)
-    best.write(fmt::format("p{}", i), s.best_parameters[i], /*is_buffer=*/true);
-  const auto device = train_.users.device();
-  rng.write("cpu", generator_state(c10::kCPU), /*is_buffer=*/true);
-  if (!device.is_cpu()) rng.write("device", generator_state(device), /*is_buffer=*/true);
-  archive.write("model", model);
-  archive.write("optimizer", optimizer);
-  archive.write("trainer", trainer);
-  archive.write("best", best);
-  archive.write("rng", rng);
-  archive.write("metadata", options_.checkpoints.metadata.dump());
+  write_training_state(archive, model_, *optimizer_, s, {loss_sums, all_finite, finite_steps},
+                       train_.users.device(), options_.checkpoints.metadata.dump());
 }
 
 void Trainer::restore(State& s, torch::serialize::InputArchive& archive) {
@@ -427,87 +368,20 @@ void Trainer::restore(State& s, torch::serialize::InputArchive& archive) {
   if (graph_) graph_->reset();
   s.graph_order = s.graph_first = at::Tensor();
   s.graph_warm_up_steps = 0;
-  try {
-    torch::serialize::InputArchive model, optimizer, trainer, sums, best, rng;
-    archive.read("model", model);
-    load_module_state(model_, model, "checkpoint");
-    archive.read("optimizer", optimizer);
-    optimizer_->load(optimizer);
-    archive.read("trainer", trainer);
-    s.epoch = read_value(trainer, "epoch").toInt();
-    s.step_in_epoch = read_value(trainer, "step_in_epoch").toInt();
-    s.global_step = read_value(trainer, "global_step").toInt();
-    at::Tensor order;
-    s.order = trainer.try_read("order", order, true) ? order.to(device) : at::Tensor();
-    trainer.read("loss_sums", sums);
-    std::map<std::string, at::Tensor> loss_sums;
-    for (const auto& name : sums.keys()) {
-      at::Tensor sum;
-      sums.read(name, sum, true);
-      // With several processes the saved sums are global: rank 0 alone carries them on.
-      if (!main_process()) sum.zero_();
-      loss_sums.emplace(name, sum.to(device));
-    }
-    at::Tensor all_finite, finite_steps;
-    trainer.read("all_finite", all_finite, true);
-    trainer.read("finite_steps", finite_steps, true);
-    s.losses.start(device);
-    s.losses.set_health(all_finite, finite_steps);
-    s.losses.set_sums(loss_sums);
-    s.best_metric = read_value(trainer, "best_metric").toDouble();
-    s.best_epoch = read_value(trainer, "best_epoch").toInt();
-    s.validations_since_best = read_value(trainer, "validations_since_best").toInt();
-    s.lr_scale = read_value(trainer, "lr_scale").toDouble();
-    s.rollbacks = read_value(trainer, "rollbacks").toInt();
-    s.finished = read_value(trainer, "finished").toBool();
-    s.stopped_early = read_value(trainer, "stopped_early").toBool();
-    archive.read("best", best);
-    s.best_parameters.clear();
-    // A fresh tensor each time: reading into a defined tensor overwrites it in place.
-    for (at::Tensor p; best.try_read(fmt::format("p{}", s.best_parameters.size()), p, true);
-         p = at::Tensor())
-      s.best_parameters.push_back(p.to(device));
-    if (!s.best_parameters.empty() && s.best_parameters.size() != parameters_.size())
-      fail("the checkpoint's best model has {} tensors, the model {}", s.best_parameters.size(),
-           parameters_.size());
-    if (s.order.defined() && s.order.numel() != train_.size())
-      fail("the checkpoint's epoch order covers {} interactions, the training data has {}",
-           s.order.numel(), train_.size());
-    archive.read("rng", rng);
-    at::Tensor cpu_state, device_state;
-    rng.read("cpu", cpu_state, true);
-    set_generator_state(c10::kCPU, cpu_state);
-    if (!device.is_cpu() && rng.try_read("device", device_state, true))
-      set_generator_state(device, device_state);
-  } catch (const c10::Error& e) {
-    fail("the checkpoint does not hold a complete training state: {}", e.what_without_backtrace());
-  }
-}
-
-nlohmann::json Trainer::checkpoint_metadata(torch::serialize::InputArchive& checkpoint) {
-  c10::IValue value;
-  if (!checkpoint.try_read("metadata", value) || !value.isString())
-    fail("the checkpoint has no metadata: it was not written by polyphony train");
-  return nlohmann::json::parse(value.toStringRef(), nullptr, /*allow_exceptions=*/false);
-}
-
-namespace {
-
-int64_t checkpoint_counter(torch::serialize::InputArchive& checkpoint, const char* name) {
-  torch::serialize::InputArchive trainer;
-  if (!checkpoint.try_read("trainer", trainer))
-    fail("the checkpoint has no training state: it was not written by polyphony train");
-  return read_value(trainer, name).toInt();
-}
-
-}  // namespace
-
-int64_t Trainer::checkpoint_epoch(torch::serialize::InputArchive& checkpoint) {
-  return checkpoint_counter(checkpoint, "epoch");
-}
-
-int64_t Trainer::checkpoint_step(torch::serialize::InputArchive& checkpoint) {
-  return checkpoint_counter(checkpoint, "global_step");
+  auto [progress, losses] = read_training_state(archive, model_, *optimizer_, device);
+  static_cast<TrainingProgress&>(s) = std::move(progress);
+  // With several processes the saved sums are global: rank 0 alone carries them on.
+  if (!main_process())
+    for (auto& entry : losses.sums) entry.second.zero_();
+  s.losses.start(device);
+  s.losses.set_health(losses.all_finite, losses.finite_steps);
+  s.losses.set_sums(losses.sums);
+  if (!s.best_parameters.empty() && s.best_parameters.size() != parameters_.size())
+    fail("the checkpoint's best model has {} tensors, the model {}", s.best_parameters.size(),
+         parameters_.size());
+  if (s.order.defined() && s.order.numel() != train_.size())
+    fail("the checkpoint's epoch order covers {} interactions, the training data has {}",
+         s.order.numel(), train_.size());
 }
 
 int64_t Trainer::start_or_resume(State& s, torch::serialize::InputArchive* resume) {

@@ -162,13 +162,6 @@ class Trainer {
   // model and data), and with validation leaves the best epoch's parameters in the model.
   TrainingSummary fit(torch::serialize::InputArchive* resume = nullptr);
 
-  // The metadata stored in a checkpoint.
-  static nlohmann::json checkpoint_metadata(torch::serialize::InputArchive& checkpoint);
-  // The number of completed epochs recorded in a checkpoint.
-  static int64_t checkpoint_epoch(torch::serialize::InputArchive& checkpoint);
-  // The optimiser steps taken when the checkpoint was written.
-  static int64_t checkpoint_step(torch::serialize::InputArchive& checkpoint);
-
  private:
   struct State;
   enum class EpochEnd { kCompleted, kRolledBack, kInterrupted };

@@ -1,6 +1,6 @@
 #pragma once
 // The operations a data-parallel run needs from its group of processes. The trainer and the
-// evaluator see only this; engine/train/process_group.h implements it on PyTorch's c10d.
+// evaluator see only this; engine/dist/process_group.h implements it on PyTorch's c10d.
 
 #include <cstdint>
 #include <vector>

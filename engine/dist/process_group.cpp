@@ -1,4 +1,4 @@
-#include "engine/train/process_group.h"
+#include "engine/dist/process_group.h"
 
 #include <ATen/ops/cat.h>
 

@@ -9,7 +9,7 @@
 
 #include <c10/core/Device.h>
 
-#include "engine/train/collective.h"
+#include "engine/dist/collective.h"
 
 namespace polyphony {
 
