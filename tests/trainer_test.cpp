@@ -5,6 +5,7 @@
 
 #include "engine/data/user_item_index.h"
 #include "engine/train/checkpoint.h"
+#include "engine/train/checkpoint_contents.h"
 #include "engine/train/module_state.h"
 #include "engine/train/trainer.h"
 #include "models/registry.h"

@@ -8,6 +8,7 @@
 #include "common/error.h"
 #include "engine/run/run_directory.h"
 #include "engine/train/checkpoint.h"
+#include "engine/train/checkpoint_contents.h"
 #include "engine/train/module_state.h"
 #include "engine/train/trainer.h"
 #include "models/registry.h"

@@ -33,6 +33,7 @@
 #include "engine/run/run_directory.h"
 #include "engine/run/torchscript_export.h"
 #include "engine/train/checkpoint.h"
+#include "engine/train/checkpoint_contents.h"
 #include "engine/train/module_state.h"
 #include "engine/train/trainer.h"
 #include "models/registry.h"

@@ -12,6 +12,7 @@
 #include "common/error.h"
 #include "engine/dist/collective.h"
 #include "engine/train/checkpoint.h"
+#include "engine/train/checkpoint_contents.h"
 #include "engine/train/epoch_loss_sums.h"
 #include "engine/train/model_optimizer.h"
 #include "engine/train/module_state.h"
