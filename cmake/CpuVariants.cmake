@@ -20,6 +20,9 @@ function(polyphony_cpu_kernel_variants target)
   foreach(variant IN LISTS POLYPHONY_CPU_VARIANTS)
     set(objects ${target}_cpu_${variant})
     add_library(${objects} OBJECT ${ARGN})
+    # One object per source (no unity batches): the sources are small and light, and the symbol
+    # check (build.cpu_variant_symbols) reads each compilation's objects by source name.
+    set_target_properties(${objects} PROPERTIES UNITY_BUILD OFF)
     target_include_directories(${objects} PRIVATE ${PROJECT_SOURCE_DIR})
     target_link_libraries(${objects} PRIVATE ${TORCH_LIBRARIES} fmt::fmt-header-only
                                              OpenMP::OpenMP_CXX)

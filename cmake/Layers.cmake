@@ -32,6 +32,8 @@ endfunction()
 # compilation without them (sweep_command.cpp: 28 s with, 19 s without), and saves a source that
 # does about a third (evaluator_test.cpp: 21 s against 34 s). A clean build of the command line
 # (no ccache, 2 cores, 2026-11-28): 629 s, where the header on every source took 803 s.
+# In the unity build (POLYPHONY_UNITY, the default) a batch takes the header as a whole, whatever
+# its sources include: the choice below matters when batches are off.
 function(polyphony_use_precompiled_headers name)
   if(NOT POLYPHONY_PCH)
     return()

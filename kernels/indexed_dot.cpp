@@ -10,8 +10,8 @@
 namespace polyphony {
 namespace {
 
-kernels::IndexedDotSizes check_arguments(const at::Tensor& rows, const at::Tensor& table,
-                                         const at::Tensor& index) {
+kernels::IndexedDotSizes checked_sizes(const at::Tensor& rows, const at::Tensor& table,
+                                       const at::Tensor& index) {
   TORCH_CHECK(rows.dim() == 2 && table.dim() == 2 && rows.size(1) == table.size(1),
               "indexed_dot: rows [B, F] and table [D, F] must share F, got ", rows.sizes(), " and ",
               table.sizes());
@@ -39,7 +39,7 @@ class IndexedDotFunction : public torch::autograd::Function<IndexedDotFunction> 
  public:
   static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& rows,
                             const at::Tensor& table, const at::Tensor& index) {
-    const auto sizes = check_arguments(rows, table, index);
+    const auto sizes = checked_sizes(rows, table, index);
     const auto r = rows.contiguous(), t = table.contiguous(), i = index.contiguous();
     auto out = at::empty({sizes.rows, sizes.slots}, rows.options());
     AT_DISPATCH_FLOATING_TYPES(rows.scalar_type(), "indexed_dot_forward_cpu", [&] {
@@ -79,7 +79,7 @@ class IndexedDotFunction : public torch::autograd::Function<IndexedDotFunction> 
 
 at::Tensor indexed_dot(const at::Tensor& rows, const at::Tensor& table, const at::Tensor& index) {
   if (!rows.device().is_cpu()) {
-    check_arguments(rows, table, index);
+    checked_sizes(rows, table, index);
     const auto gathered = table.index_select(0, index.reshape(-1))
                               .view({index.size(0), index.size(1), table.size(1)});  // [B, n, F]
     return at::bmm(gathered, rows.unsqueeze(2)).squeeze(2);

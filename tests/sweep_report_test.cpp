@@ -20,7 +20,7 @@ namespace {
 using testing::error_of;
 using testing::TempDir;
 
-const std::filesystem::path kConfigs = testing::configs_folder();
+const std::filesystem::path kConfigFolder = testing::configs_folder();
 
 // A sweep of two variants (A, the baseline, and B) over two seeds, each point finished with
 // NDCG@10 = 0.1 (A) or 0.2 (B) + seed / 100 and per-user NDCG@10 for users u0..u39.
@@ -28,7 +28,7 @@ class FakeSweep {
  public:
   FakeSweep() {
     const auto file = dir_.path() / "study.toml";
-    std::ofstream(file) << "[sweep]\nbase = \"" << (kConfigs / "mf-bpr.toml").string()
+    std::ofstream(file) << "[sweep]\nbase = \"" << (kConfigFolder / "mf-bpr.toml").string()
                         << "\"\nseeds = [1, 2]\nbaseline = \"A\"\n[variants.A]\nmodel.dim = 8\n"
                            "[variants.B]\nmodel.dim = 16\n";
     plan_ = read_sweep_plan(file);

@@ -33,21 +33,21 @@ std::vector<std::string> comma_list(const std::string& text, const std::string& 
       .fields(text, ',', 1, std::numeric_limits<size_t>::max());
 }
 
-std::string number(double value) {
+std::string short_number(double value) {
   return std::isfinite(value) ? fmt::format("{:.4g}", value) : "–";
 }
 
 // "0.0912 ± 0.0031" (mean ± 95 % CI half-width), or the mean alone for one seed.
 std::string mean_and_interval(const SummaryStatistics& s) {
   if (s.n == 0) return "–";
-  if (!std::isfinite(s.ci95_half)) return number(s.mean);
-  return fmt::format("{} ± {}", number(s.mean), number(s.ci95_half));
+  if (!std::isfinite(s.ci95_half)) return short_number(s.mean);
+  return fmt::format("{} ± {}", short_number(s.mean), short_number(s.ci95_half));
 }
 
 // Below the smallest double the distribution's tail underflows to 0.
 std::string p_value(double p) {
   if (p == 0) return "< 1e-300";
-  return p < 1e-4 ? fmt::format("{:.1e}", p) : number(p);
+  return p < 1e-4 ? fmt::format("{:.1e}", p) : short_number(p);
 }
 
 // An item group's exposure share is neither better high nor low (it is read against the group's
@@ -101,10 +101,10 @@ std::string significance_table(const SweepReport& report) {
       "|---|---|---|---|---|---|---|---|---|---|---|---|\n";
   for (const auto& r : report.significance)
     out += fmt::format("| {} | {} | {} | {} | {} | {} | {:+.4g} | {} | {} | {} | {}{} | {} |\n",
-                       r.group, r.baseline_group, r.metric, r.t.n, number(r.baseline_mean),
-                       number(r.group_mean), r.t.mean_difference, number(r.t.t), p_value(r.t.p),
-                       number(r.t.cohens_dz), p_value(r.wilcoxon.p),
-                       r.wilcoxon.exact ? " (exact)" : "", number(r.wilcoxon.rank_biserial));
+                       r.group, r.baseline_group, r.metric, r.t.n, short_number(r.baseline_mean),
+                       short_number(r.group_mean), r.t.mean_difference, short_number(r.t.t),
+                       p_value(r.t.p), short_number(r.t.cohens_dz), p_value(r.wilcoxon.p),
+                       r.wilcoxon.exact ? " (exact)" : "", short_number(r.wilcoxon.rank_biserial));
   return out;
 }
 
@@ -256,8 +256,9 @@ std::string comparison_markdown(const SweepReport& mine, const SweepReport& othe
         if (o.group != g.group || !o.metrics.count(m)) continue;
         const auto& a = g.metrics.at(m);
         const auto& b = o.metrics.at(m);
-        out += fmt::format("| {} | {} | {} | {} |\n", g.group.empty() ? "(all)" : g.group,
-                           mean_and_interval(a), mean_and_interval(b), number(a.mean - b.mean));
+        out +=
+            fmt::format("| {} | {} | {} | {} |\n", g.group.empty() ? "(all)" : g.group,
+                        mean_and_interval(a), mean_and_interval(b), short_number(a.mean - b.mean));
       }
   }
   return out;
@@ -311,8 +312,8 @@ std::string report_markdown(const SweepReport& report, const SweepReport* other)
                            report.groups[chart.groups[i]].group.empty()
                                ? "(all)"
                                : report.groups[chart.groups[i]].group,
-                           chart.utility, number(chart.utility_values[i].mean), chart.bias,
-                           number(chart.bias_values[i].mean));
+                           chart.utility, short_number(chart.utility_values[i].mean), chart.bias,
+                           short_number(chart.bias_values[i].mean));
     out.back() = '\n';
   }
   if (report.pareto.empty()) out += "\nThe runs have none of the metric pairs asked for.\n";

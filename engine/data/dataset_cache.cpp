@@ -20,7 +20,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr char kMagic[16] = "POLYPHONY-DATA\n";
+constexpr char kCacheMagic[16] = "POLYPHONY-DATA\n";
 constexpr uint32_t kVersion = 3;
 constexpr size_t kAlignment = 64;
 
@@ -151,7 +151,7 @@ void save_dataset_cache(const fs::path& path, const CacheKey& key, const Dataset
   AtomicFile file(path);
   {
     Writer w(file);
-    w.bytes(kMagic, sizeof kMagic);
+    w.bytes(kCacheMagic, sizeof kCacheMagic);
     w.value(kVersion);
     w.bytes(key.data(), key.size());
     const auto& x = d.interactions;
@@ -179,8 +179,8 @@ void save_dataset_cache(const fs::path& path, const CacheKey& key, const Dataset
 Dataset load_dataset_cache(const fs::path& path, const CacheKey& key, PreprocessReport& report) {
   auto file = std::make_shared<MappedFile>(path, /*writable=*/true);
   const size_t size = file->size();
-  if (size < sizeof kMagic + sizeof(uint64_t)) fail("{}: truncated cache file", path.string());
-  if (std::memcmp(file->data(), kMagic, sizeof kMagic) != 0)
+  if (size < sizeof kCacheMagic + sizeof(uint64_t)) fail("{}: truncated cache file", path.string());
+  if (std::memcmp(file->data(), kCacheMagic, sizeof kCacheMagic) != 0)
     fail("{}: not a Polyphony dataset cache", path.string());
   // The checksum first: nothing of a damaged file is interpreted.
   const size_t payload = size - sizeof(uint64_t);
@@ -190,7 +190,7 @@ Dataset load_dataset_cache(const fs::path& path, const CacheKey& key, Preprocess
     fail("{}: corrupt or truncated cache file (checksum mismatch)", path.string());
 
   Reader r(file, path, payload);
-  char magic[sizeof kMagic];
+  char magic[sizeof kCacheMagic];
   r.bytes(magic, sizeof magic);
   if (r.value<uint32_t>() != kVersion) fail("{}: cache written by another version", path.string());
   CacheKey stored;

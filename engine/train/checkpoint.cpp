@@ -17,7 +17,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr char kMagic[8] = {'P', 'O', 'L', 'Y', 'C', 'K', 'P', 'T'};
+constexpr char kCheckpointMagic[8] = {'P', 'O', 'L', 'Y', 'C', 'K', 'P', 'T'};
 
 struct Header {
   char magic[8];
@@ -56,7 +56,7 @@ int64_t step_of(const fs::path& path) {
 
 std::string checkpoint_file_bytes(const std::string& payload) {
   Header header{};
-  std::memcpy(header.magic, kMagic, sizeof kMagic);
+  std::memcpy(header.magic, kCheckpointMagic, sizeof kCheckpointMagic);
   header.format = kCheckpointFormat;
   header.payload_bytes = payload.size();
   header.payload_checksum = xxh64(payload.data(), payload.size());
@@ -88,7 +88,7 @@ torch::serialize::InputArchive read_checkpoint_file(const fs::path& path, c10::D
     fail("checkpoint {} is truncated ({} bytes, shorter than its header)", path.string(),
          contents.size());
   std::memcpy(&header, contents.data(), sizeof header);
-  if (std::memcmp(header.magic, kMagic, sizeof kMagic) != 0)
+  if (std::memcmp(header.magic, kCheckpointMagic, sizeof kCheckpointMagic) != 0)
     fail("{} is not a polyphony checkpoint", path.string());
   if (header.header_check != 0 && header.header_check != header_check_of(header))
     fail("checkpoint {} is corrupt: its header is damaged", path.string());
