@@ -5,7 +5,7 @@
 
 #include "common/error.h"
 #include "fuzz/scratch_file.h"
-#include "tools/config_reader.h"
+#include "tools/options/config_reader.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using polyphony::fuzz::require;

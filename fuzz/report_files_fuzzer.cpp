@@ -11,7 +11,7 @@
 
 #include "common/error.h"
 #include "fuzz/scratch_file.h"
-#include "tools/report_inputs.h"
+#include "tools/report/report_inputs.h"
 
 namespace {
 

@@ -10,7 +10,7 @@
 
 #include "common/error.h"
 #include "fuzz/scratch_file.h"
-#include "tools/resume.h"
+#include "tools/run/resume.h"
 
 namespace {
 

@@ -8,7 +8,7 @@
 
 #include "common/error.h"
 #include "fuzz/scratch_file.h"
-#include "tools/sweep_file.h"
+#include "tools/sweep/sweep_file.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using polyphony::fuzz::require;

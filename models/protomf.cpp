@@ -30,7 +30,7 @@ ProtoMF::ProtoMF(const ModelContext& context, ProtoMFOptions options) : options_
   if (has_user_prototypes()) check_k(o.k_user, "k_user", o.user_prototypes, "user");
   if (has_item_prototypes()) check_k(o.k_item, "k_item", o.item_prototypes, "item");
   for (double w : {o.user_proto_weight, o.user_batch_weight, o.item_proto_weight,
-                   o.item_batch_weight, o.ortho_weight})
+                   o.item_batch_weight, o.ortho_weight, o.user_ortho(), o.item_ortho()})
     if (w < 0) fail("ProtoMF regulariser weights must be non-negative (got {})", w);
 
   // ProtoMF initialisation: embeddings and prototypes N(0, 1); projections Kaiming-uniform.
@@ -74,17 +74,23 @@ std::string ProtoMF::kind() const {
 
 nlohmann::json ProtoMF::config() const {
   const auto& o = options_;
-  return {{"dim", o.dim},
-          {"user_prototypes", o.user_prototypes},
-          {"item_prototypes", o.item_prototypes},
-          {"k_user", o.k_user},
-          {"k_item", o.k_item},
-          {"user_proto_weight", o.user_proto_weight},
-          {"user_batch_weight", o.user_batch_weight},
-          {"item_proto_weight", o.item_proto_weight},
-          {"item_batch_weight", o.item_batch_weight},
-          {"ortho_weight", o.ortho_weight},
-          {"ortho_form", o.ortho_form == OrthoForm::kOfficial ? "official" : "default"}};
+  nlohmann::json config = {
+      {"dim", o.dim},
+      {"user_prototypes", o.user_prototypes},
+      {"item_prototypes", o.item_prototypes},
+      {"k_user", o.k_user},
+      {"k_item", o.k_item},
+      {"user_proto_weight", o.user_proto_weight},
+      {"user_batch_weight", o.user_batch_weight},
+      {"item_proto_weight", o.item_proto_weight},
+      {"item_batch_weight", o.item_batch_weight},
+      {"ortho_weight", o.ortho_weight},
+      {"ortho_form", o.ortho_form == OrthoForm::kOfficial ? "official" : "default"}};
+  // A side's own weight only when set, so that configs (and checkpoints) without one are as
+  // before.
+  if (o.ortho_user_weight) config["ortho_user_weight"] = *o.ortho_user_weight;
+  if (o.ortho_item_weight) config["ortho_item_weight"] = *o.ortho_item_weight;
+  return config;
 }
 
 ProtoMF::Side ProtoMF::user_side(const at::Tensor& users) {
@@ -158,7 +164,7 @@ std::vector<RegularizationTerm> ProtoMF::regularization_of(const BatchSides& sid
   // λ_P R_{P→·} and λ_B R_{·→P} of a side's similarities, each distinct id counted once per slot
   // (the item side's slots include the sampled negatives), and λ_ortho on its prototypes.
   auto add_side = [&](const char* side, double proto_weight, double batch_weight,
-                      const at::Tensor& similarities, const at::Tensor& counts,
+                      double ortho_weight, const at::Tensor& similarities, const at::Tensor& counts,
                       const at::Tensor& prototypes) {
     const std::string name = side;
     if (proto_weight > 0 || batch_weight > 0) {
@@ -166,16 +172,16 @@ std::vector<RegularizationTerm> ProtoMF::regularization_of(const BatchSides& sid
       if (proto_weight > 0) terms.push_back({name + "_proto", pair.prototypes_to_batch});
       if (batch_weight > 0) terms.push_back({name + "_batch", pair.batch_to_prototypes});
     }
-    if (o.ortho_weight > 0)
+    if (ortho_weight > 0)
       terms.push_back(
-          {name + "_ortho", orthogonality_term(prototypes, o.ortho_form, o.ortho_weight)});
+          {name + "_ortho", orthogonality_term(prototypes, o.ortho_form, ortho_weight)});
   };
   if (has_user_prototypes())
-    add_side("user", o.user_proto_weight, o.user_batch_weight, sides.user.similarities,
-             sides.users.counts, user_prototypes_);
+    add_side("user", o.user_proto_weight, o.user_batch_weight, o.user_ortho(),
+             sides.user.similarities, sides.users.counts, user_prototypes_);
   if (has_item_prototypes())
-    add_side("item", o.item_proto_weight, o.item_batch_weight, sides.item.similarities,
-             sides.items.counts, item_prototypes_);
+    add_side("item", o.item_proto_weight, o.item_batch_weight, o.item_ortho(),
+             sides.item.similarities, sides.items.counts, item_prototypes_);
   return terms;
 }
 

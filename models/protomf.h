@@ -37,6 +37,11 @@ struct ProtoMFOptions {
   double item_batch_weight = 0.105;
   /// Weight of the prototype-distributing regulariser on each prototype side (0: off).
   double ortho_weight = 0.0;
+  /// Its weight on one side instead (Moradi et al., arXiv 2405.17607, search each side's weight
+  /// on its own); unset: ortho_weight.
+  std::optional<double> ortho_user_weight, ortho_item_weight;
+  double user_ortho() const { return ortho_user_weight.value_or(ortho_weight); }
+  double item_ortho() const { return ortho_item_weight.value_or(ortho_weight); }
   OrthoForm ortho_form = OrthoForm::kDefault;
 };
 

@@ -45,6 +45,12 @@ class OptionReader {
     known_.insert(key);
     field = read_option(options_, model_, key, field);
   }
+  // An option without a default: set only when given.
+  template <typename T>
+  void read(const std::string& key, std::optional<T>& field) {
+    known_.insert(key);
+    if (options_.contains(key)) field = read_option(options_, model_, key, T{});
+  }
 
   void finish() const {
     for (const auto& [key, value] : options_.items()) {
@@ -126,6 +132,8 @@ ModelBuilder base_model_builder(const std::string& name, const nlohmann::json& o
     option.read("item_proto_weight", o.item_proto_weight);
     option.read("item_batch_weight", o.item_batch_weight);
     option.read("ortho_weight", o.ortho_weight);
+    option.read("ortho_user_weight", o.ortho_user_weight);
+    option.read("ortho_item_weight", o.ortho_item_weight);
     std::string ortho_form = "default";
     option.read("ortho_form", ortho_form);
     option.finish();

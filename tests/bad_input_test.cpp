@@ -12,7 +12,7 @@
 #include "engine/data/preprocess.h"
 #include "engine/data/split.h"
 #include "test_support.h"
-#include "tools/option_spec.h"
+#include "tools/options/option_spec.h"
 
 namespace polyphony {
 namespace {

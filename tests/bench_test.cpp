@@ -18,10 +18,10 @@
 #include "engine/data/prepared_data.h"
 #include "models/registry.h"
 #include "tests/test_support.h"
-#include "tools/benchmark_runs.h"
-#include "tools/commands.h"
-#include "tools/error_message.h"
-#include "tools/option_spec.h"
+#include "tools/commands/benchmark_runs.h"
+#include "tools/commands/commands.h"
+#include "tools/options/error_message.h"
+#include "tools/options/option_spec.h"
 
 namespace polyphony {
 namespace {

@@ -18,7 +18,7 @@ LARGEST_ARTIFACT = 16 << 20
 
 
 def mlflow_name(name):
-    """The rule of tools/mlflow_log.cpp, written again."""
+    """The rule of tools/track/mlflow_log.cpp, written again."""
     out = ""
     for c in name:
         if re.fullmatch(r"[A-Za-z0-9_\-./: ]", c):
@@ -31,7 +31,7 @@ def mlflow_name(name):
 
 
 def param_text(value):
-    """A param's value as tools/mlflow_log.cpp sends it: text as it is, anything else as JSON."""
+    """A param's value as tools/track/mlflow_log.cpp sends it: text as it is, anything else as JSON."""
     return value if isinstance(value, str) else json.dumps(value)
 
 

@@ -2,11 +2,14 @@
 // the file, line and key with a suggestion, and a resolved config reads back to itself.
 
 #include <algorithm>
+#include <cstdlib>
+#include <fstream>
+#include <map>
 #include <set>
 
 #include "tests/test_support.h"
-#include "tools/config_file.h"
-#include "tools/train_options.h"
+#include "tools/options/config_file.h"
+#include "tools/options/train_options.h"
 
 namespace polyphony::cli {
 namespace {
@@ -47,6 +50,49 @@ TEST(ConfigFile, TheExampleConfigsParse) {
         << entry.path();
   }
   EXPECT_GE(count, 4);
+}
+
+// Every shipped config resolves to the config.resolved.toml and .json recorded in
+// tests/golden/config_resolved/: how options are read, defaulted and written back may be
+// reorganised, but what a config means may not change unnoticed. A deliberate change of meaning
+// regenerates the files: POLYPHONY_UPDATE_GOLDEN=1 build/tests/polyphony_tests
+// --gtest_filter='ConfigFile.EveryShippedConfigResolvesAsRecorded', then review the diff.
+TEST(ConfigFile, EveryShippedConfigResolvesAsRecorded) {
+  const auto configs = testing::configs_folder();
+  const auto golden = configs.parent_path() / "tests" / "golden" / "config_resolved";
+  const bool update = std::getenv("POLYPHONY_UPDATE_GOLDEN") != nullptr;
+  // Paths a config names are made absolute from its folder: recorded relative to the repository.
+  const auto relative = [&](std::string text) {
+    const std::string root = configs.parent_path().string() + "/";
+    for (size_t at; (at = text.find(root)) != std::string::npos;) text.replace(at, root.size(), "");
+    return text;
+  };
+  int count = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(configs)) {
+    if (entry.path().extension() != ".toml") continue;
+    ++count;
+    auto spec = train_spec();
+    const auto args =
+        parse_arguments(spec, "polyphony train", config_file_arguments(entry.path(), spec));
+    const std::string stem = entry.path().stem().string();
+    const std::map<std::string, std::string> resolved = {
+        {stem + ".toml", relative(resolved_config_toml(args))},
+        {stem + ".json", relative(resolved_config_json(args).dump(2)) + "\n"}};
+    for (const auto& [name, text] : resolved) {
+      if (update) {
+        std::filesystem::create_directories(golden);
+        std::ofstream(golden / name, std::ios::binary) << text;
+      }
+      EXPECT_EQ(text, testing::read_file(golden / name))
+          << entry.path() << " no longer resolves to " << (golden / name);
+    }
+  }
+  EXPECT_GE(count, 12);
+  // No recorded file without a config.
+  for (const auto& entry : std::filesystem::directory_iterator(golden)) {
+    const auto config = configs / (entry.path().stem().string() + ".toml");
+    EXPECT_TRUE(std::filesystem::exists(config)) << entry.path() << " has no config";
+  }
 }
 
 TEST(ConfigFile, ErrorsNameTheFileLineAndKeyWithASuggestion) {
@@ -246,7 +292,13 @@ TEST(ConfigFile, EveryOptionOfTheTableLandsWhereItsRowSays) {
                                      "--dim",
                                      "8",
                                      "--on-nonfinite",
-                                     "rollback"});
+                                     "rollback",
+                                     "--model",
+                                     "uiprotomf",
+                                     "--ortho",
+                                     "0.1",
+                                     "--ortho-item",
+                                     "10"});
   const TrainSetup s = read_train_setup(args);
   EXPECT_TRUE(s.deterministic);
   EXPECT_EQ(s.trainer.checkpoints.every_steps, 7);
@@ -263,6 +315,9 @@ TEST(ConfigFile, EveryOptionOfTheTableLandsWhereItsRowSays) {
   EXPECT_EQ(s.data.split.spec(), "loo:last");
   EXPECT_EQ(s.model_options.at("dim"), 12);  // --set model.KEY wins over the model's flag
   EXPECT_EQ(s.trainer.on_nonfinite, NonFinitePolicy::kRollback);
+  EXPECT_EQ(s.model_options.at("ortho_weight"), 0.1);
+  EXPECT_EQ(s.model_options.at("ortho_item_weight"), 10.0);
+  EXPECT_FALSE(s.model_options.contains("ortho_user_weight"));
 
   const auto json = resolved_config_json(args);
   for (const auto& row : train_option_table()) {

@@ -9,7 +9,7 @@
 #include "engine/data/dataset_cache.h"
 #include "engine/data/dataset_loader.h"
 #include "test_support.h"
-#include "tools/option_spec.h"
+#include "tools/options/option_spec.h"
 
 namespace polyphony {
 namespace {

@@ -11,7 +11,7 @@
 #include "engine/data/preprocess.h"
 #include "engine/data/synthetic.h"
 #include "test_support.h"
-#include "tools/option_spec.h"
+#include "tools/options/option_spec.h"
 
 namespace polyphony {
 namespace {

@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "tools/error_message.h"
+#include "tools/options/error_message.h"
 
 namespace polyphony::cli {
 namespace {

@@ -3,7 +3,7 @@
 
 #include "engine/data/groups.h"
 #include "test_support.h"
-#include "tools/option_spec.h"
+#include "tools/options/option_spec.h"
 
 namespace polyphony {
 namespace {

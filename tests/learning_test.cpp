@@ -12,7 +12,7 @@
 #include "engine/eval/evaluator.h"
 #include "engine/train/trainer.h"
 #include "models/registry.h"
-#include "tools/option_spec.h"
+#include "tools/options/option_spec.h"
 
 namespace polyphony {
 namespace {
@@ -165,10 +165,10 @@ TEST_P(FilterAndDistributing, MakeRecommendationsLessPopularAtNoAccuracyCost) {
   EXPECT_GT(filtered.metric("NDCG@10"), 0.95 * plain.metric("NDCG@10"));
   EXPECT_GT(plain.metric("AvgRankGap"), 0) << "the minority group should start behind";
   std::cout << "seed " << seed << ": ARP@10 " << plain.metric("ARP@10") << " -> "
-            << filtered.metric("ARP@10") << ", AvgRankGap " << plain.metric("AvgRankGap")
-            << " -> " << filtered.metric("AvgRankGap") << ", NDCG@10 " << plain.metric("NDCG@10")
-            << " -> " << filtered.metric("NDCG@10") << ", APLT@10 " << plain.metric("APLT@10")
-            << " -> " << filtered.metric("APLT@10") << "\n";
+            << filtered.metric("ARP@10") << ", AvgRankGap " << plain.metric("AvgRankGap") << " -> "
+            << filtered.metric("AvgRankGap") << ", NDCG@10 " << plain.metric("NDCG@10") << " -> "
+            << filtered.metric("NDCG@10") << ", APLT@10 " << plain.metric("APLT@10") << " -> "
+            << filtered.metric("APLT@10") << "\n";
 }
 
 INSTANTIATE_TEST_SUITE_P(Learning, FilterAndDistributing, ::testing::Values(1u, 2u, 3u));

@@ -11,7 +11,7 @@
 #include "engine/train/optimization.h"
 #include "tests/device_cases.h"
 #include "tests/test_support.h"
-#include "tools/option_spec.h"
+#include "tools/options/option_spec.h"
 
 namespace polyphony {
 namespace {

@@ -6,7 +6,7 @@
 #include <fmt/format.h>
 
 #include "tests/test_support.h"
-#include "tools/option_spec.h"
+#include "tools/options/option_spec.h"
 
 namespace polyphony::cli {
 namespace {

@@ -3,6 +3,7 @@
 
 #include <map>
 #include <string>
+#include <tuple>
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>
@@ -304,6 +305,56 @@ TEST(ProtoMF, ReportsEachRegulariserSeparately) {
             "model option k_item = 500 exceeds the 64 item prototypes (-1 keeps them all)");
   EXPECT_NO_THROW(make_model("uiprotomf", ctx, {{"item_prototypes", 8}, {"k_item", 8}}));
   EXPECT_THROW(make_model("uiprotomf", ctx, {{"ortho_form", "fancy"}}), std::exception);
+}
+
+// The distributing regulariser's weight per side (the cultural-fairness papers search each
+// side's on its own): a side's own weight replaces --ortho's there, 0 turns that side's term off,
+// and the model's config names a side's weight only when it has one.
+TEST(ProtoMF, EachSideHasItsOwnDistributingWeight) {
+  const ModelContext ctx{7, 9, torch::zeros({1}, torch::kLong), torch::zeros({1}, torch::kLong)};
+  const Batch batch =
+      testing::batch_of(torch::randint(7, {5}, torch::kLong), torch::randint(9, {5}, torch::kLong),
+                        torch::randint(9, {5, 2}, torch::kLong));
+  auto terms_of = [&](const nlohmann::json& options) {
+    auto model = make_model("uiprotomf", ctx, options);
+    model->to(torch::kDouble);
+    std::map<std::string, double> terms;
+    for (const auto& t : model->regularization(batch)) terms[t.name] = t.value.item<double>();
+    std::map<std::string, at::Tensor> p;
+    for (const auto& kv : model->named_parameters()) p[kv.key()] = kv.value().detach();
+    return std::tuple{terms, p, model->config()};
+  };
+  const nlohmann::json base = {{"dim", 4}, {"user_prototypes", 5}, {"item_prototypes", 3}};
+
+  auto options = base;
+  options["ortho_weight"] = 0.3;
+  options["ortho_item_weight"] = 2.0;
+  const auto [terms, p, config] = terms_of(options);
+  EXPECT_NEAR(terms.at("user_ortho"),
+              0.3 * orthogonality_loss(p.at("user_prototypes"), OrthoForm::kDefault).item<double>(),
+              1e-12);
+  EXPECT_NEAR(terms.at("item_ortho"),
+              2.0 * orthogonality_loss(p.at("item_prototypes"), OrthoForm::kDefault).item<double>(),
+              1e-12);
+  EXPECT_EQ(config.at("ortho_item_weight"), 2.0);
+  EXPECT_FALSE(config.contains("ortho_user_weight"));
+  // The config rebuilds the same model.
+  auto rebuilt = config;
+  EXPECT_EQ(make_model("uiprotomf", ctx, rebuilt)->config(), config);
+
+  options = base;
+  options["ortho_user_weight"] = 0.5;  // the item side: ortho_weight, 0
+  const auto user_only = std::get<0>(terms_of(options));
+  EXPECT_EQ(user_only.count("user_ortho"), 1u);
+  EXPECT_EQ(user_only.count("item_ortho"), 0u);
+  EXPECT_FALSE(std::get<2>(terms_of(base)).contains("ortho_user_weight"));
+
+  options = base;
+  options["ortho_item_weight"] = -1.0;
+  EXPECT_THROW(make_model("uiprotomf", ctx, options), std::exception);
+  options["ortho_item_weight"] = "high";
+  EXPECT_CONTAINS(testing::error_of([&] { make_model("uiprotomf", ctx, options); }),
+                  "option 'ortho_item_weight' has the wrong type");
 }
 
 TEST(ProtoMF, ProjectionsStartAsTheOfficialKaimingUniform) {

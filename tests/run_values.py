@@ -1,4 +1,4 @@
-"""The names tools/run_values.cpp gives a run's values, written again for the checkers of
+"""The names tools/track/run_values.cpp gives a run's values, written again for the checkers of
 TensorBoard and MLflow files (check_tensorboard.py, check_mlflow.py)."""
 import json
 

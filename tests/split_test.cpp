@@ -8,7 +8,7 @@
 #include "common/error.h"
 #include "engine/data/split.h"
 #include "test_support.h"
-#include "tools/option_spec.h"
+#include "tools/options/option_spec.h"
 
 namespace polyphony {
 namespace {

@@ -9,9 +9,9 @@
 #include <gtest/gtest.h>
 
 #include "tests/test_support.h"
-#include "tools/slurm_script.h"
-#include "tools/sweep_plan.h"
-#include "tools/sweep_runner.h"
+#include "tools/sweep/slurm_script.h"
+#include "tools/sweep/sweep_plan.h"
+#include "tools/sweep/sweep_runner.h"
 
 namespace polyphony::cli {
 namespace {

@@ -10,9 +10,9 @@
 
 #include "engine/run/run_directory.h"
 #include "tests/test_support.h"
-#include "tools/sweep_plan.h"
-#include "tools/sweep_report.h"
-#include "tools/sweep_runner.h"
+#include "tools/report/sweep_report.h"
+#include "tools/sweep/sweep_plan.h"
+#include "tools/sweep/sweep_runner.h"
 
 namespace polyphony::cli {
 namespace {

@@ -3,7 +3,7 @@
 
 #include "common/error.h"
 #include "engine/data/synthetic.h"
-#include "tools/option_spec.h"
+#include "tools/options/option_spec.h"
 
 namespace polyphony {
 namespace {

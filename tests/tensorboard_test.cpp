@@ -12,9 +12,9 @@
 #include "engine/track/tensorboard_events.h"
 #include "engine/track/tensorboard_writer.h"
 #include "tests/test_support.h"
-#include "tools/mlflow_log.h"
-#include "tools/run_values.h"
-#include "tools/tensorboard_log.h"
+#include "tools/track/mlflow_log.h"
+#include "tools/track/run_values.h"
+#include "tools/track/tensorboard_log.h"
 
 namespace polyphony {
 namespace {

@@ -10,8 +10,8 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/test_support.h"
-#include "tools/commands.h"
-#include "tools/device.h"
+#include "tools/commands/commands.h"
+#include "tools/options/device.h"
 
 namespace polyphony {
 namespace {

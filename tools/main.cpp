@@ -12,8 +12,8 @@
 #include "common/error.h"
 #include "engine/run/process_memory.h"
 #include "kernels/cpu_capability.h"
-#include "tools/commands.h"
-#include "tools/error_message.h"
+#include "tools/commands/commands.h"
+#include "tools/options/error_message.h"
 
 namespace {
 

@@ -176,20 +176,41 @@ void save_dataset_cache(const fs::path& path, const CacheKey& key, const Dataset
   file.commit();
 }
 
+namespace {
+
+// The payload's size once the header and checksum of a cache file are checked: nothing of a
+// damaged file is interpreted.
+size_t checked_payload(const MappedFile& file, const fs::path& path) {
+  const size_t size = file.size();
+  if (size < sizeof kCacheMagic + sizeof(uint64_t)) fail("{}: truncated cache file", path.string());
+  if (std::memcmp(file.data(), kCacheMagic, sizeof kCacheMagic) != 0)
+    fail("{}: not a Polyphony dataset cache", path.string());
+  const size_t payload = size - sizeof(uint64_t);
+  uint64_t stored_checksum = 0;
+  std::memcpy(&stored_checksum, file.data() + payload, sizeof stored_checksum);
+  if (xxh3_64(file.data(), payload) != stored_checksum)
+    fail("{}: corrupt or truncated cache file (checksum mismatch)", path.string());
+  return payload;
+}
+
+// A file with the right checksum can still be a forgery or a bug's output; indices out of range
+// would be read as memory later, so they are checked once here.
+void check_indices(const Dataset& d, const fs::path& path) {
+  const auto in_range = [](const at::Tensor& t, int64_t end) {
+    return t.numel() == 0 || (t.min().item<int64_t>() >= 0 && t.max().item<int64_t>() < end);
+  };
+  const auto& x = d.interactions;
+  if (!in_range(x.users, d.num_users) || !in_range(x.items, d.num_items) ||
+      (d.predefined_part.defined() && !in_range(d.predefined_part, 3)))
+    fail("{}: corrupt cache file (an index out of range)", path.string());
+}
+
+}  // namespace
+
 Dataset load_dataset_cache(const fs::path& path, const CacheKey& key, PreprocessReport& report) {
   auto file = std::make_shared<MappedFile>(path, /*writable=*/true);
   const size_t size = file->size();
-  if (size < sizeof kCacheMagic + sizeof(uint64_t)) fail("{}: truncated cache file", path.string());
-  if (std::memcmp(file->data(), kCacheMagic, sizeof kCacheMagic) != 0)
-    fail("{}: not a Polyphony dataset cache", path.string());
-  // The checksum first: nothing of a damaged file is interpreted.
-  const size_t payload = size - sizeof(uint64_t);
-  uint64_t stored_checksum = 0;
-  std::memcpy(&stored_checksum, file->data() + payload, sizeof stored_checksum);
-  if (xxh3_64(file->data(), payload) != stored_checksum)
-    fail("{}: corrupt or truncated cache file (checksum mismatch)", path.string());
-
-  Reader r(file, path, payload);
+  Reader r(file, path, checked_payload(*file, path));
   char magic[sizeof kCacheMagic];
   r.bytes(magic, sizeof magic);
   if (r.value<uint32_t>() != kVersion) fail("{}: cache written by another version", path.string());
@@ -218,14 +239,7 @@ Dataset load_dataset_cache(const fs::path& path, const CacheKey& key, Preprocess
   if (!r.at_end() || static_cast<int64_t>(d.user_ids.size()) != d.num_users ||
       static_cast<int64_t>(d.item_ids.size()) != d.num_items)
     fail("{}: corrupt cache file (layout)", path.string());
-  // A file with the right checksum can still be a forgery or a bug's output; indices out of range
-  // would be read as memory later, so they are checked once here.
-  const auto in_range = [](const at::Tensor& t, int64_t end) {
-    return t.numel() == 0 || (t.min().item<int64_t>() >= 0 && t.max().item<int64_t>() < end);
-  };
-  if (!in_range(x.users, d.num_users) || !in_range(x.items, d.num_items) ||
-      (d.predefined_part.defined() && !in_range(d.predefined_part, 3)))
-    fail("{}: corrupt cache file (an index out of range)", path.string());
+  check_indices(d, path);
   return d;
 }
 

@@ -85,31 +85,41 @@ std::string ItemGroupOptions::spec() const {
   return "";
 }
 
-ItemGroups make_item_groups(const ItemGroupOptions& o, const Dataset& d, const Interactions& train,
-                            const std::filesystem::path& attributes) {
-  using Kind = ItemGroupOptions::Kind;
+namespace {
+
+// Head (the most popular items holding `share` of the training interactions) against tail.
+ItemGroups popularity_item_groups(const ItemGroupOptions& o, double share, const Dataset& d,
+                                  const Interactions& train) {
+  if (!(share > 0 && share < 1))
+    fail("`item_groups` '{}': the head share must lie in (0, 1)", o.spec());
+  const auto head = head_items(at::bincount(train.items, {}, d.num_items), share);
   ItemGroups g;
-  if (o.kind == Kind::none) return g;
-  if (o.kind == Kind::builtin ||
-      (o.kind == Kind::automatic && d.item_groups.group_of_item.defined())) {
-    if (!d.item_groups.group_of_item.defined())
-      fail("`item_groups` builtin: {} has no built-in item groups (only synthetic data does)",
-           d.source);
-    return d.item_groups;
-  }
-  if (o.kind == Kind::popularity || o.kind == Kind::automatic) {
-    const double share = o.kind == Kind::automatic ? 0.5 : o.head_share;
-    if (!(share > 0 && share < 1))
-      fail("`item_groups` '{}': the head share must lie in (0, 1)", o.spec());
-    const auto head = head_items(at::bincount(train.items, {}, d.num_items), share);
-    g.attribute =
-        fmt::format("popularity (head holds {:g}% of training interactions)", share * 100);
-    g.names = {"head", "tail"};
-    g.group_of_item = at::logical_not(head).to(at::kLong);
-    g.over = 0;
-    g.under = 1;
-    return g;
-  }
+  g.attribute = fmt::format("popularity (head holds {:g}% of training interactions)", share * 100);
+  g.names = {"head", "tail"};
+  g.group_of_item = at::logical_not(head).to(at::kLong);
+  g.over = 0;
+  g.under = 1;
+  return g;
+}
+
+// Groups no item falls into give a gap of NaN: refused, naming the value or the file.
+void check_item_groups_present(const ItemGroupOptions& o, const std::vector<int64_t>& group,
+                               int64_t unknown, const std::filesystem::path& attributes) {
+  if (std::all_of(group.begin(), group.end(), [&](int64_t k) { return k == unknown; }))
+    fail("{}: no item of the dataset has a value in column '{}' (`item_groups` '{}')",
+         attributes.string(), o.column, o.spec());
+  for (const auto& [side, values] :
+       {std::pair{int64_t{0}, &o.over}, std::pair{int64_t{1}, &o.under}})
+    if (!values->empty() && std::find(group.begin(), group.end(), side) == group.end())
+      fail("{}: no item has {} {} in column '{}' (`item_groups` '{}')", attributes.string(),
+           values->size() == 1 ? "the value" : "any of the values", join(*values, ", "), o.column,
+           o.spec());
+}
+
+// The items whose attribute is one of `o.over` against those with one of `o.under` (or any
+// other value when `o.under` is empty); "other" and "unknown" besides.
+ItemGroups attribute_item_groups(const ItemGroupOptions& o, const Dataset& d,
+                                 const std::filesystem::path& attributes) {
   need_attributes(attributes, "item", o.spec());
   if (o.column.empty() || o.over.empty())
     fail("`item_groups` '{}': needs a column and at least one value", o.spec());
@@ -119,6 +129,7 @@ ItemGroups make_item_groups(const ItemGroupOptions& o, const Dataset& d, const I
     if (over_set.count(v)) fail("`item_groups` '{}': '{}' is on both sides", o.spec(), v);
 
   const auto values = read_attribute_column(attributes, o.column, d.item_ids);
+  ItemGroups g;
   g.attribute = o.column;
   const int64_t kOver = 0, kUnder = 1;
   int64_t other = -1, unknown = 2;
@@ -141,19 +152,29 @@ ItemGroups make_item_groups(const ItemGroupOptions& o, const Dataset& d, const I
     else
       group[k] = other;
   }
-  // Groups that no item falls into give a gap of NaN: refuse, naming the value or the file.
-  if (std::all_of(group.begin(), group.end(), [&](int64_t k) { return k == unknown; }))
-    fail("{}: no item of the dataset has a value in column '{}' (`item_groups` '{}')",
-         attributes.string(), o.column, o.spec());
-  for (const auto& [side, values] : {std::pair{kOver, &o.over}, std::pair{kUnder, &o.under}})
-    if (!values->empty() && std::find(group.begin(), group.end(), side) == group.end())
-      fail("{}: no item has {} {} in column '{}' (`item_groups` '{}')", attributes.string(),
-           values->size() == 1 ? "the value" : "any of the values", join(*values, ", "), o.column,
-           o.spec());
+  check_item_groups_present(o, group, unknown, attributes);
   g.group_of_item = to_tensor(group);
   g.over = kOver;
   g.under = kUnder;
   return g;
+}
+
+}  // namespace
+
+ItemGroups make_item_groups(const ItemGroupOptions& o, const Dataset& d, const Interactions& train,
+                            const std::filesystem::path& attributes) {
+  using Kind = ItemGroupOptions::Kind;
+  if (o.kind == Kind::none) return {};
+  if (o.kind == Kind::builtin ||
+      (o.kind == Kind::automatic && d.item_groups.group_of_item.defined())) {
+    if (!d.item_groups.group_of_item.defined())
+      fail("`item_groups` builtin: {} has no built-in item groups (only synthetic data does)",
+           d.source);
+    return d.item_groups;
+  }
+  if (o.kind == Kind::popularity || o.kind == Kind::automatic)
+    return popularity_item_groups(o, o.kind == Kind::automatic ? 0.5 : o.head_share, d, train);
+  return attribute_item_groups(o, d, attributes);
 }
 
 at::Tensor interest_diversity(const Interactions& train, int64_t num_users, int64_t num_items) {
@@ -185,35 +206,53 @@ std::string UserGroupOptions::spec() const {
   return "";
 }
 
-UserGroups make_user_groups(const UserGroupOptions& o, const Dataset& d, const Interactions& train,
-                            const std::filesystem::path& attributes) {
-  using Kind = UserGroupOptions::Kind;
-  UserGroups g;
-  if (o.kind == Kind::none) return g;
-  const int64_t q = o.quantiles;
-  if ((o.kind == Kind::activity || o.kind == Kind::diversity) && q < 1)
-    fail("`user_groups` '{}': needs at least one quantile group", o.spec());
-  if (o.kind == Kind::activity) {
-    g.attribute = "activity";
-    g.method = fmt::format("{} quantiles of training interactions per user (Q1 least active)", q);
-    g.group_of_user = quantile_groups(at::bincount(train.users, {}, d.num_users), q);
-    for (int64_t k = 1; k <= q; ++k) g.names.push_back(fmt::format("Q{}", k));
-    return g;
+namespace {
+
+// One group per value of the attribute, in the values' order, and "unknown".
+void value_user_groups(const std::vector<std::string>& values, UserGroups& g,
+                       std::vector<int64_t>& group) {
+  g.method = "one group per value";
+  std::map<std::string, int64_t> index;
+  for (const auto& v : values)
+    if (!v.empty()) index.emplace(v, 0);
+  for (auto& [value, k] : index) {
+    k = static_cast<int64_t>(g.names.size());
+    g.names.push_back(value);
   }
-  if (o.kind == Kind::diversity) {
-    const auto diversity = interest_diversity(train, d.num_users, d.num_items);
-    const auto known = at::logical_not(at::isnan(diversity));
-    g.attribute = "interest diversity";
-    g.method = fmt::format(
-        "{} quantiles of 1 − ‖mean unit item vector‖, truncated-SVD PPMI item embeddings (Q1 least "
-        "diverse)",
-        q);
-    g.group_of_user = at::full({d.num_users}, q, at::kLong);  // q: "unknown"
-    g.group_of_user.index_put_({known}, quantile_groups(diversity.index({known}), q));
-    for (int64_t k = 1; k <= q; ++k) g.names.push_back(fmt::format("Q{}", k));
-    g.names.push_back("unknown");
-    return g;
+  const auto unknown = static_cast<int64_t>(g.names.size());
+  g.names.push_back("unknown");
+  for (size_t k = 0; k < values.size(); ++k)
+    group[k] = values[k].empty() ? unknown : index.at(values[k]);
+}
+
+// Numeric bins between the cut points, and "unknown"; a value that is not a number is refused.
+void binned_user_groups(const UserGroupOptions& o, const Dataset& d,
+                        const std::vector<std::string>& values,
+                        const std::filesystem::path& attributes, UserGroups& g,
+                        std::vector<int64_t>& group) {
+  const auto& cuts = o.cuts;
+  g.method = "numeric bins";
+  g.names.push_back(fmt::format("<{:g}", cuts.front()));
+  for (size_t k = 0; k + 1 < cuts.size(); ++k)
+    g.names.push_back(fmt::format("[{:g},{:g})", cuts[k], cuts[k + 1]));
+  g.names.push_back(fmt::format(">={:g}", cuts.back()));
+  const auto unknown = static_cast<int64_t>(g.names.size());
+  g.names.push_back("unknown");
+  for (size_t k = 0; k < values.size(); ++k) {
+    double v = 0;
+    if (values[k].empty()) {
+      group[k] = unknown;
+    } else if (!parse_double(values[k], v)) {
+      fail("{}: {} '{}' of user '{}' is not a number (binned by `user_groups` {})",
+           attributes.string(), o.column, values[k], d.user_ids[k], o.spec());
+    } else {
+      group[k] = std::upper_bound(cuts.begin(), cuts.end(), v) - cuts.begin();
+    }
   }
+}
+
+UserGroups attribute_user_groups(const UserGroupOptions& o, const Dataset& d,
+                                 const std::filesystem::path& attributes) {
   need_attributes(attributes, "user", o.spec());
   if (o.column.empty()) fail("`user_groups` '{}': needs a column", o.spec());
   for (size_t k = 1; k < o.cuts.size(); ++k)
@@ -223,43 +262,47 @@ UserGroups make_user_groups(const UserGroupOptions& o, const Dataset& d, const I
   if (std::all_of(values.begin(), values.end(), [](const std::string& v) { return v.empty(); }))
     fail("{}: no user of the dataset has a value in column '{}' (`user_groups` '{}')",
          attributes.string(), o.column, o.spec());
+  UserGroups g;
   g.attribute = o.column;
   std::vector<int64_t> group(values.size());
   if (o.cuts.empty()) {
-    g.method = "one group per value";
-    std::map<std::string, int64_t> index;
-    for (const auto& v : values)
-      if (!v.empty()) index.emplace(v, 0);
-    for (auto& [value, k] : index) {
-      k = static_cast<int64_t>(g.names.size());
-      g.names.push_back(value);
-    }
-    const auto unknown = static_cast<int64_t>(g.names.size());
-    g.names.push_back("unknown");
-    for (size_t k = 0; k < values.size(); ++k)
-      group[k] = values[k].empty() ? unknown : index.at(values[k]);
+    value_user_groups(values, g, group);
   } else {
-    const auto& cuts = o.cuts;
-    g.method = "numeric bins";
-    g.names.push_back(fmt::format("<{:g}", cuts.front()));
-    for (size_t k = 0; k + 1 < cuts.size(); ++k)
-      g.names.push_back(fmt::format("[{:g},{:g})", cuts[k], cuts[k + 1]));
-    g.names.push_back(fmt::format(">={:g}", cuts.back()));
-    const auto unknown = static_cast<int64_t>(g.names.size());
-    g.names.push_back("unknown");
-    for (size_t k = 0; k < values.size(); ++k) {
-      double v = 0;
-      if (values[k].empty()) {
-        group[k] = unknown;
-      } else if (!parse_double(values[k], v)) {
-        fail("{}: {} '{}' of user '{}' is not a number (binned by `user_groups` {})",
-             attributes.string(), o.column, values[k], d.user_ids[k], o.spec());
-      } else {
-        group[k] = std::upper_bound(cuts.begin(), cuts.end(), v) - cuts.begin();
-      }
-    }
+    binned_user_groups(o, d, values, attributes, g, group);
   }
   g.group_of_user = to_tensor(group);
+  return g;
+}
+
+}  // namespace
+
+UserGroups make_user_groups(const UserGroupOptions& o, const Dataset& d, const Interactions& train,
+                            const std::filesystem::path& attributes) {
+  using Kind = UserGroupOptions::Kind;
+  UserGroups g;
+  if (o.kind == Kind::none) return g;
+  if (o.kind == Kind::attribute) return attribute_user_groups(o, d, attributes);
+  const int64_t q = o.quantiles;
+  if (q < 1) fail("`user_groups` '{}': needs at least one quantile group", o.spec());
+  if (o.kind == Kind::activity) {
+    g.attribute = "activity";
+    g.method = fmt::format("{} quantiles of training interactions per user (Q1 least active)", q);
+    g.group_of_user = quantile_groups(at::bincount(train.users, {}, d.num_users), q);
+    for (int64_t k = 1; k <= q; ++k) g.names.push_back(fmt::format("Q{}", k));
+    return g;
+  }
+  // Interest diversity.
+  const auto diversity = interest_diversity(train, d.num_users, d.num_items);
+  const auto known = at::logical_not(at::isnan(diversity));
+  g.attribute = "interest diversity";
+  g.method = fmt::format(
+      "{} quantiles of 1 − ‖mean unit item vector‖, truncated-SVD PPMI item embeddings (Q1 least "
+      "diverse)",
+      q);
+  g.group_of_user = at::full({d.num_users}, q, at::kLong);  // q: "unknown"
+  g.group_of_user.index_put_({known}, quantile_groups(diversity.index({known}), q));
+  for (int64_t k = 1; k <= q; ++k) g.names.push_back(fmt::format("Q{}", k));
+  g.names.push_back("unknown");
   return g;
 }
 

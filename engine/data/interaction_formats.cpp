@@ -83,20 +83,45 @@ void read_record(const std::vector<std::string_view>& fields, const Layout& layo
 // Header handling of a delimited file.
 enum class Header { none, required, optional_if_not_numeric, already_checked };
 
+// A first guess of the record count (short lines) saves most regrowth of the arrays.
+void reserve_for_file(const fs::path& path, const Layout& layout, InteractionLog& log) {
+  std::error_code ec;
+  const auto guess = static_cast<size_t>(std::filesystem::file_size(path, ec) / 32);
+  if (ec) return;
+  log.users.reserve(guess);
+  log.items.reserve(guess);
+  if (layout.weight >= 0) log.weights.reserve(guess);
+  if (layout.timestamp >= 0) log.timestamps.reserve(guess);
+}
+
+// Whether a file's first line, split into `fields`, is a header to skip; a required header that
+// does not match is an error at that line.
+bool skip_first_line(const std::vector<std::string_view>& fields, const Layout& layout,
+                     Header header, const std::vector<std::string>& expected_header,
+                     LineReader& reader) {
+  if (header == Header::already_checked) return true;
+  if (header == Header::required) {
+    bool matches = fields.size() == expected_header.size();
+    for (size_t k = 0; matches && k < fields.size(); ++k) matches = fields[k] == expected_header[k];
+    if (!matches) {
+      std::string wanted;
+      for (const auto& name : expected_header) wanted += (wanted.empty() ? "" : " ") + name;
+      reader.fail_here(
+          fmt::format("expected the header '{}' ({} separated)", wanted, shown(layout.delimiter)));
+    }
+    return true;
+  }
+  double unused = 0;
+  // A header line such as "user_id track_id count".
+  return header == Header::optional_if_not_numeric && fields.size() == layout.fields &&
+         !parse_double(fields[layout.weight], unused);
+}
+
 void read_delimited(const fs::path& path, const Layout& layout, Header header,
                     const std::vector<std::string>& expected_header, const ReadOptions& options,
                     InteractionLog& log) {
   LineReader reader(path);
-  {  // a first guess of the record count (short lines) saves most regrowth of the arrays
-    std::error_code ec;
-    const auto guess = static_cast<size_t>(std::filesystem::file_size(path, ec) / 32);
-    if (!ec) {
-      log.users.reserve(guess);
-      log.items.reserve(guess);
-      if (layout.weight >= 0) log.weights.reserve(guess);
-      if (layout.timestamp >= 0) log.timestamps.reserve(guess);
-    }
-  }
+  reserve_for_file(path, layout, log);
   std::vector<std::string_view> fields;
   std::vector<std::string> storage;
   std::string_view line;
@@ -111,23 +136,7 @@ void read_delimited(const fs::path& path, const Layout& layout, Header header,
     }
     if (first) {
       first = false;
-      if (header == Header::already_checked) continue;
-      if (header == Header::required) {
-        bool matches = fields.size() == expected_header.size();
-        for (size_t k = 0; matches && k < fields.size(); ++k)
-          matches = fields[k] == expected_header[k];
-        if (!matches) {
-          std::string wanted;
-          for (const auto& name : expected_header) wanted += (wanted.empty() ? "" : " ") + name;
-          reader.fail_here(fmt::format("expected the header '{}' ({} separated)", wanted,
-                                       shown(layout.delimiter)));
-        }
-        continue;
-      }
-      double unused = 0;
-      if (header == Header::optional_if_not_numeric && fields.size() == layout.fields &&
-          !parse_double(fields[layout.weight], unused))
-        continue;  // a header line such as "user_id track_id count"
+      if (skip_first_line(fields, layout, header, expected_header, reader)) continue;
     }
     read_record(fields, layout, options, reader, log);
   }

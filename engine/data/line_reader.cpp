@@ -203,6 +203,30 @@ bool parse_double(std::string_view text, double& value) {
   return ec == std::errc() && end == text.data() + text.size() && std::isfinite(value);
 }
 
+namespace {
+
+// YYYY-MM-DD at the start of `text`.
+bool parse_date(std::string_view text, int64_t& year, int64_t& month, int64_t& day) {
+  if (!fixed_digits(text, 0, 4, year) || text.size() < 10 || text[4] != '-' ||
+      !fixed_digits(text, 5, 2, month) || text[7] != '-' || !fixed_digits(text, 8, 2, day))
+    return false;
+  return month >= 1 && month <= 12 && day >= 1 && day <= 31;
+}
+
+// What may follow the date: nothing, or "THH:MM:SS" / " HH:MM:SS" with an optional "Z" (UTC).
+bool parse_time_of_day(std::string_view rest, int64_t& hour, int64_t& minute, int64_t& second) {
+  if (rest.empty()) return true;
+  if ((rest[0] != 'T' && rest[0] != ' ') || rest.size() < 9 || !fixed_digits(rest, 1, 2, hour) ||
+      rest[3] != ':' || !fixed_digits(rest, 4, 2, minute) || rest[6] != ':' ||
+      !fixed_digits(rest, 7, 2, second))
+    return false;
+  if (hour > 23 || minute > 59 || second > 60) return false;
+  rest.remove_prefix(9);
+  return rest.empty() || rest == "Z";
+}
+
+}  // namespace
+
 bool parse_timestamp(std::string_view text, int64_t& seconds) {
   if (parse_int64(text, seconds)) return true;
   double real = 0;
@@ -212,21 +236,7 @@ bool parse_timestamp(std::string_view text, int64_t& seconds) {
     return true;
   }
   int64_t y, mo, d, h = 0, mi = 0, s = 0;
-  if (!fixed_digits(text, 0, 4, y) || text.size() < 10 || text[4] != '-' ||
-      !fixed_digits(text, 5, 2, mo) || text[7] != '-' || !fixed_digits(text, 8, 2, d))
-    return false;
-  if (mo < 1 || mo > 12 || d < 1 || d > 31) return false;
-  std::string_view rest = text.substr(10);
-  if (!rest.empty()) {
-    if ((rest[0] != 'T' && rest[0] != ' ') || rest.size() < 9 || !fixed_digits(rest, 1, 2, h) ||
-        rest[3] != ':' || !fixed_digits(rest, 4, 2, mi) || rest[6] != ':' ||
-        !fixed_digits(rest, 7, 2, s))
-      return false;
-    if (h > 23 || mi > 59 || s > 60) return false;
-    rest.remove_prefix(9);
-    if (rest == "Z") rest = {};
-    if (!rest.empty()) return false;
-  }
+  if (!parse_date(text, y, mo, d) || !parse_time_of_day(text.substr(10), h, mi, s)) return false;
   seconds = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s;
   return true;
 }

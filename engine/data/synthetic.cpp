@@ -80,11 +80,20 @@ SyntheticOptions synthetic_preset(const std::string& name) {
   fail("unknown synthetic preset '{}' (available: {})", name, known);
 }
 
-Dataset generate_synthetic(const SyntheticOptions& o, const std::string& source) {
-  validate(o);
-  Random rng(o.seed);
-  const int64_t n_items = o.items;
+namespace {
 
+// The items of a synthetic catalogue: community, cultural group and popularity weight of each,
+// with the cumulative weights that draws use.
+struct Catalogue {
+  std::vector<int64_t> community, group;
+  std::vector<std::vector<int64_t>> members;           // the items of each community
+  std::vector<std::vector<double>> member_cumulative;  // cumulative weights inside each
+  std::vector<double> all_cumulative;                  // over the whole catalogue
+  std::vector<int64_t> nonempty;                       // communities with items
+};
+
+Catalogue draw_catalogue(const SyntheticOptions& o, Random& rng) {
+  const int64_t n_items = o.items;
   // Popularity rank of each item: a random permutation, so ids carry no popularity.
   std::vector<int64_t> rank(n_items);
   std::iota(rank.begin(), rank.end(), 0);
@@ -92,88 +101,107 @@ Dataset generate_synthetic(const SyntheticOptions& o, const std::string& source)
 
   // Communities differ in how much of the majority culture they hold (mean: majority_share),
   // so cultural groups and listening communities are correlated, as in real catalogues.
-  std::vector<int64_t> community(n_items), group(n_items);
+  Catalogue c;
+  c.community.resize(n_items);
+  c.group.resize(n_items);
   std::vector<double> weight(n_items);
   for (int64_t i = 0; i < n_items; ++i) {
-    community[i] = static_cast<int64_t>(rng.below(o.communities));
+    c.community[i] = static_cast<int64_t>(rng.below(o.communities));
     const double p_majority = std::min(
-        1.0, o.majority_share * 2.0 * (static_cast<double>(community[i]) + 0.5) / o.communities);
+        1.0, o.majority_share * 2.0 * (static_cast<double>(c.community[i]) + 0.5) / o.communities);
     if (rng.uniform() < o.unknown_share) {
-      group[i] = kUnknown;
+      c.group[i] = kUnknown;
     } else {
-      group[i] = rng.uniform() < p_majority ? kMajority : kMinority;
+      c.group[i] = rng.uniform() < p_majority ? kMajority : kMinority;
     }
     weight[i] = std::pow(static_cast<double>(rank[i] + 1), -o.zipf) *
-                (group[i] == kMajority ? o.majority_boost : 1.0);
+                (c.group[i] == kMajority ? o.majority_boost : 1.0);
   }
 
-  // Cumulative weights inside each community and over the whole catalogue.
-  std::vector<std::vector<int64_t>> members(o.communities);
-  std::vector<std::vector<double>> member_cumulative(o.communities);
-  std::vector<double> all_cumulative(n_items);
+  c.members.resize(o.communities);
+  c.member_cumulative.resize(o.communities);
+  c.all_cumulative.resize(n_items);
   double total = 0;
   for (int64_t i = 0; i < n_items; ++i) {
-    members[community[i]].push_back(i);
-    auto& cum = member_cumulative[community[i]];
+    c.members[c.community[i]].push_back(i);
+    auto& cum = c.member_cumulative[c.community[i]];
     cum.push_back((cum.empty() ? 0.0 : cum.back()) + weight[i]);
-    all_cumulative[i] = (total += weight[i]);
+    c.all_cumulative[i] = (total += weight[i]);
   }
-  std::vector<int64_t> nonempty;
-  for (int64_t c = 0; c < o.communities; ++c)
-    if (!members[c].empty()) nonempty.push_back(c);
+  for (int64_t k = 0; k < o.communities; ++k)
+    if (!c.members[k].empty()) c.nonempty.push_back(k);
+  return c;
+}
 
-  // Activity of each user: log-normal with mean `mean_items_per_user` (E[exp(σZ − σ²/2)] = 1,
-  // σ = 0.8), at least the minimum, at most half the catalogue; offsets into the output.
-  const int64_t max_per_user = std::max<int64_t>(o.min_items_per_user, n_items / 2);
+// Activity of each user: log-normal with mean `mean_items_per_user` (E[exp(σZ − σ²/2)] = 1,
+// σ = 0.8), at least the minimum, at most half the catalogue; as offsets into the output.
+std::vector<int64_t> user_offsets(const SyntheticOptions& o, Random& rng) {
+  const int64_t max_per_user = std::max<int64_t>(o.min_items_per_user, o.items / 2);
   std::vector<int64_t> offset(o.users + 1, 0);
   for (int64_t u = 0; u < o.users; ++u) {
     const double activity = o.mean_items_per_user * std::exp(0.8 * rng.normal() - 0.32);
     offset[u + 1] =
         offset[u] + std::clamp<int64_t>(std::llround(activity), o.min_items_per_user, max_per_user);
   }
+  return offset;
+}
+
+// User `u`'s history into [begin, end) of the outputs: distinct items, mostly from two home
+// communities, at increasing times. `taken` (all false) is left all false.
+void draw_history(const SyntheticOptions& o, const Catalogue& c, int64_t u, int64_t begin,
+                  int64_t end, std::vector<bool>& taken, int64_t* item_out, int64_t* time_out) {
+  Random r(mix(o.seed ^ mix(static_cast<uint64_t>(u))));
+  const int64_t home[2] = {c.nonempty[r.below(c.nonempty.size())],
+                           c.nonempty[r.below(c.nonempty.size())]};
+  double t = static_cast<double>(kFirstTimestamp) + r.uniform() * kStartWindowSeconds;
+  int64_t filled = begin;
+  // Draws until the user has n_u distinct items; a fallback sweep covers tiny catalogues.
+  for (int64_t tries = 0; filled < end && tries < 50 * (end - begin); ++tries) {
+    const double p = r.uniform();
+    int64_t item;
+    if (p < o.community_affinity) {
+      const int64_t k = p < 0.7 * o.community_affinity ? home[0] : home[1];
+      item = c.members[k][draw(c.member_cumulative[k], r)];
+    } else {
+      item = draw(c.all_cumulative, r);
+    }
+    if (taken[item]) continue;
+    taken[item] = true;
+    t += -std::log(1.0 - r.uniform()) * kMeanGapSeconds;
+    item_out[filled] = item;
+    time_out[filled] = static_cast<int64_t>(t);
+    ++filled;
+  }
+  for (int64_t item = 0; filled < end; ++item) {
+    if (taken[item]) continue;
+    taken[item] = true;
+    t += kMeanGapSeconds;
+    item_out[filled] = item;
+    time_out[filled] = static_cast<int64_t>(t);
+    ++filled;
+  }
+  for (int64_t k = begin; k < end; ++k) taken[item_out[k]] = false;
+}
+
+}  // namespace
+
+Dataset generate_synthetic(const SyntheticOptions& o, const std::string& source) {
+  validate(o);
+  Random rng(o.seed);
+  const int64_t n_items = o.items;
+  const Catalogue catalogue = draw_catalogue(o, rng);
+  const std::vector<int64_t> offset = user_offsets(o, rng);
   const int64_t n = offset.back();
   auto users = at::empty({n}, at::kLong), items = at::empty({n}, at::kLong),
        times = at::empty({n}, at::kLong);
   int64_t* user_out = users.data_ptr<int64_t>();
   int64_t* item_out = items.data_ptr<int64_t>();
   int64_t* time_out = times.data_ptr<int64_t>();
-
   at::parallel_for(0, o.users, 64, [&](int64_t begin, int64_t end) {
     std::vector<bool> taken(n_items, false);
     for (int64_t u = begin; u < end; ++u) {
-      Random r(mix(o.seed ^ mix(static_cast<uint64_t>(u))));
-      const int64_t home[2] = {nonempty[r.below(nonempty.size())],
-                               nonempty[r.below(nonempty.size())]};
-      double t = static_cast<double>(kFirstTimestamp) + r.uniform() * kStartWindowSeconds;
-      int64_t filled = offset[u];
-      // Draws until the user has n_u distinct items; a fallback sweep covers tiny catalogues.
-      for (int64_t tries = 0; filled < offset[u + 1] && tries < 50 * (offset[u + 1] - offset[u]);
-           ++tries) {
-        const double p = r.uniform();
-        int64_t item;
-        if (p < o.community_affinity) {
-          const int64_t c = p < 0.7 * o.community_affinity ? home[0] : home[1];
-          item = members[c][draw(member_cumulative[c], r)];
-        } else {
-          item = draw(all_cumulative, r);
-        }
-        if (taken[item]) continue;
-        taken[item] = true;
-        t += -std::log(1.0 - r.uniform()) * kMeanGapSeconds;
-        item_out[filled] = item;
-        time_out[filled] = static_cast<int64_t>(t);
-        ++filled;
-      }
-      for (int64_t item = 0; filled < offset[u + 1]; ++item) {
-        if (taken[item]) continue;
-        taken[item] = true;
-        t += kMeanGapSeconds;
-        item_out[filled] = item;
-        time_out[filled] = static_cast<int64_t>(t);
-        ++filled;
-      }
+      draw_history(o, catalogue, u, offset[u], offset[u + 1], taken, item_out, time_out);
       std::fill(user_out + offset[u], user_out + offset[u + 1], u);
-      for (int64_t k = offset[u]; k < offset[u + 1]; ++k) taken[item_out[k]] = false;
     }
   });
 
@@ -192,7 +220,7 @@ Dataset generate_synthetic(const SyntheticOptions& o, const std::string& source)
   d.item_groups.names = {"US", "non-US", "unknown"};
   d.item_groups.over = kMajority;
   d.item_groups.under = kMinority;
-  d.item_groups.group_of_item = at::from_blob(group.data(), {n_items}, at::kLong).clone();
+  d.item_groups.group_of_item = at::tensor(at::ArrayRef<int64_t>(catalogue.group), at::kLong);
   return d;
 }
 

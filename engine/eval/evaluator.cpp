@@ -315,6 +315,118 @@ at::Tensor Evaluator::users_to_rank(const UserItemIndex& target) const {
   return users;
 }
 
+namespace {
+
+// The test items of a chunk's users that can be recommended, and how many each user has.
+struct ChunkTargets {
+  at::Tensor rows, items;  // one entry per recommendable test item: row in the chunk, item
+  at::Tensor count;        // double [C]: recommendable test items per user
+  at::Tensor evaluated;    // double [C]: 1 for a user with at least one, else 0
+};
+
+// Masks the excluded items of `scores` (in place) and finds the targets. A test item the user
+// already has is masked and cannot be recommended: it is left out of T_u, and a user with no test
+// item left is not evaluated (docs/metrics.md). The masked test items are those that masking
+// turned to -inf.
+ChunkTargets mask_and_find_targets(at::Tensor& scores, const at::Tensor& chunk_users,
+                                   const UserItemIndex& exclude, const UserItemIndex& target) {
+  const auto double_opts = scores.options().dtype(at::kDouble);
+  auto [ex_rows, ex_items] = exclude.entries_of(chunk_users);
+  auto [all_rows, all_items] = target.entries_of(chunk_users);
+  auto scored_masked = scores.index({all_rows, all_items}) == kMasked;
+  scores.index_put_({ex_rows, ex_items}, kMasked);
+  auto recommendable = (scores.index({all_rows, all_items}) != kMasked).logical_or(scored_masked);
+  ChunkTargets t;
+  t.rows = all_rows.masked_select(recommendable);
+  t.items = all_items.masked_select(recommendable);
+  t.count = at::zeros({scores.size(0)}, double_opts)
+                .index_add_(0, t.rows, at::ones_like(t.rows, double_opts));
+  t.evaluated = (t.count > 0).to(at::kDouble);
+  return t;
+}
+
+// What the utility metrics weigh a hit at each position with (positions from 1 to kmax).
+struct PositionWeights {
+  at::Tensor discount;          // NDCG's 1 / log2(rank + 1)
+  at::Tensor ideal_dcg;         // the best DCG of n relevant items, at n - 1
+  at::Tensor inverse_position;  // 1 / rank
+};
+
+PositionWeights position_weights(int64_t kmax, const at::TensorOptions& double_opts) {
+  const auto positions = at::arange(1, kmax + 1, double_opts);
+  PositionWeights w;
+  w.discount = 1.0 / at::log2(positions + 1.0);
+  w.ideal_dcg = w.discount.cumsum(0);
+  w.inverse_position = 1.0 / positions;
+  return w;
+}
+
+// Each user's utility terms at cut-off k (the first k of `hits`), by name: [kNumUtility, C].
+// `cutoff` is the requested K (Precision divides by it even when the catalogue is smaller).
+at::Tensor utility_terms(const at::Tensor& hits, const at::Tensor& n_target, int64_t k,
+                         int64_t cutoff, const PositionWeights& w) {
+  auto h = hits.narrow(1, 0, k);
+  auto n_hits = h.sum(1);
+  // Users not evaluated get 1 as their count here, and zero terms.
+  auto relevant = n_target.clamp(1.0, static_cast<double>(k));
+  auto ideal = w.ideal_dcg.index_select(0, relevant.to(at::kLong) - 1);
+  auto inv = w.inverse_position.narrow(0, 0, k);
+  auto per_user = at::empty({kNumUtility, hits.size(0)}, hits.options());
+  per_user[kHR] = (n_hits > 0).to(at::kDouble);
+  per_user[kPrecision] = n_hits / static_cast<double>(cutoff);
+  per_user[kRecall] = n_hits / n_target.clamp_min(1.0);
+  per_user[kNDCG] = (h * w.discount.narrow(0, 0, k)).sum(1) / ideal;
+  per_user[kMRR] = (h * inv).amax(1);
+  per_user[kMAP] = (h.cumsum(1) * inv * h).sum(1) / relevant;
+  return per_user;
+}
+
+// Item properties the popularity terms average over a list.
+struct ItemProperties {
+  at::Tensor popularity;        // training interactions
+  at::Tensor head;              // 1 for a head item
+  at::Tensor self_information;  // log2(users / interactions) (Zhou et al., 2010)
+};
+
+// Each user's popularity terms over the first k of their list, by name: [kNumPopularity, C].
+// `items_k` holds the lists' items row by row, `valid` (double [C, k]) which of them count.
+at::Tensor popularity_terms(const at::Tensor& items_k, const at::Tensor& valid,
+                            const at::Tensor& evaluated, const ItemProperties& p) {
+  const int64_t c = valid.size(0), k = valid.size(1);
+  auto n_valid = valid.sum(1).clamp_min(1.0);
+  auto mean_over_list = [&](const at::Tensor& per_item) {
+    return (per_item.index_select(0, items_k).view({c, k}) * valid).sum(1) / n_valid;
+  };
+  auto head_share = mean_over_list(p.head);
+  auto terms = at::empty({kNumPopularity, c}, valid.options());
+  terms[kARP] = mean_over_list(p.popularity);
+  terms[kAPLT] = (1.0 - head_share) * evaluated;
+  terms[kHeadShare] = head_share;
+  terms[kNovelty] = mean_over_list(p.self_information);
+  return terms;
+}
+
+// Adds each target item's rank (the number of unmasked items scored strictly higher, 0-based) to
+// its item group's sum and count.
+void add_group_ranks(const at::Tensor& scores, const ChunkTargets& t,
+                     const at::Tensor& group_of_item, at::Tensor& rank_sum,
+                     at::Tensor& rank_count) {
+  const auto long_opts = t.rows.options();
+  auto counts = t.count.to(at::kLong);
+  auto local =
+      at::arange(t.rows.numel(), long_opts) - (counts.cumsum(0) - counts).index_select(0, t.rows);
+  const int64_t max_targets = counts.max().item<int64_t>();
+  auto target_scores = at::full({scores.size(0), max_targets},
+                                std::numeric_limits<float>::infinity(), scores.options());
+  target_scores.index_put_({t.rows, local}, scores.index({t.rows, t.items}));
+  auto rank = count_scored_above(scores, target_scores).index({t.rows, local}).to(at::kDouble);
+  auto group = group_of_item.index_select(0, t.items);
+  rank_sum.index_add_(0, group, rank);
+  rank_count.index_add_(0, group, at::ones_like(rank));
+}
+
+}  // namespace
+
 void Evaluator::add_chunk(Recommender& model, const at::Tensor& chunk_users,
                           const UserItemIndex& exclude, const UserItemIndex& target,
                           Sums& sums) const {
@@ -325,102 +437,50 @@ void Evaluator::add_chunk(Recommender& model, const at::Tensor& chunk_users,
   const auto long_opts = at::TensorOptions().dtype(at::kLong).device(device_);
   const auto double_opts = at::TensorOptions().dtype(at::kDouble).device(device_);
   const int64_t c = chunk_users.size(0);
-
-  const auto positions = at::arange(1, kmax + 1, double_opts);
-  const auto discount = 1.0 / at::log2(positions + 1.0);  // NDCG's 1 / log2(rank + 1), rank from 1
-  const auto ideal_dcg = discount.cumsum(0);
-  const auto inverse_position = 1.0 / positions;
-  // Self-information of an item, log2(users / its interactions) (Zhou et al., 2010).
-  const auto self_information =
-      at::log2(static_cast<double>(num_users_) / popularity_.clamp_min(1.0));
-  const auto head = is_head_.to(at::kDouble);
+  const PositionWeights weights = position_weights(kmax, double_opts);
+  const ItemProperties items{
+      popularity_, is_head_.to(at::kDouble),
+      at::log2(static_cast<double>(num_users_) / popularity_.clamp_min(1.0))};
 
   auto scores = model.score_all_items(chunk_users).to(at::kFloat).contiguous();  // [C, I]
   TORCH_CHECK(scores.dim() == 2 && scores.size(0) == c && scores.size(1) == num_items, model.kind(),
               ": score_all_items returned ", scores.sizes(), ", expected [", c, ", ", num_items,
               "]");
-  auto [ex_rows, ex_items] = exclude.entries_of(chunk_users);
-  auto [all_rows, all_items] = target.entries_of(chunk_users);
-  // A test item the user already has is masked and cannot be recommended: it is left out of
-  // T_u, and a user with no test item left is not evaluated (docs/metrics.md). The masked test
-  // items are those that masking turned to -inf.
-  auto scored_masked = scores.index({all_rows, all_items}) == kMasked;
-  scores.index_put_({ex_rows, ex_items}, kMasked);
-  auto recommendable = (scores.index({all_rows, all_items}) != kMasked).logical_or(scored_masked);
-  auto t_rows = all_rows.masked_select(recommendable);
-  auto t_items = all_items.masked_select(recommendable);
-  auto n_target =
-      at::zeros({c}, double_opts).index_add_(0, t_rows, at::ones_like(t_rows, double_opts));
-  auto evaluated_d = (n_target > 0).to(at::kDouble);
-  sums.users += evaluated_d.sum();
-  if (sums.user_evaluated.defined()) sums.user_evaluated.index_copy_(0, chunk_users, evaluated_d);
+  const ChunkTargets targets = mask_and_find_targets(scores, chunk_users, exclude, target);
+  sums.users += targets.evaluated.sum();
+  if (sums.user_evaluated.defined())
+    sums.user_evaluated.index_copy_(0, chunk_users, targets.evaluated);
 
   auto top_items = rank_order_top_k(scores, kmax);  // [C, kmax]
   auto valid = scores.gather(1, top_items) != kMasked;
   auto is_target = at::zeros({c, num_items}, long_opts.dtype(at::kBool));
-  is_target.index_put_({t_rows, t_items}, true);
+  is_target.index_put_({targets.rows, targets.items}, true);
   auto hits = is_target.gather(1, top_items).logical_and(valid).to(at::kDouble);
   // Lists of users who are not evaluated count nowhere (popularity, exposure).
-  auto valid_d = valid.to(at::kDouble) * evaluated_d.unsqueeze(1);
+  auto valid_d = valid.to(at::kDouble) * targets.evaluated.unsqueeze(1);
   const bool by_user_group = user_groups_.group_of_user.defined();
   at::Tensor user_group;
   if (by_user_group) {
     user_group = user_groups_.group_of_user.index_select(0, chunk_users);
-    sums.group_users.index_add_(0, user_group, evaluated_d);
+    sums.group_users.index_add_(0, user_group, targets.evaluated);
   }
 
   for (int64_t q = 0; q < num_k; ++q) {
     const int64_t k = std::min(ks[q], kmax);
-    auto h = hits.narrow(1, 0, k);
-    auto n_hits = h.sum(1);
-    // Users not evaluated get 1 as their count here, and zero terms below.
-    auto relevant = n_target.clamp(1.0, static_cast<double>(k));
-    auto ideal = ideal_dcg.index_select(0, relevant.to(at::kLong) - 1);
-    auto inv = inverse_position.narrow(0, 0, k);
-    auto per_user = at::empty({kNumUtility, c}, double_opts);  // each user's terms, by name
-    per_user[kHR] = (n_hits > 0).to(at::kDouble);
-    per_user[kPrecision] = n_hits / static_cast<double>(ks[q]);
-    per_user[kRecall] = n_hits / n_target.clamp_min(1.0);
-    per_user[kNDCG] = (h * discount.narrow(0, 0, k)).sum(1) / ideal;
-    per_user[kMRR] = (h * inv).amax(1);
-    per_user[kMAP] = (h.cumsum(1) * inv * h).sum(1) / relevant;
+    const auto per_user = utility_terms(hits, targets.count, k, ks[q], weights);
     sums.utility[q] += per_user.sum(1);
     if (sums.user_evaluated.defined()) {
       sums.user_ndcg.select(1, q).index_copy_(0, chunk_users, per_user[kNDCG]);
       sums.user_recall.select(1, q).index_copy_(0, chunk_users, per_user[kRecall]);
     }
     if (by_user_group) sums.group_utility.select(1, q).index_add_(0, user_group, per_user.t());
-
     auto items_k = top_items.narrow(1, 0, k).reshape(-1);
     auto v = valid_d.narrow(1, 0, k);
-    auto n_valid = v.sum(1).clamp_min(1.0);
-    auto mean_over_list = [&](const at::Tensor& per_item) {
-      return (per_item.index_select(0, items_k).view({c, k}) * v).sum(1) / n_valid;
-    };
-    auto head_share = mean_over_list(head);
-    auto popularity_terms = at::empty({kNumPopularity, c}, double_opts);
-    popularity_terms[kARP] = mean_over_list(popularity_);
-    popularity_terms[kAPLT] = (1.0 - head_share) * evaluated_d;
-    popularity_terms[kHeadShare] = head_share;
-    popularity_terms[kNovelty] = mean_over_list(self_information);
-    sums.popularity[q] += popularity_terms.sum(1);
+    sums.popularity[q] += popularity_terms(items_k, v, targets.evaluated, items).sum(1);
     sums.exposure[q].index_add_(0, items_k, v.reshape(-1));
   }
-
-  if (groups_.group_of_item.defined() && t_rows.numel() > 0) {
-    // Rank of a target item = number of unmasked items scored strictly higher (0-based).
-    auto counts = n_target.to(at::kLong);
-    auto local =
-        at::arange(t_rows.numel(), long_opts) - (counts.cumsum(0) - counts).index_select(0, t_rows);
-    const int64_t max_targets = counts.max().item<int64_t>();
-    auto target_scores =
-        at::full({c, max_targets}, std::numeric_limits<float>::infinity(), scores.options());
-    target_scores.index_put_({t_rows, local}, scores.index({t_rows, t_items}));
-    auto rank = count_scored_above(scores, target_scores).index({t_rows, local}).to(at::kDouble);
-    auto group = groups_.group_of_item.index_select(0, t_items);
-    sums.rank_sum.index_add_(0, group, rank);
-    sums.rank_count.index_add_(0, group, at::ones_like(rank));
-  }
+  if (groups_.group_of_item.defined() && targets.rows.numel() > 0)
+    add_group_ranks(scores, targets, groups_.group_of_item, sums.rank_sum, sums.rank_count);
 }
 
 EvaluationResult Evaluator::finish(const Sums& sums, const std::string& split) const {

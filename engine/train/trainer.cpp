@@ -497,13 +497,7 @@ TrainingSummary Trainer::summarize(const State& s, double seconds, bool interrup
   return summary;
 }
 
-TrainingSummary Trainer::fit(torch::serialize::InputArchive* resume) {
-  const auto start = Clock::now();
-  if (!model_.trainable()) {
-    TrainingSummary summary;
-    summary.seconds = seconds_since(start);
-    return summary;
-  }
+void Trainer::create_optimizer() {
   parameters_ = dense_parameters_ = model_.parameters();
   const bool row_sparse =
       resolve_embedding_updates(options_.optimizer.embedding_updates, model_.embedding_tables()) ==
@@ -527,6 +521,29 @@ TrainingSummary Trainer::fit(torch::serialize::InputArchive* resume) {
   }
   optimizer_ = std::make_unique<ModelOptimizer>(dense_parameters_, tables_, options_.optimizer);
   tables_scanned_ = false;
+}
+
+bool Trainer::save_after_epoch(State& s, int64_t epoch, bool improved) {
+  const bool periodic =
+      options_.checkpoints.every_epochs > 0 && epoch % options_.checkpoints.every_epochs == 0;
+  if (periodic || s.finished) {
+    save(s, /*step_file=*/true, improved);
+  } else if (improved) {
+    save(s, /*step_file=*/false, /*best=*/true);
+  }
+  if (s.finished || !stop_requested()) return false;
+  if (!periodic) save(s, /*step_file=*/true, /*best=*/false);
+  return true;
+}
+
+TrainingSummary Trainer::fit(torch::serialize::InputArchive* resume) {
+  const auto start = Clock::now();
+  if (!model_.trainable()) {
+    TrainingSummary summary;
+    summary.seconds = seconds_since(start);
+    return summary;
+  }
+  create_optimizer();
   plan_step_graph();
   State s;
   const int64_t resumed_from_step = start_or_resume(s, resume);
@@ -561,17 +578,7 @@ TrainingSummary Trainer::fit(torch::serialize::InputArchive* resume) {
       s.finished = true;
     }
     if (epoch == options_.epochs) s.finished = true;
-    const bool periodic =
-        options_.checkpoints.every_epochs > 0 && epoch % options_.checkpoints.every_epochs == 0;
-    if (periodic || s.finished) {
-      save(s, /*step_file=*/true, improved);
-    } else if (improved) {
-      save(s, /*step_file=*/false, /*best=*/true);
-    }
-    if (!s.finished && stop_requested()) {
-      if (!periodic) save(s, /*step_file=*/true, /*best=*/false);
-      return finish(/*interrupted=*/true);
-    }
+    if (save_after_epoch(s, epoch, improved)) return finish(/*interrupted=*/true);
   }
   if (!s.best_parameters.empty()) {
     torch::NoGradGuard no_grad;

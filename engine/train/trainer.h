@@ -171,6 +171,12 @@ class Trainer {
   // them; none left is an error.
   void leave_out_users_without_negatives();
 
+  // The parameters the optimiser updates densely and the embedding tables it updates by rows
+  // (row-sparse updates), and the optimiser over them.
+  void create_optimizer();
+  // At the end of an epoch: the periodic, final or best checkpoint; true when a stop was asked
+  // for (the state is saved: the run is interrupted).
+  bool save_after_epoch(State& state, int64_t epoch, bool improved);
   // Step 0 (saved as the first checkpoint, identical on every process) or the resumed state;
   // returns the step it resumed from (0 when starting).
   int64_t start_or_resume(State& state, torch::serialize::InputArchive* resume);

@@ -1,0 +1,62 @@
+// polyphony datagen: writes a dataset (a synthetic preset, or any readable dataset) to files in
+// one of the supported formats.
+
+#include <chrono>
+
+#include <fmt/format.h>
+#include <cxxopts.hpp>
+
+#include "common/error.h"
+#include "engine/data/dataset_loader.h"
+#include "engine/data/dataset_writer.h"
+#include "engine/data/split.h"
+#include "tools/commands/commands.h"
+#include "tools/options/option_spec.h"
+
+namespace polyphony::cli {
+
+int datagen(int argc, char** argv) {
+  cxxopts::Options spec(
+      "polyphony datagen",
+      "Write a synthetic preset (or convert any dataset) to files in a supported format.");
+  spec.add_options()("dataset", "synthetic:PRESET[,KEY=VALUE...] or any KIND:PATH",
+                     cxxopts::value<std::string>()->default_value("synthetic:music-demo"))(
+      "format", "movielens, ml100k, lastfm-hetrec, lfm, lightgcn or csv",
+      cxxopts::value<std::string>())("out", "folder to write into", cxxopts::value<std::string>())(
+      "split", "lightgcn only: the split its files hold",
+      cxxopts::value<std::string>()->default_value("ratio:0.8,0.1"))(
+      "seed", "seed of that split", cxxopts::value<uint64_t>()->default_value("42"))(
+      "force", "replace files that exist already")("h,help", "show this help");
+  auto args = spec.parse(argc, argv);
+  if (args.count("help")) {
+    fmt::print("{}\n", spec.help());
+    return 0;
+  }
+  if (!args.unmatched().empty()) fail("unexpected argument '{}'", args.unmatched().front());
+  if (!args.count("format"))
+    fail("--format is required (movielens, ml100k, lastfm-hetrec, lfm, lightgcn or csv)");
+  if (!args.count("out")) fail("--out is required (the folder to write into)");
+  const std::string format = args["format"].as<std::string>();
+
+  const auto start = std::chrono::steady_clock::now();
+  DataOptions options;
+  options.source = parse_dataset(args["dataset"].as<std::string>());
+  const LoadedDataset loaded = load_dataset(options);
+  const Dataset& d = loaded.dataset;
+  Split split;
+  if (format == "lightgcn") {
+    SplitOptions split_options = parse_split(args["split"].as<std::string>());
+    split_options.seed = args["seed"].as<uint64_t>();
+    split = make_split(d, split_options);
+  }
+  const auto files = write_dataset(d, format, args["out"].as<std::string>(), &split,
+                                   /*replace=*/args.count("force") > 0);
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  fmt::print("{}: {} users, {} items, {} interactions written as {} in {:.1f} s\n", d.source,
+             d.num_users, d.num_items, d.interactions.size(), format, seconds);
+  for (const auto& f : files) fmt::print("  {}\n", f.string());
+  return 0;
+}
+
+}  // namespace polyphony::cli
