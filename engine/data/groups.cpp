@@ -35,6 +35,9 @@ at::Tensor to_tensor(const std::vector<int64_t>& values) {
   return at::tensor(at::ArrayRef<int64_t>(values), at::kLong);
 }
 
+// The indices of the over- and under-represented item groups (head and tail for popularity).
+constexpr int64_t kOver = 0, kUnder = 1;
+
 }  // namespace
 
 at::Tensor head_items(const at::Tensor& popularity, double share) {
@@ -97,8 +100,8 @@ ItemGroups popularity_item_groups(const ItemGroupOptions& o, double share, const
   g.attribute = fmt::format("popularity (head holds {:g}% of training interactions)", share * 100);
   g.names = {"head", "tail"};
   g.group_of_item = at::logical_not(head).to(at::kLong);
-  g.over = 0;
-  g.under = 1;
+  g.over = kOver;
+  g.under = kUnder;
   return g;
 }
 
@@ -108,8 +111,7 @@ void check_item_groups_present(const ItemGroupOptions& o, const std::vector<int6
   if (std::all_of(group.begin(), group.end(), [&](int64_t k) { return k == unknown; }))
     fail("{}: no item of the dataset has a value in column '{}' (`item_groups` '{}')",
          attributes.string(), o.column, o.spec());
-  for (const auto& [side, values] :
-       {std::pair{int64_t{0}, &o.over}, std::pair{int64_t{1}, &o.under}})
+  for (const auto& [side, values] : {std::pair{kOver, &o.over}, std::pair{kUnder, &o.under}})
     if (!values->empty() && std::find(group.begin(), group.end(), side) == group.end())
       fail("{}: no item has {} {} in column '{}' (`item_groups` '{}')", attributes.string(),
            values->size() == 1 ? "the value" : "any of the values", join(*values, ", "), o.column,
@@ -131,7 +133,6 @@ ItemGroups attribute_item_groups(const ItemGroupOptions& o, const Dataset& d,
   const auto values = read_attribute_column(attributes, o.column, d.item_ids);
   ItemGroups g;
   g.attribute = o.column;
-  const int64_t kOver = 0, kUnder = 1;
   int64_t other = -1, unknown = 2;
   if (o.under.empty()) {
     g.names = {join(o.over, "+"), "non-" + join(o.over, "+"), "unknown"};

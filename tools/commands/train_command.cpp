@@ -464,8 +464,9 @@ void print_run_header(const cxxopts::ParseResult& args, const TrainSetup& setup,
                embedding_rows(model.embedding_tables()), kRowSparseFromRows);
 }
 
-// What the trainer's hooks report to: the run's files, its trackers and the terminal.
-struct HookTargets {
+// The parts of one training that its hooks and its end report to: the run's files, its trackers
+// and the terminal.
+struct TrainingParts {
   const TrainSetup& setup;
   const TrainerOptions& t;
   const PreparedData& data;
@@ -479,7 +480,7 @@ struct HookTargets {
   c10::Device device;
 };
 
-TrainerHooks training_hooks(const HookTargets& to) {
+TrainerHooks training_hooks(const TrainingParts& to) {
   TrainerHooks hooks;
   if (to.data.split.valid.size() > 0) {
     hooks.validate = [&to](Recommender& m) {
@@ -519,18 +520,22 @@ TrainerHooks training_hooks(const HookTargets& to) {
 }
 
 // The trained model on the test split: printed, and with the summary written to the run.
-int write_test_results(const TrainSetup& setup, const TrainingSummary& summary,
-                       const TrainerOptions& t, const PreparedData& data,
-                       ProtocolEvaluator& evaluator, Recommender& model, TrainingRunDirectory& run,
-                       Trackers& trackers, Processes& processes,
-                       std::optional<HumanOutputToStderr>& human_output, c10::Device device) {
+int write_test_results(const TrainingParts& parts, const TrainingSummary& summary,
+                       Recommender& model, Processes& processes,
+                       std::optional<HumanOutputToStderr>& human_output) {
+  const TrainSetup& setup = parts.setup;
+  const PreparedData& data = parts.data;
+  TrainingRunDirectory& run = parts.run;
+  Trackers& trackers = parts.trackers;
+  const c10::Device device = parts.device;
   const EvaluationResult test =
-      evaluator.evaluate(model, data.seen, data.test, "test", setup.user_metrics);
+      parts.evaluator.evaluate(model, data.seen, data.test, "test", setup.user_metrics);
   fmt::print("\n{}", format_report(test, setup.table_k));
   if (run.directory) run.directory->save_model(run_file::kModel, model);
   nlohmann::json test_json = test.to_json();
   add_spectral_diagnostics(model, data, device, test_json);
-  const nlohmann::json summary_out = summary_json(summary, t.monitor, model, processes, device);
+  const nlohmann::json summary_out =
+      summary_json(summary, parts.t.monitor, model, processes, device);
   if (!run.directory) return 0;
   run.directory->write_json(run_file::kTestMetrics, test_json);
   if (setup.user_metrics) write_user_metrics(*run.directory, test, data.dataset.user_ids);
@@ -598,12 +603,12 @@ int train_with_arguments(const std::vector<std::string>& arguments,
   fmt::print("negatives: {} per positive, {}\n", t.negatives, sampler.description());
   ProgressDisplay progress(t.batch_size, setup.progress_interval, !setup.quiet);
   auto free_cores = free_core_threads(setup);
-  const HookTargets targets{setup,     t,          data,
+  const TrainingParts parts{setup,     t,          data,
                             evaluator, run,        trackers,
                             progress,  free_cores, processes.collective.get(),
                             kill_step, device};
   const StopSignals stop_signals;
-  Trainer trainer(*model, data.split.train.to(device), sampler, t, training_hooks(targets));
+  Trainer trainer(*model, data.split.train.to(device), sampler, t, training_hooks(parts));
   TrainingSummary summary;
   try {
     summary = trainer.fit(run.checkpoint ? &run.checkpoint->archive : nullptr);
@@ -618,8 +623,7 @@ int train_with_arguments(const std::vector<std::string>& arguments,
     if (trackers.mlflow) trackers.mlflow->interrupted();
     return report_interrupted(summary, setup.out, human_output, run.directory.has_value());
   }
-  return write_test_results(setup, summary, t, data, evaluator, *model, run, trackers, processes,
-                            human_output, device);
+  return write_test_results(parts, summary, *model, processes, human_output);
 }
 
 }  // namespace
