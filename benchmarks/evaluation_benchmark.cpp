@@ -37,7 +37,7 @@ void evaluate(benchmark::State& state, torch::Device device, bool sampled) {
   model->to(device);
   ItemGroups groups{"g", torch::randint(3, {items}, torch::kLong), {"a", "b", "c"}, 0, 1};
   EvaluatorOptions options;
-  options.memory_budget_mb = 2048;
+  options.eval_memory_mb = 2048;
   const Evaluator full(train_index, groups, options, device);
   const SampledEvaluator sampled_evaluator(groups, options.ks, 99, device);
   const auto train_dev = train_index.to(device), test_dev = test_index.to(device);

@@ -21,14 +21,22 @@ Acf::Acf(const ModelContext& context, AcfOptions options) : options_(options) {
   anchors_ = register_parameter("anchors", torch::randn({o.anchors, o.dim}) * o.init_std);
 }
 
-nlohmann::json Acf::config() const {
-  const auto& o = options_;
-  return {{"dim", o.dim},
-          {"anchors", o.anchors},
-          {"exclusiveness_weight", o.exclusiveness_weight},
-          {"inclusiveness_weight", o.inclusiveness_weight},
-          {"init_std", o.init_std}};
+const std::vector<Option<AcfOptions>>& acf_option_list() {
+  using O = OptionsOf<AcfOptions>;
+  static const std::vector<Option<AcfOptions>> options = {
+      with_flag(O::field("dim", &AcfOptions::dim, "embedding size d"), "dim"),
+      O::field("anchors", &AcfOptions::anchors, "number of anchors K"),
+      O::field("exclusiveness_weight", &AcfOptions::exclusiveness_weight,
+               "weight δ_exc of the exclusiveness term"),
+      O::field("inclusiveness_weight", &AcfOptions::inclusiveness_weight,
+               "weight δ_inc of the inclusiveness term"),
+      O::field("init_std", &AcfOptions::init_std,
+               "standard deviation of the N(0, std²) initialisation"),
+  };
+  return options;
 }
+
+nlohmann::json Acf::config() const { return options_json(acf_option_list(), options_); }
 
 at::Tensor Acf::mixture(const at::Tensor& embedding, const at::Tensor& ids) const {
   return at::softmax(at::mm(embedding_rows(embedding, ids), anchors_.t()), 1);

@@ -6,6 +6,9 @@
 // exclusiveness Σ_t H(c_t) (added with weight δ_exc: each item near one anchor) and
 // inclusiveness H(q), q = Σ_t c_t / Σ_{t,k} c_tk (subtracted with weight δ_inc: anchors shared).
 
+#include <vector>
+
+#include "models/model_options.h"
 #include "models/recommender.h"
 
 namespace polyphony {
@@ -21,6 +24,9 @@ struct AcfOptions {
   /// Standard deviation of the N(0, std²) initialisation of embeddings and anchors (official: 1).
   double init_std = 1.0;
 };
+
+// Its options (models/model_options.h), declared once.
+const std::vector<Option<AcfOptions>>& acf_option_list();
 
 class Acf : public Recommender {
  public:

@@ -16,12 +16,20 @@ LightGcn::LightGcn(const ModelContext& context, LightGcnOptions options)
       "embedding", torch::randn({graph_.num_nodes(), options_.dim}) * options_.init_std);
 }
 
-nlohmann::json LightGcn::config() const {
-  return {{"dim", options_.dim},
-          {"layers", options_.layers},
-          {"init_std", options_.init_std},
-          {"decay", options_.decay}};
+const std::vector<Option<LightGcnOptions>>& lightgcn_option_list() {
+  using O = OptionsOf<LightGcnOptions>;
+  static const std::vector<Option<LightGcnOptions>> options = {
+      with_flag(O::field("dim", &LightGcnOptions::dim, "embedding size d"), "dim"),
+      O::field("layers", &LightGcnOptions::layers, "propagation layers L (0 is plain MF)"),
+      O::field("init_std", &LightGcnOptions::init_std,
+               "standard deviation of the N(0, std²) initialisation"),
+      O::field("decay", &LightGcnOptions::decay,
+               "weight of the official code's L2 term on the batch's layer-0 embeddings"),
+  };
+  return options;
 }
+
+nlohmann::json LightGcn::config() const { return options_json(lightgcn_option_list(), options_); }
 
 at::Tensor LightGcn::propagate() {
   if (const auto* cached = cache_.find({embedding_})) return cached->front();

@@ -2,8 +2,11 @@
 // LightGCN (He et al., SIGIR 2020; models.md "LightGCN"): embeddings propagated over the
 // normalised user–item graph, E^(l+1) = Â E^(l), averaged over layers 0..L; score = e_u · e_i.
 
+#include <vector>
+
 #include "models/inference_cache.h"
 #include "models/interaction_graph.h"
+#include "models/model_options.h"
 #include "models/recommender.h"
 
 namespace polyphony {
@@ -19,6 +22,9 @@ struct LightGcnOptions {
   /// 1e-4 in the paper): decay · ½ (‖e_u⁰‖² + ‖e_i⁰‖² + Σ_j ‖e_j⁰‖²) / B. 0: off.
   double decay = 0;
 };
+
+// Its options (models/model_options.h), declared once.
+const std::vector<Option<LightGcnOptions>>& lightgcn_option_list();
 
 class LightGcn : public Recommender {
  public:

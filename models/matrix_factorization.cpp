@@ -17,8 +17,18 @@ MatrixFactorization::MatrixFactorization(const ModelContext& context,
       "item_embedding", torch::randn({context.num_items, options_.dim}) * options_.init_std);
 }
 
+const std::vector<Option<MatrixFactorizationOptions>>& matrix_factorization_option_list() {
+  using O = OptionsOf<MatrixFactorizationOptions>;
+  static const std::vector<Option<MatrixFactorizationOptions>> options = {
+      with_flag(O::field("dim", &MatrixFactorizationOptions::dim, "embedding size d"), "dim"),
+      O::field("init_std", &MatrixFactorizationOptions::init_std,
+               "standard deviation of the N(0, std²) initialisation"),
+  };
+  return options;
+}
+
 nlohmann::json MatrixFactorization::config() const {
-  return {{"dim", options_.dim}, {"init_std", options_.init_std}};
+  return options_json(matrix_factorization_option_list(), options_);
 }
 
 at::Tensor MatrixFactorization::score(const at::Tensor& users, const at::Tensor& items) {

@@ -1,6 +1,9 @@
 #pragma once
 // Matrix factorisation: score(u, i) = e_u · e_i (models.md, "Matrix factorisation").
 
+#include <vector>
+
+#include "models/model_options.h"
 #include "models/recommender.h"
 
 namespace polyphony {
@@ -11,6 +14,9 @@ struct MatrixFactorizationOptions {
   /// Standard deviation of the N(0, std²) initialisation.
   double init_std = 0.1;
 };
+
+// Its options (models/model_options.h), declared once.
+const std::vector<Option<MatrixFactorizationOptions>>& matrix_factorization_option_list();
 
 class MatrixFactorization : public Recommender {
  public:

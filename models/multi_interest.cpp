@@ -21,14 +21,24 @@ MultiInterest::MultiInterest(const ModelContext& context, MultiInterestOptions o
       register_parameter("global_interests", torch::randn({o.interests, o.dim}) * o.init_std);
 }
 
+const std::vector<Option<MultiInterestOptions>>& multi_interest_option_list() {
+  using O = OptionsOf<MultiInterestOptions>;
+  static const std::vector<Option<MultiInterestOptions>> options = {
+      with_flag(O::field("dim", &MultiInterestOptions::dim, "embedding size d"), "dim"),
+      O::field("layers", &MultiInterestOptions::layers, "propagation layers L (at least 1)"),
+      O::field("interests", &MultiInterestOptions::interests, "global interests K"),
+      O::field("temperature", &MultiInterestOptions::temperature,
+               "softmax temperature τ of the interest assignment"),
+      O::field("epsilon", &MultiInterestOptions::epsilon,
+               "ε in the virtual interests' denominator"),
+      O::field("init_std", &MultiInterestOptions::init_std,
+               "standard deviation of the N(0, std²) initialisation"),
+  };
+  return options;
+}
+
 nlohmann::json MultiInterest::config() const {
-  const auto& o = options_;
-  return {{"dim", o.dim},
-          {"layers", o.layers},
-          {"interests", o.interests},
-          {"temperature", o.temperature},
-          {"epsilon", o.epsilon},
-          {"init_std", o.init_std}};
+  return options_json(multi_interest_option_list(), options_);
 }
 
 at::Tensor MultiInterest::matching_interests(const at::Tensor& centers,

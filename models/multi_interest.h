@@ -10,10 +10,13 @@
 //  - final center c_v = mean_{l=0..L} c_v^l; user interests from the last layer;
 //  - score(u, i) = max(c_u · c_i, max_k v_uk · c_i).
 
+#include <vector>
+
 #include <utility>
 
 #include "models/inference_cache.h"
 #include "models/interaction_graph.h"
+#include "models/model_options.h"
 #include "models/recommender.h"
 
 namespace polyphony {
@@ -32,6 +35,9 @@ struct MultiInterestOptions {
   /// Standard deviation of the N(0, std²) initialisation of the embeddings and interests.
   double init_std = 0.1;
 };
+
+// Its options (models/model_options.h), declared once.
+const std::vector<Option<MultiInterestOptions>>& multi_interest_option_list();
 
 class MultiInterest : public Recommender {
  public:

@@ -1,8 +1,11 @@
 #include "models/protomf.h"
 
+#include <limits>
+
 #include <torch/torch.h>
 
 #include "common/error.h"
+#include "common/option_text.h"
 #include "kernels/gathered_ranking_loss.h"
 #include "kernels/indexed_dot.h"
 #include "kernels/prototype_side.h"
@@ -72,26 +75,54 @@ std::string ProtoMF::kind() const {
   return "protomf";
 }
 
-nlohmann::json ProtoMF::config() const {
-  const auto& o = options_;
-  nlohmann::json config = {
-      {"dim", o.dim},
-      {"user_prototypes", o.user_prototypes},
-      {"item_prototypes", o.item_prototypes},
-      {"k_user", o.k_user},
-      {"k_item", o.k_item},
-      {"user_proto_weight", o.user_proto_weight},
-      {"user_batch_weight", o.user_batch_weight},
-      {"item_proto_weight", o.item_proto_weight},
-      {"item_batch_weight", o.item_batch_weight},
-      {"ortho_weight", o.ortho_weight},
-      {"ortho_form", o.ortho_form == OrthoForm::kOfficial ? "official" : "default"}};
-  // A side's own weight only when set, so that configs (and checkpoints) without one are as
-  // before.
-  if (o.ortho_user_weight) config["ortho_user_weight"] = *o.ortho_user_weight;
-  if (o.ortho_item_weight) config["ortho_item_weight"] = *o.ortho_item_weight;
-  return config;
+const std::vector<Option<ProtoMFOptions>>& protomf_option_list() {
+  using O = OptionsOf<ProtoMFOptions>;
+  using P = ProtoMFOptions;
+  static const std::vector<Option<ProtoMFOptions>> options = {
+      with_flag(O::field("dim", &P::dim, "embedding size d"), "dim"),
+      O::field("user_prototypes", &P::user_prototypes, "number of user prototypes L_u"),
+      O::field("item_prototypes", &P::item_prototypes, "number of item prototypes L_t"),
+      O::field("k_user", &P::k_user, "top-k filter on user similarities (-1: off)"),
+      O::field("k_item", &P::k_item, "top-k filter on item similarities (-1: off)"),
+      O::field("user_proto_weight", &P::user_proto_weight, "weight of R_{P→U}"),
+      O::field("user_batch_weight", &P::user_batch_weight, "weight of R_{U→P}"),
+      O::field("item_proto_weight", &P::item_proto_weight, "weight of R_{P→T}"),
+      O::field("item_batch_weight", &P::item_batch_weight, "weight of R_{T→P}"),
+      with_flag(O::field("ortho_weight", &P::ortho_weight,
+                         "weight of the prototype-distributing regulariser"),
+                "ortho"),
+      // Unset: ortho_weight; a configuration (and a checkpoint) without them is as before.
+      with_flag(O::field("ortho_user_weight", &P::ortho_user_weight,
+                         "weight of the prototype-distributing regulariser on the user "
+                         "prototypes alone (default: ortho_weight)"),
+                "ortho_user"),
+      with_flag(O::field("ortho_item_weight", &P::ortho_item_weight,
+                         "weight of the prototype-distributing regulariser on the item "
+                         "prototypes alone (default: ortho_weight)"),
+                "ortho_item"),
+      O::choice("ortho_form", &P::ortho_form, "default or official",
+                {{"default", OrthoForm::kDefault}, {"official", OrthoForm::kOfficial}}),
+  };
+  return options;
 }
+
+const std::vector<ModelShortcut>& protomf_shortcuts() {
+  static const std::vector<ModelShortcut> shortcuts = {
+      {"k_filter", "prototype top-k filter KU[,KT]: k_user and k_item (-1: off)",
+       [](const std::string& text) {
+         const OptionText option("k_filter", text, "KU[,KT], integers (-1: off)");
+         const auto ks = option.fields(text, ',', 1, 2);
+         const auto k = [&](const std::string& field) {
+           return option.integer(field, std::numeric_limits<int64_t>::min(),
+                                 std::numeric_limits<int64_t>::max());
+         };
+         return nlohmann::json{{"k_user", k(ks[0])}, {"k_item", k(ks.back())}};
+       }},
+  };
+  return shortcuts;
+}
+
+nlohmann::json ProtoMF::config() const { return options_json(protomf_option_list(), options_); }
 
 ProtoMF::Side ProtoMF::user_side(const at::Tensor& users) {
   auto e = embedding_rows(user_embedding_, users);

@@ -5,11 +5,13 @@
 // prototype-distributing regulariser.
 
 #include <string>
+#include <vector>
 
 #include <torch/nn/modules/linear.h>
 
 #include "kernels/prototype_regularizers.h"
 #include "models/distinct_ids.h"
+#include "models/model_options.h"
 #include "models/recommender.h"
 
 namespace polyphony {
@@ -44,6 +46,11 @@ struct ProtoMFOptions {
   double item_ortho() const { return ortho_item_weight.value_or(ortho_weight); }
   OrthoForm ortho_form = OrthoForm::kDefault;
 };
+
+// Its options (models/model_options.h), declared once; `sides` comes from the model's name.
+const std::vector<Option<ProtoMFOptions>>& protomf_option_list();
+// --k-filter KU[,KT]: k_user and k_item at once (-1: off).
+const std::vector<ModelShortcut>& protomf_shortcuts();
 
 class ProtoMF : public Recommender {
  public:

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "models/model_options.h"
 #include "models/recommender.h"
 
 namespace polyphony {
@@ -23,6 +24,11 @@ const std::vector<ModelInfo>& available_models();
 // right type) without data, so a command can refuse them before loading any; values are checked
 // when the model is built.
 void check_model_options(const std::string& name, const nlohmann::json& options);
+
+// The command line's shortcuts to model settings (--dim, --k-filter, --ortho, --ortho-user,
+// --ortho-item, --resn): every model option declared with a flag, and ProtoMF's --k-filter. A
+// flag several models share (dim) is one shortcut.
+const std::vector<ModelShortcut>& model_shortcuts();
 
 // Builds `name` with `options` (keys of the model's config; missing keys take defaults, unknown
 // keys are an error naming the key).

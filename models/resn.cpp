@@ -6,25 +6,6 @@
 
 namespace polyphony {
 
-ResnForm parse_resn_form(const std::string& name) {
-  if (name == "power") return ResnForm::kPower;
-  if (name == "official") return ResnForm::kOfficial;
-  if (name == "ratio") return ResnForm::kRatio;
-  fail("resn_form '{}': expected power, official or ratio", name);
-}
-
-const char* resn_form_name(ResnForm form) {
-  switch (form) {
-    case ResnForm::kPower:
-      return "power";
-    case ResnForm::kOfficial:
-      return "official";
-    case ResnForm::kRatio:
-      return "ratio";
-  }
-  return "?";
-}
-
 at::Tensor resn_term(const ScoreFactors& f, const ResnOptions& options, SpectralWarmStart* warm) {
   const auto& u = f.users;  // [B, F]
   const auto& v = f.items;  // [I, F]
@@ -90,12 +71,27 @@ WithResn::WithResn(std::shared_ptr<Recommender> model, ResnOptions options)
       "resn_warm_start", torch::zeros({1, factors->items.size(1)}, factors->items.options()));
 }
 
+const std::vector<Option<ResnOptions>>& resn_option_list() {
+  using O = OptionsOf<ResnOptions>;
+  static const std::vector<Option<ResnOptions>> options = {
+      with_flag(O::field("resn_weight", &ResnOptions::weight,
+                         "weight β of the ReSN spectral-norm regulariser"),
+                "resn"),
+      O::choice("resn_form", &ResnOptions::form, "power, official or ratio",
+                {{"power", ResnForm::kPower},
+                 {"official", ResnForm::kOfficial},
+                 {"ratio", ResnForm::kRatio}}),
+      O::field("resn_unique_users", &ResnOptions::unique_users,
+               "regularise each distinct user of the batch once"),
+      O::field("resn_per_user", &ResnOptions::per_user,
+               "divide β by the number of users regularised"),
+  };
+  return options;
+}
+
 nlohmann::json WithResn::config() const {
   auto c = model_->config();
-  c["resn_weight"] = options_.weight;
-  c["resn_form"] = resn_form_name(options_.form);
-  c["resn_unique_users"] = options_.unique_users;
-  c["resn_per_user"] = options_.per_user;
+  c.update(options_json(resn_option_list(), options_));
   return c;
 }
 

@@ -4,10 +4,13 @@
 // singular value. It wraps any model with spectral factors (MF, ProtoMF, LightGCN, multi-interest,
 // ...) and adds one term, "resn", to the wrapped model's own regularisers.
 
+#include <vector>
+
 #include <memory>
 #include <string>
 
 #include "kernels/spectral_norm.h"
+#include "models/model_options.h"
 #include "models/recommender.h"
 
 namespace polyphony {
@@ -17,9 +20,6 @@ enum class ResnForm {
   kOfficial,  // the official code: β ‖sigmoid(Y_B) q‖², q = stopgrad(r / ‖r‖), r = column sums
   kRatio,  // β ‖Y Yᵀ e‖² / ‖Yᵀ e‖² on raw scores, e = ones
 };
-
-ResnForm parse_resn_form(const std::string& name);
-const char* resn_form_name(ResnForm form);
 
 struct ResnOptions {
   /// β, the weight of the term, which Polyphony divides by the number of batch users.
@@ -34,6 +34,9 @@ struct ResnOptions {
   /// Items per chunk when the official form materialises sigmoid(Y_B).
   int64_t item_chunk = 65536;
 };
+
+// Its options (models/model_options.h), declared once.
+const std::vector<Option<ResnOptions>>& resn_option_list();
 
 // The ReSN term of the given factors, multiplied by β / B (B = batch users). `warm` keeps the power
 // iteration's vector between calls (power form only).

@@ -16,13 +16,22 @@ SvdRecommender::SvdRecommender(const ModelContext& context, const TruncatedSvdOp
   item_vectors_ = register_buffer("item_vectors", e.to(torch::kFloat));
 }
 
-nlohmann::json SvdRecommender::config() const {
-  return {{"rank", options_.rank},
-          {"min_cooccurrence", options_.min_cooccurrence},
-          {"oversampling", options_.oversampling},
-          {"power_iterations", options_.power_iterations},
-          {"seed", options_.seed}};
+const std::vector<Option<TruncatedSvdOptions>>& svd_option_list() {
+  using O = OptionsOf<TruncatedSvdOptions>;
+  static const std::vector<Option<TruncatedSvdOptions>> options = {
+      O::field("rank", &TruncatedSvdOptions::rank, "rank K of the embedding"),
+      O::field("min_cooccurrence", &TruncatedSvdOptions::min_cooccurrence,
+               "item pairs co-occurring in fewer users' histories are dropped"),
+      O::field("oversampling", &TruncatedSvdOptions::oversampling,
+               "extra random directions of the randomized SVD"),
+      O::field("power_iterations", &TruncatedSvdOptions::power_iterations,
+               "power iterations of the randomized SVD"),
+      O::field("seed", &TruncatedSvdOptions::seed, "seed of the random test matrix"),
+  };
+  return options;
 }
+
+nlohmann::json SvdRecommender::config() const { return options_json(svd_option_list(), options_); }
 
 at::Tensor SvdRecommender::score(const at::Tensor& users, const at::Tensor& items) {
   auto u = user_vectors_.index_select(0, users).unsqueeze(1);  // [B, 1, K]

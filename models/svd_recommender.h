@@ -5,10 +5,16 @@
 // approximation of the squared PPMI matrix. Built from the training interactions; no gradient
 // training.
 
+#include <vector>
+
 #include "analysis/truncated_svd.h"
+#include "models/model_options.h"
 #include "models/recommender.h"
 
 namespace polyphony {
+
+// The options of the svd model (models/model_options.h), declared once.
+const std::vector<Option<TruncatedSvdOptions>>& svd_option_list();
 
 class SvdRecommender : public Recommender {
  public:

@@ -5,19 +5,18 @@
 #include <torch/torch.h>
 
 #include "engine/data/attributes.h"
+#include "engine/data/data_options.h"
 #include "engine/data/dataset_loader.h"
 #include "engine/data/interaction_formats.h"
 #include "engine/data/line_reader.h"
 #include "engine/data/prepared_data.h"
 #include "engine/data/preprocess.h"
 #include "engine/data/split.h"
+#include "engine/eval/evaluator_options.h"
 #include "test_support.h"
-#include "tools/options/option_spec.h"
 
 namespace polyphony {
 namespace {
-
-using cli::parse_split;
 
 using testing::error_of;
 using testing::TempDir;
@@ -157,7 +156,7 @@ TEST(BadInput, ASingleItemLeavesNothingToRank) {
   TempDir dir;
   dir.write("ml/ratings.dat", "1::7::5::1\n2::7::4::2\n3::7::3::3\n3::8::1::4\n");
   DataSetup setup;
-  setup.load.source = cli::parse_dataset("movielens:" + (dir.path() / "ml").string());
+  setup.load.source = parse_dataset("movielens:" + (dir.path() / "ml").string());
   setup.load.read.min_weight = 2;  // item 8 has only a rating of 1
   EXPECT_CONTAINS(error_of([&] { prepare_data(setup); }),
                   "1 item left after reading and filtering; ranking needs at least 2");
@@ -165,10 +164,10 @@ TEST(BadInput, ASingleItemLeavesNothingToRank) {
 
 TEST(BadInput, UnknownKindAndMalformedSpec) {
   DataOptions o;
-  o.source = cli::parse_dataset("parquet:x");
+  o.source = parse_dataset("parquet:x");
   EXPECT_CONTAINS(error_of([&] { load_dataset(o); }), "`dataset`: unknown kind 'parquet'");
-  EXPECT_CONTAINS(error_of([&] { cli::parse_dataset("ratings.dat"); }),
-                  "--dataset 'ratings.dat': expected KIND:ARGUMENT");
+  EXPECT_CONTAINS(error_of([&] { parse_dataset("ratings.dat"); }),
+                  "`dataset` 'ratings.dat': expected KIND:ARGUMENT");
 }
 
 TEST(BadInput, SplitLeavingAUserWithoutTrainingData) {
@@ -207,7 +206,7 @@ TEST(BadInput, PairInTwoPredefinedParts) {
 
 TEST(BadInput, BadSplitSpecs) {
   for (const char* spec : {"ratio:0.8,x", "loo:first", "random", "temporal:"})
-    EXPECT_CONTAINS(error_of([&] { make_split(Dataset{}, parse_split(spec)); }), "--split '");
+    EXPECT_CONTAINS(error_of([&] { make_split(Dataset{}, parse_split(spec)); }), "`split` '");
   // Well formed but out of range: the engine names the setting.
   EXPECT_CONTAINS(error_of([&] { make_split(Dataset{}, parse_split("ratio:1.5")); }),
                   "`split` ratio:1.5,0: the train share must be in (0, 1]");

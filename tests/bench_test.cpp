@@ -15,13 +15,14 @@
 #include "benchmarks/launch_counter.h"
 #include "benchmarks/step_operators.h"
 #include "device_cases.h"
+#include "engine/data/data_options.h"
 #include "engine/data/prepared_data.h"
+#include "engine/eval/evaluator_options.h"
 #include "models/registry.h"
 #include "tests/test_support.h"
 #include "tools/commands/benchmark_runs.h"
 #include "tools/commands/commands.h"
 #include "tools/options/error_message.h"
-#include "tools/options/option_spec.h"
 
 namespace polyphony {
 namespace {
@@ -103,7 +104,7 @@ TEST(BenchmarkRuns, RatesAndFailuresComeFromGoogleBenchmark) {
 
 PreparedData small_data() {
   DataSetup setup;
-  setup.load.source = cli::parse_dataset("synthetic:music-small");
+  setup.load.source = parse_dataset("synthetic:music-small");
   return prepare_data(setup);
 }
 

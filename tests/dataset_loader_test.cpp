@@ -6,10 +6,11 @@
 #include <fstream>
 
 #include "common/error.h"
+#include "engine/data/data_options.h"
 #include "engine/data/dataset_cache.h"
 #include "engine/data/dataset_loader.h"
+#include "engine/eval/evaluator_options.h"
 #include "test_support.h"
-#include "tools/options/option_spec.h"
 
 namespace polyphony {
 namespace {
@@ -39,7 +40,7 @@ TEST(DatasetLoader, CacheRoundTripsAndIsKeyedByContentAndOptions) {
   TempDir dir;
   dir.write("ml/ratings.dat", movielens_file(2000));
   DataOptions options;
-  options.source = cli::parse_dataset("movielens:" + (dir.path() / "ml").string());
+  options.source = parse_dataset("movielens:" + (dir.path() / "ml").string());
   options.cache_dir = dir.path() / "cache";
   options.read.min_weight = 2;
   options.filters = {3, 3, true};
@@ -68,7 +69,7 @@ TEST(DatasetLoader, TruncatedOrCorruptCacheIsRebuiltNeverTrusted) {
   TempDir dir;
   dir.write("ml/ratings.dat", movielens_file(500));
   DataOptions options;
-  options.source = cli::parse_dataset("movielens:" + (dir.path() / "ml").string());
+  options.source = parse_dataset("movielens:" + (dir.path() / "ml").string());
   options.cache_dir = dir.path() / "cache";
   const auto original = load_dataset(options);
   const auto path = original.cache.substr(6);  // after "wrote "
@@ -130,7 +131,7 @@ TEST(DatasetLoader, UnwritableCacheKeepsTheParsedData) {
   dir.write("ml/ratings.dat", movielens_file(100));
   dir.write("blocker", "a file where the cache folder should be");
   DataOptions options;
-  options.source = cli::parse_dataset("movielens:" + (dir.path() / "ml").string());
+  options.source = parse_dataset("movielens:" + (dir.path() / "ml").string());
   options.cache_dir = dir.path() / "blocker" / "cache";
   const auto loaded = load_dataset(options);
   EXPECT_EQ(loaded.cache.rfind("not written", 0), 0u) << loaded.cache;
@@ -140,14 +141,14 @@ TEST(DatasetLoader, UnwritableCacheKeepsTheParsedData) {
 TEST(DatasetLoader, SyntheticSpecsWithParameters) {
   DataOptions options;
   options.source =
-      cli::parse_dataset("synthetic:music-small,users=100,items=300,interactions=3000,seed=5");
+      parse_dataset("synthetic:music-small,users=100,items=300,interactions=3000,seed=5");
   const auto loaded = load_dataset(options);
   EXPECT_EQ(loaded.dataset.num_users, 100);
   EXPECT_EQ(loaded.dataset.num_items, 300);
   EXPECT_NEAR(static_cast<double>(loaded.dataset.interactions.size()), 3000, 600);
   // Unknown keys are refused where the spec is parsed, naming it.
   EXPECT_NE(testing::error_of([&] {
-              cli::parse_dataset("synthetic:users=10,colour=blue");
+              parse_dataset("synthetic:users=10,colour=blue");
             }).find("unknown key 'colour'"),
             std::string::npos);
 }

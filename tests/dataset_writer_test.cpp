@@ -5,18 +5,17 @@
 
 #include <set>
 
+#include "engine/data/data_options.h"
 #include "engine/data/dataset_writer.h"
 #include "engine/data/groups.h"
 #include "engine/data/interaction_formats.h"
 #include "engine/data/preprocess.h"
 #include "engine/data/synthetic.h"
+#include "engine/eval/evaluator_options.h"
 #include "test_support.h"
-#include "tools/options/option_spec.h"
 
 namespace polyphony {
 namespace {
-
-using cli::parse_split;
 
 // (user, item) pairs as dense indices of the original dataset, through the written ids.
 std::set<std::pair<int64_t, int64_t>> pairs_in(const Dataset& d, int64_t id_base, bool external) {
@@ -35,7 +34,7 @@ std::set<std::pair<int64_t, int64_t>> pairs_in(const Dataset& d, int64_t id_base
 TEST(DatasetWriter, EveryFormatReadsBackAsTheSameInteractions) {
   testing::TempDir dir;
   const Dataset original =
-      generate_synthetic(cli::parse_synthetic("music-small,users=60,items=200"), "s");
+      generate_synthetic(parse_synthetic("music-small,users=60,items=200"), "s");
   const auto expected = pairs_in(original, 0, true);
   for (const std::string format :
        {"movielens", "ml100k", "lastfm-hetrec", "lfm", "csv", "lightgcn"}) {
@@ -59,7 +58,7 @@ TEST(DatasetWriter, EveryFormatReadsBackAsTheSameInteractions) {
       EXPECT_EQ(make_split(back, parse_split("files")).test.size(), split.test.size());
     }
     // The item attribute file gives back the built-in groups.
-    const auto groups = make_item_groups(cli::parse_item_groups("attribute:country=US"), back,
+    const auto groups = make_item_groups(parse_item_groups("attribute:country=US"), back,
                                          back.interactions, folder / "items.tsv");
     const auto original_groups = original.item_groups.group_of_item;
     for (int64_t i = 0; i < back.num_items; ++i) {
@@ -74,7 +73,7 @@ TEST(DatasetWriter, EveryFormatReadsBackAsTheSameInteractions) {
 
 TEST(DatasetWriter, ExistingFilesAreReplacedOnlyWhenAsked) {
   testing::TempDir dir;
-  const Dataset d = generate_synthetic(cli::parse_synthetic("music-small,users=30,items=90"), "s");
+  const Dataset d = generate_synthetic(parse_synthetic("music-small,users=30,items=90"), "s");
   const auto folder = dir.path() / "ml";
   const auto items = dir.write("ml/items.tsv", "kept\n");
   // items.tsv is in the way: nothing is written, not even ratings.dat, which comes first.

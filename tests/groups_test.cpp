@@ -1,9 +1,10 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include "engine/data/data_options.h"
 #include "engine/data/groups.h"
+#include "engine/eval/evaluator_options.h"
 #include "test_support.h"
-#include "tools/options/option_spec.h"
 
 namespace polyphony {
 namespace {
@@ -27,35 +28,31 @@ TEST(Groups, ItemsByAttributeKeepUnknownApart) {
                               "a3\tZ\t\na9\tnot in the data\tUS\n");
   const Dataset d = dataset_with_ids(1, 5);  // a4 has no row
   const Interactions none;
-  const auto two =
-      make_item_groups(cli::parse_item_groups("attribute:country=US,GB"), d, none, file);
+  const auto two = make_item_groups(parse_item_groups("attribute:country=US,GB"), d, none, file);
   EXPECT_EQ(two.names, (std::vector<std::string>{"US+GB", "non-US+GB", "unknown"}));
   EXPECT_TRUE(torch::equal(two.group_of_item, torch::tensor({1, 0, 0, 2, 2}, torch::kLong)));
   EXPECT_EQ(two.over, 0);
   EXPECT_EQ(two.under, 1);
   const auto sided =
-      make_item_groups(cli::parse_item_groups("attribute:country=US/IS,JP"), d, none, file);
+      make_item_groups(parse_item_groups("attribute:country=US/IS,JP"), d, none, file);
   EXPECT_EQ(sided.names, (std::vector<std::string>{"US", "IS+JP", "other", "unknown"}));
   EXPECT_TRUE(torch::equal(sided.group_of_item, torch::tensor({1, 0, 2, 3, 3}, torch::kLong)));
-  EXPECT_THROW(make_item_groups(cli::parse_item_groups("attribute:country=US"), d, none, ""),
-               Error);
-  EXPECT_THROW(make_item_groups(cli::parse_item_groups("attribute:country=US/US"), d, none, file),
+  EXPECT_THROW(make_item_groups(parse_item_groups("attribute:country=US"), d, none, ""), Error);
+  EXPECT_THROW(make_item_groups(parse_item_groups("attribute:country=US/US"), d, none, file),
                Error);
   // Groups nothing falls into would give a NaN gap: refused, naming the value or the file.
   EXPECT_CONTAINS(testing::error_of([&] {
-                    make_item_groups(cli::parse_item_groups("attribute:country=Narnia"), d, none,
-                                     file);
+                    make_item_groups(parse_item_groups("attribute:country=Narnia"), d, none, file);
                   }),
                   "no item has the value Narnia in column 'country'");
   EXPECT_CONTAINS(testing::error_of([&] {
-                    make_item_groups(cli::parse_item_groups("attribute:country=US/Narnia,Oz"), d,
-                                     none, file);
+                    make_item_groups(parse_item_groups("attribute:country=US/Narnia,Oz"), d, none,
+                                     file);
                   }),
                   "no item has any of the values Narnia, Oz in column 'country'");
   const auto header_only = dir.write("header.tsv", "id\tcountry\n");
   EXPECT_EQ(testing::error_of([&] {
-              make_item_groups(cli::parse_item_groups("attribute:country=US"), d, none,
-                               header_only);
+              make_item_groups(parse_item_groups("attribute:country=US"), d, none, header_only);
             }),
             header_only.string() +
                 ": no item of the dataset has a value in column 'country' (`item_groups` "
@@ -72,7 +69,7 @@ TEST(Groups, PopularityHeadHoldsTheShare) {
   Interactions train;
   train.items = torch::repeat_interleave(torch::arange(items), item_counts);
   train.users = torch::zeros_like(train.items);
-  const auto g = make_item_groups(cli::parse_item_groups("popularity:0.3"), d, train, "");
+  const auto g = make_item_groups(parse_item_groups("popularity:0.3"), d, train, "");
   const auto head = g.group_of_item == 0;
   const double total = item_counts.sum().item<double>();
   const double head_share = item_counts.masked_select(head).sum().item<double>() / total;
@@ -92,26 +89,23 @@ TEST(Groups, UsersByAttributeBinsAndActivity) {
   Interactions train;
   train.users = torch::tensor({0, 1, 1, 1, 2, 3, 3}, torch::kLong);
   train.items = torch::zeros_like(train.users);
-  const auto by_country =
-      make_user_groups(cli::parse_user_groups("attribute:country"), d, train, file);
+  const auto by_country = make_user_groups(parse_user_groups("attribute:country"), d, train, file);
   EXPECT_EQ(by_country.names, (std::vector<std::string>{"BR", "SE", "unknown"}));
   EXPECT_TRUE(torch::equal(by_country.group_of_user, torch::tensor({1, 0, 1, 2}, torch::kLong)));
-  const auto by_age =
-      make_user_groups(cli::parse_user_groups("attribute:age@18,35"), d, train, file);
+  const auto by_age = make_user_groups(parse_user_groups("attribute:age@18,35"), d, train, file);
   EXPECT_EQ(by_age.names, (std::vector<std::string>{"<18", "[18,35)", ">=35", "unknown"}));
   EXPECT_TRUE(torch::equal(by_age.group_of_user, torch::tensor({0, 1, 3, 2}, torch::kLong)));
-  const auto by_activity = make_user_groups(cli::parse_user_groups("activity:2"), d, train, file);
+  const auto by_activity = make_user_groups(parse_user_groups("activity:2"), d, train, file);
   EXPECT_EQ(by_activity.names, (std::vector<std::string>{"Q1", "Q2"}));
   // Activity 1, 3, 1, 2: the least active half is users 0 and 2.
   EXPECT_TRUE(torch::equal(by_activity.group_of_user, torch::tensor({0, 1, 0, 1}, torch::kLong)));
-  EXPECT_THROW(make_user_groups(cli::parse_user_groups("attribute:age@35,18"), d, train, file),
-               Error);
-  EXPECT_THROW(make_user_groups(cli::parse_user_groups("attribute:country@1"), d, train, file),
+  EXPECT_THROW(make_user_groups(parse_user_groups("attribute:age@35,18"), d, train, file), Error);
+  EXPECT_THROW(make_user_groups(parse_user_groups("attribute:country@1"), d, train, file),
                Error);  // not numeric
-  EXPECT_THROW(make_user_groups(cli::parse_user_groups("activity:0"), d, train, file), Error);
+  EXPECT_THROW(make_user_groups(parse_user_groups("activity:0"), d, train, file), Error);
   const auto no_common_id = dir.write("others.csv", "user,country\nx9,SE\n");
   EXPECT_CONTAINS(testing::error_of([&] {
-                    make_user_groups(cli::parse_user_groups("attribute:country"), d, train,
+                    make_user_groups(parse_user_groups("attribute:country"), d, train,
                                      no_common_id);
                   }),
                   "others.csv: no user of the dataset has a value in column 'country'");

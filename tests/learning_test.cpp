@@ -7,12 +7,13 @@
 #include <iostream>
 #include <utility>
 
+#include "engine/data/data_options.h"
 #include "engine/data/negative_sampler.h"
 #include "engine/data/prepared_data.h"
 #include "engine/eval/evaluator.h"
+#include "engine/eval/evaluator_options.h"
 #include "engine/train/trainer.h"
 #include "models/registry.h"
-#include "tools/options/option_spec.h"
 
 namespace polyphony {
 namespace {
@@ -154,7 +155,7 @@ TEST_P(FilterAndDistributing, MakeRecommendationsLessPopularAtNoAccuracyCost) {
   distributed["k_item"] = 16;
   distributed["ortho_weight"] = 0.1;
   DataSetup setup;
-  setup.load.source = cli::parse_dataset("synthetic:music-demo,communities=96");
+  setup.load.source = parse_dataset("synthetic:music-demo,communities=96");
   setup.split.seed = seed;
   const PreparedData data = prepare_data(setup);
   torch::manual_seed(seed);

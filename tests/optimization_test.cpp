@@ -7,11 +7,12 @@
 #include <sstream>
 #include <tuple>
 
+#include "engine/data/data_options.h"
+#include "engine/eval/evaluator_options.h"
 #include "engine/train/fused_adam.h"
 #include "engine/train/optimization.h"
 #include "tests/device_cases.h"
 #include "tests/test_support.h"
-#include "tools/options/option_spec.h"
 
 namespace polyphony {
 namespace {
@@ -19,7 +20,7 @@ namespace {
 using testing::error_of;
 
 LearningRateSchedule schedule(const std::string& text, int64_t warmup_steps) {
-  auto s = cli::parse_schedule(text);
+  auto s = parse_schedule(text);
   s.warmup_steps = warmup_steps;
   return s;
 }
@@ -30,7 +31,12 @@ TEST(EmbeddingUpdates, AutoChoosesByTheTablesRows) {
   const auto tables = [](int64_t users, int64_t items) {
     return std::vector<at::Tensor>{torch::zeros({users, 2}), torch::zeros({items, 2})};
   };
-  const auto auto_updates = cli::parse_embedding_updates("auto");
+  const auto updates_named = [](const std::string& name) {
+    OptimizerOptions o;
+    find_option(optimizer_option_list(), "embedding_updates")->set(o, name);
+    return o.embedding_updates;
+  };
+  const auto auto_updates = updates_named("auto");
   EXPECT_EQ(auto_updates, EmbeddingUpdates::kAuto);
   EXPECT_EQ(OptimizerOptions().embedding_updates, EmbeddingUpdates::kAuto) << "the default";
   EXPECT_EQ(resolve_embedding_updates(auto_updates, tables(6040, 3706)), EmbeddingUpdates::kDense);
@@ -46,7 +52,7 @@ TEST(EmbeddingUpdates, AutoChoosesByTheTablesRows) {
   EXPECT_EQ(resolve_embedding_updates(EmbeddingUpdates::kRowSparse, tables(10, 10)),
             EmbeddingUpdates::kRowSparse);
   for (const char* name : {"auto", "dense", "sparse"})
-    EXPECT_EQ(cli::embedding_updates_name(cli::parse_embedding_updates(name)), name);
+    EXPECT_EQ(embedding_updates_name(updates_named(name)), name);
 }
 
 TEST(Schedule, WarmUpThenConstant) {
@@ -118,7 +124,7 @@ TEST(Optimizers, EachMinimisesAQuadratic) {
   OptimizerOptions unknown;
   unknown.name = "lbfgs";
   EXPECT_CONTAINS(error_of([&] { make_optimizer({torch::zeros({1})}, unknown); }),
-                  "`optimizer`: unknown optimiser 'lbfgs'");
+                  "`optimizer` 'lbfgs': expected adam, adamw, adagrad or sgd");
 }
 
 TEST(Optimizers, SetLearningRateReachesEveryGroup) {

@@ -354,7 +354,7 @@ TEST(ProtoMF, EachSideHasItsOwnDistributingWeight) {
   EXPECT_THROW(make_model("uiprotomf", ctx, options), std::exception);
   options["ortho_item_weight"] = "high";
   EXPECT_CONTAINS(testing::error_of([&] { make_model("uiprotomf", ctx, options); }),
-                  "option 'ortho_item_weight' has the wrong type");
+                  "option 'ortho_item_weight' 'high': expected a number");
 }
 
 TEST(ProtoMF, ProjectionsStartAsTheOfficialKaimingUniform) {

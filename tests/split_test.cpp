@@ -6,14 +6,13 @@
 #include <set>
 
 #include "common/error.h"
+#include "engine/data/data_options.h"
 #include "engine/data/split.h"
+#include "engine/eval/evaluator_options.h"
 #include "test_support.h"
-#include "tools/options/option_spec.h"
 
 namespace polyphony {
 namespace {
-
-using cli::parse_split;
 
 std::multiset<int64_t> keys(const Interactions& x, int64_t num_items) {
   auto k = (x.users * num_items + x.items).contiguous();

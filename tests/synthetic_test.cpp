@@ -2,8 +2,9 @@
 #include <torch/torch.h>
 
 #include "common/error.h"
+#include "engine/data/data_options.h"
 #include "engine/data/synthetic.h"
-#include "tools/options/option_spec.h"
+#include "engine/eval/evaluator_options.h"
 
 namespace polyphony {
 namespace {
@@ -51,7 +52,7 @@ TEST(Synthetic, BadOptionsAreErrors) {
 }
 
 TEST(Synthetic, SameDataOnAnyNumberOfThreads) {
-  auto o = cli::parse_synthetic("music-small,users=300");
+  auto o = parse_synthetic("music-small,users=300");
   const int threads = torch::get_num_threads();
   torch::set_num_threads(1);
   const Dataset one = generate_synthetic(o, "a");
@@ -72,7 +73,7 @@ TEST(Synthetic, TimestampsIncreaseWithinEachUsersHistory) {
 }
 
 TEST(Synthetic, ExplicitParametersOverrideThePreset) {
-  const auto o = cli::parse_synthetic(
+  const auto o = parse_synthetic(
       "music-demo,users=50,items=400,interactions=2000,zipf=1.2,communities=4,seed=9");
   EXPECT_EQ(o.users, 50);
   EXPECT_EQ(o.items, 400);
@@ -80,10 +81,10 @@ TEST(Synthetic, ExplicitParametersOverrideThePreset) {
   EXPECT_DOUBLE_EQ(o.zipf, 1.2);
   EXPECT_EQ(o.communities, 4);
   EXPECT_EQ(o.seed, 9u);
-  EXPECT_EQ(cli::parse_synthetic("users=7").items, synthetic_preset("music-demo").items);
-  EXPECT_THROW(cli::parse_synthetic("users=ten"), Error);
-  EXPECT_THROW(cli::parse_synthetic("users=1.5"), Error);
-  EXPECT_THROW(cli::parse_synthetic("users=5,music-small"), Error);
+  EXPECT_EQ(parse_synthetic("users=7").items, synthetic_preset("music-demo").items);
+  EXPECT_THROW(parse_synthetic("users=ten"), Error);
+  EXPECT_THROW(parse_synthetic("users=1.5"), Error);
+  EXPECT_THROW(parse_synthetic("users=5,music-small"), Error);
 }
 
 }  // namespace

@@ -187,22 +187,6 @@ bool split_quoted_fields(std::string_view line, char delimiter,
   }
 }
 
-bool parse_int64(std::string_view text, int64_t& value) {
-  if (text.empty()) return false;
-  const char* first = text.data();
-  if (*first == '+') ++first;  // from_chars rejects a leading '+'
-  const auto [end, ec] = std::from_chars(first, text.data() + text.size(), value);
-  return ec == std::errc() && end == text.data() + text.size();
-}
-
-bool parse_double(std::string_view text, double& value) {
-  if (text.empty()) return false;
-  const char* first = text.data();
-  if (*first == '+') ++first;
-  const auto [end, ec] = std::from_chars(first, text.data() + text.size(), value);
-  return ec == std::errc() && end == text.data() + text.size() && std::isfinite(value);
-}
-
 namespace {
 
 // YYYY-MM-DD at the start of `text`.

@@ -10,6 +10,8 @@
 #include <string_view>
 #include <vector>
 
+#include "common/number_text.h"
+
 namespace polyphony {
 
 class LineReader {
@@ -56,10 +58,6 @@ void split_fields(std::string_view line, std::string_view delimiter,
 // False when a quote is not closed on the line.
 bool split_quoted_fields(std::string_view line, char delimiter,
                          std::vector<std::string_view>& fields, std::vector<std::string>& storage);
-
-// Strict numeric fields: the whole text must be the number, no spaces, no trailing text.
-bool parse_int64(std::string_view text, int64_t& value);
-bool parse_double(std::string_view text, double& value);
 
 // A timestamp as seconds since 1970-01-01 UTC: an integer, a decimal (floored), or ISO 8601
 // "YYYY-MM-DD", "YYYY-MM-DDTHH:MM:SS" with an optional "Z" (space instead of T allowed).

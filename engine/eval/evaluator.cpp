@@ -132,8 +132,8 @@ Evaluator::Evaluator(const UserItemIndex& train, ItemGroups groups, EvaluatorOpt
   options_.ks = sorted_cutoffs(std::move(options_.ks));
   if (!(options_.head_share > 0 && options_.head_share <= 1))
     fail("`head` share must be in (0, 1] (got {})", options_.head_share);
-  if (options_.memory_budget_mb < 1)
-    fail("`eval_memory_mb` must be at least 1 (got {})", options_.memory_budget_mb);
+  if (options_.eval_memory_mb < 1)
+    fail("`eval_memory_mb` must be at least 1 (got {})", options_.eval_memory_mb);
 
   auto items = train.items().to(at::kCPU);
   popularity_ = at::bincount(items, {}, num_items_).to(at::kDouble);
@@ -156,7 +156,7 @@ Evaluator::Evaluator(const UserItemIndex& train, ItemGroups groups, EvaluatorOpt
 
 int64_t Evaluator::chunk_users(int64_t num_items) const {
   if (options_.chunk_users > 0) return options_.chunk_users;
-  const int64_t budget = options_.memory_budget_mb * (int64_t{1} << 20);
+  const int64_t budget = options_.eval_memory_mb * (int64_t{1} << 20);
   return std::max<int64_t>(1, budget / (std::max<int64_t>(num_items, 1) * kBytesPerCell));
 }
 

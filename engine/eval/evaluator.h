@@ -32,7 +32,7 @@ struct EvaluatorOptions {
   /// Cut-offs K reported for every top-K metric.
   std::vector<int64_t> ks = {1, 5, 10, 20, 50, 100};
   /// Device memory the evaluator may use for one chunk of users' score rows.
-  int64_t memory_budget_mb = 512;
+  int64_t eval_memory_mb = 512;
   /// Users per chunk; 0 derives it from the memory budget.
   int64_t chunk_users = 0;
   /// Head items (HeadRule): by default the most popular items holding half the interactions.

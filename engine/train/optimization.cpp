@@ -8,20 +8,96 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include <fmt/format.h>
 
 #include "common/error.h"
+#include "common/option_text.h"
 #include "engine/train/fused_adam.h"
 
 namespace polyphony {
 
+const char* embedding_updates_name(EmbeddingUpdates updates) {
+  switch (updates) {
+    case EmbeddingUpdates::kDense:
+      return "dense";
+    case EmbeddingUpdates::kRowSparse:
+      return "sparse";
+    case EmbeddingUpdates::kAuto:
+      break;
+  }
+  return "auto";
+}
+
+const std::vector<Option<OptimizerOptions>>& optimizer_option_list() {
+  using O = OptionsOf<OptimizerOptions>;
+  const Rule<double> below_one = [](const double& value) -> std::optional<std::string> {
+    if (!(value >= 0 && value < 1)) return std::string("must lie in [0, 1)");
+    return std::nullopt;
+  };
+  static const std::vector<Option<OptimizerOptions>> options = {
+      O::choice("optimizer", &OptimizerOptions::name, "adam, adamw, adagrad or sgd",
+                {{"adam", "adam"}, {"adamw", "adamw"}, {"adagrad", "adagrad"}, {"sgd", "sgd"}}),
+      O::field("lr", &OptimizerOptions::lr, "learning rate", positive<double>()),
+      O::field("weight_decay", &OptimizerOptions::weight_decay,
+               "weight decay (decoupled for adamw)", non_negative<double>()),
+      O::field("momentum", &OptimizerOptions::momentum, "SGD momentum", below_one),
+      O::choice(
+          "embedding_updates", &OptimizerOptions::embedding_updates,
+          fmt::format("dense (every embedding row at every step), sparse (only the rows a "
+                      "batch read: lazy Adam, row-wise Adagrad; for large catalogues) or "
+                      "auto (sparse once the embedding tables hold {} rows in all, else "
+                      "dense)",
+                      kRowSparseFromRows),
+          {{embedding_updates_name(EmbeddingUpdates::kAuto), EmbeddingUpdates::kAuto},
+           {embedding_updates_name(EmbeddingUpdates::kDense), EmbeddingUpdates::kDense},
+           {embedding_updates_name(EmbeddingUpdates::kRowSparse), EmbeddingUpdates::kRowSparse}}),
+  };
+  return options;
+}
+
 void check_optimizer_options(const OptimizerOptions& o) {
-  if (o.name != "adam" && o.name != "adamw" && o.name != "adagrad" && o.name != "sgd")
-    fail("`optimizer`: unknown optimiser '{}' (available: adam, adamw, adagrad, sgd)", o.name);
-  if (!(o.lr > 0)) fail("`lr` must be positive (got {})", o.lr);
-  if (o.weight_decay < 0) fail("`weight_decay` must be non-negative (got {})", o.weight_decay);
-  if (o.momentum < 0 || o.momentum >= 1) fail("`momentum` must lie in [0, 1) (got {})", o.momentum);
+  check_options(optimizer_option_list(), o);
+}
+
+LearningRateSchedule parse_schedule(const std::string& text) {
+  const OptionText option("lr_schedule", text,
+                          "constant, cosine or step:EPOCHS:GAMMA (e.g. step:10:0.5, EPOCHS ≥ 1, "
+                          "GAMMA > 0)");
+  LearningRateSchedule s;
+  if (text == "constant") return s;
+  if (text == "cosine") {
+    s.kind = ScheduleKind::kCosine;
+    return s;
+  }
+  if (option.kind() != "step" || !option.has_argument()) option.reject();
+  const auto fields = option.fields(option.argument(), ':', 2, 2);
+  s.kind = ScheduleKind::kStep;
+  s.step_epochs = option.integer(fields[0], 1, std::numeric_limits<int64_t>::max());
+  s.gamma = option.real(fields[1], 0, std::numeric_limits<double>::infinity(), /*open_low=*/true);
+  return s;
+}
+
+const std::vector<Option<LearningRateSchedule>>& schedule_option_list() {
+  using O = OptionsOf<LearningRateSchedule>;
+  // The schedule's text leaves the warm-up alone, so the two land in either order.
+  Option<LearningRateSchedule> schedule{"lr_schedule", "constant, cosine or step:EPOCHS:GAMMA"};
+  schedule.default_text = LearningRateSchedule{}.spec();
+  schedule.set = [](LearningRateSchedule& s, const std::string& text) {
+    const int64_t warmup = s.warmup_steps;
+    s = parse_schedule(text);
+    s.warmup_steps = warmup;
+  };
+  schedule.get = [](const LearningRateSchedule& s) -> std::optional<std::string> {
+    return s.spec();
+  };
+  static const std::vector<Option<LearningRateSchedule>> options = {
+      schedule,
+      O::field("warmup_steps", &LearningRateSchedule::warmup_steps,
+               "linear learning-rate warm-up over the first steps", non_negative<int64_t>()),
+  };
+  return options;
 }
 
 std::unique_ptr<torch::optim::Optimizer> make_optimizer(const std::vector<at::Tensor>& parameters,

@@ -9,6 +9,8 @@
 
 #include <ATen/core/Tensor.h>
 
+#include "common/option.h"
+
 namespace torch::optim {
 class Optimizer;
 }
@@ -44,6 +46,12 @@ struct OptimizerOptions {
   double momentum = 0.9;
 };
 
+// Its name as embedding_updates takes it: dense, sparse or auto.
+const char* embedding_updates_name(EmbeddingUpdates updates);
+
+// The descriptors of its options: optimizer (the name), lr, weight_decay, momentum,
+// embedding_updates.
+const std::vector<Option<OptimizerOptions>>& optimizer_option_list();
 // A bad option is an error naming it.
 void check_optimizer_options(const OptimizerOptions& options);
 // Builds the optimiser over `parameters` (options checked first).
@@ -66,6 +74,12 @@ struct LearningRateSchedule {
   // steps of `steps_per_epoch` each.
   double factor(int64_t step, int64_t steps_per_epoch, int64_t total_steps) const;
 };
+
+// constant | cosine | step:EPOCHS:GAMMA (warm-up is warmup_steps, kept apart); a bad text is an
+// error naming `lr_schedule`.
+LearningRateSchedule parse_schedule(const std::string& text);
+// The descriptors of lr_schedule and warmup_steps.
+const std::vector<Option<LearningRateSchedule>>& schedule_option_list();
 
 // Sets the learning rate of every parameter group.
 void set_learning_rate(torch::optim::Optimizer& optimizer, double lr);

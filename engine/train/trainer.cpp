@@ -46,25 +46,6 @@ struct Trainer::State : TrainingProgress {
   double lr = 0;
 };
 
-void check_trainer_options(const TrainerOptions& o) {
-  if (o.epochs < 1) fail("`epochs` must be at least 1 (got {})", o.epochs);
-  if (o.batch_size < 1) fail("`batch_size` must be at least 1 (got {})", o.batch_size);
-  if (o.negatives < 1) fail("`negatives` must be at least 1 (got {})", o.negatives);
-  check_optimizer_options(o.optimizer);
-  if (o.clip_norm < 0) fail("`clip_grad_norm` must be non-negative (got {})", o.clip_norm);
-  if (o.eval_every < 0) fail("`eval_every` must be non-negative (got {})", o.eval_every);
-  if (o.patience < 0) fail("`patience` must be non-negative (got {})", o.patience);
-  if (o.checkpoints.every_steps < 0)
-    fail("`checkpoint_every_steps` must be non-negative (got {})", o.checkpoints.every_steps);
-  if (o.checkpoints.every_epochs < 0)
-    fail("`checkpoint_every_epochs` must be non-negative (got {})", o.checkpoints.every_epochs);
-  if (o.checkpoints.keep_last < 1)
-    fail("`keep_checkpoints` must be at least 1 (got {})", o.checkpoints.keep_last);
-  if (o.max_rollbacks < 0) fail("max_rollbacks must be non-negative (got {})", o.max_rollbacks);
-  if (!is_known_loss(o.loss))
-    fail("`loss`: unknown loss '{}' (available: bpr, softmax, bce, mse)", o.loss);
-}
-
 Trainer::Trainer(Recommender& model, Interactions train, const NegativeSampler& sampler,
                  TrainerOptions options, TrainerHooks hooks)
     : model_(model),
@@ -187,7 +168,7 @@ std::string Trainer::graph_obstacle() const {
   if (!device.is_cuda()) return fmt::format("training runs on {}, graphs are CUDA's", device.str());
   if (!StepGraph::available()) return "this build has no CUDA (POLYPHONY_CUDA=OFF)";
   if (distributed()) return "several processes exchange gradients at every step";
-  if (options_.clip_norm > 0) return "gradient clipping is not captured yet";
+  if (options_.clip_grad_norm > 0) return "gradient clipping is not captured yet";
   if (at::globalContext().deterministicAlgorithms())
     return "deterministic algorithms (--deterministic) are not captured yet";
   if (steps_per_epoch_ < 2) return "an epoch has fewer than two steps";
@@ -263,7 +244,7 @@ void Trainer::synchronize_gradients(State& s,
     all_reduce_row_sparse_gradients(*hooks_.collective, tables_);
   }
   at::Tensor norm;
-  if (options_.clip_norm > 0) norm = clip_gradient_norm(parameters_, options_.clip_norm);
+  if (options_.clip_grad_norm > 0) norm = clip_gradient_norm(parameters_, options_.clip_grad_norm);
   // Device-side bookkeeping, one kernel: no host read here.
   s.losses.add_step(terms, norm, share);
   optimizer_->step();
@@ -292,7 +273,7 @@ void Trainer::handle_nonfinite(State& s) {
   const int64_t epoch = s.epoch + 1;
   std::string where =
       loss_bad ? fmt::format("a non-finite loss{} at step {} (epoch {})",
-                             options_.clip_norm > 0 ? " or gradient" : "",
+                             options_.clip_grad_norm > 0 ? " or gradient" : "",
                              s.losses.finite_steps() + 1, epoch)
                : fmt::format("non-finite parameters by step {} (epoch {})", s.global_step, epoch);
   std::vector<std::string> terms;

@@ -14,14 +14,15 @@
 
 #include "benchmarks/benchmarks.h"
 #include "common/error.h"
+#include "engine/data/data_options.h"
 #include "engine/data/prepared_data.h"
+#include "engine/eval/evaluator_options.h"
 #include "engine/run/run_directory.h"
 #include "models/registry.h"
 #include "tools/commands/benchmark_runs.h"
 #include "tools/commands/commands.h"
 #include "tools/options/data_options.h"
 #include "tools/options/device.h"
-#include "tools/options/option_spec.h"
 #include "tools/options/train_options.h"
 #include "tools/report/plots.h"
 
@@ -162,18 +163,19 @@ const ModelInfo& model_info(const std::string& name) {
   return *info;
 }
 
+// The options of polyphony train a benchmark without --config takes, as train takes them.
+const std::vector<std::string> kTrainOptions = {"batch-size", "negatives", "loss",
+                                                "embedding-updates", "seed"};
+
 // --models with their default options, --batch-size, --negatives, --loss and the data options.
 Workload workload_from_options(const cxxopts::ParseResult& args) {
   Workload work;
   for (const auto& name : args["models"].as<std::vector<std::string>>())
     work.models.push_back({model_info(name).name});
-  work.training.batch_size = args["batch-size"].as<int64_t>();
-  work.training.negatives = args["negatives"].as<int64_t>();
-  work.training.loss = args["loss"].as<std::string>();
-  work.training.optimizer.embedding_updates =
-      parse_embedding_updates(args["embedding-updates"].as<std::string>());
-  check_trainer_options(work.training);
-  work.data = read_data_options(args, args["seed"].as<uint64_t>());
+  TrainSetup setup;
+  land_named_rows(setup, args, kTrainOptions);
+  work.training = setup.trainer;
+  work.data = read_data_options(args, setup.seed);
   return work;
 }
 
@@ -221,13 +223,6 @@ cxxopts::Options bench_options() {
       cxxopts::value<std::vector<std::string>>()->default_value("mf,uiprotomf,lightgcn"))(
       "device", "all (the CPU and CUDA when present), cpu, cuda, or a list such as cpu,cuda",
       cxxopts::value<std::vector<std::string>>()->default_value("all"))(
-      "batch-size", "positive interactions per training step",
-      cxxopts::value<int64_t>()->default_value("4096"))(
-      "negatives", "negatives per positive", cxxopts::value<int64_t>()->default_value("1"))(
-      "loss", "bpr, softmax, bce or mse", cxxopts::value<std::string>()->default_value("bpr"))(
-      "embedding-updates",
-      "auto, dense or sparse (only the rows a batch read), as in polyphony train",
-      cxxopts::value<std::string>()->default_value("auto"))(
       "eval-memory-mb", "memory budget of one evaluation chunk",
       cxxopts::value<int64_t>()->default_value("1024"))("no-training",
                                                         "skip the training benchmarks")(
@@ -238,7 +233,6 @@ cxxopts::Options bench_options() {
       "min-time", "run each benchmark at least this many seconds",
       cxxopts::value<double>()->default_value("1"))(
       "threads", "CPU threads (default: LibTorch's choice)", cxxopts::value<int>())(
-      "seed", "seed of the split", cxxopts::value<uint64_t>()->default_value("42"))(
       "json", "also write the results to this JSON file", cxxopts::value<std::string>())(
       "plot", "also draw a chart into this PNG file (gnuplot)", cxxopts::value<std::string>())(
       "config",
@@ -247,6 +241,7 @@ cxxopts::Options bench_options() {
       cxxopts::value<std::string>())(
       "set", "SECTION.KEY=VALUE (repeatable) on top of --config, as in polyphony train",
       cxxopts::value<std::string>())("h,help", "show this help");
+  add_named_rows(spec, kTrainOptions);
   add_data_options(spec);
   return spec;
 }
@@ -267,9 +262,9 @@ BenchSettings read_bench_settings(const cxxopts::ParseResult& args) {
   s.min_time = args["min-time"].as<double>();
   if (!(s.min_time > 0)) fail("--min-time must be positive (got {})", s.min_time);
   if (args.count("threads")) set_cpu_threads(args["threads"].as<int>());
-  s.evaluation.memory_budget_mb = args["eval-memory-mb"].as<int64_t>();
-  if (s.evaluation.memory_budget_mb < 1)
-    fail("--eval-memory-mb must be at least 1 (got {})", s.evaluation.memory_budget_mb);
+  s.evaluation.eval_memory_mb = args["eval-memory-mb"].as<int64_t>();
+  if (s.evaluation.eval_memory_mb < 1)
+    fail("--eval-memory-mb must be at least 1 (got {})", s.evaluation.eval_memory_mb);
   s.kernels = !args.count("no-kernels");
   s.train = !args.count("no-training");
   s.evaluate = !args.count("no-evaluation");

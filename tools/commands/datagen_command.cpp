@@ -11,7 +11,7 @@
 #include "engine/data/dataset_writer.h"
 #include "engine/data/split.h"
 #include "tools/commands/commands.h"
-#include "tools/options/option_spec.h"
+#include "tools/options/train_options.h"
 
 namespace polyphony::cli {
 
@@ -19,14 +19,13 @@ int datagen(int argc, char** argv) {
   cxxopts::Options spec(
       "polyphony datagen",
       "Write a synthetic preset (or convert any dataset) to files in a supported format.");
-  spec.add_options()("dataset", "synthetic:PRESET[,KEY=VALUE...] or any KIND:PATH",
-                     cxxopts::value<std::string>()->default_value("synthetic:music-demo"))(
-      "format", "movielens, ml100k, lastfm-hetrec, lfm, lightgcn or csv",
-      cxxopts::value<std::string>())("out", "folder to write into", cxxopts::value<std::string>())(
-      "split", "lightgcn only: the split its files hold",
-      cxxopts::value<std::string>()->default_value("ratio:0.8,0.1"))(
-      "seed", "seed of that split", cxxopts::value<uint64_t>()->default_value("42"))(
+  spec.add_options()("format", "movielens, ml100k, lastfm-hetrec, lfm, lightgcn or csv",
+                     cxxopts::value<std::string>())("out", "folder to write into",
+                                                    cxxopts::value<std::string>())(
       "force", "replace files that exist already")("h,help", "show this help");
+  // As polyphony train takes them; --split and --seed: the split lightgcn files hold.
+  const std::vector<std::string> train_options = {"dataset", "split", "seed"};
+  add_named_rows(spec, train_options);
   auto args = spec.parse(argc, argv);
   if (args.count("help")) {
     fmt::print("{}\n", spec.help());
@@ -38,16 +37,15 @@ int datagen(int argc, char** argv) {
   if (!args.count("out")) fail("--out is required (the folder to write into)");
   const std::string format = args["format"].as<std::string>();
 
+  TrainSetup setup;
+  land_named_rows(setup, args, train_options);
   const auto start = std::chrono::steady_clock::now();
-  DataOptions options;
-  options.source = parse_dataset(args["dataset"].as<std::string>());
-  const LoadedDataset loaded = load_dataset(options);
+  const LoadedDataset loaded = load_dataset(setup.data.load);
   const Dataset& d = loaded.dataset;
   Split split;
   if (format == "lightgcn") {
-    SplitOptions split_options = parse_split(args["split"].as<std::string>());
-    split_options.seed = args["seed"].as<uint64_t>();
-    split = make_split(d, split_options);
+    setup.data.split.seed = setup.seed;
+    split = make_split(d, setup.data.split);
   }
   const auto files = write_dataset(d, format, args["out"].as<std::string>(), &split,
                                    /*replace=*/args.count("force") > 0);

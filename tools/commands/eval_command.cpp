@@ -9,10 +9,11 @@
 #include <cxxopts.hpp>
 
 #include "common/error.h"
+#include "engine/data/data_options.h"
+#include "engine/eval/evaluator_options.h"
 #include "engine/eval/protocol_evaluator.h"
 #include "tools/commands/commands.h"
 #include "tools/options/device.h"
-#include "tools/options/option_spec.h"
 #include "tools/report/report.h"
 #include "tools/run/run_loader.h"
 
@@ -41,7 +42,7 @@ int eval(int argc, char** argv) {
   OpenedRun run = open_run(args["run"].as<std::string>(), device);
   const auto& data = run.data;
   EvaluatorOptions options = run.setup.eval;
-  int64_t k = run.setup.table_k;
+  int64_t k = run.setup.top_k;
   if (args.count("top-k")) {
     k = args["top-k"].as<int64_t>();
     if (k < 1) fail("--top-k must be at least 1 (got {})", k);
@@ -49,9 +50,9 @@ int eval(int argc, char** argv) {
       options.ks.push_back(k);
     std::sort(options.ks.begin(), options.ks.end());
   }
-  if (args.count("eval-memory-mb")) options.memory_budget_mb = args["eval-memory-mb"].as<int64_t>();
-  const std::string protocol =
-      args.count("eval-protocol") ? args["eval-protocol"].as<std::string>() : run.setup.protocol;
+  if (args.count("eval-memory-mb")) options.eval_memory_mb = args["eval-memory-mb"].as<int64_t>();
+  const std::string protocol = args.count("eval-protocol") ? args["eval-protocol"].as<std::string>()
+                                                           : run.setup.eval_protocol;
   // Testing masks training and validation items; validating masks training items.
   const UserItemIndex& exclude = split == "test" ? data.seen : data.train;
   const UserItemIndex& target = split == "test" ? data.test : data.valid;

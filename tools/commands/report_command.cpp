@@ -13,9 +13,9 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error.h"
+#include "common/option_text.h"
 #include "engine/io/atomic_file.h"
 #include "tools/commands/commands.h"
-#include "tools/options/option_spec.h"
 #include "tools/options/train_options.h"
 #include "tools/report/plots.h"
 #include "tools/report/sweep_report.h"
@@ -29,8 +29,9 @@ namespace fs = std::filesystem;
 // NAME,NAME,... of --OPTION, none empty.
 std::vector<std::string> comma_list(const std::string& text, const std::string& option,
                                     const std::string& expected) {
-  return OptionSpec("--" + option, text, expected)
-      .fields(text, ',', 1, std::numeric_limits<size_t>::max());
+  std::string name = option;  // `name`, shown as --OPTION
+  std::replace(name.begin(), name.end(), '-', '_');
+  return OptionText(name, text, expected).fields(text, ',', 1, std::numeric_limits<size_t>::max());
 }
 
 std::string short_number(double value) {

@@ -18,9 +18,11 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error.h"
+#include "common/option_text.h"
+#include "engine/data/data_options.h"
+#include "engine/eval/evaluator_options.h"
 #include "engine/io/atomic_file.h"
 #include "tools/commands/commands.h"
-#include "tools/options/option_spec.h"
 #include "tools/options/train_options.h"
 #include "tools/run/json_file.h"
 #include "tools/run/stop_signals.h"
@@ -175,7 +177,7 @@ SweepRunOptions sweep_run_options(const cxxopts::ParseResult& parsed) {
   if (run.jobs < 1 || run.jobs > 256) fail("--jobs {}: from 1 to 256", run.jobs);
   if (parsed.count("devices")) {
     const std::string devices = parsed["devices"].as<std::string>();
-    run.devices = OptionSpec("--devices", devices, "DEVICE,DEVICE,... such as cuda:0,cuda:1")
+    run.devices = OptionText("devices", devices, "DEVICE,DEVICE,... such as cuda:0,cuda:1")
                       .fields(devices, ',', 1, std::numeric_limits<size_t>::max());
   }
   if (parsed.count("threads")) {

@@ -21,12 +21,14 @@
 
 #include "analysis/spectral_diagnostics.h"
 #include "common/error.h"
+#include "engine/data/data_options.h"
 #include "engine/data/line_reader.h"
 #include "engine/data/negative_sampler.h"
 #include "engine/data/prepared_data.h"
 #include "engine/data/user_item_index.h"
 #include "engine/dist/collective.h"
 #include "engine/dist/process_group.h"
+#include "engine/eval/evaluator_options.h"
 #include "engine/eval/protocol_evaluator.h"
 #include "engine/io/atomic_file.h"
 #include "engine/run/free_core_threads.h"
@@ -42,7 +44,6 @@
 #include "tools/options/data_options.h"
 #include "tools/options/device.h"
 #include "tools/options/memory_estimate.h"
-#include "tools/options/option_spec.h"
 #include "tools/options/train_options.h"
 #include "tools/report/report.h"
 #include "tools/run/progress.h"
@@ -530,7 +531,7 @@ int write_test_results(const TrainingParts& parts, const TrainingSummary& summar
   const c10::Device device = parts.device;
   const EvaluationResult test =
       parts.evaluator.evaluate(model, data.seen, data.test, "test", setup.user_metrics);
-  fmt::print("\n{}", format_report(test, setup.table_k));
+  fmt::print("\n{}", format_report(test, setup.top_k));
   if (run.directory) run.directory->save_model(run_file::kModel, model);
   nlohmann::json test_json = test.to_json();
   add_spectral_diagnostics(model, data, device, test_json);
@@ -585,8 +586,8 @@ int train_with_arguments(const std::vector<std::string>& arguments,
                        data.split.train.items};
   auto model = make_model(setup.model, context, setup.model_options);
   model->to(device);
-  ProtocolEvaluator evaluator(sampled_negatives(setup.protocol), data.train, dataset.item_groups,
-                              setup.eval, device, data.user_groups);
+  ProtocolEvaluator evaluator(sampled_negatives(setup.eval_protocol), data.train,
+                              dataset.item_groups, setup.eval, device, data.user_groups);
   evaluator.set_collective(processes.collective.get());
 
   TrainerOptions t = setup.trainer;
@@ -616,7 +617,7 @@ int train_with_arguments(const std::vector<std::string>& arguments,
     fail(
         "out of memory on {} while training: lower --batch-size (now {}) or --negatives (now "
         "{}), or --eval-memory-mb (now {}) if it happened during validation",
-        device.str(), t.batch_size, t.negatives, setup.eval.memory_budget_mb);
+        device.str(), t.batch_size, t.negatives, setup.eval.eval_memory_mb);
   }
   progress.clear();
   if (summary.interrupted) {

@@ -46,16 +46,14 @@ bool is_flag(const std::string& option) {
   return row && row->type == OptionType::kFlag;
 }
 
-// Checks that `value` is acceptable for --option by parsing it alone; an error names `where`.
-void check_value(cxxopts::Options& spec, const std::string& option, const std::string& value,
-                 const std::string& where) {
-  std::vector<std::string> words{"polyphony train", "--" + option};
-  if (!is_flag(option)) words.push_back(value);
-  std::vector<char*> argv;
-  for (auto& w : words) argv.push_back(w.data());
+// Checks that `value` is acceptable for --option, as the option reads it alone; an error names
+// `where` (file:line: section.key, or the --set).
+void check_value(const std::string& option, const std::string& value, const std::string& where) {
+  const TrainOption* row = find_train_option(option);
+  if (!row) return;
   try {
-    spec.parse(static_cast<int>(argv.size()), argv.data());
-  } catch (const cxxopts::exceptions::exception& e) {
+    check_option_value(*row, value);
+  } catch (const Error& e) {
     fail("{}: {}", where, e.what());
   }
 }
@@ -93,7 +91,7 @@ std::string option_of(const std::string& section_name, const std::string& key,
 
 // The arguments for SECTION.KEY = VALUE (VALUE already text); `where` names it in errors.
 void add_setting(const std::string& section_name, const std::string& key, const std::string& value,
-                 cxxopts::Options& spec, const std::string& where, std::vector<std::string>& out) {
+                 const std::string& where, std::vector<std::string>& out) {
   const std::string option = option_of(section_name, key, where);
   if (option.empty()) {
     // Every model option takes one value; cxxopts would cut a list into bogus settings.
@@ -110,7 +108,7 @@ void add_setting(const std::string& section_name, const std::string& key, const 
     if (value == "true") out.push_back("--" + option);
     return;
   }
-  check_value(spec, option, value, where);
+  check_value(option, value, where);
   out.push_back("--" + option);
   out.push_back(value);
 }
@@ -129,8 +127,7 @@ const std::vector<ConfigSection>& config_sections() {
   return sections;
 }
 
-std::vector<std::string> config_file_arguments(const std::filesystem::path& file,
-                                               cxxopts::Options& spec) {
+std::vector<std::string> config_file_arguments(const std::filesystem::path& file) {
   const ConfigContents contents = read_config(file);
   // An empty section is checked too: a misspelt [trian] must not pass for want of keys.
   for (const auto& table : contents.tables)
@@ -150,12 +147,12 @@ std::vector<std::string> config_file_arguments(const std::filesystem::path& file
     // true/false switches a flag; any other option (model options aside) needs a value.
     if (s.is_boolean && s.section != "model" && !is_flag(dashed(s.key)) && find_section(s.section))
       fail("{}: expected a value, not true/false", s.where);
-    add_setting(s.section, s.key, s.value, spec, s.where, out);
+    add_setting(s.section, s.key, s.value, s.where, out);
   }
   return out;
 }
 
-std::vector<std::string> setting_arguments(const std::string& assignment, cxxopts::Options& spec) {
+std::vector<std::string> setting_arguments(const std::string& assignment) {
   const auto equals = assignment.find('=');
   const auto dot = assignment.find('.');
   if (equals == std::string::npos || dot == std::string::npos || dot > equals || dot == 0 ||
@@ -166,7 +163,7 @@ std::vector<std::string> setting_arguments(const std::string& assignment, cxxopt
   const std::string key = assignment.substr(dot + 1, equals - dot - 1);
   const std::string value = assignment.substr(equals + 1);
   std::vector<std::string> out;
-  add_setting(section, key, value, spec, fmt::format("--set '{}'", assignment), out);
+  add_setting(section, key, value, fmt::format("--set '{}'", assignment), out);
   return out;
 }
 

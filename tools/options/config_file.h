@@ -24,14 +24,13 @@ struct ConfigSection {
 };
 const std::vector<ConfigSection>& config_sections();
 
-// The arguments that `file` stands for. Values are checked against `spec` (the options of
-// polyphony train), so a type error names the file and the key.
-std::vector<std::string> config_file_arguments(const std::filesystem::path& file,
-                                               cxxopts::Options& spec);
+// The arguments that `file` stands for. Each value is checked by its option, so a bad one is an
+// error naming the file, the line and the key.
+std::vector<std::string> config_file_arguments(const std::filesystem::path& file);
 
 // The arguments that --set SECTION.KEY=VALUE stands for (model keys that are not options stay
 // model settings).
-std::vector<std::string> setting_arguments(const std::string& assignment, cxxopts::Options& spec);
+std::vector<std::string> setting_arguments(const std::string& assignment);
 
 // --set ~SECTION.KEY (a removal): the setting goes back to its default, whatever a config file
 // or an earlier setting gave it. Removes the arguments for SECTION.KEY from `arguments` (those of

@@ -7,12 +7,6 @@
 
 namespace polyphony::cli {
 
-void set_min_weight(DataSetup& setup, const char* option, double value) {
-  if (setup.load.read.min_weight)
-    fail("--min-rating and --min-plays are the same threshold; give one (--{} {})", option, value);
-  setup.load.read.min_weight = value;
-}
-
 void add_data_options(cxxopts::Options& spec) { add_option_rows(spec, /*data_only=*/true); }
 
 DataSetup read_data_options(const cxxopts::ParseResult& args, uint64_t seed) {

@@ -9,9 +9,6 @@
 
 namespace polyphony::cli {
 
-// --min-rating or --min-plays (one of them): the threshold of `setup`.
-void set_min_weight(DataSetup& setup, const char* option, double value);
-
 // Adds --dataset, --min-rating/--min-plays, --columns, --delimiter, the count filters, --split,
 // the group options and the cache options to `spec`.
 void add_data_options(cxxopts::Options& spec);

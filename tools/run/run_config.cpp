@@ -6,10 +6,11 @@
 #include <fmt/ranges.h>
 
 #include "common/error.h"
+#include "engine/data/data_options.h"
+#include "engine/eval/evaluator_options.h"
 #include "engine/run/run_directory.h"
 #include "tools/options/config_file.h"
 #include "tools/options/data_options.h"
-#include "tools/options/option_spec.h"
 #include "tools/run/resume.h"
 
 namespace polyphony::cli {

@@ -7,8 +7,9 @@
 #include <fmt/ranges.h>
 
 #include "common/error.h"
+#include "engine/data/data_options.h"
+#include "engine/eval/evaluator_options.h"
 #include "tools/options/config_file.h"
-#include "tools/options/option_spec.h"
 #include "tools/options/train_options.h"
 
 namespace polyphony::cli {
@@ -17,9 +18,9 @@ namespace {
 namespace fs = std::filesystem;
 
 // Checks `text` as --set would: SECTION.KEY=VALUE, or the removal ~SECTION.KEY.
-void check_setting(const std::string& text, cxxopts::Options& spec) {
+void check_setting(const std::string& text) {
   if (!is_removal(text)) {
-    setting_arguments(text, spec);
+    setting_arguments(text);
     return;
   }
   std::vector<std::string> none;
@@ -28,7 +29,7 @@ void check_setting(const std::string& text, cxxopts::Options& spec) {
 
 // `setting` as --set takes it: SECTION.KEY=VALUE, or for "~SECTION.KEY" = true (a quoted key)
 // the removal ~SECTION.KEY; checked, errors starting with where it is.
-std::string assignment(const SweepSetting& setting, cxxopts::Options& spec) {
+std::string assignment(const SweepSetting& setting) {
   const bool removal = is_removal(setting.key);
   if (removal && setting.value != "true")
     fail("{}: a removal is written \"~SECTION.KEY\" = true", setting.where);
@@ -36,7 +37,7 @@ std::string assignment(const SweepSetting& setting, cxxopts::Options& spec) {
     fail("{}: expected SECTION.KEY (such as model.dim or train.epochs)", setting.where);
   const std::string text = removal ? setting.key : setting.key + "=" + setting.value;
   try {
-    check_setting(text, spec);
+    check_setting(text);
   } catch (const Error& e) {
     fail("{}: {}", setting.where, e.what());
   }
@@ -52,11 +53,10 @@ std::string axis_setting(const SweepAxis& axis, const std::string& value) {
 }
 
 // Every value of `axis` checked as --set would check it.
-void check_axis(const SweepAxis& axis, cxxopts::Options& spec) {
+void check_axis(const SweepAxis& axis) {
   for (const auto& value : axis.values)
     assignment(value == kUnset ? SweepSetting{"~" + axis.key, "true", axis.where}
-                               : SweepSetting{axis.key, value, axis.where},
-               spec);
+                               : SweepSetting{axis.key, value, axis.where});
 }
 
 // A variant's settings as SECTION.KEY=VALUE (an empty variant stands for a sweep without any).
@@ -106,7 +106,7 @@ std::vector<std::string> point_arguments(ConfigurationExpander& expander, const 
   try {
     auto arguments = expanded(expander, base, with_seed);
     // Per-user metrics for the report's paired tests, where the protocol allows them.
-    if (!sampled_negatives(expander.read_setup(arguments).protocol))
+    if (!sampled_negatives(expander.read_setup(arguments).eval_protocol))
       arguments.push_back("--user-metrics");
     return arguments;
   } catch (const Error& e) {
@@ -116,13 +116,12 @@ std::vector<std::string> point_arguments(ConfigurationExpander& expander, const 
 
 // The settings of every point: the file's [set], then the command line's --set.
 std::vector<std::string> common_settings(const SweepFile& f,
-                                         const std::vector<std::string>& settings,
-                                         cxxopts::Options& spec) {
+                                         const std::vector<std::string>& settings) {
   std::vector<std::string> common;
-  for (const auto& setting : f.settings) common.push_back(assignment(setting, spec));
+  for (const auto& setting : f.settings) common.push_back(assignment(setting));
   for (const auto& s : settings) {
     try {
-      check_setting(s, spec);
+      check_setting(s);
     } catch (const Error& e) {
       fail("--set {}: {}", s, e.what());
     }
@@ -133,17 +132,17 @@ std::vector<std::string> common_settings(const SweepFile& f,
 
 // The file's variants with their settings and axes checked (one variant of no settings when it
 // has none); every axis key joins the plan's columns once.
-std::vector<Variant> checked_variants(const SweepFile& f, cxxopts::Options& spec, SweepPlan& plan) {
+std::vector<Variant> checked_variants(const SweepFile& f, SweepPlan& plan) {
   for (const auto& axis : f.axes) {
-    check_axis(axis, spec);
+    check_axis(axis);
     plan.axes.push_back(axis.key);
   }
   std::vector<Variant> variants;
   for (const auto& v : f.variants) {
     Variant variant{v.name, v.base, {}, v.axes};
-    for (const auto& setting : v.settings) variant.settings.push_back(assignment(setting, spec));
+    for (const auto& setting : v.settings) variant.settings.push_back(assignment(setting));
     for (const auto& axis : v.axes) {
-      check_axis(axis, spec);
+      check_axis(axis);
       // Another variant may have an axis of the same key: one column of the plan.
       if (std::find(plan.axes.begin(), plan.axes.end(), axis.key) == plan.axes.end())
         plan.axes.push_back(axis.key);
@@ -237,11 +236,9 @@ SweepPlan read_sweep_plan(const fs::path& file, const std::vector<std::string>& 
   plan.base = f.base;
   plan.baseline = f.baseline;
 
-  cxxopts::Options spec("polyphony train", "");
-  add_train_options(spec);
   ConfigurationExpander expander;
-  const std::vector<std::string> common = common_settings(f, settings, spec);
-  const std::vector<Variant> variants = checked_variants(f, spec, plan);
+  const std::vector<std::string> common = common_settings(f, settings);
+  const std::vector<Variant> variants = checked_variants(f, plan);
   plan.seeds =
       f.seeds.empty() ? std::vector<uint64_t>{configured_seed(expander, plan, common)} : f.seeds;
   VariantPoints points(file.string(), expander, plan, common, plan.seeds);

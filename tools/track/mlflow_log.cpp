@@ -48,6 +48,40 @@ std::vector<std::pair<std::string, std::string>> params_of(const nlohmann::json&
 
 }  // namespace
 
+const std::vector<Option<MlflowSettings>>& mlflow_option_list() {
+  using O = OptionsOf<MlflowSettings>;
+  Option<MlflowSettings> tag{"mlflow_tag", "KEY=VALUE: a tag of the MLflow run (repeatable)",
+                             OptionType::kRepeated};
+  tag.set = [](MlflowSettings& s, const std::string& text) {
+    const auto equals = text.find('=');
+    if (equals == std::string::npos || equals == 0)
+      fail("`mlflow_tag` '{}': expected KEY=VALUE", text);
+    s.tags.emplace_back(text.substr(0, equals), text.substr(equals + 1));
+  };
+  static const std::vector<Option<MlflowSettings>> options = {
+      O::field("mlflow", &MlflowSettings::tracking_uri,
+               "log the run to this MLflow tracking server (http://HOST:PORT): the config as "
+               "params, every metrics.jsonl value, the test metrics, tags and the run's files as "
+               "artifacts (default: $MLFLOW_TRACKING_URI when set)"),
+      O::field("mlflow_experiment", &MlflowSettings::experiment,
+               "MLflow experiment of the run (created when missing)"),
+      O::field("mlflow_run_name", &MlflowSettings::run_name,
+               "MLflow run name (default: the run directory's name)"),
+      tag,
+      O::field("mlflow_parent", &MlflowSettings::parent_run_id,
+               "MLflow run id of the parent run (polyphony sweep sets it to the sweep's run)"),
+      O::field("mlflow_timeout", &MlflowSettings::timeout_seconds,
+               "seconds one request to the MLflow server may take; failed requests are kept and "
+               "retried",
+               positive<double>()),
+      O::field("mlflow_wait", &MlflowSettings::wait_seconds,
+               "seconds the end of the run waits for the MLflow server to take what it has not "
+               "yet",
+               non_negative<double>()),
+  };
+  return options;
+}
+
 std::string mlflow_tracking_uri(const std::string& given, const std::string& option) {
   const auto is_server = [](const std::string& uri) {
     return uri.rfind("http://", 0) == 0 || uri.rfind("https://", 0) == 0;

@@ -16,6 +16,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/option.h"
+
 namespace polyphony {
 class MlflowRun;
 }
@@ -31,6 +33,10 @@ struct MlflowSettings {
   double timeout_seconds = 10;                            // per request
   double wait_seconds = 60;  // at the end, for what the server has not taken yet
 };
+
+// The options of MlflowSettings (common/option.h): mlflow, mlflow_experiment, mlflow_run_name,
+// mlflow_tag, mlflow_parent, mlflow_timeout, mlflow_wait.
+const std::vector<Option<MlflowSettings>>& mlflow_option_list();
 
 // The run's file that names its MLflow run.
 inline constexpr const char* kMlflowFile = "mlflow.json";

@@ -1,57 +1,16 @@
-#include "tools/options/option_spec.h"
+#include "engine/data/data_options.h"
 
 #include <algorithm>
-#include <cmath>
 #include <functional>
 #include <limits>
+#include <optional>
 
 #include <fmt/format.h>
 
 #include "common/error.h"
-#include "engine/data/line_reader.h"
+#include "common/option_text.h"
 
-namespace polyphony::cli {
-
-OptionSpec::OptionSpec(std::string option, std::string text, std::string expected)
-    : option_(std::move(option)), text_(std::move(text)), expected_(std::move(expected)) {
-  const auto colon = text_.find(':');
-  has_argument_ = colon != std::string::npos;
-  kind_ = text_.substr(0, colon);
-  if (has_argument_) argument_ = text_.substr(colon + 1);
-}
-
-std::vector<std::string> OptionSpec::fields(const std::string& text, char separator,
-                                            size_t min_count, size_t max_count) const {
-  std::vector<std::string> out;
-  for (size_t from = 0;;) {
-    const size_t at = text.find(separator, from);
-    out.push_back(text.substr(from, at == std::string::npos ? std::string::npos : at - from));
-    if (out.back().empty()) reject();
-    if (at == std::string::npos) break;
-    from = at + 1;
-  }
-  if (out.size() < min_count || out.size() > max_count) reject();
-  return out;
-}
-
-double OptionSpec::real(const std::string& field, double low, double high, bool open_low) const {
-  double value = 0;
-  if (!parse_double(field, value) || std::isnan(value) || value < low || value > high ||
-      (open_low && value == low))
-    reject();
-  return value;
-}
-
-int64_t OptionSpec::integer(const std::string& field, int64_t low, int64_t high) const {
-  int64_t value = 0;
-  if (!parse_int64(field, value) || value < low || value > high) reject();
-  return value;
-}
-
-void OptionSpec::reject() const { fail("{} '{}': expected {}", option_, text_, expected_); }
-
-void OptionSpec::reject(const std::string& why) const { fail("{} '{}': {}", option_, text_, why); }
-
+namespace polyphony {
 namespace {
 constexpr double kInfinity = std::numeric_limits<double>::infinity();
 constexpr int64_t kMinInteger = std::numeric_limits<int64_t>::min();
@@ -59,7 +18,7 @@ constexpr int64_t kMaxInteger = std::numeric_limits<int64_t>::max();
 }  // namespace
 
 DatasetSource parse_dataset(const std::string& text) {
-  const OptionSpec spec("--dataset", text,
+  const OptionText spec("dataset", text,
                         "KIND:ARGUMENT, e.g. synthetic:music-demo or movielens:ml-1m/ratings.dat");
   if (spec.kind().empty() || spec.argument().empty()) spec.reject();
   DatasetSource source{spec.kind(), spec.argument(), {}};
@@ -68,8 +27,8 @@ DatasetSource parse_dataset(const std::string& text) {
 }
 
 SyntheticOptions parse_synthetic(const std::string& argument) {
-  const OptionSpec spec(
-      "--dataset", "synthetic:" + argument,
+  const OptionText spec(
+      "dataset", "synthetic:" + argument,
       "synthetic:PRESET, synthetic:KEY=VALUE,... or synthetic:PRESET,KEY=VALUE,...");
   SyntheticOptions o;
   std::optional<int64_t> interactions;
@@ -120,7 +79,7 @@ SyntheticOptions parse_synthetic(const std::string& argument) {
 }
 
 CsvColumns parse_columns(const std::string& text) {
-  const OptionSpec spec("--columns", text,
+  const OptionText spec("columns", text,
                         "ROLE=NAME pairs: user=NAME,item=NAME[,weight=NAME][,timestamp=NAME]");
   CsvColumns c;
   for (const auto& pair : spec.fields(text, ',', 1, 4)) {
@@ -143,12 +102,12 @@ CsvColumns parse_columns(const std::string& text) {
 
 char parse_delimiter(const std::string& text) {
   if (text == "tab" || text == "\\t" || text == "\t") return '\t';
-  if (text.size() != 1) OptionSpec("--delimiter", text, "one character, or tab").reject();
+  if (text.size() != 1) OptionText("delimiter", text, "one character, or tab").reject();
   return text[0];
 }
 
 ItemGroupOptions parse_item_groups(const std::string& text) {
-  const OptionSpec spec("--item-groups", text,
+  const OptionText spec("item_groups", text,
                         "auto, none, builtin, popularity:SHARE or attribute:COLUMN=V1,V2[/W1,W2]");
   using Kind = ItemGroupOptions::Kind;
   ItemGroupOptions o;
@@ -175,7 +134,7 @@ ItemGroupOptions parse_item_groups(const std::string& text) {
 }
 
 UserGroupOptions parse_user_groups(const std::string& text) {
-  const OptionSpec spec("--user-groups", text,
+  const OptionText spec("user_groups", text,
                         "none, attribute:COLUMN, attribute:COLUMN@C1,C2,..., activity:Q or "
                         "diversity:Q (Q ≥ 1)");
   using Kind = UserGroupOptions::Kind;
@@ -199,7 +158,7 @@ UserGroupOptions parse_user_groups(const std::string& text) {
 }
 
 SplitOptions parse_split(const std::string& text) {
-  const OptionSpec spec("--split", text,
+  const OptionText spec("split", text,
                         "ratio:TRAIN,VALID, loo:last, loo:random, temporal:TRAIN,VALID, files or "
                         "files:VALID (shares, e.g. ratio:0.8,0.1 or files:0.1)");
   SplitOptions o;
@@ -225,8 +184,7 @@ SplitOptions parse_split(const std::string& text) {
 }
 
 SamplerOptions parse_sampler(const std::string& text) {
-  const OptionSpec spec("--sampler", text,
-                        "uniform, popularity or popularity:ALPHA with ALPHA ≥ 0");
+  const OptionText spec("sampler", text, "uniform, popularity or popularity:ALPHA with ALPHA ≥ 0");
   SamplerOptions o;
   if (text == "uniform") return o;
   if (spec.kind() != "popularity") spec.reject();
@@ -234,85 +192,113 @@ SamplerOptions parse_sampler(const std::string& text) {
   return o;
 }
 
-LossReduction parse_loss_reduction(const std::string& text) {
-  if (text == "mean") return LossReduction::kMean;
-  if (text == "sum") return LossReduction::kSum;
-  OptionSpec("--loss-reduction", text, "mean or sum").reject();
-}
-
-CudaGraphMode parse_cuda_graph(const std::string& text) {
-  if (const auto mode = parse_cuda_graph_mode(text)) return *mode;
-  OptionSpec("--cuda-graph", text, "auto, on or off").reject();
-}
-
-EmbeddingUpdates parse_embedding_updates(const std::string& text) {
-  if (text == "dense") return EmbeddingUpdates::kDense;
-  if (text == "sparse") return EmbeddingUpdates::kRowSparse;
-  if (text == "auto") return EmbeddingUpdates::kAuto;
-  OptionSpec("--embedding-updates", text, "auto, dense or sparse").reject();
-}
-
-std::string embedding_updates_name(EmbeddingUpdates updates) {
-  switch (updates) {
-    case EmbeddingUpdates::kDense:
-      return "dense";
-    case EmbeddingUpdates::kRowSparse:
-      return "sparse";
-    case EmbeddingUpdates::kAuto:
-      break;
-  }
-  return "auto";
-}
-
-LearningRateSchedule parse_schedule(const std::string& text) {
-  const OptionSpec spec("--lr-schedule", text,
-                        "constant, cosine or step:EPOCHS:GAMMA (e.g. step:10:0.5, EPOCHS ≥ 1, "
-                        "GAMMA > 0)");
-  LearningRateSchedule s;
-  if (text == "constant") return s;
-  if (text == "cosine") {
-    s.kind = ScheduleKind::kCosine;
-    return s;
-  }
-  if (spec.kind() != "step" || !spec.has_argument()) spec.reject();
-  const auto fields = spec.fields(spec.argument(), ':', 2, 2);
-  s.kind = ScheduleKind::kStep;
-  s.step_epochs = spec.integer(fields[0], 1, kMaxInteger);
-  s.gamma = spec.real(fields[1], 0, kInfinity, /*open_low=*/true);
-  return s;
-}
-
-std::optional<int64_t> sampled_negatives(const std::string& protocol) {
-  const OptionSpec spec("--eval-protocol", protocol,
-                        "full or sampled:N with N ≥ 1, e.g. sampled:99");
-  if (protocol == "full") return std::nullopt;
-  if (spec.kind() != "sampled" || !spec.has_argument()) spec.reject();
-  return spec.integer(spec.argument(), 1, kMaxInteger);
-}
-
-std::pair<HeadRule, double> parse_head(const std::string& text) {
-  const OptionSpec spec("--head", text,
-                        "interactions:SHARE (the most popular items holding SHARE of the training "
-                        "interactions) or items:FRACTION (the most popular FRACTION of the items), "
-                        "in (0, 1]");
-  if (!spec.has_argument() || (spec.kind() != "interactions" && spec.kind() != "items"))
-    spec.reject();
-  const double share = spec.real(spec.argument(), 0, 1, /*open_low=*/true);
-  return {spec.kind() == "items" ? HeadRule::kItemShare : HeadRule::kInteractionShare, share};
-}
-
 CountFilterOptions parse_kcore(const std::string& text) {
-  const OptionSpec spec("--kcore", text, "U[,I], positive integers");
+  const OptionText spec("kcore", text, "U[,I], positive integers");
   const auto counts = spec.fields(text, ',', 1, 2);
   const int64_t users = spec.integer(counts[0], 1, kMaxInteger);
   return {users, spec.integer(counts.back(), 1, kMaxInteger), /*iterate=*/true};
 }
 
-std::pair<int64_t, int64_t> parse_k_filter(const std::string& text) {
-  const OptionSpec spec("--k-filter", text, "KU[,KT], integers (-1: off)");
-  const auto ks = spec.fields(text, ',', 1, 2);
-  const int64_t users = spec.integer(ks[0], std::numeric_limits<int64_t>::min(), kMaxInteger);
-  return {users, spec.integer(ks.back(), std::numeric_limits<int64_t>::min(), kMaxInteger)};
+namespace {
+
+// The threshold min_rating and min_plays both set (the names suit the formats): one of them.
+void set_min_weight(DataSetup& setup, const char* name, const std::string& text) {
+  double value = 0;
+  if (!parse_double(text, value)) fail("`{}` '{}': expected a number", name, text);
+  if (setup.load.read.min_weight)
+    fail("`min_rating` and `min_plays` are the same threshold; give one (`{}` {})", name, text);
+  setup.load.read.min_weight = value;
 }
 
-}  // namespace polyphony::cli
+// Text of an option that has no default.
+template <typename T>
+std::optional<std::string> unset(const T&) {
+  return std::nullopt;
+}
+
+}  // namespace
+
+const std::vector<Option<DataSetup>>& data_option_list() {
+  using O = OptionsOf<DataSetup>;
+  Option<DataSetup> min_rating{"min_rating",
+                               "keep interactions rated at least this (implicit feedback from "
+                               "ratings)"};
+  min_rating.set = [](DataSetup& s, const std::string& text) {
+    set_min_weight(s, "min_rating", text);
+  };
+  Option<DataSetup> min_plays{"min_plays", "keep user-artist pairs played at least this often"};
+  min_plays.set = [](DataSetup& s, const std::string& text) {
+    set_min_weight(s, "min_plays", text);
+  };
+  // The split's text leaves its seed alone, so the two land in either order.
+  Option<DataSetup> split{"split",
+                          "ratio:TRAIN,VALID | loo:last | loo:random | temporal:TRAIN,VALID | "
+                          "files"};
+  split.default_text = SplitOptions{}.spec();
+  split.set = [](DataSetup& s, const std::string& text) {
+    const uint64_t seed = s.split.seed;
+    s.split = parse_split(text);
+    s.split.seed = seed;
+  };
+  split.get = [](const DataSetup& s) -> std::optional<std::string> { return s.split.spec(); };
+  static const std::vector<Option<DataSetup>> options = {
+      O::parsed(
+          "dataset", [](auto& s) -> auto& { return s.load.source; },
+          "KIND:PATH with KIND movielens, ml100k, lastfm-hetrec, lfm, lightgcn or csv; or "
+          "synthetic:PRESET[,KEY=VALUE...] (music-demo, music-small, lfm-2b-scale)",
+          parse_dataset,
+          [](const DatasetSource& d) -> std::optional<std::string> { return d.spec(); }),
+      min_rating,
+      min_plays,
+      O::parsed(
+          "columns", [](auto& s) -> auto& { return s.load.read.columns; },
+          "csv: column names, user=NAME,item=NAME[,weight=NAME][,timestamp=NAME]", parse_columns,
+          unset<CsvColumns>),
+      O::parsed(
+          "delimiter", [](auto& s) -> auto& { return s.load.read.delimiter; },
+          "csv: field delimiter (default: from the header)", parse_delimiter, unset<char>),
+      O::field(
+          "min_user_interactions",
+          [](auto& s) -> auto& { return s.load.filters.min_user_interactions; },
+          "drop users with fewer interactions", non_negative<int64_t>()),
+      O::field(
+          "min_item_interactions",
+          [](auto& s) -> auto& { return s.load.filters.min_item_interactions; },
+          "drop items with fewer interactions", non_negative<int64_t>()),
+      O::parsed(
+          "kcore", [](auto& s) -> auto& { return s.load.filters; },
+          "iterative k-core: U[,I] minimum interactions per user and item, to a fixpoint",
+          parse_kcore, unset<CountFilterOptions>),
+      split,
+      O::parsed("item_groups", &DataSetup::item_groups,
+                "auto | builtin | popularity:SHARE | attribute:COLUMN=V1,V2[/W1,W2] | none",
+                parse_item_groups,
+                [](const ItemGroupOptions& g) -> std::optional<std::string> { return g.spec(); }),
+      O::field("item_attributes", &DataSetup::item_attributes,
+               "CSV/TSV of item attributes, first column the item id"),
+      O::parsed("user_groups", &DataSetup::user_groups,
+                "none | activity:Q | diversity:Q | attribute:COLUMN | attribute:COLUMN@C1,C2,...",
+                parse_user_groups,
+                [](const UserGroupOptions& g) -> std::optional<std::string> { return g.spec(); }),
+      O::field("user_attributes", &DataSetup::user_attributes,
+               "CSV/TSV of user attributes, first column the user id"),
+      O::field(
+          "cache_dir", [](auto& s) -> auto& { return s.load.cache_dir; },
+          "folder of the parsed-dataset cache (default ~/.cache/polyphony)"),
+  };
+  return options;
+}
+
+const std::vector<Option<SamplerOptions>>& sampler_option_list() {
+  using O = OptionsOf<SamplerOptions>;
+  static const std::vector<Option<SamplerOptions>> options = {
+      O::parsed(
+          "sampler", [](auto& s) -> auto& { return s; },
+          "negatives: uniform or popularity:ALPHA (over the user's non-training items)",
+          parse_sampler,
+          [](const SamplerOptions& s) -> std::optional<std::string> { return s.spec(); }),
+  };
+  return options;
+}
+
+}  // namespace polyphony
