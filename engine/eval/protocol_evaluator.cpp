@@ -9,7 +9,8 @@ namespace polyphony {
 ProtocolEvaluator::ProtocolEvaluator(std::optional<int64_t> sampled_negatives,
                                      const UserItemIndex& train, const ItemGroups& groups,
                                      const EvaluatorOptions& options, at::Device device,
-                                     const UserGroups& user_groups) {
+                                     const UserGroups& user_groups)
+    : train_(train) {
   if (sampled_negatives) {
     // Interactions per chunk within the memory budget: each holds 1 + N scores and N sampled
     // ids (about 32 bytes per cell with temporaries), so sampled:1000000 runs in small chunks
@@ -27,7 +28,7 @@ EvaluationResult ProtocolEvaluator::evaluate(Recommender& model, const UserItemI
                                              bool per_user) const {
   if (sampled_ && per_user)
     fail("per-user metrics are computed by full-ranking evaluation only (--eval-protocol full)");
-  return sampled_ ? sampled_->evaluate(model, exclude, target, split)
+  return sampled_ ? sampled_->evaluate(model, train_, target, split)
                   : full_->evaluate(model, exclude, target, split, per_user);
 }
 

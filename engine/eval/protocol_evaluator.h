@@ -19,8 +19,10 @@ class ProtocolEvaluator {
                     const ItemGroups& groups, const EvaluatorOptions& options, at::Device device,
                     const UserGroups& user_groups);
 
-  // `per_user` (Evaluator::evaluate) is for full ranking only; asking the sampled protocol for it
-  // is an Error.
+  // Full ranking masks `exclude`; the sampled protocol draws its negatives from outside the
+  // training items and `target` (the official ProtoMF protocol: a test row's negatives may include
+  // the user's validation item). `per_user` (Evaluator::evaluate) is for full ranking only;
+  // asking the sampled protocol for it is an Error.
   EvaluationResult evaluate(Recommender& model, const UserItemIndex& exclude,
                             const UserItemIndex& target, const std::string& split,
                             bool per_user = false) const;
@@ -32,6 +34,7 @@ class ProtocolEvaluator {
  private:
   std::optional<Evaluator> full_;
   std::optional<SampledEvaluator> sampled_;
+  UserItemIndex train_;  // the sampled protocol's known items
 };
 
 }  // namespace polyphony

@@ -14,6 +14,45 @@
 #include "models/recommender.h"
 
 namespace polyphony {
+namespace {
+
+// `count` distinct negatives for each of `users`, uniform over the `count`-subsets of the user's
+// candidates (the sampler's items). Drawn with replacement, then every repeat drawn again until
+// none is left: the law of the result does not change when the candidates are permuted, so it is
+// the uniform one over subsets, as the official ProtoMF code's draw without replacement.
+at::Tensor distinct_negatives(const NegativeSampler& sampler, const at::Tensor& users,
+                              int64_t count) {
+  auto negatives = sampler.sample(users, count);
+  if (count == 1) return negatives;
+  const auto row_users = users.unsqueeze(1).expand({users.size(0), count});
+  for (;;) {
+    const auto [sorted, order] = negatives.sort(1);
+    auto repeat_sorted = at::zeros_like(sorted, at::kBool);
+    repeat_sorted.narrow(1, 1, count - 1)
+        .copy_(sorted.narrow(1, 1, count - 1) == sorted.narrow(1, 0, count - 1));
+    const auto repeat = at::zeros_like(repeat_sorted).scatter_(1, order, repeat_sorted);
+    if (!repeat.any().item<bool>()) return negatives;
+    negatives.masked_scatter_(repeat, sampler.sample(row_users.masked_select(repeat), 1).view(-1));
+  }
+}
+
+// Every user with target rows has at least `count` candidates, or an error names one that has not.
+void check_candidates(const UserItemIndex& excluded, const at::Tensor& target_users, int64_t count,
+                      int64_t num_items) {
+  const auto indptr = excluded.indptr().cpu();
+  const auto users = std::get<0>(at::_unique(target_users.cpu()));
+  const auto candidates =
+      num_items - (indptr.index_select(0, users + 1) - indptr.index_select(0, users));
+  if (users.numel() == 0 || candidates.min().item<int64_t>() >= count) return;
+  const int64_t at_most = candidates.argmin().item<int64_t>();
+  fail(
+      "sampled evaluation: user {} has {} items outside its known and held-out ones, fewer than "
+      "the {} distinct negatives each of its rows needs (--eval-protocol sampled:N with a "
+      "smaller N)",
+      users[at_most].item<int64_t>(), candidates[at_most].item<int64_t>(), count);
+}
+
+}  // namespace
 
 SampledEvaluator::SampledEvaluator(ItemGroups groups, std::vector<int64_t> ks, int64_t negatives,
                                    at::Device device, int64_t chunk_interactions)
@@ -45,9 +84,10 @@ EvaluationResult SampledEvaluator::evaluate(Recommender& model, const UserItemIn
                          {},
                          {}};
   // UserItemIndex is built on the CPU: the sampler must draw on the evaluation's device.
-  const auto sampler =
-      NegativeSampler::uniform(UserItemIndex(all, num_users, num_items).to(device_));
+  const UserItemIndex excluded(all, num_users, num_items);
+  const auto sampler = NegativeSampler::uniform(excluded.to(device_));
   const auto [t_users, t_items] = target_dev.entries_of(at::arange(num_users, long_opts));
+  check_candidates(excluded, t_users, negatives_, num_items);
   const int64_t n = t_users.numel();
   const auto num_k = static_cast<int64_t>(ks_.size());
   const int64_t num_groups =
@@ -57,8 +97,9 @@ EvaluationResult SampledEvaluator::evaluate(Recommender& model, const UserItemIn
   for (int64_t begin = 0; begin < n; begin += chunk_) {
     const int64_t c = std::min(chunk_, n - begin);
     auto users = t_users.narrow(0, begin, c);
-    auto items =
-        at::cat({t_items.narrow(0, begin, c).unsqueeze(1), sampler.sample(users, negatives_)}, 1);
+    auto items = at::cat(
+        {t_items.narrow(0, begin, c).unsqueeze(1), distinct_negatives(sampler, users, negatives_)},
+        1);
     auto scores = model.score(users, items).to(at::kFloat);
     TORCH_CHECK(scores.sizes() == items.sizes(), model.kind(), ": score returned ", scores.sizes(),
                 ", expected ", items.sizes());

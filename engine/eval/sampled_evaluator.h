@@ -1,8 +1,10 @@
 #pragma once
-// Sampled evaluation, as the ProtoMF paper (Melchiorre et al., RecSys 2022) reports it: each test
-// interaction is ranked against N items sampled uniformly from those the user has never
-// interacted with. Cheaper than full ranking and not comparable with it: results are labelled
-// with the protocol.
+// Sampled evaluation, as the ProtoMF paper (Melchiorre et al., RecSys 2022) and its official code
+// run it: each held-out interaction is ranked against N distinct items drawn uniformly, without
+// replacement, from those outside the user's training items and the split's own held-out items
+// (the official code's test negatives may include the validation item: ProtocolEvaluator passes
+// the training items as `known`). Cheaper than full ranking and not comparable with it: results
+// are labelled with the protocol.
 
 #include <cstdint>
 #include <string>
@@ -24,8 +26,8 @@ class SampledEvaluator {
   SampledEvaluator(ItemGroups groups, std::vector<int64_t> ks, int64_t negatives, at::Device device,
                    int64_t chunk_interactions = 8192);
 
-  // Ranks each interaction of `target` against negatives drawn from the items outside
-  // `known` ∪ `target` of its user. Per user, terms are averaged over the user's target
+  // Ranks each interaction of `target` against `negatives` distinct items drawn from the items
+  // outside `known` ∪ `target` of its user (a user with fewer is an error naming it). Per user, terms are averaged over the user's target
   // interactions, then over users. Item groups: mean rank (0-based, in the sampled list) of
   // each group's target items. Draws use torch's global generator.
   EvaluationResult evaluate(Recommender& model, const UserItemIndex& known,
