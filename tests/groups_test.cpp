@@ -21,6 +21,20 @@ Dataset dataset_with_ids(int64_t users, int64_t items) {
   return d;
 }
 
+// An item of several countries (written US|JP) counts for each listed one in the candidate rank;
+// as a group it is neither side's ("other").
+TEST(Groups, AnItemOfSeveralCountriesCarriesEach) {
+  TempDir dir;
+  const auto file =
+      dir.write("films.tsv", "movie_id\tcountry\na0\tUS|JP\na1\tJP\na2\tFR|DE\na3\tUS\n");
+  const Dataset d = dataset_with_ids(1, 4);
+  const auto g = make_item_groups(parse_item_groups("attribute:country=US,FR/JP"), d, {}, file);
+  EXPECT_TRUE(torch::equal(g.group_of_item, torch::tensor({2, 1, 2, 0}, torch::kLong)));
+  EXPECT_TRUE(torch::equal(
+      g.value_of_item,
+      torch::tensor({{1., 0., 1.}, {0., 0., 1.}, {0., 1., 0.}, {1., 0., 0.}}, torch::kDouble)));
+}
+
 TEST(Groups, ItemsByAttributeKeepUnknownApart) {
   TempDir dir;
   const auto file = dir.write("artists.tsv",
@@ -37,6 +51,14 @@ TEST(Groups, ItemsByAttributeKeepUnknownApart) {
       make_item_groups(parse_item_groups("attribute:country=US/IS,JP"), d, none, file);
   EXPECT_EQ(sided.names, (std::vector<std::string>{"US", "IS+JP", "other", "unknown"}));
   EXPECT_TRUE(torch::equal(sided.group_of_item, torch::tensor({1, 0, 2, 3, 3}, torch::kLong)));
+  // The listed values and the items carrying each, for the candidate rank: over's, then under's.
+  EXPECT_EQ(sided.values, (std::vector<std::string>{"US", "IS", "JP"}));
+  EXPECT_EQ(sided.over_values, 1);
+  EXPECT_TRUE(torch::equal(
+      sided.value_of_item,
+      torch::tensor({{0., 1., 0.}, {1., 0., 0.}, {0., 0., 0.}, {0., 0., 0.}, {0., 0., 0.}},
+                    torch::kDouble)));
+  EXPECT_TRUE(two.values.empty()) << "one side listed: no candidate rank";
   EXPECT_THROW(make_item_groups(parse_item_groups("attribute:country=US"), d, none, ""), Error);
   EXPECT_THROW(make_item_groups(parse_item_groups("attribute:country=US/US"), d, none, file),
                Error);

@@ -117,5 +117,39 @@ TEST(ProtocolEvaluator, SampledTestNegativesMayIncludeTheValidationItem) {
   EXPECT_DOUBLE_EQ(r.metric("MRR@10"), 0.5) << "ranked second, below the validation item";
 }
 
+// The cultural-fairness papers' candidate rank, worked by hand: every candidate of a row (the
+// held-out item and its negatives) ranked by score, ties sharing the mean of their places, each
+// rank given to its item's countries; a side's value the unweighted mean of its countries'.
+TEST(SampledEvaluator, CandidateRankByHand) {
+  // Countries: item 0 US, item 1 JP, item 2 US, item 3 none, item 4 US and JP.
+  ItemGroups groups{"country", torch::zeros({5}, torch::kLong), {"all"}, -1, -1};
+  groups.values = {"US", "JP"};
+  groups.over_values = 1;
+  groups.value_of_item =
+      torch::tensor({{1., 0.}, {0., 1.}, {1., 0.}, {0., 0.}, {1., 1.}}, torch::kDouble);
+  // User 0 holds out item 1 (item 3 known): candidates 1, 0, 2, 4 scored 3, 2, 2, 1, so ranks
+  // 0, 1.5, 1.5, 3. User 1 holds out item 2 (item 0 known): candidates 2, 1, 3, 4 scored
+  // 0, 5, 5, 5, so ranks 3, 1, 1, 1.
+  const UserItemIndex known(testing::pairs({{0, 3}, {1, 0}}), 2, 5);
+  const UserItemIndex target(testing::pairs({{0, 1}, {1, 2}}), 2, 5);
+  FixedScores model(torch::tensor({{2.f, 3.f, 2.f, 9.f, 1.f}, {9.f, 5.f, 0.f, 5.f, 5.f}}));
+  const auto r = SampledEvaluator(groups, {1}, 3, torch::kCPU).evaluate(model, known, target, "t");
+  // US: 1.5, 1.5, 3 (row 0) and 3, 1 (row 1): 10 / 5. JP: 0, 3 and 1, 1: 5 / 4.
+  EXPECT_DOUBLE_EQ(r.metric("CandidateRank[US]"), 2.0);
+  EXPECT_DOUBLE_EQ(r.metric("CandidateRank[JP]"), 1.25);
+  EXPECT_DOUBLE_EQ(r.metric("CandidateRank[over]"), 2.0);
+  EXPECT_DOUBLE_EQ(r.metric("CandidateRank[under]"), 1.25);
+  EXPECT_DOUBLE_EQ(r.metric("CandidateRankGap"), -0.75);
+  // A country no candidate carries: NaN, and so its side and the gap.
+  groups.values = {"US", "JP", "KR"};
+  groups.value_of_item =
+      torch::cat({groups.value_of_item, torch::zeros({5, 1}, torch::kDouble)}, 1);
+  const auto none =
+      SampledEvaluator(groups, {1}, 3, torch::kCPU).evaluate(model, known, target, "t");
+  EXPECT_TRUE(std::isnan(none.metric("CandidateRank[KR]")));
+  EXPECT_TRUE(std::isnan(none.metric("CandidateRankGap")));
+  EXPECT_DOUBLE_EQ(none.metric("CandidateRank[over]"), 2.0);
+}
+
 }  // namespace
 }  // namespace polyphony

@@ -30,6 +30,12 @@ struct ItemGroups {
   std::vector<std::string> names;  // e.g. {"US", "non-US", "unknown"}
   int64_t over = -1;               // the over-represented group, -1 if none
   int64_t under = -1;              // the under-represented group, -1 if none
+  // Attribute groups with both sides listed (countries, say): the listed values, the over side's
+  // first, and which items carry each (double [num_items, values]: 1 where the item's value is it
+  // or, written V1|V2, lists it), for the candidate rank of sampled evaluation; else empty.
+  std::vector<std::string> values{};
+  int64_t over_values = 0;  // values[0, over_values) are the over side's, the rest the under's
+  at::Tensor value_of_item{};
 };
 
 // A partition of the users into named groups, e.g. by country, activity or interest diversity.

@@ -118,6 +118,26 @@ void check_item_groups_present(const ItemGroupOptions& o, const std::vector<int6
            o.spec());
 }
 
+// The listed values of `o` (over's, then under's) and the items that carry each: an item's value
+// is one of them, or several written V1|V2 (an item of two countries counts for both).
+void set_listed_values(const ItemGroupOptions& o, const std::vector<std::string>& item_values,
+                       ItemGroups& g) {
+  g.values = o.over;
+  g.values.insert(g.values.end(), o.under.begin(), o.under.end());
+  g.over_values = static_cast<int64_t>(o.over.size());
+  const auto num_values = static_cast<int64_t>(g.values.size());
+  g.value_of_item = at::zeros({static_cast<int64_t>(item_values.size()), num_values}, at::kDouble);
+  auto member = g.value_of_item.accessor<double, 2>();
+  for (size_t k = 0; k < item_values.size(); ++k)
+    for (size_t from = 0; from <= item_values[k].size();) {
+      const size_t bar = std::min(item_values[k].find('|', from), item_values[k].size());
+      const auto listed =
+          std::find(g.values.begin(), g.values.end(), item_values[k].substr(from, bar - from));
+      if (listed != g.values.end()) member[k][listed - g.values.begin()] = 1;
+      from = bar + 1;
+    }
+}
+
 // The items whose attribute is one of `o.over` against those with one of `o.under` (or any
 // other value when `o.under` is empty); "other" and "unknown" besides.
 ItemGroups attribute_item_groups(const ItemGroupOptions& o, const Dataset& d,
@@ -157,6 +177,7 @@ ItemGroups attribute_item_groups(const ItemGroupOptions& o, const Dataset& d,
   g.group_of_item = to_tensor(group);
   g.over = kOver;
   g.under = kUnder;
+  if (!o.under.empty()) set_listed_values(o, values, g);
   return g;
 }
 

@@ -221,6 +221,11 @@ Dataset generate_synthetic(const SyntheticOptions& o, const std::string& source)
   d.item_groups.over = kMajority;
   d.item_groups.under = kMinority;
   d.item_groups.group_of_item = at::tensor(at::ArrayRef<int64_t>(catalogue.group), at::kLong);
+  // The two sides as the listed values of the candidate rank (unknown items carry neither).
+  d.item_groups.values = {"US", "non-US"};
+  d.item_groups.over_values = 1;
+  d.item_groups.value_of_item =
+      at::one_hot(d.item_groups.group_of_item, 3).narrow(1, 0, 2).to(at::kDouble);
   return d;
 }
 

@@ -52,6 +52,44 @@ void check_candidates(const UserItemIndex& excluded, const at::Tensor& target_us
       users[at_most].item<int64_t>(), candidates[at_most].item<int64_t>(), count);
 }
 
+// The 0-based rank of every candidate of every row by score, highest first; tied candidates share
+// the mean of the places they span (the expected rank under a random order of ties).
+at::Tensor candidate_ranks(const at::Tensor& scores) {
+  const auto sorted = std::get<0>(scores.sort(1));
+  const auto above = scores.size(1) - at::searchsorted(sorted, scores, false, /*right=*/true);
+  const auto ties = at::searchsorted(sorted, scores, false, /*right=*/true) -
+                    at::searchsorted(sorted, scores, false, /*right=*/false);
+  return above.to(at::kDouble) + (ties - 1).to(at::kDouble) / 2;
+}
+
+// Adds each candidate's rank to every listed value (country) its item carries.
+void add_candidate_ranks(const ItemGroups& groups, const at::Tensor& items,
+                         const at::Tensor& scores, at::Tensor& rank_sum, at::Tensor& count) {
+  const auto member = groups.value_of_item.index_select(0, items.flatten());
+  rank_sum += (member * candidate_ranks(scores).flatten().unsqueeze(1)).sum(0);
+  count += member.sum(0);
+}
+
+// CandidateRank[VALUE] per listed value, the unweighted mean of each side's values
+// (CandidateRank[over], CandidateRank[under]) and CandidateRankGap = under − over: NaN where a
+// value has no candidate (ProtoCulturalDiversity's save_fairness_metrics_for_model.py).
+void set_candidate_rank_metrics(EvaluationResult& result, const ItemGroups& groups,
+                                const at::Tensor& rank_sum, const at::Tensor& count) {
+  const auto mean = (rank_sum / count).cpu();  // 0 / 0: NaN
+  double side[2] = {0, 0};
+  const auto num_values = static_cast<int64_t>(groups.values.size());
+  for (int64_t v = 0; v < num_values; ++v) {
+    const double value = mean[v].item<double>();
+    result.metrics[fmt::format("CandidateRank[{}]", groups.values[v])] = value;
+    side[v < groups.over_values ? 0 : 1] += value;
+  }
+  const double over = side[0] / static_cast<double>(groups.over_values);
+  const double under = side[1] / static_cast<double>(num_values - groups.over_values);
+  result.metrics["CandidateRank[over]"] = over;
+  result.metrics["CandidateRank[under]"] = under;
+  result.metrics["CandidateRankGap"] = under - over;
+}
+
 }  // namespace
 
 SampledEvaluator::SampledEvaluator(ItemGroups groups, std::vector<int64_t> ks, int64_t negatives,
@@ -66,6 +104,7 @@ SampledEvaluator::SampledEvaluator(ItemGroups groups, std::vector<int64_t> ks, i
   ks_ = sorted_cutoffs(std::move(ks_));
   if (chunk_ < 1) fail("sampled evaluation: chunk must be at least 1");
   if (groups_.group_of_item.defined()) groups_.group_of_item = groups_.group_of_item.to(device_);
+  if (groups_.value_of_item.defined()) groups_.value_of_item = groups_.value_of_item.to(device_);
 }
 
 EvaluationResult SampledEvaluator::evaluate(Recommender& model, const UserItemIndex& known,
@@ -94,6 +133,10 @@ EvaluationResult SampledEvaluator::evaluate(Recommender& model, const UserItemIn
       groups_.group_of_item.defined() ? static_cast<int64_t>(groups_.names.size()) : 0;
 
   auto rank = at::empty({n}, long_opts);
+  const bool candidate_rank = groups_.value_of_item.defined() && !groups_.values.empty();
+  const auto num_values = static_cast<int64_t>(groups_.values.size());
+  auto value_rank_sum = at::zeros({num_values}, double_opts);
+  auto value_count = at::zeros({num_values}, double_opts);
   for (int64_t begin = 0; begin < n; begin += chunk_) {
     const int64_t c = std::min(chunk_, n - begin);
     auto users = t_users.narrow(0, begin, c);
@@ -106,6 +149,7 @@ EvaluationResult SampledEvaluator::evaluate(Recommender& model, const UserItemIn
     // 0-based rank of the test item: negatives scored strictly higher (ties in its favour).
     rank.narrow(0, begin, c)
         .copy_((scores.narrow(1, 1, negatives_) > scores.narrow(1, 0, 1)).sum(1));
+    if (candidate_rank) add_candidate_ranks(groups_, items, scores, value_rank_sum, value_count);
   }
 
   // Per interaction HR, NDCG, MRR at each K; averaged per user, then over users.
@@ -140,6 +184,7 @@ EvaluationResult SampledEvaluator::evaluate(Recommender& model, const UserItemIn
         result, groups_, at::zeros({num_groups}, double_opts).index_add_(0, group, r),
         at::zeros({num_groups}, double_opts).index_add_(0, group, at::ones_like(r)), num_items);
   }
+  if (candidate_rank) set_candidate_rank_metrics(result, groups_, value_rank_sum, value_count);
   return result;
 }
 

@@ -39,6 +39,12 @@ std::string format_report(const EvaluationResult& r, int64_t k) {
       out += fmt::format("  avg-rank gap ({} − {}): {:.1f}  (positive: {} ranked lower)\n",
                          r.under_group, r.over_group, r.avg_rank_gap, r.under_group);
     }
+    const auto gap = r.metrics.find("CandidateRankGap");
+    if (gap != r.metrics.end())
+      out += fmt::format(
+          "  candidate rank (every candidate of a row, per listed value, sides unweighted): "
+          "over {:.2f}, under {:.2f}, gap {:.2f}\n",
+          r.metrics.at("CandidateRank[over]"), r.metrics.at("CandidateRank[under]"), gap->second);
   }
   if (!r.user_group_names.empty()) {
     out +=
