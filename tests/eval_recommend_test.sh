@@ -23,6 +23,24 @@ ndcg() { grep -m1 '"NDCG@10"' "$1" | tr -d ' ,'; }
 grep -q '"protocol": "sampled (99 uniform negatives per test item)"' "$scratch/sampled.json" ||
   fail "sampled eval not labelled: $(grep -m1 protocol "$scratch/sampled.json")"
 
+# The finished run under other item groups, without training again: countries from an attribute
+# file (every fourth item of each kind, one of them of two countries), the papers' candidate rank.
+awk 'BEGIN { print "item\tcountry"; split("US GB JP KR", c, " ") }
+     NR == 1 { print $1 "\tUS|JP"; next } { print $1 "\t" c[NR % 4 + 1] }' \
+  "$run/items.txt" > "$scratch/countries.tsv"
+"$polyphony" eval "$run" --eval-protocol sampled:99 --item-groups attribute:country=US,GB/JP,KR \
+  --item-attributes "$scratch/countries.tsv" --json > "$scratch/regrouped.json" ||
+  fail "eval --item-groups attribute:country=US,GB/JP,KR"
+for key in 'CandidateRank\[JP\]' 'CandidateRank\[over\]' 'CandidateRankGap' '"US+GB"'; do
+  grep -q "$key" "$scratch/regrouped.json" || fail "regrouped eval: no $key"
+done
+"$polyphony" eval "$run" --item-groups popularity:0.2 > "$scratch/popularity.txt" &&
+  grep -q "avg-rank gap (tail − head)" "$scratch/popularity.txt" ||
+  fail "eval --item-groups popularity:0.2: $(cat "$scratch/popularity.txt")"
+"$polyphony" eval "$run" --item-groups attribute:country=US 2> "$scratch/err.txt" &&
+  fail "attribute groups without a file accepted"
+grep -q "item" "$scratch/err.txt" || fail "no attribute file: $(cat "$scratch/err.txt")"
+
 # Recommendations for users by external id, CSV and JSON.
 users=$(head -3 "$run/users.txt" | paste -sd, -)
 "$polyphony" recommend "$run" --users "$users" -k 4 > "$scratch/top.csv" || fail "recommend csv"

@@ -18,6 +18,24 @@
 #include "tools/run/run_loader.h"
 
 namespace polyphony::cli {
+namespace {
+
+// The run's item groups, or those --item-groups and --item-attributes ask for: a finished run
+// evaluated under other groups without training again.
+ItemGroups item_groups(const cxxopts::ParseResult& args, const OpenedRun& run) {
+  if (!args.count("item-groups") && !args.count("item-attributes"))
+    return run.data.dataset.item_groups;
+  const ItemGroupOptions groups = args.count("item-groups")
+                                      ? parse_item_groups(args["item-groups"].as<std::string>())
+                                      : run.setup.data.item_groups;
+  const std::filesystem::path attributes =
+      args.count("item-attributes")
+          ? std::filesystem::path(args["item-attributes"].as<std::string>())
+          : run.setup.data.item_attributes;
+  return make_item_groups(groups, run.data.dataset, run.data.split.train, attributes);
+}
+
+}  // namespace
 
 int eval(int argc, char** argv) {
   cxxopts::Options spec("polyphony eval",
@@ -30,7 +48,12 @@ int eval(int argc, char** argv) {
       "eval-memory-mb", "memory budget for one evaluation chunk (default: the run's)",
       cxxopts::value<int64_t>())("device", "auto, cpu or cuda",
                                  cxxopts::value<std::string>()->default_value("auto"))(
-      "json", "print the result as JSON");
+      "item-groups",
+      "evaluate under other item groups, as polyphony train takes them, e.g. "
+      "attribute:country=US,GB,FR/IE,JP,KR,HK,CN (default: the run's)",
+      cxxopts::value<std::string>())(
+      "item-attributes", "CSV/TSV of item attributes for --item-groups (default: the run's)",
+      cxxopts::value<std::string>())("json", "print the result as JSON");
   add_run_argument(spec);
   const auto parsed = parse_run_command(spec, "eval", argc, argv);
   if (!parsed) return 0;  // --help
@@ -60,7 +83,7 @@ int eval(int argc, char** argv) {
 
   torch::manual_seed(run.setup.seed);  // sampled negatives: the same every time for one run
   const EvaluationResult result =
-      ProtocolEvaluator(sampled_negatives(protocol), data.train, data.dataset.item_groups, options,
+      ProtocolEvaluator(sampled_negatives(protocol), data.train, item_groups(args, run), options,
                         device, data.user_groups)
           .evaluate(*run.model, exclude, target, split);
   if (args.count("json")) {
