@@ -70,6 +70,15 @@ const ReportGroup& group(const SweepReport& report, const std::string& variant) 
   throw std::runtime_error("no group " + variant);
 }
 
+// The arrows and Pareto fronts read a metric's direction from its name.
+TEST(SweepReport, RanksAndGapsAreBetterLower) {
+  for (const char* lower : {"ARP@10", "AvgRankGap", "AvgRank[US]", "CandidateRank[JP]",
+                            "CandidateRank[under]", "CandidateRankGap"})
+    EXPECT_FALSE(higher_is_better(lower)) << lower;
+  for (const char* higher : {"HR@10", "NDCG@10", "APLT@10", "Coverage@10"})
+    EXPECT_TRUE(higher_is_better(higher)) << higher;
+}
+
 TEST(SweepReport, CompleteSweepHasNoWarningsAndPairsEveryUser) {
   const FakeSweep sweep;
   const auto report = sweep.report();

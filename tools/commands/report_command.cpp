@@ -275,7 +275,8 @@ std::string report_markdown(const SweepReport& report, const SweepReport* other)
       "`polyphony report` on {}).\n\n"
       "Each cell is the mean ± the half-width of its 95 % confidence interval over the finished "
       "seeds (Student t); with one seed, the value alone. ↑: higher is better, ↓: lower is "
-      "better (AvgRankGap: a negative gap favours the under-represented group); an item group's "
+      "better (AvgRankGap, CandidateRankGap: a negative gap favours the under-represented group); "
+      "an item group's "
       "exposure share has no arrow, as it is read against the group's catalogue share. "
       "report.tsv has the standard deviations too.\n",
       report.plan.value("name", ""), report.plan.value("file", ""), report.plan.value("base", ""),

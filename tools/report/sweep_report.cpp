@@ -57,8 +57,8 @@ std::optional<size_t> matching_baseline(const ReportGroup& group,
 }  // namespace
 
 bool higher_is_better(const std::string& metric) {
-  for (const char* lower :
-       {"ARP", "Gini", "HeadShare", "UserGap", "UserStd", "AvgRankGap", "AvgRank["})
+  for (const char* lower : {"ARP", "Gini", "HeadShare", "UserGap", "UserStd", "AvgRankGap",
+                            "AvgRank[", "CandidateRank"})
     if (starts_with(metric, lower)) return false;
   return true;
 }
