@@ -256,7 +256,7 @@ struct OptionsOf {
   }
 };
 
-// `option` with a command-line shortcut (a model option's: common/option.h, Option::flag).
+// `option` with a command-line shortcut (Option::flag: a model option's, such as --ortho).
 template <typename Owner>
 Option<Owner> with_flag(Option<Owner> option, std::string flag) {
   option.flag = std::move(flag);

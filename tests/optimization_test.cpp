@@ -52,7 +52,7 @@ TEST(EmbeddingUpdates, AutoChoosesByTheTablesRows) {
   EXPECT_EQ(resolve_embedding_updates(EmbeddingUpdates::kRowSparse, tables(10, 10)),
             EmbeddingUpdates::kRowSparse);
   for (const char* name : {"auto", "dense", "sparse"})
-    EXPECT_EQ(embedding_updates_name(updates_named(name)), name);
+    EXPECT_EQ(std::string(embedding_updates_name(updates_named(name))), name);
 }
 
 TEST(Schedule, WarmUpThenConstant) {
