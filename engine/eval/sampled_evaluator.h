@@ -27,11 +27,11 @@ class SampledEvaluator {
                    int64_t chunk_interactions = 8192);
 
   // Ranks each interaction of `target` against `negatives` distinct items drawn from the items
-  // outside `known` ∪ `target` of its user (a user with fewer is an error naming it). Per user, terms are averaged over the user's target
-  // interactions, then over users. Item groups: mean rank (0-based, in the sampled list) of
-  // each group's target items (AvgRank[g]); with listed values (ItemGroups::values: countries),
-  // the candidate rank of the cultural-fairness papers besides (docs/metrics.md,
-  // "CandidateRank"). Draws use torch's global generator.
+  // outside `known` ∪ `target` of its user (a user with fewer is an error naming it). Per user,
+  // terms are averaged over the user's target interactions, then over users. Item groups: mean
+  // rank (0-based, in the sampled list) of each group's target items (AvgRank[g]); with listed
+  // values (ItemGroups::values: countries), the candidate rank of the cultural-fairness papers
+  // besides (docs/metrics.md, "CandidateRank"). Draws use torch's global generator.
   EvaluationResult evaluate(Recommender& model, const UserItemIndex& known,
                             const UserItemIndex& target, const std::string& split) const;
 
