@@ -18,11 +18,6 @@
 namespace polyphony::cli {
 namespace {
 
-std::string dashed(std::string key) {
-  std::replace(key.begin(), key.end(), '_', '-');
-  return key;
-}
-
 std::string underscored(std::string key) {
   std::replace(key.begin(), key.end(), '-', '_');
   return key;
@@ -71,7 +66,7 @@ std::string option_of(const std::string& section_name, const std::string& key,
                       const std::string& where) {
   const ConfigSection* section = find_section(section_name);
   if (!section) fail_unknown_section(section_name, where);
-  std::string option = dashed(key);
+  std::string option = dashed_name(key);
   if (section_name == std::string("model") && option == "name") option = "model";
   const auto& known = section->options;
   if (std::find(known.begin(), known.end(), option) != known.end()) return option;
@@ -138,14 +133,15 @@ std::vector<std::string> config_file_arguments(const std::filesystem::path& file
     if (s.section.empty()) {
       std::string hint;
       for (const auto& section : config_sections())
-        if (std::find(section.options.begin(), section.options.end(), dashed(s.key)) !=
+        if (std::find(section.options.begin(), section.options.end(), dashed_name(s.key)) !=
             section.options.end())
           hint = fmt::format(" — it belongs in [{}]", section.name);
       fail("{}:{}: '{}' must be inside a section ([data], [model], [train], [eval], [run]){}",
            file.string(), s.line, s.key, hint);
     }
     // true/false switches a flag; any other option (model options aside) needs a value.
-    if (s.is_boolean && s.section != "model" && !is_flag(dashed(s.key)) && find_section(s.section))
+    if (s.is_boolean && s.section != "model" && !is_flag(dashed_name(s.key)) &&
+        find_section(s.section))
       fail("{}: expected a value, not true/false", s.where);
     add_setting(s.section, s.key, s.value, s.where, out);
   }

@@ -61,12 +61,6 @@ std::string models_help() {
 
 namespace {
 
-// A name as the command line writes it: batch_size is --batch-size.
-std::string flag_of(std::string name) {
-  std::replace(name.begin(), name.end(), '_', '-');
-  return name;
-}
-
 // The options the command itself owns: which model, where and how the run goes, what is shown.
 const std::vector<Option<TrainSetup>>& run_option_list() {
   using O = OptionsOf<TrainSetup>;
@@ -116,7 +110,7 @@ const std::vector<Option<TrainSetup>>& run_option_list() {
 void add_rows(std::vector<TrainOption>& rows, const std::string& section,
               const std::vector<Option<TrainSetup>>& options) {
   for (const auto& o : options)
-    rows.push_back({flag_of(o.name), section, o.type, o.default_text, o.help, o.set});
+    rows.push_back({dashed_name(o.name), section, o.type, o.default_text, o.help, o.set});
 }
 
 // The run's own options by name, as rows of `section`.
@@ -128,7 +122,7 @@ void add_run_rows(std::vector<TrainOption>& rows, const std::string& section,
 // The model shortcuts (--dim, --k-filter, ...) and --set, which land in the model's settings.
 void add_model_rows(std::vector<TrainOption>& rows) {
   for (const auto& shortcut : model_shortcuts()) {
-    TrainOption row{flag_of(shortcut.flag), "model", OptionType::kValue, std::nullopt,
+    TrainOption row{dashed_name(shortcut.flag), "model", OptionType::kValue, std::nullopt,
                     shortcut.help};
     row.set = [settings = shortcut.settings](TrainSetup& s, const std::string& text) {
       s.model_options.update(settings(text));
@@ -177,6 +171,11 @@ std::vector<TrainOption> make_train_option_table() {
 const std::vector<TrainOption>& train_option_table() {
   static const std::vector<TrainOption> table = make_train_option_table();
   return table;
+}
+
+std::string dashed_name(std::string name) {
+  std::replace(name.begin(), name.end(), '_', '-');
+  return name;
 }
 
 const TrainOption* find_train_option(const std::string& name) {

@@ -75,6 +75,9 @@ struct TrainOption {
 // Every option of `polyphony train`, in the order of its help.
 const std::vector<TrainOption>& train_option_table();
 
+// A name as the command line writes it: batch_size is batch-size (--batch-size).
+std::string dashed_name(std::string name);
+
 // The row of `name` (dashed), or nullptr.
 const TrainOption* find_train_option(const std::string& name);
 
