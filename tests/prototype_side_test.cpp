@@ -79,7 +79,16 @@ TEST_P(PrototypeSideParity, MatchesThePlainOperatorsInDouble) {
         };
         EXPECT_TRUE(near(side.factor, factor)) << what << " factor";
         EXPECT_TRUE(near(side.similarities, sims)) << what << " similarities";
-        EXPECT_TRUE(near(e.grad(), re.grad())) << what << " entities' gradient";
+        // The entity under the clamp has a gradient of order 1e8 whose entries are differences
+        // of such terms: single precision holds each entry to its row's scale, not its own.
+        auto near_by_row = [&](const at::Tensor& got, const at::Tensor& want) {
+          const auto scale = want.detach().abs().amax(1, true) + 1;
+          return ((got.detach().cpu().to(torch::kDouble) - want.detach()).abs() <=
+                  tolerance * scale)
+              .all()
+              .item<bool>();
+        };
+        EXPECT_TRUE(near_by_row(e.grad(), re.grad())) << what << " entities' gradient";
         EXPECT_TRUE(near(p.grad(), rp.grad())) << what << " prototypes' gradient";
         if (w.defined()) {
           EXPECT_TRUE(near(w.grad(), rw.grad())) << what << " projection's gradient";
