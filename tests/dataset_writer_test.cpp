@@ -71,6 +71,53 @@ TEST(DatasetWriter, EveryFormatReadsBackAsTheSameInteractions) {
   }
 }
 
+// RecBole's files: NAME.inter (external ids as tokens, a timestamp typed float) and
+// NAME.item, or with a split the benchmark files, which read back as that split.
+TEST(DatasetWriter, RecBoleFilesReadBackWithTheirSplit) {
+  testing::TempDir dir;
+  const Dataset original =
+      generate_synthetic(parse_synthetic("music-small,users=60,items=200"), "s");
+  const auto expected = pairs_in(original, 0, true);
+  const auto whole = write_dataset(original, "recbole", dir.path() / "music");
+  EXPECT_EQ(whole, (std::vector<std::filesystem::path>{dir.path() / "music/music.inter",
+                                                       dir.path() / "music/music.item"}));
+  // Synthetic data has timestamps and no ratings.
+  EXPECT_EQ(testing::read_file(whole[0]).substr(0, 49),
+            "user_id:token\titem_id:token\ttimestamp:float\nuser-");
+  PreprocessReport report;
+  const Dataset back =
+      dataset_from_log(read_interactions("recbole", dir.path() / "music", {}), "recbole", report);
+  EXPECT_EQ(pairs_in(back, 0, true), expected);
+  EXPECT_EQ(back.interactions.timestamps.sum().item<int64_t>(),
+            original.interactions.timestamps.sum().item<int64_t>());
+  EXPECT_FALSE(back.predefined_part.defined());
+  const auto groups = make_item_groups(parse_item_groups("attribute:country=US"), back,
+                                       back.interactions, whole[1]);
+  for (int64_t i = 0; i < back.num_items; ++i)
+    ASSERT_EQ(
+        groups.group_of_item[i].item<int64_t>(),
+        original.item_groups.group_of_item[std::stoll(back.item_ids[i].substr(7))].item<int64_t>());
+
+  const Split split = make_split(original, parse_split("loo:last"));
+  const auto files = write_dataset(original, "recbole", dir.path() / "bench", &split);
+  EXPECT_EQ(files.front(), dir.path() / "bench/bench.train.inter");
+  const Dataset parts =
+      dataset_from_log(read_interactions("recbole", dir.path() / "bench", {}), "recbole", report);
+  const Split again = make_split(parts, parse_split("files"));
+  EXPECT_EQ(again.train.size(), split.train.size());
+  EXPECT_EQ(again.valid.size(), split.valid.size());
+  EXPECT_EQ(again.test.size(), split.test.size());
+  // Every test pair of the written split is a test pair read back.
+  std::set<std::pair<std::string, std::string>> written, read;
+  for (int64_t k = 0; k < split.test.size(); ++k)
+    written.emplace(original.user_ids[split.test.users[k].item<int64_t>()],
+                    original.item_ids[split.test.items[k].item<int64_t>()]);
+  for (int64_t k = 0; k < again.test.size(); ++k)
+    read.emplace(parts.user_ids[again.test.users[k].item<int64_t>()],
+                 parts.item_ids[again.test.items[k].item<int64_t>()]);
+  EXPECT_EQ(read, written);
+}
+
 TEST(DatasetWriter, ExistingFilesAreReplacedOnlyWhenAsked) {
   testing::TempDir dir;
   const Dataset d = generate_synthetic(parse_synthetic("music-small,users=30,items=90"), "s");

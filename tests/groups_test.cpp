@@ -29,7 +29,12 @@ TEST(Groups, AnItemOfSeveralCountriesCarriesEach) {
       dir.write("films.tsv", "movie_id\tcountry\na0\tUS|JP\na1\tJP\na2\tFR|DE\na3\tUS\n");
   const Dataset d = dataset_with_ids(1, 4);
   const auto g = make_item_groups(parse_item_groups("attribute:country=US,FR/JP"), d, {}, file);
-  EXPECT_TRUE(torch::equal(g.group_of_item, torch::tensor({2, 1, 2, 0}, torch::kLong)));
+  // As a group: the side one of its values is listed on when none is on the other side (FR|DE
+  // is over), "other" when both are (US|JP).
+  EXPECT_TRUE(torch::equal(g.group_of_item, torch::tensor({2, 1, 0, 0}, torch::kLong)));
+  // One side listed: an item with a listed value is on it (a RecBole genre sequence holding it).
+  const auto one = make_item_groups(parse_item_groups("attribute:country=US"), d, {}, file);
+  EXPECT_TRUE(torch::equal(one.group_of_item, torch::tensor({0, 1, 1, 0}, torch::kLong)));
   EXPECT_TRUE(torch::equal(
       g.value_of_item,
       torch::tensor({{1., 0., 1.}, {0., 0., 1.}, {0., 1., 0.}, {1., 0., 0.}}, torch::kDouble)));

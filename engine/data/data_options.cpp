@@ -244,7 +244,7 @@ const std::vector<Option<DataSetup>>& data_option_list() {
   static const std::vector<Option<DataSetup>> options = {
       O::parsed(
           "dataset", [](auto& s) -> auto& { return s.load.source; },
-          "KIND:PATH with KIND movielens, ml100k, lastfm-hetrec, lfm, lightgcn or csv; or "
+          "KIND:PATH with KIND movielens, ml100k, lastfm-hetrec, lfm, lightgcn, csv or recbole; or "
           "synthetic:PRESET[,KEY=VALUE...] (music-demo, music-small, lfm-2b-scale)",
           parse_dataset,
           [](const DatasetSource& d) -> std::optional<std::string> { return d.spec(); }),
@@ -252,8 +252,8 @@ const std::vector<Option<DataSetup>>& data_option_list() {
       min_plays,
       O::parsed(
           "columns", [](auto& s) -> auto& { return s.load.read.columns; },
-          "csv: column names, user=NAME,item=NAME[,weight=NAME][,timestamp=NAME]", parse_columns,
-          unset<CsvColumns>),
+          "csv, recbole: column names, user=NAME,item=NAME[,weight=NAME][,timestamp=NAME]",
+          parse_columns, unset<CsvColumns>),
       O::parsed(
           "delimiter", [](auto& s) -> auto& { return s.load.read.delimiter; },
           "csv: field delimiter (default: from the header)", parse_delimiter, unset<char>),

@@ -14,7 +14,7 @@ namespace polyphony {
 
 // Where a dataset comes from (--dataset KIND:ARGUMENT).
 struct DatasetSource {
-  /// synthetic, or a file format that interaction_files knows (movielens, lfm, lightgcn, ...).
+  /// synthetic, or a file format that interaction_files knows (movielens, lfm, recbole, ...).
   std::string kind = "synthetic";
   /// A format's file or folder; for synthetic data the preset and settings as written (its
   /// name only: `synthetic` holds the settings).

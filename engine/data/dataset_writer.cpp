@@ -100,6 +100,34 @@ fs::path write_csv(const Dataset& d, const fs::path& path) {
   return out.commit();
 }
 
+// A token of a RecBole file: quoted (pandas reads the files honouring quotes) when it holds a
+// tab or a line end, or opens with a quote.
+std::string recbole_token(const std::string& text) {
+  if (text.find_first_of("\t\r\n") == std::string::npos && (text.empty() || text[0] != '"'))
+    return text;
+  std::string quoted = "\"";
+  for (char c : text) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return quoted + "\"";
+}
+
+// RecBole's .inter file of `x`: user_id, item_id, and rating and timestamp when `d` has them.
+fs::path write_recbole_inter(const Dataset& d, const Interactions& x, const fs::path& path) {
+  OutputFile out(path);
+  auto& b = out.buffer();
+  const bool weights = x.weights.defined(), times = x.timestamps.defined();
+  fmt::format_to(std::back_inserter(b), "user_id:token\titem_id:token{}{}\n",
+                 weights ? "\trating:float" : "", times ? "\ttimestamp:float" : "");
+  for_each_interaction(x, [&](const Columns& c, int64_t k) {
+    fmt::format_to(std::back_inserter(b), "{}\t{}", recbole_token(d.user_ids[c.users[k]]),
+                   recbole_token(d.item_ids[c.items[k]]));
+    if (weights) fmt::format_to(std::back_inserter(b), "\t{}", c.weights[k]);
+    if (times) fmt::format_to(std::back_inserter(b), "\t{}", c.timestamps[k]);
+    b.push_back('\n');
+    out.flush_if_full();
+  });
+  return out.commit();
+}
+
 fs::path write_adjacency(const Interactions& x, const fs::path& path) {
   // One line per user with items: "user item item ...", users in index order.
   const auto order = std::get<1>(x.users.sort(std::optional<bool>(true), 0));
@@ -121,28 +149,54 @@ fs::path write_adjacency(const Interactions& x, const fs::path& path) {
 }
 
 // `first_id`: the id written for item 0 (1 in MovieLens-style files, 0 in LightGCN's); -1 keeps
-// the external ids.
-fs::path write_item_groups(const Dataset& d, const fs::path& path, int64_t first_id) {
+// the external ids. `recbole`: an atomic .item file (typed header, tokens quoted as needed).
+fs::path write_item_groups(const Dataset& d, const fs::path& path, int64_t first_id,
+                           bool recbole = false) {
   const auto& g = d.item_groups;
   const auto group = g.group_of_item.contiguous();
   OutputFile out(path);
   auto& b = out.buffer();
-  fmt::format_to(std::back_inserter(b), "id\t{}\n", g.attribute);
+  if (recbole)
+    fmt::format_to(std::back_inserter(b), "item_id:token\t{}:token\n", g.attribute);
+  else
+    fmt::format_to(std::back_inserter(b), "id\t{}\n", g.attribute);
   for (int64_t i = 0; i < d.num_items; ++i) {
     const auto& name = g.names[group.data_ptr<int64_t>()[i]];
     const std::string value = name == "unknown" ? "" : name;  // unknown = no value
     if (first_id >= 0)
       fmt::format_to(std::back_inserter(b), "{}\t{}\n", i + first_id, value);
     else
-      fmt::format_to(std::back_inserter(b), "{}\t{}\n", d.item_ids[i], value);
+      fmt::format_to(std::back_inserter(b), "{}\t{}\n",
+                     recbole ? recbole_token(d.item_ids[i]) : d.item_ids[i], value);
   }
   return out.commit();
 }
 
+// A RecBole dataset is named after its folder.
+std::string recbole_name(const fs::path& folder) {
+  const fs::path named = folder.has_filename() ? folder : folder.parent_path();
+  const std::string name = fs::absolute(named).lexically_normal().filename().string();
+  if (name.empty() || name == "." || name == "..")
+    fail("{}: a RecBole dataset is named after its folder; write it into a named folder",
+         folder.string());
+  return name;
+}
+
 // The files `format` writes for `d` (and `split`), in order.
 std::vector<std::string> dataset_file_names(const Dataset& d, const std::string& format,
-                                            const Split* split) {
+                                            const Split* split, const fs::path& folder) {
   std::vector<std::string> names;
+  if (format == "recbole") {
+    const std::string name = recbole_name(folder);
+    if (split && split->valid.size())
+      names = {name + ".train.inter", name + ".valid.inter", name + ".test.inter"};
+    else if (split)
+      names = {name + ".train.inter", name + ".test.inter"};
+    else
+      names = {name + ".inter"};
+    if (d.item_groups.group_of_item.defined()) names.push_back(name + ".item");
+    return names;
+  }
   if (format == "movielens")
     names = {"ratings.dat"};
   else if (format == "ml100k")
@@ -158,7 +212,8 @@ std::vector<std::string> dataset_file_names(const Dataset& d, const std::string&
   else if (format == "lightgcn")
     names = {"train.txt", "test.txt"};
   else
-    fail("`format` '{}': expected movielens, ml100k, lastfm-hetrec, lfm, lightgcn or csv", format);
+    fail("`format` '{}': expected movielens, ml100k, lastfm-hetrec, lfm, lightgcn, csv or recbole",
+         format);
   if (d.item_groups.group_of_item.defined()) names.push_back("items.tsv");
   return names;
 }
@@ -169,7 +224,7 @@ std::vector<fs::path> write_dataset(const Dataset& d, const std::string& format,
                                     const fs::path& folder, const Split* split, bool replace) {
   if (format == "lightgcn" && !split)
     fail("datagen: the lightgcn format needs a split (its files are the split)");
-  const auto names = dataset_file_names(d, format, split);
+  const auto names = dataset_file_names(d, format, split, folder);
   // Every file is checked before any is written, so a refusal leaves the folder as it was.
   std::error_code ec;
   if (!replace)
@@ -191,6 +246,19 @@ std::vector<fs::path> write_dataset(const Dataset& d, const std::string& format,
     written.push_back(write_delimited(d, first, "user_id\titem_id\tcount", "\t", false, 1));
   } else if (format == "csv") {
     written.push_back(write_csv(d, first));
+  } else if (format == "recbole") {
+    if (split) {
+      written.push_back(write_recbole_inter(d, split->train, folder / names[0]));
+      if (split->valid.size())
+        written.push_back(write_recbole_inter(d, split->valid, folder / names[1]));
+      written.push_back(
+          write_recbole_inter(d, split->test, folder / names[split->valid.size() ? 2 : 1]));
+    } else {
+      written.push_back(write_recbole_inter(d, d.interactions, first));
+    }
+    if (d.item_groups.group_of_item.defined())
+      written.push_back(write_item_groups(d, folder / names.back(), -1, /*recbole=*/true));
+    return written;
   } else {  // lightgcn
     written.push_back(write_adjacency(split->train, folder / "train.txt"));
     if (split->valid.size()) written.push_back(write_adjacency(split->valid, folder / "valid.txt"));

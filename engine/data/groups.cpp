@@ -118,6 +118,16 @@ void check_item_groups_present(const ItemGroupOptions& o, const std::vector<int6
            o.spec());
 }
 
+// Calls visit(value) for each value of an attribute written V1|V2|... (one without a bar: itself).
+template <typename Visit>
+void for_each_value(const std::string& values, Visit&& visit) {
+  for (size_t from = 0; from <= values.size();) {
+    const size_t bar = std::min(values.find('|', from), values.size());
+    visit(values.substr(from, bar - from));
+    from = bar + 1;
+  }
+}
+
 // The listed values of `o` (over's, then under's) and the items that carry each: an item's value
 // is one of them, or several written V1|V2 (an item of two countries counts for both).
 void set_listed_values(const ItemGroupOptions& o, const std::vector<std::string>& item_values,
@@ -129,13 +139,10 @@ void set_listed_values(const ItemGroupOptions& o, const std::vector<std::string>
   g.value_of_item = at::zeros({static_cast<int64_t>(item_values.size()), num_values}, at::kDouble);
   auto member = g.value_of_item.accessor<double, 2>();
   for (size_t k = 0; k < item_values.size(); ++k)
-    for (size_t from = 0; from <= item_values[k].size();) {
-      const size_t bar = std::min(item_values[k].find('|', from), item_values[k].size());
-      const auto listed =
-          std::find(g.values.begin(), g.values.end(), item_values[k].substr(from, bar - from));
+    for_each_value(item_values[k], [&](const std::string& value) {
+      const auto listed = std::find(g.values.begin(), g.values.end(), value);
       if (listed != g.values.end()) member[k][listed - g.values.begin()] = 1;
-      from = bar + 1;
-    }
+    });
 }
 
 // The items whose attribute is one of `o.over` against those with one of `o.under` (or any
@@ -163,12 +170,18 @@ ItemGroups attribute_item_groups(const ItemGroupOptions& o, const Dataset& d,
   }
   std::vector<int64_t> group(values.size());
   for (size_t k = 0; k < values.size(); ++k) {
-    const auto& v = values[k];
-    if (v.empty())
+    // Several values (V1|V2, a RecBole sequence): the side one of them is listed on, when none
+    // is listed on the other side; "other" when both are, or neither is.
+    bool any_over = false, any_under = false;
+    for_each_value(values[k], [&](const std::string& v) {
+      any_over |= over_set.count(v) > 0;
+      any_under |= under_set.count(v) > 0;
+    });
+    if (values[k].empty())
       group[k] = unknown;
-    else if (over_set.count(v))
+    else if (any_over && !any_under)
       group[k] = kOver;
-    else if (o.under.empty() || under_set.count(v))
+    else if (o.under.empty() || (any_under && !any_over))
       group[k] = kUnder;
     else
       group[k] = other;

@@ -28,7 +28,8 @@ struct ItemGroupOptions {
   /// attribute: items whose `column` (read from the item attribute file, see
   /// read_attribute_column) is one of `over` form the over-represented group. With `under`
   /// empty every other value is the other group; otherwise `under` is, the remaining values
-  /// form "other". Missing values form "unknown".
+  /// form "other". Missing values form "unknown". An item of several values (V1|V2, a RecBole
+  /// token_seq) is on the side one of them is listed on when none is listed on the other side.
   std::string column;
   std::vector<std::string> over;
   std::vector<std::string> under;

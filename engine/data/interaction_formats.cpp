@@ -8,6 +8,7 @@
 
 #include "common/error.h"
 #include "engine/data/line_reader.h"
+#include "engine/data/recbole_atomic.h"
 
 namespace polyphony {
 namespace {
@@ -231,6 +232,79 @@ void read_csv(const fs::path& path, const ReadOptions& options, InteractionLog& 
   read_delimited(path, layout, Header::already_checked, {}, options, log);
 }
 
+// The header of a RecBole file and the fields its roles read: `columns` names a role's field
+// as RecBole's USER_ID_FIELD and the others do; unnamed, RecBole's defaults user_id, item_id and,
+// when the header has them, rating and timestamp (`none` leaves a role out).
+Layout recbole_layout(const fs::path& path, char delimiter, const CsvColumns& columns) {
+  LineReader reader(path, 1 << 16);
+  std::string_view line;
+  while (reader.next(line) && blank(line)) {
+  }
+  if (reader.line_number() == 0 || blank(line))
+    fail("{}: empty file (expected a RecBole header of typed fields, such as user_id:token)",
+         path.string());
+  const auto fields = parse_atomic_header(line, delimiter, reader);
+  Layout layout;
+  layout.delimiter = std::string(1, delimiter);
+  layout.fields = fields.size();
+  layout.quoted = true;  // RecBole reads the files with pandas, which honours double quotes
+  layout.description = "the header's fields";
+  std::string all;
+  for (const auto& f : fields)
+    all += fmt::format("{}{}:{}", all.empty() ? "" : ", ", f.name, atomic_type_name(f.type));
+  const CsvColumns csv_defaults;
+  auto find = [&](const std::string& name) {
+    const auto it = std::find_if(fields.begin(), fields.end(),
+                                 [&](const AtomicField& f) { return f.name == name; });
+    return it == fields.end() ? -1 : static_cast<int>(it - fields.begin());
+  };
+  auto role = [&](const std::string& given, const std::string& standard, const char* what,
+                  AtomicType type, bool required) {
+    const bool named = !given.empty();
+    if (given == "none" && !required) return -1;
+    const std::string& name = named ? given : standard;
+    const int at = find(name);
+    if (at < 0 && (required || named))
+      fail(
+          "{}:{}: no field '{}' for the {} in the header (fields: {}); map fields with "
+          "`columns` user=NAME,item=NAME[,weight=NAME][,timestamp=NAME]",
+          path.string(), reader.line_number(), name, what, all);
+    if (at >= 0 && fields[at].type != type)
+      fail("{}:{}: the {} field '{}' is {}; Polyphony reads it as {}", path.string(),
+           reader.line_number(), what, name, atomic_type_name(fields[at].type),
+           atomic_type_name(type));
+    return at;
+  };
+  layout.user = role(columns.user == csv_defaults.user ? "" : columns.user, "user_id", "user",
+                     AtomicType::token, true);
+  layout.item = role(columns.item == csv_defaults.item ? "" : columns.item, "item_id", "item",
+                     AtomicType::token, true);
+  layout.weight = role(columns.weight, "rating", "weight", AtomicType::float_value, false);
+  layout.timestamp =
+      role(columns.timestamp, "timestamp", "timestamp", AtomicType::float_value, false);
+  if (layout.weight >= 0) layout.weight_name = fields[layout.weight].name;
+  return layout;
+}
+
+// A RecBole dataset: NAME.inter, or the benchmark files, each part its own file.
+void read_recbole(const RecBoleFiles& files, const ReadOptions& options, InteractionLog& log) {
+  const char delimiter = options.delimiter ? options.delimiter : '\t';
+  std::optional<bool> weighted, timed;
+  for (size_t k = 0; k < files.interactions.size(); ++k) {
+    const auto& path = files.interactions[k];
+    const Layout layout = recbole_layout(path, delimiter, options.columns);
+    // The parts of a split are one dataset: a column in one file and not in another has no value.
+    if (weighted.value_or(layout.weight >= 0) != (layout.weight >= 0) ||
+        timed.value_or(layout.timestamp >= 0) != (layout.timestamp >= 0))
+      fail("{}: its header's weight and timestamp fields differ from {}'s", path.string(),
+           files.interactions[0].filename().string());
+    weighted = layout.weight >= 0;
+    timed = layout.timestamp >= 0;
+    read_delimited(path, layout, Header::already_checked, {}, options, log);
+    if (!files.parts.empty()) log.parts.resize(log.users.size(), files.parts[k]);
+  }
+}
+
 void read_lightgcn(const fs::path& folder, InteractionLog& log) {
   const std::array<std::pair<const char*, uint8_t>, 3> files = {
       {{"train.txt", 0}, {"valid.txt", 1}, {"test.txt", 2}}};
@@ -274,8 +348,8 @@ void read_lightgcn(const fs::path& folder, InteractionLog& log) {
 }  // namespace
 
 const std::vector<std::string>& interaction_formats() {
-  static const std::vector<std::string> kinds = {"movielens", "ml100k",   "lastfm-hetrec",
-                                                 "lfm",       "lightgcn", "csv"};
+  static const std::vector<std::string> kinds = {"movielens", "ml100k", "lastfm-hetrec", "lfm",
+                                                 "lightgcn",  "csv",    "recbole"};
   return kinds;
 }
 
@@ -284,6 +358,7 @@ std::vector<fs::path> interaction_files(const std::string& kind, const fs::path&
   if (kind == "ml100k") return {file_in(path, "u.data", kind)};
   if (kind == "lastfm-hetrec") return {file_in(path, "user_artists.dat", kind)};
   if (kind == "lfm" || kind == "csv") return {file_in(path, "", kind)};
+  if (kind == "recbole") return recbole_files(path).interactions;
   if (kind == "lightgcn") {
     std::error_code ec;
     if (!fs::is_directory(path, ec))
@@ -324,6 +399,8 @@ InteractionLog read_interactions(const std::string& kind, const fs::path& path,
     if (options.min_weight)
       fail("{}: the lightgcn format has no ratings or play counts to threshold", path.string());
     read_lightgcn(path, log);
+  } else if (kind == "recbole") {
+    read_recbole(recbole_files(path), options, log);
   } else {
     read_csv(files[0], options, log);
   }

@@ -15,6 +15,9 @@
 //                  "user item item ...", space-separated; the files define the split
 //   csv            any delimiter, a header, columns mapped by name (user, item, optional weight
 //                  and timestamp); RFC 4180 quoting
+//   recbole        RecBole atomic files (recbole_atomic.h): NAME.inter, or the benchmark split
+//                  NAME.train/.valid/.test.inter; fields user_id, item_id, rating, timestamp
+//                  unless `columns` names others
 
 #include <cstdint>
 #include <filesystem>
@@ -38,6 +41,8 @@ struct ReadOptions {
   /// Keep only interactions whose rating / play count / weight is at least this.
   std::optional<double> min_weight;
   /// csv: column mapping, and the delimiter (0: detected from the header: tab, ',', ';' or '|').
+  /// recbole: the roles' fields (at csv's defaults: RecBole's names; `none` drops weight or
+  /// timestamp), and the delimiter (0: tab).
   CsvColumns columns;
   char delimiter = 0;
 };

@@ -3,6 +3,7 @@
 #include <ATen/ATen.h>
 
 #include "common/error.h"
+#include "engine/data/recbole_atomic.h"
 
 namespace polyphony {
 
@@ -20,10 +21,16 @@ PreparedData prepare_data(const DataSetup& setup) {
         p.dataset.source, items);
   p.split = make_split(p.dataset, setup.split);
 
+  p.item_attributes = setup.item_attributes;
+  p.user_attributes = setup.user_attributes;
+  if (setup.load.source.kind == "recbole") {
+    const auto files = recbole_files(setup.load.source.argument);
+    if (p.item_attributes.empty()) p.item_attributes = files.items;
+    if (p.user_attributes.empty()) p.user_attributes = files.users;
+  }
   p.dataset.item_groups =
-      make_item_groups(setup.item_groups, p.dataset, p.split.train, setup.item_attributes);
-  p.user_groups =
-      make_user_groups(setup.user_groups, p.dataset, p.split.train, setup.user_attributes);
+      make_item_groups(setup.item_groups, p.dataset, p.split.train, p.item_attributes);
+  p.user_groups = make_user_groups(setup.user_groups, p.dataset, p.split.train, p.user_attributes);
 
   p.train = UserItemIndex(p.split.train, users, items);
   p.valid = UserItemIndex(p.split.valid, users, items);

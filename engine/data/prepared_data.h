@@ -29,6 +29,8 @@ struct PreparedData {
   std::string cache;
   Split split;
   UserGroups user_groups;
+  // The attribute files read: the given ones, else a RecBole dataset's NAME.item / NAME.user.
+  std::filesystem::path item_attributes, user_attributes;
   UserItemIndex train;  // masked in validation
   UserItemIndex valid;
   UserItemIndex test;

@@ -130,7 +130,8 @@ std::vector<uint8_t> split_temporal(const Dataset& d, const SplitOptions& o) {
 
 std::vector<uint8_t> split_predefined(const Dataset& d, const SplitOptions& o) {
   if (!d.predefined_part.defined())
-    fail("`split` {}: {} defines no split (only the lightgcn format does)", o.spec(), d.source);
+    fail("`split` {}: {} defines no split (the lightgcn format and recbole's benchmark files do)",
+         o.spec(), d.source);
   const auto c = d.predefined_part.contiguous();
   std::vector<uint8_t> part(c.data_ptr<uint8_t>(), c.data_ptr<uint8_t>() + c.numel());
   if (o.valid == 0) return part;
@@ -140,8 +141,7 @@ std::vector<uint8_t> split_predefined(const Dataset& d, const SplitOptions& o) {
   if (!(o.valid > 0 && o.valid < 1))
     fail("`split` {}: the validation share must lie in (0, 1) (got {})", o.spec(), o.valid);
   if (std::find(part.begin(), part.end(), kValid) != part.end())
-    fail("`split` {}: {} has a validation file of its own (valid.txt); use `split` files", o.spec(),
-         d.source);
+    fail("`split` {}: {} has a validation file of its own; use `split` files", o.spec(), d.source);
   std::vector<int64_t> train_positions;
   for (int64_t k = 0; k < static_cast<int64_t>(part.size()); ++k)
     if (part[k] == kTrain) train_positions.push_back(k);

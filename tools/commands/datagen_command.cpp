@@ -19,11 +19,12 @@ int datagen(int argc, char** argv) {
   cxxopts::Options spec(
       "polyphony datagen",
       "Write a synthetic preset (or convert any dataset) to files in a supported format.");
-  spec.add_options()("format", "movielens, ml100k, lastfm-hetrec, lfm, lightgcn or csv",
+  spec.add_options()("format", "movielens, ml100k, lastfm-hetrec, lfm, lightgcn, csv or recbole",
                      cxxopts::value<std::string>())("out", "folder to write into",
                                                     cxxopts::value<std::string>())(
       "force", "replace files that exist already")("h,help", "show this help");
-  // As polyphony train takes them; --split and --seed: the split lightgcn files hold.
+  // As polyphony train takes them; --split and --seed: the split lightgcn files hold (and
+  // recbole's benchmark files, when --split is given).
   const std::vector<std::string> train_options = {"dataset", "split", "seed"};
   add_named_rows(spec, train_options);
   auto args = spec.parse(argc, argv);
@@ -33,7 +34,7 @@ int datagen(int argc, char** argv) {
   }
   if (!args.unmatched().empty()) fail("unexpected argument '{}'", args.unmatched().front());
   if (!args.count("format"))
-    fail("--format is required (movielens, ml100k, lastfm-hetrec, lfm, lightgcn or csv)");
+    fail("--format is required (movielens, ml100k, lastfm-hetrec, lfm, lightgcn, csv or recbole)");
   if (!args.count("out")) fail("--out is required (the folder to write into)");
   const std::string format = args["format"].as<std::string>();
 
@@ -43,12 +44,14 @@ int datagen(int argc, char** argv) {
   const LoadedDataset loaded = load_dataset(setup.data.load);
   const Dataset& d = loaded.dataset;
   Split split;
-  if (format == "lightgcn") {
+  const bool split_files = format == "lightgcn" || (format == "recbole" && args.count("split"));
+  if (split_files) {
     setup.data.split.seed = setup.seed;
     split = make_split(d, setup.data.split);
   }
-  const auto files = write_dataset(d, format, args["out"].as<std::string>(), &split,
-                                   /*replace=*/args.count("force") > 0);
+  const auto files =
+      write_dataset(d, format, args["out"].as<std::string>(), split_files ? &split : nullptr,
+                    /*replace=*/args.count("force") > 0);
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   fmt::print("{}: {} users, {} items, {} interactions written as {} in {:.1f} s\n", d.source,

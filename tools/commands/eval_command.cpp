@@ -31,7 +31,7 @@ ItemGroups item_groups(const cxxopts::ParseResult& args, const OpenedRun& run) {
   const std::filesystem::path attributes =
       args.count("item-attributes")
           ? std::filesystem::path(args["item-attributes"].as<std::string>())
-          : run.setup.data.item_attributes;
+          : run.data.item_attributes;
   return make_item_groups(groups, run.data.dataset, run.data.split.train, attributes);
 }
 

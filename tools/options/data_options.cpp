@@ -29,6 +29,10 @@ void print_data_summary(const PreparedData& data, const DataSetup& setup) {
   fmt::print("\n");
   // Where the validation part of predefined files came from, if any: it decides whether an
   // epoch can be chosen at all.
+  if (setup.split.kind != SplitOptions::Kind::predefined && d.predefined_part.defined())
+    fmt::print(
+        "note: {}'s files define a split, which `split` {} does not use (`split` files does)\n",
+        d.source, setup.split.spec());
   if (setup.split.kind == SplitOptions::Kind::predefined) {
     if (setup.split.valid > 0)
       fmt::print("validation: {} of each user's training interactions, carved out with seed {}\n",
@@ -87,13 +91,13 @@ nlohmann::json data_config(const PreparedData& data, const DataSetup& setup) {
            {{"spec", setup.item_groups.spec()},
             {"attribute", d.item_groups.attribute},
             {"names", d.item_groups.names},
-            {"attributes_file", setup.item_attributes.string()}}},
+            {"attributes_file", data.item_attributes.string()}}},
           {"user_groups",
            {{"spec", setup.user_groups.spec()},
             {"attribute", data.user_groups.attribute},
             {"method", data.user_groups.method},
             {"names", data.user_groups.names},
-            {"attributes_file", setup.user_attributes.string()}}}};
+            {"attributes_file", data.user_attributes.string()}}}};
 }
 
 }  // namespace polyphony::cli
