@@ -9,10 +9,10 @@ RUN apt-get update && apt-get install -y --no-install-recommends \
       build-essential cmake ninja-build ccache python3 python3-venv python3-pip \
       libfmt-dev libcxxopts-dev libgtest-dev libgmock-dev libbenchmark-dev \
       nlohmann-json3-dev libtomlplusplus-dev libxxhash-dev libgloo-dev gnuplot-nox libboost-math-dev \
-      libprotobuf-dev protobuf-compiler libcurl4-openssl-dev \
+      libprotobuf-dev protobuf-compiler libcurl4-openssl-dev libfaiss-dev \
     && rm -rf /var/lib/apt/lists/*
 
-RUN python3 -m venv /opt/torch && /opt/torch/bin/pip install --no-cache-dir torch==2.11.0 numpy tensorboard mlflow
+RUN python3 -m venv /opt/torch && /opt/torch/bin/pip install --no-cache-dir torch==2.11.0 numpy tensorboard mlflow faiss-cpu
 
 COPY . /src
 WORKDIR /src

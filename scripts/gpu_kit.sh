@@ -30,6 +30,8 @@ done
 
 rm -rf "$kit" && mkdir -p "$kit/bin" "$kit/lib"
 for b in "${binaries[@]}"; do cp "$build/$b" "$kit/bin/"; done
+# Symbol tables are a fifth of the binaries and nothing on the device reads them.
+strip --strip-unneeded "$kit/bin/"*
 # Libraries resolved from the system's library folder, except glibc's and the C++ runtime, which
 # every Linux machine has (newer there; an older copy ahead of them would break them): Google
 # Benchmark, and whatever else a Debian -dev package added.
@@ -37,6 +39,16 @@ base='^(libc|libm|libdl|librt|libpthread|libutil|libresolv|libanl|libnsl|libcryp
 for b in "${binaries[@]}"; do
   ldd "$build/$b" | awk '$3 ~ "^/(usr/)?lib/x86_64-linux-gnu/" {print $1, $3}'
 done | sort -u | while read -r name path; do
+  # BLAS and LAPACK (FAISS's, in export --faiss) from Debian's reference builds, which the
+  # alternatives may point away from: OpenBLAS is 36 MB, over the kit's limit, and the device
+  # exports small catalogues only.
+  case $name in
+    libblas.so.3 | liblapack.so.3)
+      reference=/usr/lib/x86_64-linux-gnu/${name%%.so*}/$name
+      [ -e "$reference" ] && path=$reference
+      ;;
+    libopenblas*) continue ;;
+  esac
   [[ $name =~ $base ]] || cp -L "$path" "$kit/lib/$name"
 done
 # The commit the binaries were built from, "+changes" when tracked files differed from it: the
@@ -44,6 +56,8 @@ done
 commit=$(git -C "$root" rev-parse --short HEAD)
 git -C "$root" diff --quiet HEAD -- || commit+="+changes"
 echo "$commit" > "$kit/COMMIT"
+# The libraries travel packed (a third of their size; gpu_run.sh unpacks them on the device).
+tar -C "$kit" -cf - lib | xz -T0 -6 >"$kit/lib.tar.xz" && rm -rf "$kit/lib"
 size=$(du -sm "$kit" | cut -f1)
-echo "gpu_kit: $kit ($size MB, commit $commit): $(ls "$kit/bin" | tr '\n' ' ')+ $(ls "$kit/lib" | tr '\n' ' ')"
+echo "gpu_kit: $kit ($size MB, commit $commit): $(ls "$kit/bin" | tr '\n' ' ')+ $(tar -tJf "$kit/lib.tar.xz" | sed -n 's|^lib/||p' | tr '\n' ' ')"
 [ "$size" -lt 48 ] || { echo "gpu_kit: the kit is over 48 MB; the device tool carries 64 MB in all" >&2; exit 1; }

@@ -39,7 +39,13 @@ torch_dir=$("$python" -c 'import os, torch; print(os.path.dirname(torch.__file__
   { note "gpu_run: $python cannot import torch"; exit 1; }
 libraries=$torch_dir/lib
 for d in "$(dirname "$torch_dir")"/nvidia/*/lib; do [ -d "$d" ] && libraries=$libraries:$d; done
-export LD_LIBRARY_PATH=$kit/lib:$libraries${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+# The kit's libraries travel packed (scripts/gpu_kit.sh).
+kit_lib=$kit/lib
+if [ -f "$kit/lib.tar.xz" ]; then
+  tar -C "$work" -xJf "$kit/lib.tar.xz" || { note "gpu_run: cannot unpack $kit/lib.tar.xz"; exit 1; }
+  kit_lib=$work/lib
+fi
+export LD_LIBRARY_PATH=$kit_lib:$libraries${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 bin=$kit/bin
 polyphony=$bin/polyphony
 # MovieLens-1M's shape: 6,040 users, 3,706 items, 1,000,209 ratings. Synthetic data has no

@@ -11,6 +11,7 @@ packages=(build-essential cmake ninja-build ccache python3 python3-venv python3-
   libfmt-dev libcxxopts-dev libgtest-dev libgmock-dev libbenchmark-dev
   nlohmann-json3-dev libtomlplusplus-dev libxxhash-dev libgloo-dev gnuplot-nox libboost-math-dev
   libprotobuf-dev protobuf-compiler libcurl4-openssl-dev  # TensorBoard files, MLflow
+  libfaiss-dev  # export --faiss
   clang libclang-rt-dev)  # clang and its libFuzzer: the fuzz targets (scripts/fuzz.sh)
 
 missing=()
@@ -43,5 +44,10 @@ fi
 if ! "$venv/bin/python" -c 'import tensorboard, mlflow' 2>/dev/null; then
   echo "setup: installing tensorboard and mlflow into $venv (for the tests)"
   "$venv/bin/python" -m pip install -q tensorboard mlflow
+fi
+# The exported FAISS indexes are checked by reading them with FAISS's Python package.
+if ! "$venv/bin/python" -c 'import faiss' 2>/dev/null; then
+  echo "setup: installing faiss-cpu into $venv (for the tests)"
+  "$venv/bin/python" -m pip install -q faiss-cpu
 fi
 echo "setup: ok (torch $torch_version in $venv)"

@@ -41,6 +41,13 @@ def recommend(self, users: Tensor, k: int) -> Tuple[Tensor, Tensor]:
         top_scores = torch.cat([top_scores, torch.full([pad, k - kept], float("-inf"), dtype=top_scores.dtype, device=top_scores.device)], 1)
     return top_items, top_scores
 
+def user_vectors(self, users: Tensor) -> Tensor:
+    return self.user_factors.index_select(0, users)
+
+def known_items_of(self, user: int) -> Tensor:
+    start = int(self.known_indptr[user])
+    return self.known_items.narrow(0, start, int(self.known_indptr[user + 1]) - start)
+
 def user_index(self, users: List[str]) -> Tensor:
     dense: List[int] = []
     for user in users:
@@ -65,9 +72,9 @@ def recommend_ids(self, users: List[str], k: int) -> List[List[str]]:
 
 }  // namespace
 
-void export_torchscript(Recommender& model, const std::vector<std::string>& user_ids,
-                        const std::vector<std::string>& item_ids, const UserItemIndex& known,
-                        const std::filesystem::path& out) {
+MaxProductFactors export_torchscript(Recommender& model, const std::vector<std::string>& user_ids,
+                                     const std::vector<std::string>& item_ids,
+                                     const UserItemIndex& known, const std::filesystem::path& out) {
   torch::NoGradGuard no_grad;
   const auto device =
       model.parameters().empty() ? at::Device(at::kCPU) : model.parameters().front().device();
@@ -81,9 +88,11 @@ void export_torchscript(Recommender& model, const std::vector<std::string>& user
   if (item_factors.size(0) != static_cast<int64_t>(item_ids.size()))
     fail("export: the model has {} items, the id map {}", item_factors.size(0), item_ids.size());
 
+  const MaxProductFactors written{factors->users.detach().to(at::kFloat).cpu().contiguous(),
+                                  item_factors.detach().to(at::kFloat).cpu().contiguous()};
   torch::jit::Module module("__torch__.polyphony.ExportedRecommender");
-  module.register_buffer("user_factors", factors->users.detach().to(at::kFloat).cpu().contiguous());
-  module.register_buffer("item_factors", item_factors.detach().to(at::kFloat).cpu().contiguous());
+  module.register_buffer("user_factors", written.users);
+  module.register_buffer("item_factors", written.items);
   module.register_buffer("known_indptr", known.indptr().cpu().contiguous());
   module.register_buffer("known_items", known.items().cpu().contiguous());
   c10::List<std::string> users_list, items_list;
@@ -106,6 +115,7 @@ void export_torchscript(Recommender& model, const std::vector<std::string>& user
   std::ostringstream bytes;
   module.save(bytes);
   write_file_atomically(out, bytes.str());
+  return written;
 }
 
 }  // namespace polyphony

@@ -33,6 +33,9 @@ std::optional<cxxopts::ParseResult> parse_run_command(cxxopts::Options& spec,
     fmt::print("{}\n", spec.help());
     return std::nullopt;
   }
+  if (!args.unmatched().empty())
+    fail("unexpected argument '{}' (polyphony {} takes one run directory or checkpoint)",
+         args.unmatched().front(), command);
   if (!args.count("run"))
     fail("expected a run directory or checkpoint (see polyphony {} --help)", command);
   return args;
