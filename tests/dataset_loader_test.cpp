@@ -65,6 +65,31 @@ TEST(DatasetLoader, CacheRoundTripsAndIsKeyedByContentAndOptions) {
   EXPECT_EQ(load_dataset(options).cache.rfind("wrote ", 0), 0u);
 }
 
+// RecBole's benchmark files: the cache holds their split, and each file's content is in the key.
+TEST(DatasetLoader, RecBoleFilesAreCachedWithTheirSplitAndKeyedByEachFile) {
+  TempDir dir;
+  const std::string header = "user_id:token\titem_id:token\trating:float\ttimestamp:float\n";
+  std::string train = header, test = header;
+  for (int k = 0; k < 300; ++k)
+    train += fmt::format("u{}\ti{}\t{}\t{}\n", k % 30, (k * 17) % 97, 1 + k % 5, 1000 + k);
+  for (int u = 0; u < 30; ++u) test += fmt::format("u{}\tt{}\t4\t{}\n", u, u % 7, 5000 + u);
+  dir.write("rb/rb.train.inter", train);
+  dir.write("rb/rb.test.inter", test);
+  DataOptions options;
+  options.source = parse_dataset("recbole:" + (dir.path() / "rb").string());
+  options.cache_dir = dir.path() / "cache";
+  const auto first = load_dataset(options);
+  EXPECT_EQ(first.cache.rfind("wrote ", 0), 0u) << first.cache;
+  const auto second = load_dataset(options);
+  EXPECT_EQ(second.cache.rfind("hit ", 0), 0u) << second.cache;
+  expect_same(first.dataset, second.dataset);
+  EXPECT_TRUE(torch::equal(first.dataset.predefined_part, second.dataset.predefined_part));
+  EXPECT_EQ(second.dataset.predefined_part.eq(2).sum().item<int64_t>(), 30);
+  // Another test file (the train file unchanged): another key.
+  dir.write("rb/rb.test.inter", test + "u0\tt6\t5\t6000\n");
+  EXPECT_EQ(load_dataset(options).cache.rfind("wrote ", 0), 0u);
+}
+
 TEST(DatasetLoader, TruncatedOrCorruptCacheIsRebuiltNeverTrusted) {
   TempDir dir;
   dir.write("ml/ratings.dat", movielens_file(500));

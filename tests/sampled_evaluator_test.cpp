@@ -88,17 +88,29 @@ TEST(SampledEvaluator, NegativesAreDistinctAndUniformOverTheUnknownItems) {
 
 TEST(SampledEvaluator, UsersAreAveragedAfterTheirOwnInteractions) {
   // User 0 has two test items (one ranked first, one last), user 1 one ranked first: HR@1 is
-  // mean(mean(1, 0), 1) = 0.75, not the interaction mean 2/3.
-  UserItemIndex known(testing::pairs({{0, 0}, {1, 0}}), 2, 25);
-  UserItemIndex target(testing::pairs({{0, 1}, {0, 2}, {1, 1}}), 2, 25);
-  auto scores = torch::ones({2, 25});
+  // mean(mean(1, 0), 1) = 0.75, not the interaction mean 2/3. User 2 has none.
+  UserItemIndex known(testing::pairs({{0, 0}, {1, 0}, {2, 0}}), 3, 25);
+  UserItemIndex target(testing::pairs({{0, 1}, {0, 2}, {1, 1}}), 3, 25);
+  auto scores = torch::ones({3, 25});
   scores[0][1] = 9;
   scores[0][2] = -9;
   scores[1][1] = 9;
   FixedScores model(scores);
-  const auto r = SampledEvaluator({}, {1}, 20, torch::kCPU).evaluate(model, known, target, "test");
+  const SampledEvaluator evaluator({}, {1, 25}, 20, torch::kCPU);
+  const auto r = evaluator.evaluate(model, known, target, "test");
   EXPECT_EQ(r.users_evaluated, 2);
   EXPECT_DOUBLE_EQ(r.metric("HR@1"), 0.75);
+  EXPECT_TRUE(r.per_user_metrics.empty());
+  // Each evaluated user's own means, for the report's paired tests: user 0's test items rank 0
+  // and 20 (below all 20 negatives).
+  const auto p = evaluator.evaluate(model, known, target, "test", /*per_user=*/true);
+  EXPECT_EQ(p.per_user_users, (std::vector<int64_t>{0, 1}));
+  EXPECT_EQ(p.per_user_metrics.size(), 6u);  // HR, NDCG, MRR at 1 and 25
+  EXPECT_EQ(p.per_user_metrics.at("HR@1"), (std::vector<double>{0.5, 1.0}));
+  EXPECT_EQ(p.per_user_metrics.at("HR@25"), (std::vector<double>{1.0, 1.0}));
+  EXPECT_DOUBLE_EQ(p.per_user_metrics.at("NDCG@25")[0], (1 + 1 / std::log2(22.0)) / 2);
+  EXPECT_DOUBLE_EQ(p.per_user_metrics.at("MRR@25")[0], (1 + 1 / 21.0) / 2);
+  EXPECT_DOUBLE_EQ(p.metric("NDCG@25"), (p.per_user_metrics.at("NDCG@25")[0] + 1) / 2);
 }
 
 // The official protocol's test negatives come from outside the training items and the test

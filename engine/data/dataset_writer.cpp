@@ -75,57 +75,55 @@ fs::path write_delimited(const Dataset& d, const fs::path& path, const char* hea
   return out.commit();
 }
 
+// `text` in double quotes, a quote inside doubled (RFC 4180, and pandas, which RecBole reads with).
+std::string double_quoted(const std::string& text) {
+  std::string quoted = "\"";
+  for (char c : text) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return quoted + "\"";
+}
+
 std::string csv_field(const std::string& text) {
-  if (text.find_first_of(",\"") == std::string::npos) return text;
-  std::string quoted = "\"";
-  for (char c : text) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return quoted + "\"";
+  return text.find_first_of(",\"") == std::string::npos ? text : double_quoted(text);
 }
 
-fs::path write_csv(const Dataset& d, const fs::path& path) {
-  OutputFile out(path);
-  auto& b = out.buffer();
-  const bool weights = d.interactions.weights.defined(),
-             times = d.interactions.timestamps.defined();
-  fmt::format_to(std::back_inserter(b), "user,item{}{}\n", weights ? ",weight" : "",
-                 times ? ",timestamp" : "");
-  for_each_interaction(d.interactions, [&](const Columns& c, int64_t k) {
-    fmt::format_to(std::back_inserter(b), "{},{}", csv_field(d.user_ids[c.users[k]]),
-                   csv_field(d.item_ids[c.items[k]]));
-    if (weights) fmt::format_to(std::back_inserter(b), ",{}", c.weights[k]);
-    if (times) fmt::format_to(std::back_inserter(b), ",{}", c.timestamps[k]);
-    b.push_back('\n');
-    out.flush_if_full();
-  });
-  return out.commit();
-}
-
-// A token of a RecBole file: quoted (pandas reads the files honouring quotes) when it holds a
-// tab or a line end, or opens with a quote.
+// A token of a RecBole file: quoted when it holds a tab or a line end, or opens with a quote.
 std::string recbole_token(const std::string& text) {
-  if (text.find_first_of("\t\r\n") == std::string::npos && (text.empty() || text[0] != '"'))
-    return text;
-  std::string quoted = "\"";
-  for (char c : text) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return quoted + "\"";
+  const bool plain =
+      text.find_first_of("\t\r\n") == std::string::npos && (text.empty() || text[0] != '"');
+  return plain ? text : double_quoted(text);
 }
 
-// RecBole's .inter file of `x`: user_id, item_id, and rating and timestamp when `d` has them.
-fs::path write_recbole_inter(const Dataset& d, const Interactions& x, const fs::path& path) {
+// `x` as a table of external ids: `header` (its weight and timestamp columns when `x` has them),
+// then a row per interaction, each id through `field`.
+template <typename Field>
+fs::path write_id_table(const Dataset& d, const Interactions& x, const fs::path& path,
+                        const std::string& header, const std::string& weight_column,
+                        const std::string& time_column, char delimiter, Field&& field) {
   OutputFile out(path);
   auto& b = out.buffer();
   const bool weights = x.weights.defined(), times = x.timestamps.defined();
-  fmt::format_to(std::back_inserter(b), "user_id:token\titem_id:token{}{}\n",
-                 weights ? "\trating:float" : "", times ? "\ttimestamp:float" : "");
+  fmt::format_to(std::back_inserter(b), "{}{}{}\n", header,
+                 weights ? delimiter + weight_column : "", times ? delimiter + time_column : "");
   for_each_interaction(x, [&](const Columns& c, int64_t k) {
-    fmt::format_to(std::back_inserter(b), "{}\t{}", recbole_token(d.user_ids[c.users[k]]),
-                   recbole_token(d.item_ids[c.items[k]]));
-    if (weights) fmt::format_to(std::back_inserter(b), "\t{}", c.weights[k]);
-    if (times) fmt::format_to(std::back_inserter(b), "\t{}", c.timestamps[k]);
+    fmt::format_to(std::back_inserter(b), "{}{}{}", field(d.user_ids[c.users[k]]), delimiter,
+                   field(d.item_ids[c.items[k]]));
+    if (weights) fmt::format_to(std::back_inserter(b), "{}{}", delimiter, c.weights[k]);
+    if (times) fmt::format_to(std::back_inserter(b), "{}{}", delimiter, c.timestamps[k]);
     b.push_back('\n');
     out.flush_if_full();
   });
   return out.commit();
+}
+
+fs::path write_csv(const Dataset& d, const fs::path& path) {
+  return write_id_table(d, d.interactions, path, "user,item", "weight", "timestamp", ',',
+                        csv_field);
+}
+
+// RecBole's .inter file of `x`: user_id, item_id, and rating and timestamp when `x` has them.
+fs::path write_recbole_inter(const Dataset& d, const Interactions& x, const fs::path& path) {
+  return write_id_table(d, x, path, "user_id:token\titem_id:token", "rating:float",
+                        "timestamp:float", '\t', recbole_token);
 }
 
 fs::path write_adjacency(const Interactions& x, const fs::path& path) {

@@ -26,9 +26,7 @@ ProtocolEvaluator::ProtocolEvaluator(std::optional<int64_t> sampled_negatives,
 EvaluationResult ProtocolEvaluator::evaluate(Recommender& model, const UserItemIndex& exclude,
                                              const UserItemIndex& target, const std::string& split,
                                              bool per_user) const {
-  if (sampled_ && per_user)
-    fail("per-user metrics are computed by full-ranking evaluation only (--eval-protocol full)");
-  return sampled_ ? sampled_->evaluate(model, train_, target, split)
+  return sampled_ ? sampled_->evaluate(model, train_, target, split, per_user)
                   : full_->evaluate(model, exclude, target, split, per_user);
 }
 

@@ -21,8 +21,8 @@ class ProtocolEvaluator {
 
   // Full ranking masks `exclude`; the sampled protocol draws its negatives from outside the
   // training items and `target` (the official ProtoMF protocol: a test row's negatives may include
-  // the user's validation item). `per_user` (Evaluator::evaluate) is for full ranking only;
-  // asking the sampled protocol for it is an Error.
+  // the user's validation item). `per_user`: each evaluated user's metrics too (full ranking:
+  // NDCG@K and Recall@K; sampled: HR@K, NDCG@K and MRR@K).
   EvaluationResult evaluate(Recommender& model, const UserItemIndex& exclude,
                             const UserItemIndex& target, const std::string& split,
                             bool per_user = false) const;

@@ -108,8 +108,8 @@ SampledEvaluator::SampledEvaluator(ItemGroups groups, std::vector<int64_t> ks, i
 }
 
 EvaluationResult SampledEvaluator::evaluate(Recommender& model, const UserItemIndex& known,
-                                            const UserItemIndex& target,
-                                            const std::string& split) const {
+                                            const UserItemIndex& target, const std::string& split,
+                                            bool per_user_metrics) const {
   at::NoGradGuard no_grad;
   const int64_t num_users = target.num_users(), num_items = target.num_items();
   const auto long_opts = at::TensorOptions().dtype(at::kLong).device(device_);
@@ -164,9 +164,8 @@ EvaluationResult SampledEvaluator::evaluate(Recommender& model, const UserItemIn
       at::zeros({num_users}, double_opts).index_add_(0, t_users, at::ones({n}, double_opts));
   auto evaluated = count > 0;
   const int64_t n_users = evaluated.sum().item<int64_t>();
-  auto mean =
-      (per_user.index({evaluated}) / count.index({evaluated}).view({-1, 1, 1})).sum(0).cpu() /
-      static_cast<double>(std::max<int64_t>(n_users, 1));
+  const auto user_means = per_user.index({evaluated}) / count.index({evaluated}).view({-1, 1, 1});
+  auto mean = user_means.sum(0).cpu() / static_cast<double>(std::max<int64_t>(n_users, 1));
 
   EvaluationResult result;
   result.split = split;
@@ -185,6 +184,17 @@ EvaluationResult SampledEvaluator::evaluate(Recommender& model, const UserItemIn
         at::zeros({num_groups}, double_opts).index_add_(0, group, at::ones_like(r)), num_items);
   }
   if (candidate_rank) set_candidate_rank_metrics(result, groups_, value_rank_sum, value_count);
+  if (per_user_metrics) {
+    const auto users = at::nonzero(evaluated).view(-1).cpu();
+    result.per_user_users.assign(users.data_ptr<int64_t>(), users.data_ptr<int64_t>() + n_users);
+    const auto values = user_means.cpu().contiguous();
+    for (int64_t q = 0; q < num_k; ++q)
+      for (int m = 0; m < 3; ++m) {
+        const auto column = values.select(1, q).select(1, m).contiguous();
+        result.per_user_metrics[fmt::format("{}@{}", names[m], ks_[q])].assign(
+            column.data_ptr<double>(), column.data_ptr<double>() + n_users);
+      }
+  }
   return result;
 }
 

@@ -31,9 +31,11 @@ class SampledEvaluator {
   // terms are averaged over the user's target interactions, then over users. Item groups: mean
   // rank (0-based, in the sampled list) of each group's target items (AvgRank[g]); with listed
   // values (ItemGroups::values: countries), the candidate rank of the cultural-fairness papers
-  // besides (docs/metrics.md, "CandidateRank"). Draws use torch's global generator.
+  // besides (docs/metrics.md, "CandidateRank"). Draws use torch's global generator. With
+  // `per_user`, every evaluated user's HR@K, NDCG@K and MRR@K too (for paired tests).
   EvaluationResult evaluate(Recommender& model, const UserItemIndex& known,
-                            const UserItemIndex& target, const std::string& split) const;
+                            const UserItemIndex& target, const std::string& split,
+                            bool per_user = false) const;
 
  private:
   ItemGroups groups_;

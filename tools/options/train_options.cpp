@@ -279,9 +279,6 @@ TrainSetup read_train_setup(const cxxopts::ParseResult& args) {
   s.data.split.seed = s.seed;
   check_trainer_options(s.trainer);
   check_model_options(s.model, s.model_options);  // before any data is read
-  if (s.user_metrics && sampled_negatives(s.eval_protocol))
-    fail("--user-metrics needs full-ranking evaluation (--eval-protocol full, not {})",
-         s.eval_protocol);
   s.mlflow.tracking_uri = mlflow_tracking_uri(s.mlflow.tracking_uri, "--mlflow");
   if (s.tensorboard_steps > 0 && !s.tensorboard)
     fail("--tensorboard-steps {} needs --tensorboard", s.tensorboard_steps);

@@ -105,9 +105,8 @@ std::vector<std::string> point_arguments(ConfigurationExpander& expander, const 
   with_seed.push_back(fmt::format("train.seed={}", seed));
   try {
     auto arguments = expanded(expander, base, with_seed);
-    // Per-user metrics for the report's paired tests, where the protocol allows them.
-    if (!sampled_negatives(expander.read_setup(arguments).eval_protocol))
-      arguments.push_back("--user-metrics");
+    expander.read_setup(arguments);         // checked as `polyphony train` reads them
+    arguments.push_back("--user-metrics");  // per-user metrics for the report's paired tests
     return arguments;
   } catch (const Error& e) {
     fail("{}: point {}: {}", plan.file.string(), id, e.what());
