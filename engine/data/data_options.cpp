@@ -256,7 +256,9 @@ const std::vector<Option<DataSetup>>& data_option_list() {
           parse_columns, unset<CsvColumns>),
       O::parsed(
           "delimiter", [](auto& s) -> auto& { return s.load.read.delimiter; },
-          "csv: field delimiter (default: from the header)", parse_delimiter, unset<char>),
+          "csv: field delimiter (default: from the header); recbole: field_separator (default: "
+          "tab)",
+          parse_delimiter, unset<char>),
       O::field(
           "min_user_interactions",
           [](auto& s) -> auto& { return s.load.filters.min_user_interactions; },

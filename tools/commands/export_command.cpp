@@ -33,7 +33,7 @@ void add_faiss_options(cxxopts::Options& spec) {
       cxxopts::value<std::string>())(
       "faiss-lists", "ivf: inverted lists (0: 4*sqrt(items), at most items/39)",
       cxxopts::value<int64_t>()->default_value(std::to_string(defaults.lists)))(
-      "faiss-probes", "ivf: lists searched per query (0: lists/64, at least 8)",
+      "faiss-probes", "ivf: lists searched per query (0: lists/32, at least 8)",
       cxxopts::value<int64_t>()->default_value(std::to_string(defaults.probes)))(
       "faiss-hnsw-links", "hnsw: links per node",
       cxxopts::value<int64_t>()->default_value(std::to_string(defaults.hnsw_links)))(
@@ -99,6 +99,11 @@ int export_model(int argc, char** argv) {
   fmt::print("wrote {}: model {} ({} users, {} items), parameters from {}\n", out,
              run.model->kind(), d.num_users, d.num_items, run.parameters_from);
   fmt::print("load it with torch.jit.load(\"{}\") in Python or torch::jit::load in C++\n", out);
+  if (!faiss && std::filesystem::exists(out + ".faiss.json", ec))
+    fmt::print(
+        "note: {}.faiss.json and its indexes are an earlier export's, not this archive's (export "
+        "with --faiss to replace them)\n",
+        out);
   if (faiss) {
     const auto start = std::chrono::steady_clock::now();
     const auto written = export_faiss_indexes(factors.items, factors.users, out, *faiss);

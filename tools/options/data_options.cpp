@@ -31,7 +31,7 @@ void print_data_summary(const PreparedData& data, const DataSetup& setup) {
   // epoch can be chosen at all.
   if (setup.split.kind != SplitOptions::Kind::predefined && d.predefined_part.defined())
     fmt::print(
-        "note: {}'s files define a split, which `split` {} does not use (`split` files does)\n",
+        "note: {}'s files define a split, which --split {} does not use (--split files does)\n",
         d.source, setup.split.spec());
   if (setup.split.kind == SplitOptions::Kind::predefined) {
     if (setup.split.valid > 0)
