@@ -5,6 +5,7 @@
 #include <set>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "common/error.h"
 #include "engine/data/line_reader.h"
@@ -50,9 +51,7 @@ std::string inter_files_in(const fs::path& folder) {
     if (ends_with(it->path().filename().string(), ".inter"))
       names.push_back(it->path().filename().string());
   std::sort(names.begin(), names.end());
-  std::string list;
-  for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
-  return list.empty() ? "none" : list;
+  return names.empty() ? "none" : fmt::format("{}", fmt::join(names, ", "));
 }
 
 }  // namespace

@@ -35,10 +35,6 @@ fs::path write_faiss_index(const faiss::Index& index, const fs::path& path) {
   return path;
 }
 
-fs::path beside(const fs::path& archive, const std::string& suffix) {
-  return fs::path(archive.string() + suffix);
-}
-
 int64_t default_lists(int64_t n) {
   const auto by_size = static_cast<int64_t>(std::lround(4 * std::sqrt(static_cast<double>(n))));
   return std::max<int64_t>(1, std::min(by_size, n / 39));
@@ -113,6 +109,16 @@ void check_faiss_options(const FaissIndexOptions& o) {
   if (o.ef_search < 1) fail("`faiss_ef_search` must be at least 1 (got {})", o.ef_search);
 }
 
+std::vector<fs::path> faiss_index_files(const fs::path& archive, FaissIndexOptions::Kind kind) {
+  FaissIndexOptions named;
+  named.kind = kind;
+  std::vector<fs::path> files = {archive.string() + ".flat.faiss"};
+  if (kind != FaissIndexOptions::Kind::flat)
+    files.emplace_back(archive.string() + "." + named.kind_name() + ".faiss");
+  files.emplace_back(archive.string() + ".faiss.json");
+  return files;
+}
+
 std::string FaissIndexOptions::kind_name() const {
   switch (kind) {
     case Kind::flat:
@@ -149,18 +155,19 @@ FaissExport export_faiss_indexes(const at::Tensor& item_vectors, const at::Tenso
   if (options.kind == FaissIndexOptions::Kind::ivf && options.lists > n)
     fail("`faiss_lists` {}: more inverted lists than the {} items to cluster", options.lists, n);
 
+  const auto paths = faiss_index_files(archive, options.kind);
   FaissExport out;
   out.recall_at_10 = std::numeric_limits<double>::quiet_NaN();
   nlohmann::json approximate;
   try {
     faiss::IndexFlatIP exact(d);
     exact.add(n, x.data_ptr<float>());
-    out.files.push_back(write_faiss_index(exact, beside(archive, ".flat.faiss")));
+    out.files.push_back(write_faiss_index(exact, paths.front()));
     std::unique_ptr<faiss::Index> index;
     if (options.kind == FaissIndexOptions::Kind::ivf) index = ivf_index(x, options, approximate);
     if (options.kind == FaissIndexOptions::Kind::hnsw) index = hnsw_index(x, options, approximate);
     if (index) {
-      const auto path = beside(archive, "." + options.kind_name() + ".faiss");
+      const auto& path = paths[1];
       out.files.push_back(write_faiss_index(*index, path));
       out.recall_at_10 = recall_at_10(exact, *index, sample_queries(user_vectors.detach()));
       out.recall_users = std::min<int64_t>(user_vectors.size(0), 1000);
@@ -187,7 +194,7 @@ FaissExport export_faiss_indexes(const at::Tensor& item_vectors, const at::Tenso
        "search each of the user's vectors (archive.user_vectors(users): [B, M, F]) for k plus "
        "the number of the user's known items (archive.known_items_of(user)); drop the known "
        "items; an item's score is its largest over the user's vectors; keep the best k"}};
-  const auto description = beside(archive, ".faiss.json");
+  const auto& description = paths.back();
   write_file_atomically(description, out.description.dump(2) + "\n");
   out.files.push_back(description);
   return out;

@@ -47,6 +47,11 @@ void check_faiss_options(const FaissIndexOptions& options);
 // Reads --faiss's value: flat, ivf or hnsw.
 FaissIndexOptions::Kind parse_faiss_kind(const std::string& text);
 
+// The files export_faiss_indexes writes beside `archive`, in order: the exact index, the
+// approximate one (none for Kind::flat), the description.
+std::vector<std::filesystem::path> faiss_index_files(const std::filesystem::path& archive,
+                                                     FaissIndexOptions::Kind kind);
+
 struct FaissExport {
   std::vector<std::filesystem::path> files;  // the indexes, then the description
   nlohmann::json description;                // what OUT.faiss.json holds

@@ -56,14 +56,13 @@ FaissIndexOptions faiss_options(const cxxopts::ParseResult& args) {
 }
 
 // Every file the export would write, so that one in the way stops it before anything is written.
-std::vector<std::string> files_to_write(const std::string& out,
-                                        const std::optional<FaissIndexOptions>& faiss) {
-  std::vector<std::string> files = {out};
-  if (!faiss) return files;
-  files.push_back(out + ".flat.faiss");
-  if (faiss->kind != FaissIndexOptions::Kind::flat)
-    files.push_back(out + "." + faiss->kind_name() + ".faiss");
-  files.push_back(out + ".faiss.json");
+std::vector<std::filesystem::path> files_to_write(const std::string& out,
+                                                  const std::optional<FaissIndexOptions>& faiss) {
+  std::vector<std::filesystem::path> files = {out};
+  if (faiss) {
+    const auto indexes = faiss_index_files(out, faiss->kind);
+    files.insert(files.end(), indexes.begin(), indexes.end());
+  }
   return files;
 }
 
@@ -89,7 +88,7 @@ int export_model(int argc, char** argv) {
   for (const auto& file : files_to_write(out, faiss))
     if (std::filesystem::exists(file, ec) && !args.count("force"))
       fail("--out {}: {}already exists; add --force to replace it", out,
-           file == out ? "" : file + " ");
+           file == out ? "" : file.string() + " ");
   // Factors are computed once on the CPU; the archive moves to any device when loaded.
   OpenedRun run = open_run(args["run"].as<std::string>(), c10::kCPU);
   const Dataset& d = run.data.dataset;
@@ -99,11 +98,12 @@ int export_model(int argc, char** argv) {
   fmt::print("wrote {}: model {} ({} users, {} items), parameters from {}\n", out,
              run.model->kind(), d.num_users, d.num_items, run.parameters_from);
   fmt::print("load it with torch.jit.load(\"{}\") in Python or torch::jit::load in C++\n", out);
-  if (!faiss && std::filesystem::exists(out + ".faiss.json", ec))
+  const auto description = faiss_index_files(out, FaissIndexOptions::Kind::flat).back();
+  if (!faiss && std::filesystem::exists(description, ec))
     fmt::print(
-        "note: {}.faiss.json and its indexes are an earlier export's, not this archive's (export "
-        "with --faiss to replace them)\n",
-        out);
+        "note: {} and its indexes are an earlier export's, not this archive's (export with "
+        "--faiss to replace them)\n",
+        description.string());
   if (faiss) {
     const auto start = std::chrono::steady_clock::now();
     const auto written = export_faiss_indexes(factors.items, factors.users, out, *faiss);
