@@ -12,7 +12,7 @@ RUN apt-get update && apt-get install -y --no-install-recommends \
       libprotobuf-dev protobuf-compiler libcurl4-openssl-dev libfaiss-dev \
     && rm -rf /var/lib/apt/lists/*
 
-RUN python3 -m venv /opt/torch && /opt/torch/bin/pip install --no-cache-dir torch==2.11.0 numpy tensorboard mlflow faiss-cpu
+RUN python3 -m venv /opt/torch && /opt/torch/bin/pip install --no-cache-dir torch==2.11.0 numpy tensorboard mlflow faiss-cpu optuna optuna-dashboard
 
 COPY . /src
 WORKDIR /src

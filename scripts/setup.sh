@@ -50,4 +50,10 @@ if ! "$venv/bin/python" -c 'import faiss' 2>/dev/null; then
   echo "setup: installing faiss-cpu into $venv (for the tests)"
   "$venv/bin/python" -m pip install -q faiss-cpu
 fi
+# polyphony tune asks Optuna (the study's storage is Optuna's own; the tests open it with
+# optuna-dashboard too).
+if ! "$venv/bin/python" -c 'import optuna, optuna_dashboard' 2>/dev/null; then
+  echo "setup: installing optuna and optuna-dashboard into $venv (polyphony tune)"
+  "$venv/bin/python" -m pip install -q optuna optuna-dashboard
+fi
 echo "setup: ok (torch $torch_version in $venv)"

@@ -12,6 +12,7 @@ int export_model(int argc, char** argv);
 int analyze(int argc, char** argv);
 int bench(int argc, char** argv);
 int sweep(int argc, char** argv);
+int tune(int argc, char** argv);
 int report(int argc, char** argv);
 
 }  // namespace polyphony::cli

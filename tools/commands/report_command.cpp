@@ -6,6 +6,7 @@
 #include <fstream>
 #include <limits>
 #include <set>
+#include <sstream>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -19,6 +20,7 @@
 #include "tools/options/train_options.h"
 #include "tools/report/plots.h"
 #include "tools/report/sweep_report.h"
+#include "tools/report/tune_report.h"
 #include "tools/sweep/sweep_plan.h"
 
 namespace polyphony::cli {
@@ -326,15 +328,49 @@ std::string report_markdown(const SweepReport& report, const SweepReport* other)
   return out;
 }
 
+// A tune directory: the trials and the chart, then the final runs as a sweep report whose
+// headings sit one level down.
+int report_tune(const fs::path& dir, const ReportOptions& options, const fs::path& out,
+                bool plots) {
+  const TuneReport tune = compute_tune_report(dir);
+  std::string markdown = tune_report_markdown(tune, draw_tune_chart(tune, out, plots));
+  nlohmann::json json = tune_report_json(tune);
+  std::error_code ec;
+  size_t charts = 0;
+  if (fs::exists(dir / "final" / "sweep.json", ec) && !fs::is_empty(dir / "final" / "points", ec)) {
+    const SweepReport final_runs = compute_sweep_report(dir / "final", options);
+    for (const auto& chart : final_runs.pareto) draw_pareto(final_runs, chart, out, plots);
+    charts = final_runs.pareto.size();
+    const std::string sweep_markdown = report_markdown(final_runs, nullptr);
+    markdown += "\n## Final runs: the chosen trials over seeds, on the test split\n";
+    std::string line;
+    std::istringstream lines(sweep_markdown.substr(sweep_markdown.find('\n') + 1));
+    while (std::getline(lines, line))
+      markdown += (line.rfind('#', 0) == 0 ? "#" : "") + line + "\n";
+    json["final"] = report_json(final_runs);
+    write_file_atomically(out / "report.tsv", report_tsv(final_runs));
+  } else {
+    markdown +=
+        "\nNo final run has finished yet (`polyphony tune` trains them when the search "
+        "ends).\n";
+  }
+  write_file_atomically(out / "report.json", json.dump(2) + "\n");
+  write_file_atomically(out / "report.md", markdown);
+  fmt::print("{}\nwrote {}/{{report.md, report.json}} and {} charts\n", markdown, out.string(),
+             charts + 1);
+  return 0;
+}
+
 }  // namespace
 
 int report(int argc, char** argv) {
   cxxopts::Options spec("polyphony report",
                         "A sweep's results: metrics over seeds with confidence intervals, paired "
-                        "significance tests against a baseline, and Pareto charts.");
+                        "significance tests against a baseline, and Pareto charts; a tune "
+                        "study's trials, its front, and its chosen trials' test metrics.");
   spec.add_options()("out",
                      "folder for report.md, report.json, report.tsv and the charts "
-                     "(default SWEEP_DIR/report)",
+                     "(default DIR/report)",
                      cxxopts::value<std::string>())(
       "metrics",
       "metrics of the tables, comma-separated (default: NDCG@10, Recall@10, ARP@10, "
@@ -352,7 +388,7 @@ int report(int argc, char** argv) {
       cxxopts::value<std::string>())("no-plots", "write the chart data but draw no PNG")(
       "h,help", "show this help")("sweep_dir", "", cxxopts::value<std::vector<std::string>>());
   spec.parse_positional({"sweep_dir"});
-  spec.positional_help("SWEEP_DIR");
+  spec.positional_help("SWEEP_DIR|TUNE_DIR");
   const auto args =
       parse_arguments(spec, "report", std::vector<std::string>(argv + 1, argv + argc));
   if (args.count("help")) {
@@ -362,7 +398,7 @@ int report(int argc, char** argv) {
   const auto dirs = args.count("sweep_dir") ? args["sweep_dir"].as<std::vector<std::string>>()
                                             : std::vector<std::string>{};
   if (dirs.size() != 1)
-    fail(dirs.empty() ? "name a sweep directory: polyphony report SWEEP_DIR"
+    fail(dirs.empty() ? "name a sweep or tune directory: polyphony report SWEEP_DIR"
                       : "one sweep directory at a time (compare two with --compare)");
   ReportOptions options;
   if (args.count("metrics"))
@@ -378,6 +414,14 @@ int report(int argc, char** argv) {
     options.pareto.emplace_back(pair.substr(0, colon), pair.substr(colon + 1));
   }
   const fs::path dir = dirs[0];
+  const fs::path out = args.count("out") ? fs::path(args["out"].as<std::string>()) : dir / "report";
+  std::error_code ec;
+  if (is_tune_directory(dir)) {
+    if (args.count("compare")) fail("--compare takes two sweep directories, not a tune directory");
+    fs::create_directories(out, ec);
+    if (ec) fail("cannot create {}: {}", out.string(), ec.message());
+    return report_tune(dir, options, out, !args.count("no-plots"));
+  }
   const SweepReport report = compute_sweep_report(dir, options);
   std::optional<SweepReport> other;
   if (args.count("compare")) {
@@ -385,8 +429,6 @@ int report(int argc, char** argv) {
     other_options.metrics = report.metrics;
     other = compute_sweep_report(args["compare"].as<std::string>(), other_options);
   }
-  const fs::path out = args.count("out") ? fs::path(args["out"].as<std::string>()) : dir / "report";
-  std::error_code ec;
   fs::create_directories(out, ec);
   if (ec) fail("cannot create {}: {}", out.string(), ec.message());
   for (const auto& chart : report.pareto) draw_pareto(report, chart, out, !args.count("no-plots"));

@@ -18,16 +18,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// A KEY = VALUE found under a table such as [set] or [axes].
-struct Entry {
-  std::string key;  // dotted keys and subtables joined with '.'
-  const toml::node* node;
-  std::string where;  // FILE:LINE: TABLE.KEY
-};
-
 // The entries of `table`; dotted keys and subtables are joined with '.'.
 void flatten(const toml::table& table, const std::string& prefix, const std::string& file,
-             const std::string& table_name, std::vector<Entry>& out) {
+             const std::string& table_name, std::vector<TomlEntry>& out) {
   for (const auto& [key, node] : table) {
     const std::string name =
         prefix.empty() ? std::string(key.str()) : prefix + "." + std::string(key.str());
@@ -40,22 +33,23 @@ void flatten(const toml::table& table, const std::string& prefix, const std::str
   }
 }
 
-// In the order of the file (toml++ keeps keys sorted).
-std::vector<Entry> entries_of(const toml::table& table, const std::string& file,
-                              const std::string& table_name) {
-  std::vector<Entry> out;
+}  // namespace
+
+std::vector<TomlEntry> table_entries(const toml::table& table, const std::string& file,
+                                     const std::string& table_name) {
+  std::vector<TomlEntry> out;
   flatten(table, "", file, table_name, out);
-  std::stable_sort(out.begin(), out.end(), [](const Entry& a, const Entry& b) {
+  std::stable_sort(out.begin(), out.end(), [](const TomlEntry& a, const TomlEntry& b) {
     return a.node->source().begin.line < b.node->source().begin.line;
   });
   return out;
 }
 
-SweepSetting setting_of(const Entry& entry) {
+SweepSetting setting_of(const TomlEntry& entry) {
   return {entry.key, toml_value_text(*entry.node, entry.where), entry.where};
 }
 
-SweepAxis read_axis(const Entry& entry) {
+SweepAxis read_axis(const TomlEntry& entry) {
   if (!entry.key.empty() && entry.key[0] == '~')
     fail("{}: an axis has no removal form; list the value \"~\" for points without the setting",
          entry.where);
@@ -72,7 +66,6 @@ SweepAxis read_axis(const Entry& entry) {
   return axis;
 }
 
-// `text` (a base = "..." of `where`) as an existing config file, relative to the sweep file.
 fs::path base_config(const std::string& text, const fs::path& sweep_file,
                      const std::string& where) {
   const fs::path path = fs::path(text).is_absolute()
@@ -83,6 +76,8 @@ fs::path base_config(const std::string& text, const fs::path& sweep_file,
   return path;
 }
 
+namespace {
+
 SweepVariant read_variant(const std::string& name, const toml::node& node,
                           const fs::path& sweep_file) {
   const std::string file = sweep_file.string();
@@ -91,13 +86,13 @@ SweepVariant read_variant(const std::string& name, const toml::node& node,
     fail("{}:{}: variants.{}: expected a table of settings ([variants.\"{}\"])", file,
          node.source().begin.line, name, name);
   SweepVariant variant{name, {}, {}, {}};
-  for (const auto& entry : entries_of(*table, file, "variants." + name)) {
+  for (const auto& entry : table_entries(*table, file, "variants." + name)) {
     if (entry.key == "base") {
       const auto* base = entry.node->as_string();
       if (!base) fail("{}: expected the path of a run config", entry.where);
       variant.base = base_config(base->get(), sweep_file, entry.where);
     } else if (entry.key.rfind("axes.", 0) == 0) {
-      Entry axis = entry;
+      TomlEntry axis = entry;
       axis.key = entry.key.substr(5);
       variant.axes.push_back(read_axis(axis));
     } else {
@@ -106,6 +101,8 @@ SweepVariant read_variant(const std::string& name, const toml::node& node,
   }
   return variant;
 }
+
+}  // namespace
 
 std::vector<uint64_t> read_seeds(const toml::node& node, const std::string& where) {
   std::vector<uint64_t> seeds;
@@ -126,6 +123,8 @@ std::vector<uint64_t> read_seeds(const toml::node& node, const std::string& wher
   }
   return seeds;
 }
+
+namespace {
 
 // The [sweep] table: base, seeds, baseline.
 void read_sweep_table(const toml::table& sweep, SweepFile& out) {
@@ -277,10 +276,11 @@ SweepFile read_sweep_file(const fs::path& file) {
   if (!sweep) fail("{}: no [sweep] table (it names the base config: base = \"...\")", name);
   read_sweep_table(*sweep, out);
   if (const auto* set = root["set"].as_table())
-    for (const auto& entry : entries_of(*set, name, "set"))
+    for (const auto& entry : table_entries(*set, name, "set"))
       out.settings.push_back(setting_of(entry));
   if (const auto* axes = root["axes"].as_table())
-    for (const auto& entry : entries_of(*axes, name, "axes")) out.axes.push_back(read_axis(entry));
+    for (const auto& entry : table_entries(*axes, name, "axes"))
+      out.axes.push_back(read_axis(entry));
   if (const auto* variants = root["variants"].as_table()) read_variants(*variants, out);
   check_axes_and_baseline(out);
   check_point_count(out);

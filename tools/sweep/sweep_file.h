@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include <toml++/toml.h>
+
 namespace polyphony::cli {
 
 // The most points a sweep file may plan (variants × axes' values × seeds): each is a training
@@ -52,6 +54,34 @@ struct SweepFile {
 // baseline that names nothing, a base config that does not exist, or more than kMaxSweepPoints
 // points is an Error naming the file and, where there is one, the line.
 SweepFile read_sweep_file(const std::filesystem::path& file);
+
+// The parts of a sweep file that tune files (tools/tune/tune_file.h) read alike.
+
+// A KEY = VALUE found under a table such as [set] or [axes].
+struct TomlEntry {
+  std::string key;  // dotted keys and subtables joined with '.'
+  const toml::node* node;
+  std::string where;  // FILE:LINE: TABLE.KEY
+};
+
+// The entries of `table` in the order of the file (toml++ keeps keys sorted); dotted keys and
+// subtables are joined with '.'. `table_name` and `file` make each entry's `where`.
+std::vector<TomlEntry> table_entries(const toml::table& table, const std::string& file,
+                                     const std::string& table_name);
+
+// An entry as a setting: its value as command-line text (an Error naming it when no option
+// could take it).
+SweepSetting setting_of(const TomlEntry& entry);
+
+// An axis: a non-empty array of distinct values.
+SweepAxis read_axis(const TomlEntry& entry);
+
+// `text` (a base = "..." of `where`) as an existing config file, relative to `study_file`.
+std::filesystem::path base_config(const std::string& text, const std::filesystem::path& study_file,
+                                  const std::string& where);
+
+// seeds = N (1..N) or a list of distinct non-negative seeds.
+std::vector<uint64_t> read_seeds(const toml::node& node, const std::string& where);
 
 // The part of an id that names a value: letters, digits and . _ + - kept, anything else '_'
 // ("16,16" -> "16_16").

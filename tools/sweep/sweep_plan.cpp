@@ -27,23 +27,6 @@ void check_setting(const std::string& text) {
   remove_setting(text, none);
 }
 
-// `setting` as --set takes it: SECTION.KEY=VALUE, or for "~SECTION.KEY" = true (a quoted key)
-// the removal ~SECTION.KEY; checked, errors starting with where it is.
-std::string assignment(const SweepSetting& setting) {
-  const bool removal = is_removal(setting.key);
-  if (removal && setting.value != "true")
-    fail("{}: a removal is written \"~SECTION.KEY\" = true", setting.where);
-  if (std::count(setting.key.begin(), setting.key.end(), '.') != 1)
-    fail("{}: expected SECTION.KEY (such as model.dim or train.epochs)", setting.where);
-  const std::string text = removal ? setting.key : setting.key + "=" + setting.value;
-  try {
-    check_setting(text);
-  } catch (const Error& e) {
-    fail("{}: {}", setting.where, e.what());
-  }
-  return text;
-}
-
 // An axis's value "~" stands for points without the setting (its default).
 constexpr const char* kUnset = "~";
 
@@ -96,37 +79,12 @@ uint64_t configured_seed(ConfigurationExpander& expander, const SweepPlan& plan,
   }
 }
 
-// The arguments of one point, expanded and checked as `polyphony train` would read them.
 std::vector<std::string> point_arguments(ConfigurationExpander& expander, const SweepPlan& plan,
                                          const fs::path& base,
                                          const std::vector<std::string>& settings, uint64_t seed,
                                          const std::string& id) {
-  std::vector<std::string> with_seed = settings;
-  with_seed.push_back(fmt::format("train.seed={}", seed));
-  try {
-    auto arguments = expanded(expander, base, with_seed);
-    expander.read_setup(arguments);         // checked as `polyphony train` reads them
-    arguments.push_back("--user-metrics");  // per-user metrics for the report's paired tests
-    return arguments;
-  } catch (const Error& e) {
-    fail("{}: point {}: {}", plan.file.string(), id, e.what());
-  }
-}
-
-// The settings of every point: the file's [set], then the command line's --set.
-std::vector<std::string> common_settings(const SweepFile& f,
-                                         const std::vector<std::string>& settings) {
-  std::vector<std::string> common;
-  for (const auto& setting : f.settings) common.push_back(assignment(setting));
-  for (const auto& s : settings) {
-    try {
-      check_setting(s);
-    } catch (const Error& e) {
-      fail("--set {}: {}", s, e.what());
-    }
-    common.push_back(s);
-  }
-  return common;
+  return seeded_train_arguments(expander, base, settings, seed,
+                                fmt::format("{}: point {}", plan.file.string(), id));
 }
 
 // The file's variants with their settings and axes checked (one variant of no settings when it
@@ -227,6 +185,52 @@ class VariantPoints {
 
 }  // namespace
 
+std::string assignment(const SweepSetting& setting) {
+  const bool removal = is_removal(setting.key);
+  if (removal && setting.value != "true")
+    fail("{}: a removal is written \"~SECTION.KEY\" = true", setting.where);
+  if (std::count(setting.key.begin(), setting.key.end(), '.') != 1)
+    fail("{}: expected SECTION.KEY (such as model.dim or train.epochs)", setting.where);
+  const std::string text = removal ? setting.key : setting.key + "=" + setting.value;
+  try {
+    check_setting(text);
+  } catch (const Error& e) {
+    fail("{}: {}", setting.where, e.what());
+  }
+  return text;
+}
+
+std::vector<std::string> common_settings(const std::vector<SweepSetting>& file_settings,
+                                         const std::vector<std::string>& settings) {
+  std::vector<std::string> common;
+  for (const auto& setting : file_settings) common.push_back(assignment(setting));
+  for (const auto& s : settings) {
+    try {
+      check_setting(s);
+    } catch (const Error& e) {
+      fail("--set {}: {}", s, e.what());
+    }
+    common.push_back(s);
+  }
+  return common;
+}
+
+std::vector<std::string> seeded_train_arguments(ConfigurationExpander& expander,
+                                                const fs::path& base,
+                                                const std::vector<std::string>& settings,
+                                                uint64_t seed, const std::string& context) {
+  std::vector<std::string> with_seed = settings;
+  with_seed.push_back(fmt::format("train.seed={}", seed));
+  try {
+    auto arguments = expanded(expander, base, with_seed);
+    expander.read_setup(arguments);         // checked as `polyphony train` reads them
+    arguments.push_back("--user-metrics");  // per-user metrics for the report's paired tests
+    return arguments;
+  } catch (const Error& e) {
+    fail("{}: {}", context, e.what());
+  }
+}
+
 SweepPlan read_sweep_plan(const fs::path& file, const std::vector<std::string>& settings) {
   const SweepFile f = read_sweep_file(file);
   SweepPlan plan;
@@ -236,7 +240,7 @@ SweepPlan read_sweep_plan(const fs::path& file, const std::vector<std::string>& 
   plan.baseline = f.baseline;
 
   ConfigurationExpander expander;
-  const std::vector<std::string> common = common_settings(f, settings);
+  const std::vector<std::string> common = common_settings(f.settings, settings);
   const std::vector<Variant> variants = checked_variants(f, plan);
   plan.seeds =
       f.seeds.empty() ? std::vector<uint64_t>{configured_seed(expander, plan, common)} : f.seeds;

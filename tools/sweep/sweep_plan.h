@@ -60,6 +60,23 @@ struct SweepPlan {
   std::vector<SweepPoint> points;  // variants, then axes (the first outermost), then seeds
 };
 
+class ConfigurationExpander;
+
+// `setting` as --set takes it: SECTION.KEY=VALUE, or for "~SECTION.KEY" = true (a quoted key)
+// the removal ~SECTION.KEY; checked, errors starting with where it is.
+std::string assignment(const SweepSetting& setting);
+
+// The settings of every run: a file's [set], then the command line's --set (each checked).
+std::vector<std::string> common_settings(const std::vector<SweepSetting>& file_settings,
+                                         const std::vector<std::string>& settings);
+
+// The arguments of `polyphony train` for `base` with `settings` and train.seed=`seed`, expanded
+// and checked as `polyphony train` reads them, with --user-metrics; errors start with `context`.
+std::vector<std::string> seeded_train_arguments(ConfigurationExpander& expander,
+                                                const std::filesystem::path& base,
+                                                const std::vector<std::string>& settings,
+                                                uint64_t seed, const std::string& context);
+
 // Reads `file` (tools/sweep/sweep_file.h) and expands it into points; `settings`
 // (SECTION.KEY=VALUE, from the sweep command's --set) apply to every point after the file's [set].
 // Errors name the file and line.

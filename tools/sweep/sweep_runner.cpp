@@ -1,15 +1,12 @@
 #include "tools/sweep/sweep_runner.h"
 
-#include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstring>
-#include <ctime>
 #include <fstream>
 #include <map>
 #include <thread>
@@ -20,11 +17,10 @@
 #include "common/error.h"
 #include "engine/io/atomic_file.h"
 #include "engine/run/run_directory.h"
+#include "tools/run/child_process.h"
 #include "tools/run/json_file.h"
 #include "tools/run/resume.h"
 #include "tools/run/stop_signals.h"
-
-extern char** environ;
 
 namespace polyphony::cli {
 namespace {
@@ -57,25 +53,6 @@ std::vector<std::string> without_placement(const std::vector<std::string>& argum
   return out;
 }
 
-// The last line of `log` that carries a polyphony error, or else its last line.
-std::string error_line(const fs::path& log) {
-  std::ifstream in(log);
-  std::string line, last, error;
-  while (std::getline(in, line)) {
-    if (line.empty()) continue;
-    last = line;
-    if (line.find(": error: ") != std::string::npos) error = line;
-  }
-  return error.empty() ? last : error;
-}
-
-std::string duration_text(double seconds) {
-  const auto s = static_cast<int64_t>(seconds + 0.5);
-  if (s < 60) return fmt::format("{}s", s);
-  if (s < 3600) return fmt::format("{}m{:02}s", s / 60, s % 60);
-  return fmt::format("{}h{:02}m", s / 3600, (s % 3600) / 60);
-}
-
 // "NDCG@10 0.0912, ARP@10 123.4" from a finished run's metrics.json.
 std::string headline_metrics(const fs::path& run) {
   const auto metrics = read_json_file(run / run_file::kTestMetrics);
@@ -94,30 +71,6 @@ struct Child {
   size_t slot;
   Clock::time_point started;
 };
-
-pid_t spawn(const std::vector<std::string>& arguments, const fs::path& log) {
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log.c_str(),
-                                   O_WRONLY | O_CREAT | O_APPEND, 0644);
-  posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
-  std::vector<char*> argv;
-  for (const auto& a : arguments) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  pid_t pid = 0;
-  const int error = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  if (error != 0) fail("cannot start {}: {}", arguments[0], std::strerror(error));
-  return pid;
-}
-
-std::string now_text() {
-  const std::time_t now = std::time(nullptr);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
-  return text;
-}
 
 }  // namespace
 
@@ -373,9 +326,10 @@ void SweepSession::start(const SweepPoint& point, size_t point_index) {
   const auto arguments = train_arguments(point, resume, slot);
   {
     std::ofstream log(directory_.log(point), std::ios::app);
-    log << fmt::format("==> {} sweep: {}\n", now_text(), fmt::join(arguments, " "));
+    log << fmt::format("==> {} sweep: {}\n", utc_now_text(), fmt::join(arguments, " "));
   }
-  running_.push_back({spawn(arguments, directory_.log(point)), point_index, slot, Clock::now()});
+  running_.push_back(
+      {spawn_logged(arguments, directory_.log(point)), point_index, slot, Clock::now()});
   slot_busy_[slot] = true;
   if (!options_.quiet)
     fmt::print(
@@ -427,7 +381,7 @@ void SweepSession::record_failure(const SweepPoint& point, int code, int wait_st
                         nlohmann::json{{"error", why},
                                        {"exit_status", code},
                                        {"log", directory_.log(point).string()},
-                                       {"date", now_text()}}
+                                       {"date", utc_now_text()}}
                                 .dump(2) +
                             "\n");
   failures_.push_back(
