@@ -12,6 +12,7 @@ packages=(build-essential cmake ninja-build ccache python3 python3-venv python3-
   nlohmann-json3-dev libtomlplusplus-dev libxxhash-dev libgloo-dev gnuplot-nox libboost-math-dev
   libprotobuf-dev protobuf-compiler libcurl4-openssl-dev  # TensorBoard files, MLflow
   libfaiss-dev  # export --faiss
+  slurmctld slurmd slurm-client munge  # the tests' one-node Slurm cluster
   clang libclang-rt-dev)  # clang and its libFuzzer: the fuzz targets (scripts/fuzz.sh)
 
 missing=()

@@ -92,7 +92,7 @@ TEST(SweepPlan, TheShippedStudiesPlanWithABaseline) {
       EXPECT_NE(std::find(a.begin(), a.end(), "--user-metrics"), a.end()) << point.id;
     }
   }
-  EXPECT_EQ(studies, 5);
+  EXPECT_EQ(studies, 6);
 }
 
 TEST(SweepPlan, SeedCountListValuesAndConfiguredSeed) {

@@ -166,5 +166,44 @@ check "an #SBATCH value outside the option's syntax is refused (exit 2)" test $?
 bash "$slurm/sweep.sbatch" >"$scratch/no-task.log" 2>&1
 check "outside Slurm without a task id the script refuses" grep -q "SLURM_ARRAY_TASK_ID" "$scratch/no-task.log"
 
+# The finished points under other item groups, without training again: an artist -> country
+# file (five countries in turn; an artist of two countries, and one without a line).
+attributes=$scratch/countries.tsv
+{
+  printf 'artist\tcountry\n'
+  countries=(US GB BR NL PL)
+  for i in $(seq 0 298); do printf 'artist-%06d\t%s\n' "$i" "${countries[$((i % 5))]}"; done
+  printf 'artist-000299\tUS|BR\n'
+} > "$attributes"
+groups='attribute:country=US,GB/BR,NL,PL'
+"$cli" report "$out" --item-groups "$groups" --item-attributes "$attributes" --jobs 2 \
+  --out "$scratch/regrouped" --no-plots > "$scratch/regrouped.log" 2>&1
+check "report --item-groups evaluates the finished points again (exit 0)" test $? -eq 0
+check "  every point" grep -q "^report: evaluating 4 points under the item groups $groups" "$scratch/regrouped.log"
+check "  the report says so" grep -q "^\*\*Regrouped:\*\* item-group metrics recomputed under" \
+  "$scratch/regrouped/report.md"
+check "  its columns are the new groups'" grep -q "| Exposure@10\[US+GB\] | Exposure@10\[BR+NL+PL\] |" \
+  "$scratch/regrouped/report.md"
+point=$out/points/variant=MF,seed=1
+regrouped=$(ls "$point"/regrouped/*/metrics.json)
+"$cli" eval "$point" --item-groups "$groups" --item-attributes "$attributes" --json \
+  > "$scratch/eval-regrouped.json" 2> /dev/null
+check "  a point's figures are those eval gives" "$python" - "$regrouped" "$scratch/eval-regrouped.json" << 'PY'
+import json, sys
+a, b = (json.load(open(f)) for f in sys.argv[1:3])
+assert a["metrics"] == b["metrics"], (a["metrics"], b["metrics"])
+assert a["item_groups"] == b["item_groups"], (a["item_groups"], b["item_groups"])
+assert a["item_groups"]["names"][:2] == ["US+GB", "BR+NL+PL"], a["item_groups"]["names"]
+PY
+"$cli" report "$out" --item-groups "$groups" --item-attributes "$attributes" --out "$scratch/regrouped" \
+  --no-plots > "$scratch/regrouped-again.log" 2>&1
+check "a second report reuses the evaluations" bash -c "! grep -q '^report: evaluating' '$scratch/regrouped-again.log'"
+printf 'artist-000000\tBR\n' >> "$attributes"
+"$cli" report "$out" --item-groups "$groups" --item-attributes "$attributes" --out "$scratch/regrouped" \
+  --no-plots > "$scratch/regrouped-changed.log" 2>&1
+check "a changed attribute file is evaluated anew" grep -q "^report: evaluating 4 points" "$scratch/regrouped-changed.log"
+"$cli" report "$out" --item-attributes "$attributes" > "$scratch/regrouped-bad.log" 2>&1
+check "--item-attributes alone is refused (exit 2)" test $? -eq 2
+
 echo "$failures failure(s)"
 exit $((failures > 0))

@@ -225,6 +225,35 @@ TEST(TuneStudy, ADirectoryKeepsItsStudy) {
   EXPECT_EQ(plan.points[0].id, "trial=3,seed=7");
   EXPECT_EQ(plan.points[0].group, "trial=3");
   EXPECT_EQ(plan.points[0].values.size(), 3u);
+  EXPECT_TRUE(plan.baseline.empty());
+  // With a final baseline: its config over the same seeds, under the study's settings, as the
+  // report's baseline.
+  write_tune(dir, "study.toml",
+             tune + "final_baseline = \"" + (testing::configs_folder() / "lightgcn.toml").string() +
+                 "\"\n",
+             std::string("[set]\ntrain.epochs = 3\n") + kSpace);
+  const SweepPlan with_baseline =
+      final_plan(open_tune_study(file, out, {"model.dim=8"}, ""), {chosen});
+  ASSERT_EQ(with_baseline.points.size(), 2u);
+  EXPECT_EQ(with_baseline.baseline, "baseline");
+  EXPECT_EQ(with_baseline.points[1].id, "baseline,seed=7");
+  const std::string baseline_arguments =
+      fmt::format("{}", fmt::join(with_baseline.points[1].arguments, " "));
+  EXPECT_NE(baseline_arguments.find("--model lightgcn"), std::string::npos) << baseline_arguments;
+  EXPECT_NE(baseline_arguments.find("--epochs 3"), std::string::npos) << baseline_arguments;
+}
+
+// Every shipped tune file opens: its space's values are read as `polyphony train` reads them.
+TEST(TuneStudy, EveryShippedTuneFileOpens) {
+  TempDir dir;
+  int files = 0;
+  for (const auto& entry :
+       std::filesystem::directory_iterator(testing::configs_folder() / "tunes")) {
+    const TuneStudy study = open_tune_study(entry.path(), dir.path() / entry.path().stem(), {}, "");
+    EXPECT_GE(study.file.trials, 1) << entry.path();
+    ++files;
+  }
+  EXPECT_GE(files, 1);
 }
 
 }  // namespace

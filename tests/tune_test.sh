@@ -41,12 +41,12 @@ write_study() {
 }
 
 # One objective, two workers.
-write_study "$scratch/single.toml" 6 4 '["NDCG@10"]'
+write_study "$scratch/single.toml" 6 4 '["NDCG@10"]' "final_baseline = \"$here/../configs/mf-bpr.toml\""
 out=$scratch/single
 check "tune --jobs 2 (exit 0)" expect_status 0 "$polyphony" tune "$scratch/single.toml" --out "$out" --jobs 2
 check "  the chosen trial is trained over the final seeds" log_has "tune: done"
 check "  six trial records" test "$(ls "$out"/trials/*/trial.json | wc -l)" -eq 6
-check "  two final runs" test "$(ls "$out"/final/points/*/summary.json | wc -l)" -eq 2
+check "  two final runs, and two of the baseline" test "$(ls "$out"/final/points/*/summary.json | wc -l)" -eq 4
 check "  Optuna's storage, the records and the runs agree; optuna-dashboard opens the journal" \
   "$python" "$here/check_tune.py" "$out" --trials 6 --dashboard
 check "  no sanitizer report in the workers' logs" no_sanitizer_reports "$out"
@@ -54,10 +54,11 @@ check "--status lists the trials" expect_status 0 "$polyphony" tune "$scratch/si
 check "  ... with their counts" log_has "6 of 6 trials"
 check "run again: nothing left to search, the final runs are there" \
   expect_status 0 "$polyphony" tune "$scratch/single.toml" --out "$out"
-check "  ... and nothing is trained again" log_has "2 finished, 0 to train"
+check "  ... and nothing is trained again" log_has "4 finished, 0 to train"
 check "report reads the tune directory" expect_status 0 "$polyphony" report "$out"
 check "  the trials table with the best trial marked" log_has "| [0-9]* ★ | complete |"
 check "  the final runs' test metrics over seeds" log_has "| 2/2 | "
+check "  paired tests of the chosen trial against the final baseline" log_has "| trial=[0-9]* | baseline | NDCG@10 | "
 check "  the search chart" test -s "$out/report/tune_trials.png"
 
 # Pruning, made certain: after a complete trial at a good learning rate, a trial at a hopeless one
@@ -94,7 +95,7 @@ PY
 check "  the pruned curves are those the runs wrote" "$python" "$here/check_tune.py" "$out" --trials 6
 
 # A changed study is refused; so is pruning with two objectives, and a Python without Optuna.
-write_study "$scratch/single.toml" 6 5 '["NDCG@10"]'
+write_study "$scratch/single.toml" 6 5 '["NDCG@10"]' "final_baseline = \"$here/../configs/mf-bpr.toml\""
 check "a changed study is refused (exit 2)" expect_status 2 "$polyphony" tune "$scratch/single.toml" --out "$out"
 check "  naming what changed" log_has "(settings: "
 write_study "$scratch/pruned2.toml" 2 2 '["NDCG@10", "ARP@10"]'

@@ -12,6 +12,7 @@
 #include "engine/data/data_options.h"
 #include "engine/eval/evaluator_options.h"
 #include "engine/eval/protocol_evaluator.h"
+#include "engine/io/atomic_file.h"
 #include "tools/commands/commands.h"
 #include "tools/options/device.h"
 #include "tools/report/report.h"
@@ -53,7 +54,11 @@ int eval(int argc, char** argv) {
       "attribute:country=US,GB,FR/IE,JP,KR,HK,CN (default: the run's)",
       cxxopts::value<std::string>())(
       "item-attributes", "CSV/TSV of item attributes for --item-groups (default: the run's)",
-      cxxopts::value<std::string>())("json", "print the result as JSON");
+      cxxopts::value<std::string>())("json", "print the result as JSON")(
+      "write",
+      "also write the result to this file as JSON, in the form of a run's metrics.json "
+      "(atomically)",
+      cxxopts::value<std::string>());
   add_run_argument(spec);
   const auto parsed = parse_run_command(spec, "eval", argc, argv);
   if (!parsed) return 0;  // --help
@@ -86,10 +91,12 @@ int eval(int argc, char** argv) {
       ProtocolEvaluator(sampled_negatives(protocol), data.train, item_groups(args, run), options,
                         device, data.user_groups)
           .evaluate(*run.model, exclude, target, split);
+  auto json = result.to_json();
+  json["run"] = run.directory.string();
+  json["parameters"] = run.parameters_from;
+  if (args.count("write"))
+    write_file_atomically(args["write"].as<std::string>(), json.dump(2) + "\n");
   if (args.count("json")) {
-    auto json = result.to_json();
-    json["run"] = run.directory.string();
-    json["parameters"] = run.parameters_from;
     fmt::print("{}\n", json.dump(2));
   } else {
     fmt::print("run {}, parameters from {}\n\n{}", run.directory.string(), run.parameters_from,

@@ -15,10 +15,12 @@
 
 #include "common/error.h"
 #include "common/option_text.h"
+#include "engine/data/data_options.h"
 #include "engine/io/atomic_file.h"
 #include "tools/commands/commands.h"
 #include "tools/options/train_options.h"
 #include "tools/report/plots.h"
+#include "tools/report/regroup.h"
 #include "tools/report/sweep_report.h"
 #include "tools/report/tune_report.h"
 #include "tools/sweep/sweep_plan.h"
@@ -283,6 +285,7 @@ std::string report_markdown(const SweepReport& report, const SweepReport* other)
       "report.tsv has the standard deviations too.\n",
       report.plan.value("name", ""), report.plan.value("file", ""), report.plan.value("base", ""),
       report.directory.string(), report.points_finished, report.points_planned, date);
+  if (!report.regrouping.empty()) out += fmt::format("\n**Regrouped:** {}.\n", report.regrouping);
   if (!report.warnings.empty()) {
     out += fmt::format("\n**{} warning{} about what the figures rest on:**\n\n",
                        report.warnings.size(), report.warnings.size() == 1 ? "" : "s");
@@ -361,9 +364,7 @@ int report_tune(const fs::path& dir, const ReportOptions& options, const fs::pat
   return 0;
 }
 
-}  // namespace
-
-int report(int argc, char** argv) {
+cxxopts::Options report_spec() {
   cxxopts::Options spec("polyphony report",
                         "A sweep's results: metrics over seeds with confidence intervals, paired "
                         "significance tests against a baseline, and Pareto charts; a tune "
@@ -384,22 +385,23 @@ int report(int argc, char** argv) {
       "pareto", "UTILITY:BIAS pairs, comma-separated",
       cxxopts::value<std::string>()->default_value(
           "NDCG@10:ARP@10,NDCG@10:AvgRankGap,Recall@20:APLT@20"))(
+      "item-groups",
+      "recompute the item-group metrics under these groups (as train takes them, e.g. "
+      "attribute:country=US,GB/BR,NL,PL), evaluating each finished point again without training",
+      cxxopts::value<std::string>())(
+      "item-attributes", "the attribute file for --item-groups (default: each run's own)",
+      cxxopts::value<std::string>())("jobs", "evaluations at once for --item-groups",
+                                     cxxopts::value<int>()->default_value("1"))(
       "compare", "another sweep directory, put side by side with this one",
       cxxopts::value<std::string>())("no-plots", "write the chart data but draw no PNG")(
       "h,help", "show this help")("sweep_dir", "", cxxopts::value<std::vector<std::string>>());
   spec.parse_positional({"sweep_dir"});
   spec.positional_help("SWEEP_DIR|TUNE_DIR");
-  const auto args =
-      parse_arguments(spec, "report", std::vector<std::string>(argv + 1, argv + argc));
-  if (args.count("help")) {
-    fmt::print("{}\n", spec.help());
-    return 0;
-  }
-  const auto dirs = args.count("sweep_dir") ? args["sweep_dir"].as<std::vector<std::string>>()
-                                            : std::vector<std::string>{};
-  if (dirs.size() != 1)
-    fail(dirs.empty() ? "name a sweep or tune directory: polyphony report SWEEP_DIR"
-                      : "one sweep directory at a time (compare two with --compare)");
+  return spec;
+}
+
+// The tables, tests and charts the command line asks for.
+ReportOptions report_options(const cxxopts::ParseResult& args) {
   ReportOptions options;
   if (args.count("metrics"))
     options.metrics = comma_list(args["metrics"].as<std::string>(), "metrics", "METRIC,METRIC,...");
@@ -413,7 +415,55 @@ int report(int argc, char** argv) {
       fail("--pareto '{}': expected UTILITY:BIAS, such as NDCG@10:ARP@10", pair);
     options.pareto.emplace_back(pair.substr(0, colon), pair.substr(colon + 1));
   }
+  return options;
+}
+
+// --item-groups: the finished points evaluated again under those groups, and the report reading
+// those evaluations.
+void regroup(const cxxopts::ParseResult& args, const fs::path& dir, ReportOptions& options) {
+  if (args.count("item-attributes") && !args.count("item-groups"))
+    fail("--item-attributes needs --item-groups (the groups to form from its attributes)");
+  if (!args.count("item-groups")) return;
+  {
+    Regrouping regrouping;
+    regrouping.item_groups = args["item-groups"].as<std::string>();
+    parse_item_groups(regrouping.item_groups);  // a malformed spec fails before any evaluation
+    if (args.count("item-attributes"))
+      regrouping.item_attributes = args["item-attributes"].as<std::string>();
+    regrouping.jobs = args["jobs"].as<int>();
+    if (regrouping.jobs < 1 || regrouping.jobs > 256)
+      fail("--jobs {}: from 1 to 256", regrouping.jobs);
+    if (args.count("compare")) fail("--compare and --item-groups: one regrouped sweep at a time");
+    options.metrics_file = regroup_sweep(is_tune_directory(dir) ? dir / "final" : dir, regrouping);
+    options.regrouping = fmt::format(
+        "item-group metrics recomputed under `{}`{} by evaluating each finished point's model "
+        "again (`{}` in each point)",
+        regrouping.item_groups,
+        regrouping.item_attributes.empty()
+            ? ""
+            : fmt::format(" with the attributes of `{}`", regrouping.item_attributes.string()),
+        options.metrics_file);
+  }
+}
+
+}  // namespace
+
+int report(int argc, char** argv) {
+  cxxopts::Options spec = report_spec();
+  const auto args =
+      parse_arguments(spec, "report", std::vector<std::string>(argv + 1, argv + argc));
+  if (args.count("help")) {
+    fmt::print("{}\n", spec.help());
+    return 0;
+  }
+  const auto dirs = args.count("sweep_dir") ? args["sweep_dir"].as<std::vector<std::string>>()
+                                            : std::vector<std::string>{};
+  if (dirs.size() != 1)
+    fail(dirs.empty() ? "name a sweep or tune directory: polyphony report SWEEP_DIR"
+                      : "one sweep directory at a time (compare two with --compare)");
+  ReportOptions options = report_options(args);
   const fs::path dir = dirs[0];
+  regroup(args, dir, options);
   const fs::path out = args.count("out") ? fs::path(args["out"].as<std::string>()) : dir / "report";
   std::error_code ec;
   if (is_tune_directory(dir)) {

@@ -89,18 +89,8 @@ cxxopts::Options sweep_options() {
       "task", "train only the point with this index (what a Slurm array task runs)",
       cxxopts::value<int64_t>())("emit", "slurm: write SWEEP_DIR/sweep.sbatch and train nothing",
                                  cxxopts::value<std::string>())(
-      "slurm-partition", "sbatch --partition", cxxopts::value<std::string>())(
-      "slurm-time", "sbatch --time per task",
-      cxxopts::value<std::string>()->default_value("04:00:00"))(
-      "slurm-gres", "sbatch --gres, such as gpu:1", cxxopts::value<std::string>())(
-      "slurm-cpus", "sbatch --cpus-per-task", cxxopts::value<int>()->default_value("4"))(
-      "slurm-mem", "sbatch --mem, such as 32G", cxxopts::value<std::string>())(
-      "slurm-account", "sbatch --account", cxxopts::value<std::string>())(
-      "slurm-max-parallel", "array tasks running at once (0: no limit)",
-      cxxopts::value<int>()->default_value("0"))(
-      "slurm-option", "a further #SBATCH line, such as '--qos=long' (repeatable)",
-      cxxopts::value<std::vector<std::string>>())("quiet", "no line per started point")(
-      "h,help", "show this help");
+      "quiet", "no line per started point")("h,help", "show this help");
+  add_slurm_options(spec);
   spec.add_options()("file", "the sweep file", cxxopts::value<std::vector<std::string>>());
   spec.parse_positional({"file"});
   spec.positional_help("SWEEP.toml");
@@ -134,18 +124,7 @@ SlurmOptions slurm_options(const cxxopts::ParseResult& parsed,
                            const MlflowSettings& mlflow) {
   if (parsed["emit"].as<std::string>() != "slurm")
     fail("--emit '{}': the one target is slurm", parsed["emit"].as<std::string>());
-  SlurmOptions slurm;
-  if (parsed.count("slurm-partition"))
-    slurm.partition = parsed["slurm-partition"].as<std::string>();
-  slurm.time = parsed["slurm-time"].as<std::string>();
-  if (parsed.count("slurm-gres")) slurm.gres = parsed["slurm-gres"].as<std::string>();
-  if (parsed.count("slurm-mem")) slurm.memory = parsed["slurm-mem"].as<std::string>();
-  if (parsed.count("slurm-account")) slurm.account = parsed["slurm-account"].as<std::string>();
-  slurm.cpus_per_task = parsed["slurm-cpus"].as<int>();
-  slurm.max_parallel = parsed["slurm-max-parallel"].as<int>();
-  if (slurm.cpus_per_task < 1) fail("--slurm-cpus {}: at least 1", slurm.cpus_per_task);
-  if (slurm.max_parallel < 0) fail("--slurm-max-parallel {}: 0 or more", slurm.max_parallel);
-  slurm.extra = slurm_lines;
+  SlurmOptions slurm = read_slurm_options(parsed, slurm_lines);
   slurm.tensorboard = parsed.count("tensorboard") > 0;
   slurm.mlflow_uri = mlflow.tracking_uri;
   slurm.mlflow_experiment = mlflow.experiment;
@@ -161,6 +140,10 @@ int emit_slurm_script(const SweepPlan& plan, const SweepDirectory& directory,
   const std::string text =
       slurm_array_script(plan, dir, fs::read_symlink("/proc/self/exe"), settings, slurm);
   directory.write_plan(plan);
+  // Slurm opens each task's output file in SWEEP_DIR/logs: without the folder no task starts.
+  std::error_code ec;
+  fs::create_directories(dir / "logs", ec);
+  if (ec) fail("cannot create {}: {}", (dir / "logs").string(), ec.message());
   // The sweep's MLflow run, made once here; every task finds it in SWEEP_DIR/mlflow.json.
   if (!mlflow.tracking_uri.empty()) sweep_parent_run(dir, mlflow, plan.name, /*create=*/true);
   const fs::path script = dir / "sweep.sbatch";

@@ -16,11 +16,13 @@
 
 #include "common/error.h"
 #include "common/option_text.h"
+#include "engine/io/atomic_file.h"
 #include "tools/commands/commands.h"
 #include "tools/options/train_options.h"
 #include "tools/run/child_process.h"
 #include "tools/run/stop_signals.h"
 #include "tools/sweep/sweep_runner.h"
+#include "tools/tune/tune_slurm.h"
 #include "tools/tune/tune_study.h"
 #include "tools/tune/tune_worker.h"
 
@@ -38,7 +40,9 @@ cxxopts::Options tune_options() {
                      cxxopts::value<std::string>())(
       "set", "SECTION.KEY=VALUE for every trial, after the file's [set] (repeatable)",
       cxxopts::value<std::vector<std::string>>())(
-      "jobs", "workers on this machine, each training one trial at a time",
+      "jobs",
+      "workers on this machine, each training one trial at a time (with --emit slurm: array "
+      "tasks)",
       cxxopts::value<int>()->default_value("1"))(
       "threads", "CPU threads of every run (default: the cores divided among the workers)",
       cxxopts::value<int>())(
@@ -51,7 +55,11 @@ cxxopts::Options tune_options() {
       "worker", "run as worker N in this process, and no final runs (what a Slurm task runs)",
       cxxopts::value<int64_t>())("no-final", "search only: do not train the chosen trials")(
       "status", "show each trial's state and objective values, and train nothing")(
-      "h,help", "show this help");
+      "emit",
+      "slurm: write TUNE_DIR/tune.sbatch (--jobs workers as an array) and "
+      "TUNE_DIR/tune-final.sbatch, and train nothing",
+      cxxopts::value<std::string>())("h,help", "show this help");
+  add_slurm_options(spec);
   spec.add_options()("file", "the tune file", cxxopts::value<std::vector<std::string>>());
   spec.parse_positional({"file"});
   spec.positional_help("TUNE.toml");
@@ -181,58 +189,80 @@ int train_chosen(const TuneStudy& study, int jobs, int threads) {
   return status;
 }
 
-}  // namespace
+// Creates the study once (workers starting together would race to create it, an SQL database's
+// tables above all); a missing Optuna shows here.
+void create_study(const TuneStudy& study, const std::string& python) {
+  const OptunaBridge bridge(bridge_python(python), study.optuna(0),
+                            study.directory / "logs" / "optuna-tune.log");
+}
 
-int tune(int argc, char** argv) {
-  cxxopts::Options spec = tune_options();
-  std::vector<std::string> words(argv + 1, argv + argc);
-  const auto settings = take_option_values(words, "set");
-  const auto parsed = parse_arguments(spec, "tune", words);
-  if (parsed.count("help")) {
-    fmt::print("{}\n", spec.help());
-    return 0;
+// --emit slurm: the workers' array script and the final runs' script; nothing is trained.
+int emit_slurm_scripts(const TuneStudy& study, const std::vector<std::string>& settings,
+                       const std::string& python, int workers, const SlurmOptions& options) {
+  const auto scripts = tune_slurm_scripts(study, fs::read_symlink("/proc/self/exe").string(),
+                                          settings, python, workers, options);
+  create_study(study, python);
+  for (const auto& [name, text] :
+       {std::pair<const char*, const std::string&>{"tune.sbatch", scripts.workers},
+        {"tune-final.sbatch", scripts.final_runs}}) {
+    const fs::path script = study.directory / name;
+    write_file_atomically(script, text);
+    fs::permissions(script, fs::perms::owner_exec | fs::perms::group_exec, fs::perm_options::add);
   }
+  const std::string dir = study.directory.string();
+  fmt::print(
+      "wrote {}/tune.sbatch ({} workers) and {}/tune-final.sbatch; submit them with:\n"
+      "  jobid=$(sbatch --parsable {}/tune.sbatch) && sbatch --dependency=afterany:$jobid "
+      "{}/tune-final.sbatch\n",
+      dir, workers, dir, dir, dir);
+  return 0;
+}
+
+// What the command line says beside the tune file's own settings.
+struct TuneRequest {
+  fs::path file, directory;
+  int jobs = 1, threads = 0;
+  std::string storage, python;
+};
+
+TuneRequest tune_request(const cxxopts::ParseResult& parsed) {
   const auto positional = parsed.count("file") ? parsed["file"].as<std::vector<std::string>>()
                                                : std::vector<std::string>{};
   if (positional.empty()) fail("name a tune file: polyphony tune TUNE.toml");
   if (positional.size() > 1) fail("one tune file at a time (got {})", fmt::join(positional, ", "));
-  const fs::path file = positional[0];
-  const fs::path dir = parsed.count("out") ? fs::path(parsed["out"].as<std::string>())
-                                           : fs::path("tunes") / file.stem();
-  const int jobs = parsed["jobs"].as<int>();
-  if (jobs < 1 || jobs > 256) fail("--jobs {}: from 1 to 256", jobs);
-  int threads = parsed.count("threads") ? parsed["threads"].as<int>() : 0;
-  if (parsed.count("threads") && threads < 1) fail("--threads {}: at least 1", threads);
-  if (!parsed.count("threads") && jobs > 1)
-    threads = std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / jobs);
-  const std::string storage = parsed.count("storage") ? parsed["storage"].as<std::string>() : "";
-  const std::string python = parsed.count("python") ? parsed["python"].as<std::string>() : "";
+  TuneRequest r;
+  r.file = positional[0];
+  r.directory = parsed.count("out") ? fs::path(parsed["out"].as<std::string>())
+                                    : fs::path("tunes") / r.file.stem();
+  r.jobs = parsed["jobs"].as<int>();
+  if (r.jobs < 1 || r.jobs > 256) fail("--jobs {}: from 1 to 256", r.jobs);
+  if (parsed.count("threads")) {
+    r.threads = parsed["threads"].as<int>();
+    if (r.threads < 1) fail("--threads {}: at least 1", r.threads);
+  } else if (r.jobs > 1) {
+    r.threads = std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / r.jobs);
+  }
+  if (parsed.count("storage")) r.storage = parsed["storage"].as<std::string>();
+  if (parsed.count("python")) r.python = parsed["python"].as<std::string>();
+  return r;
+}
 
-  const TuneStudy study = open_tune_study(file, dir, settings, storage);
-  if (parsed.count("status")) return print_status(study);
-  if (parsed.count("worker")) {
-    const int64_t worker = parsed["worker"].as<int64_t>();
-    if (worker < 0) fail("--worker {}: 0 or more", worker);
-    return run_tune_worker(study, {static_cast<uint64_t>(worker), python, threads});
-  }
-  // The study is created here, once: workers starting together would race to create it (an
-  // SQL database's tables above all). A missing Optuna shows here too.
-  {
-    const OptunaBridge bridge(bridge_python(python), study.optuna(0),
-                              study.directory / "logs" / "optuna-tune.log");
-  }
+// The search by local workers, then (unless `final_runs` is false) the chosen trials' final runs.
+int search_and_train(const TuneStudy& study, const TuneRequest& r,
+                     const std::vector<std::string>& settings, bool final_runs) {
+  create_study(study, r.python);
   // The workers read the same study: the file, the settings, the storage this directory uses.
-  std::vector<std::string> worker_arguments{fs::absolute(file).string(), "--out",
+  std::vector<std::string> worker_arguments{fs::absolute(r.file).string(), "--out",
                                             study.directory.string(), "--storage", study.storage};
   for (const auto& s : settings) worker_arguments.insert(worker_arguments.end(), {"--set", s});
-  if (!python.empty()) worker_arguments.insert(worker_arguments.end(), {"--python", python});
-  if (threads > 0)
-    worker_arguments.insert(worker_arguments.end(), {"--threads", std::to_string(threads)});
-  const int status = run_workers(study, worker_arguments, jobs);
+  if (!r.python.empty()) worker_arguments.insert(worker_arguments.end(), {"--python", r.python});
+  if (r.threads > 0)
+    worker_arguments.insert(worker_arguments.end(), {"--threads", std::to_string(r.threads)});
+  const int status = run_workers(study, worker_arguments, r.jobs);
   if (status != 0) return status;
   const auto records = read_trial_records(study.directory);
   const auto running = std::count_if(records.begin(), records.end(),
-                                     [](const TrialRecord& r) { return r.state == "running"; });
+                                     [](const TrialRecord& t) { return t.state == "running"; });
   if (running > 0) {
     fmt::print(
         "tune: {} trial{} still running elsewhere; run `polyphony tune` again when they "
@@ -240,8 +270,37 @@ int tune(int argc, char** argv) {
         running, running == 1 ? " is" : "s are");
     return kInterruptedExitStatus;
   }
-  if (parsed.count("no-final")) return 0;
-  return train_chosen(study, jobs, threads);
+  return final_runs ? train_chosen(study, r.jobs, r.threads) : 0;
+}
+
+}  // namespace
+
+int tune(int argc, char** argv) {
+  cxxopts::Options spec = tune_options();
+  std::vector<std::string> words(argv + 1, argv + argc);
+  const auto settings = take_option_values(words, "set");
+  const auto slurm_lines = take_option_values(words, "slurm-option");
+  const auto parsed = parse_arguments(spec, "tune", words);
+  if (parsed.count("help")) {
+    fmt::print("{}\n", spec.help());
+    return 0;
+  }
+  const TuneRequest request = tune_request(parsed);
+  const TuneStudy study =
+      open_tune_study(request.file, request.directory, settings, request.storage);
+  if (parsed.count("status")) return print_status(study);
+  if (parsed.count("emit")) {
+    if (parsed["emit"].as<std::string>() != "slurm")
+      fail("--emit '{}': the one target is slurm", parsed["emit"].as<std::string>());
+    return emit_slurm_scripts(study, settings, request.python, request.jobs,
+                              read_slurm_options(parsed, slurm_lines));
+  }
+  if (parsed.count("worker")) {
+    const int64_t worker = parsed["worker"].as<int64_t>();
+    if (worker < 0) fail("--worker {}: 0 or more", worker);
+    return run_tune_worker(study, {static_cast<uint64_t>(worker), request.python, request.threads});
+  }
+  return search_and_train(study, request, settings, !parsed.count("no-final"));
 }
 
 }  // namespace polyphony::cli

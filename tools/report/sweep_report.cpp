@@ -92,6 +92,7 @@ namespace {
 // metrics.json, and the warnings gathered on the way.
 struct PointFiles {
   fs::path directory;
+  std::string metrics_file;  // a point's test metrics, relative to its run directory
   std::map<std::string, nlohmann::json> metrics_of;  // point id -> metrics.json
   std::set<std::string> warnings;
 
@@ -110,7 +111,7 @@ struct PointFiles {
       }
       const bool null = metrics_of[id]["metrics"].contains(metric);
       warnings.insert(fmt::format("{}: {} is {}; the figures of {} rest on the other seeds",
-                                  file(id, run_file::kTestMetrics).string(), metric,
+                                  file(id, metrics_file.c_str()).string(), metric,
                                   null ? "null (undefined in that run)" : "missing",
                                   g.group.empty() ? "(all)" : g.group));
     }
@@ -146,7 +147,7 @@ void read_points(SweepReport& report, PointFiles& files) {
     }
     ReportGroup& g = report.groups[group_index[group]];
     ++g.planned;
-    const fs::path metrics = files.file(id, run_file::kTestMetrics);
+    const fs::path metrics = files.file(id, files.metrics_file.c_str());
     if (!fs::exists(files.file(id, run_file::kSummary), ec) || !fs::exists(metrics, ec)) continue;
     files.metrics_of[id] = required_json(metrics);
     check_metric_values(files.metrics_of[id], metrics);
@@ -283,7 +284,8 @@ void add_pareto_charts(SweepReport& report, const ReportOptions& options, PointF
 SweepReport compute_sweep_report(const fs::path& directory, const ReportOptions& options) {
   SweepReport report;
   report.directory = directory;
-  PointFiles files{directory, {}, {}};
+  PointFiles files{directory, options.metrics_file, {}, {}};
+  report.regrouping = options.regrouping;
   read_points(report, files);
   // The default metrics: those any finished point has (a point without one is a warning).
   if (options.metrics.empty()) {

@@ -61,6 +61,7 @@ struct SweepReport {
   // What a figure rests on that a reader must know: a seed's metric missing or null, a seed left
   // out of the paired tests. The report shows them.
   std::vector<std::string> warnings;
+  std::string regrouping;  // ReportOptions::regrouping
 };
 
 struct ReportOptions {
@@ -72,6 +73,10 @@ struct ReportOptions {
   // gives the defaults).
   std::vector<std::string> significance_metrics;
   std::vector<std::pair<std::string, std::string>> pareto;
+  // A point's test metrics, relative to its run directory: its own metrics.json, or those of an
+  // evaluation under other item groups (tools/report/regroup.h), which `regrouping` describes.
+  std::string metrics_file = "metrics.json";
+  std::string regrouping;
 };
 
 // The default metrics of a report on `runs` (their metrics.json), those any of them has:

@@ -17,7 +17,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string number(double value) {
+std::string objective_text(double value) {
   return std::isfinite(value) ? fmt::format("{:.4g}", value) : "–";
 }
 
@@ -57,13 +57,16 @@ TuneReport compute_tune_report(const fs::path& directory) {
   return r;
 }
 
-std::string tune_report_markdown(const TuneReport& r, const std::string& chart_file) {
+namespace {
+
+// The study's header: where it lives, how it searches, how far it is.
+std::string study_header(const TuneReport& r) {
   std::map<std::string, int> counts;
   for (const auto& t : r.trials) ++counts[t.state];
   std::vector<std::string> objective_names;
   for (const auto& o : r.objectives)
     objective_names.push_back(fmt::format("{} {}", o.maximize ? "maximise" : "minimise", o.metric));
-  std::string out = fmt::format(
+  return fmt::format(
       "# Tune report: {}\n\n"
       "Tune file `{}`, base config `{}`, directory `{}`, Optuna storage `{}` (study `{}`; "
       "`optuna-dashboard {}` shows it too). Sampler {}, pruner {}; objectives on the validation "
@@ -75,12 +78,11 @@ std::string tune_report_markdown(const TuneReport& r, const std::string& chart_f
       fmt::join(objective_names, ", "), r.tune.value("seeds", nlohmann::json::array()).dump(),
       r.trials.size(), r.tune.value("trials", int64_t{0}), counts["complete"], counts["pruned"],
       counts["failed"], counts["running"]);
-  const bool single = r.objectives.size() == 1;
-  out += fmt::format("\n## Trials\n\n{}\n\n",
-                     single ? "★: the best trial."
-                            : "★: on the Pareto front of the objectives (no other complete trial "
-                              "is as good in every objective and better in one).");
-  out += "| trial | state |";
+}
+
+// A row per trial: its values, state and objectives, ★ on the best or the front.
+std::string trials_table(const TuneReport& r) {
+  std::string out = "| trial | state |";
   std::string rule = "|---|---|";
   for (const auto& key : r.space) {
     out += fmt::format(" {} |", key);
@@ -99,24 +101,42 @@ std::string tune_report_markdown(const TuneReport& r, const std::string& chart_f
     for (const auto& key : r.space)
       out += fmt::format(" {} |", t.values.count(key) ? t.values.at(key) : "–");
     for (size_t o = 0; o < r.objectives.size(); ++o)
-      out += fmt::format(" {} |", o < t.objectives.size() ? number(t.objectives[o]) : "–");
+      out += fmt::format(" {} |", o < t.objectives.size() ? objective_text(t.objectives[o]) : "–");
     out += "\n";
   }
-  if (!chart_file.empty())
-    out += fmt::format("\n![{}]({})\n", single ? "the search" : "the trials and their front",
-                       chart_file);
-  out += "\n## Chosen for the final runs\n\n";
-  if (r.chosen.empty()) return out + "No trial completed, so none is chosen.\n";
+  return out;
+}
+
+std::string chosen_list(const TuneReport& r) {
+  if (r.chosen.empty()) return "No trial completed, so none is chosen.\n";
+  std::string out;
   for (const auto& t : r.chosen) {
     std::vector<std::string> parts;
     for (const auto& [key, value] : t.values) parts.push_back(key + "=" + value);
     std::vector<std::string> objectives;
     for (size_t o = 0; o < r.objectives.size(); ++o)
-      objectives.push_back(fmt::format("{} {}", r.objectives[o].metric, number(t.objectives[o])));
+      objectives.push_back(
+          fmt::format("{} {}", r.objectives[o].metric, objective_text(t.objectives[o])));
     out += fmt::format("- trial {}: {} (validation {})\n", t.number, fmt::join(parts, ", "),
                        fmt::join(objectives, ", "));
   }
   return out;
+}
+
+}  // namespace
+
+std::string tune_report_markdown(const TuneReport& r, const std::string& chart_file) {
+  const bool single = r.objectives.size() == 1;
+  std::string out = study_header(r);
+  out += fmt::format("\n## Trials\n\n{}\n\n",
+                     single ? "★: the best trial."
+                            : "★: on the Pareto front of the objectives (no other complete trial "
+                              "is as good in every objective and better in one).");
+  out += trials_table(r);
+  if (!chart_file.empty())
+    out += fmt::format("\n![{}]({})\n", single ? "the search" : "the trials and their front",
+                       chart_file);
+  return out + "\n## Chosen for the final runs\n\n" + chosen_list(r);
 }
 
 nlohmann::json tune_report_json(const TuneReport& r) {

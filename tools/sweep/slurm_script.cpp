@@ -3,6 +3,7 @@
 #include <regex>
 
 #include <fmt/format.h>
+#include <cxxopts.hpp>
 
 #include "common/error.h"
 
@@ -96,11 +97,41 @@ void check_slurm_options(const SlurmOptions& o) {
     if (equals != std::string::npos)
       check_option_value(option.c_str(), extra.substr(equals + 1), "--slurm-option " + extra);
   }
-  refuse_control_characters(o.mlflow_uri, "--mlflow");
-  refuse_control_characters(o.mlflow_experiment, "--mlflow-experiment");
 }
 
 }  // namespace
+
+void add_slurm_options(cxxopts::Options& spec) {
+  spec.add_options("Slurm (with --emit slurm)")("slurm-partition", "sbatch --partition",
+                                                cxxopts::value<std::string>())(
+      "slurm-time", "sbatch --time per task",
+      cxxopts::value<std::string>()->default_value("04:00:00"))(
+      "slurm-gres", "sbatch --gres, such as gpu:1", cxxopts::value<std::string>())(
+      "slurm-cpus", "sbatch --cpus-per-task", cxxopts::value<int>()->default_value("4"))(
+      "slurm-mem", "sbatch --mem, such as 32G", cxxopts::value<std::string>())(
+      "slurm-account", "sbatch --account", cxxopts::value<std::string>())(
+      "slurm-max-parallel", "array tasks running at once (0: no limit)",
+      cxxopts::value<int>()->default_value("0"))(
+      "slurm-option", "a further #SBATCH line, such as '--qos=long' (repeatable)",
+      cxxopts::value<std::vector<std::string>>());
+}
+
+SlurmOptions read_slurm_options(const cxxopts::ParseResult& parsed,
+                                const std::vector<std::string>& extra_lines) {
+  SlurmOptions slurm;
+  if (parsed.count("slurm-partition"))
+    slurm.partition = parsed["slurm-partition"].as<std::string>();
+  slurm.time = parsed["slurm-time"].as<std::string>();
+  if (parsed.count("slurm-gres")) slurm.gres = parsed["slurm-gres"].as<std::string>();
+  if (parsed.count("slurm-mem")) slurm.memory = parsed["slurm-mem"].as<std::string>();
+  if (parsed.count("slurm-account")) slurm.account = parsed["slurm-account"].as<std::string>();
+  slurm.cpus_per_task = parsed["slurm-cpus"].as<int>();
+  slurm.max_parallel = parsed["slurm-max-parallel"].as<int>();
+  if (slurm.cpus_per_task < 1) fail("--slurm-cpus {}: at least 1", slurm.cpus_per_task);
+  if (slurm.max_parallel < 0) fail("--slurm-max-parallel {}: 0 or more", slurm.max_parallel);
+  slurm.extra = extra_lines;
+  return slurm;
+}
 
 std::string shell_quoted(const std::string& word) {
   std::string out = "'";
@@ -108,34 +139,22 @@ std::string shell_quoted(const std::string& word) {
   return out + "'";
 }
 
-std::string slurm_array_script(const SweepPlan& plan, const std::filesystem::path& sweep_dir,
-                               const std::string& executable,
-                               const std::vector<std::string>& settings,
-                               const SlurmOptions& options) {
+std::string slurm_script(const SlurmJob& job, const SlurmOptions& options) {
   check_slurm_options(options);
-  refuse_control_characters(plan.file.string(), "the sweep file");
-  refuse_control_characters(executable, "the polyphony executable");
-  for (const auto& s : settings) refuse_control_characters(s, "--set");
   // The directory also lands in #SBATCH --output, which sbatch would split at whitespace.
-  check_sbatch_value(sweep_dir.string(), "the sweep directory (--out)", "[^\\s]+",
+  check_sbatch_value(job.directory.string(), job.directory_option, "[^\\s]+",
                      "a path without whitespace (it goes into #SBATCH --output)");
-  const std::string logs = (sweep_dir / "logs").string();
-  std::string out = fmt::format(
-      "#!/bin/bash\n"
-      "# Polyphony sweep '{}' ({}): {} points, one Slurm array task each.\n"
-      "# Submit with: sbatch {}\n"
-      "# Each task trains its point into {}/points/ID (resuming it when a task is requeued);\n"
-      "# `polyphony sweep {} --out {} --status` shows progress, `polyphony report {}` the "
-      "results.\n"
-      "#SBATCH --job-name={}\n"
-      "#SBATCH --array=0-{}{}\n"
-      "#SBATCH --output={}/slurm-%A_%a.out\n"
-      "#SBATCH --cpus-per-task={}\n",
-      plan.name, plan.file.string(), plan.points.size(), (sweep_dir / "sweep.sbatch").string(),
-      sweep_dir.string(), plan.file.string(), sweep_dir.string(), sweep_dir.string(),
-      "polyphony-" + id_text(plan.name), plan.points.size() - 1,
-      options.max_parallel > 0 ? fmt::format("%{}", options.max_parallel) : "", logs,
-      options.cpus_per_task);
+  for (const auto& line : job.header) refuse_control_characters(line, job.what);
+  refuse_control_characters(job.command, job.what);
+  std::string out = "#!/bin/bash\n";
+  for (const auto& line : job.header) out += "# " + line + "\n";
+  out += fmt::format("#SBATCH --job-name={}\n", job.name);
+  if (job.array_tasks > 0)
+    out += fmt::format("#SBATCH --array=0-{}{}\n", job.array_tasks - 1,
+                       options.max_parallel > 0 ? fmt::format("%{}", options.max_parallel) : "");
+  out += fmt::format("#SBATCH --output={}/slurm-{}.out\n", (job.directory / "logs").string(),
+                     job.array_tasks > 0 ? "%A_%a" : "%j");
+  out += fmt::format("#SBATCH --cpus-per-task={}\n", options.cpus_per_task);
   if (!options.time.empty()) out += fmt::format("#SBATCH --time={}\n", options.time);
   if (!options.partition.empty()) out += fmt::format("#SBATCH --partition={}\n", options.partition);
   if (!options.gres.empty()) out += fmt::format("#SBATCH --gres={}\n", options.gres);
@@ -143,18 +162,46 @@ std::string slurm_array_script(const SweepPlan& plan, const std::filesystem::pat
   if (!options.memory.empty()) out += fmt::format("#SBATCH --mem={}\n", options.memory);
   for (const auto& extra : options.extra) out += fmt::format("#SBATCH {}\n", extra);
   out += "set -euo pipefail\n";
-  out += fmt::format("exec {} sweep {} --out {} --threads \"${{SLURM_CPUS_PER_TASK:-{}}}\"",
-                     shell_quoted(executable), shell_quoted(plan.file.string()),
-                     shell_quoted(sweep_dir.string()), options.cpus_per_task);
-  for (const auto& s : settings) out += " --set " + shell_quoted(s);
-  if (options.tensorboard) out += " --tensorboard";
+  return out + "exec " + job.command + "\n";
+}
+
+std::string slurm_array_script(const SweepPlan& plan, const std::filesystem::path& sweep_dir,
+                               const std::string& executable,
+                               const std::vector<std::string>& settings,
+                               const SlurmOptions& options) {
+  refuse_control_characters(plan.file.string(), "the sweep file");
+  refuse_control_characters(executable, "the polyphony executable");
+  for (const auto& s : settings) refuse_control_characters(s, "--set");
+  refuse_control_characters(options.mlflow_uri, "--mlflow");
+  refuse_control_characters(options.mlflow_experiment, "--mlflow-experiment");
+  SlurmJob job;
+  job.name = "polyphony-" + id_text(plan.name);
+  job.what = "the sweep";
+  job.directory = sweep_dir;
+  job.directory_option = "the sweep directory (--out)";
+  job.array_tasks = plan.points.size();
+  job.header = {
+      fmt::format("Polyphony sweep '{}' ({}): {} points, one Slurm array task each.", plan.name,
+                  plan.file.string(), plan.points.size()),
+      fmt::format("Submit with: sbatch {}", (sweep_dir / "sweep.sbatch").string()),
+      fmt::format("Each task trains its point into {}/points/ID (resuming it when a task is "
+                  "requeued);",
+                  sweep_dir.string()),
+      fmt::format("`polyphony sweep {} --out {} --status` shows progress, `polyphony report {}` "
+                  "the results.",
+                  plan.file.string(), sweep_dir.string(), sweep_dir.string())};
+  job.command = fmt::format("{} sweep {} --out {} --threads \"${{SLURM_CPUS_PER_TASK:-{}}}\"",
+                            shell_quoted(executable), shell_quoted(plan.file.string()),
+                            shell_quoted(sweep_dir.string()), options.cpus_per_task);
+  for (const auto& s : settings) job.command += " --set " + shell_quoted(s);
+  if (options.tensorboard) job.command += " --tensorboard";
   if (!options.mlflow_uri.empty())
-    out += " --mlflow " + shell_quoted(options.mlflow_uri) + " --mlflow-experiment " +
-           shell_quoted(options.mlflow_experiment);
-  out +=
+    job.command += " --mlflow " + shell_quoted(options.mlflow_uri) + " --mlflow-experiment " +
+                   shell_quoted(options.mlflow_experiment);
+  job.command +=
       " --task \"${SLURM_ARRAY_TASK_ID:?run this script with sbatch, or set "
-      "SLURM_ARRAY_TASK_ID}\"\n";
-  return out;
+      "SLURM_ARRAY_TASK_ID}\"";
+  return slurm_script(job, options);
 }
 
 }  // namespace polyphony::cli

@@ -9,6 +9,11 @@
 
 #include "tools/sweep/sweep_plan.h"
 
+namespace cxxopts {
+class Options;
+class ParseResult;
+}  // namespace cxxopts
+
 namespace polyphony::cli {
 
 struct SlurmOptions {
@@ -24,12 +29,33 @@ struct SlurmOptions {
   std::string mlflow_uri, mlflow_experiment;  // the tasks log to MLflow (empty: not)
 };
 
-// The script's text. `executable` is the polyphony binary the tasks run, `settings` the sweep
-// command's --set options (passed on to every task).
+// One sbatch script: a job array (array_tasks > 0) or a single task, running `command`.
+struct SlurmJob {
+  std::string name;                 // --job-name
+  std::string what;                 // what the script runs, for errors ("the sweep")
+  std::vector<std::string> header;  // comment lines after #!/bin/bash
+  size_t array_tasks = 0;           // 0: one task, no array
+  std::filesystem::path directory;  // its logs go to DIRECTORY/logs/slurm-*.out
+  std::string directory_option;     // the option that named it, for errors
+  std::string command;              // exec'ed by the task: already quoted for the shell
+};
+
+// The script's text. Every value is checked: none may start a line of its own, and each
+// option's value must have the syntax sbatch(1) gives for it. An Error names the option.
+std::string slurm_script(const SlurmJob& job, const SlurmOptions& options);
+
+// The script's text for a sweep. `executable` is the polyphony binary the tasks run, `settings` the
+// sweep command's --set options (passed on to every task).
 std::string slurm_array_script(const SweepPlan& plan, const std::filesystem::path& sweep_dir,
                                const std::string& executable,
                                const std::vector<std::string>& settings,
                                const SlurmOptions& options);
+
+// The --slurm-* options that sweep and tune share (partition, time, gres, cpus, mem, account,
+// max-parallel; --slurm-option lines are taken out before parsing, as they may hold commas).
+void add_slurm_options(cxxopts::Options& spec);
+SlurmOptions read_slurm_options(const cxxopts::ParseResult& parsed,
+                                const std::vector<std::string>& extra_lines);
 
 // `word` quoted for the shell (single quotes; an embedded quote as '\'').
 std::string shell_quoted(const std::string& word);

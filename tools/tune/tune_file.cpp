@@ -82,7 +82,8 @@ void read_tune_table(const toml::table& table, TuneFile& out) {
                                          "pruner_warmup_epochs",
                                          "seeds",
                                          "final_seeds",
-                                         "final_trials"};
+                                         "final_trials",
+                                         "final_baseline"};
   for (const auto& [key, node] : table) {
     const std::string k(key.str());
     const std::string where = fmt::format("{}:{}: tune.{}", name, node.source().begin.line, k);
@@ -111,6 +112,10 @@ void read_tune_table(const toml::table& table, TuneFile& out) {
       out.final_seeds = read_seeds(node, where);
     } else if (k == "final_trials") {
       out.final_trials = integer_in(node, 1, 100, where);
+    } else if (k == "final_baseline") {
+      const auto* baseline = node.as_string();
+      if (!baseline) fail("{}: expected the path of a run config", where);
+      out.final_baseline = base_config(baseline->get(), out.file, where);
     }
   }
   if (out.base.empty()) fail("{}: [tune] has no base = \"CONFIG.toml\"", name);
@@ -126,7 +131,28 @@ void check_values(const SpaceDimension& dimension, const std::vector<std::string
                             : SweepSetting{dimension.key, value, dimension.where});
 }
 
-// `low`/`high` (and `step`, `log`) of a numeric dimension.
+// `step` and `log` of a numeric dimension whose bounds are read, and what they allow together.
+void read_step_and_log(const toml::table& table, bool integer, SpaceDimension& d) {
+  if (const auto* step = table["step"].node()) {
+    if (!step->is_number() || !(step->value<double>().value_or(0) > 0))
+      fail("{}: step is a positive number", d.where);
+    d.step = step->value<double>().value_or(0);
+  } else {
+    d.step = integer ? 1 : 0;
+  }
+  if (const auto* log = table["log"].node()) {
+    if (!log->is_boolean()) fail("{}: log is true or false", d.where);
+    d.log = log->value<bool>().value_or(false);
+  }
+  if (!d.log) return;
+  if (d.low <= 0) fail("{}: a log-uniform dimension needs low > 0", d.where);
+  if (d.step != 0 && d.kind == SpaceKind::kFloat)
+    fail("{}: Optuna samples a float either log-uniformly or in steps, not both", d.where);
+  if (d.kind == SpaceKind::kInt && d.step != 1)
+    fail("{}: a log-uniform integer has step 1", d.where);
+}
+
+// `low`/`high` (and `step`, `log`) of a numeric dimension: an integer one when all are integers.
 void read_bounds(const toml::table& table, SpaceDimension& d) {
   const auto* low = table["low"].node();
   const auto* high = table["high"].node();
@@ -138,22 +164,7 @@ void read_bounds(const toml::table& table, SpaceDimension& d) {
   d.low = low->value<double>().value_or(0);
   d.high = high->value<double>().value_or(0);
   if (!(d.low < d.high)) fail("{}: low must be below high", d.where);
-  if (step) {
-    if (!step->is_number() || !(step->value<double>().value_or(0) > 0))
-      fail("{}: step is a positive number", d.where);
-    d.step = step->value<double>().value_or(0);
-  } else {
-    d.step = integer ? 1 : 0;
-  }
-  if (const auto* log = table["log"].node()) {
-    if (!log->is_boolean()) fail("{}: log is true or false", d.where);
-    d.log = log->value<bool>().value_or(false);
-  }
-  if (d.log && d.low <= 0) fail("{}: a log-uniform dimension needs low > 0", d.where);
-  if (d.log && d.step != 0 && d.kind == SpaceKind::kFloat)
-    fail("{}: Optuna samples a float either log-uniformly or in steps, not both", d.where);
-  if (d.log && d.kind == SpaceKind::kInt && d.step != 1)
-    fail("{}: a log-uniform integer has step 1", d.where);
+  read_step_and_log(table, integer, d);
   check_values(d, {number_text(d.low, integer), number_text(d.high, integer)});
 }
 

@@ -12,6 +12,8 @@
 //                                     # their mean
 //   final_seeds = 3                   # the chosen trials trained again with these seeds, and
 //                                     # tested (`polyphony report`)
+//   final_baseline = "../base.toml"   # optional: a run config trained over the same seeds, which
+//                                     # the report's paired tests compare the chosen trials with
 //   [set]                             # every trial: SECTION.KEY = VALUE, as --set
 //   train.epochs = 10
 //   [space]
@@ -63,12 +65,13 @@ struct TuneFile {
   std::vector<TuneObjective> objectives;
   std::string sampler = "tpe";  // tpe, nsga2, random
   std::string pruner = "median";
-  int64_t pruner_startup_trials = 5;  // trials before the median pruner prunes
-  int64_t pruner_warmup_epochs = 1;   // epochs of a trial before it may be pruned
-  uint64_t sampler_seed = 0;          // each worker adds its number
-  std::vector<uint64_t> seeds;        // empty: the base config's
-  std::vector<uint64_t> final_seeds;  // empty: no final runs
-  int64_t final_trials = 0;           // 0: 1 for one objective, up to 10 of a Pareto front
+  int64_t pruner_startup_trials = 5;     // trials before the median pruner prunes
+  int64_t pruner_warmup_epochs = 1;      // epochs of a trial before it may be pruned
+  uint64_t sampler_seed = 0;             // each worker adds its number
+  std::vector<uint64_t> seeds;           // empty: the base config's
+  std::vector<uint64_t> final_seeds;     // empty: 1, 2, 3 (open_tune_study)
+  int64_t final_trials = 0;              // 0: 1 for one objective, up to 10 of a Pareto front
+  std::filesystem::path final_baseline;  // empty: none
   std::vector<SweepSetting> settings;
   std::vector<SpaceDimension> space;  // in the file's order
 };

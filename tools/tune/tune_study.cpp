@@ -176,6 +176,7 @@ nlohmann::json TuneStudy::to_json() const {
           {"seeds", file.seeds},
           {"final_seeds", file.final_seeds},
           {"final_trials", file.final_trials},
+          {"final_baseline", file.final_baseline.string()},
           {"space", space_json(file.space)},
           {"settings", settings},
           {"storage", storage},
@@ -304,12 +305,29 @@ SweepPlan final_plan(const TuneStudy& study, const std::vector<TrialRecord>& cho
       SweepPoint point;
       point.group = fmt::format("trial={}", trial.number);
       point.id = fmt::format("{},seed={}", point.group, seed);
+      point.variant = study.file.final_baseline.empty() ? "" : "chosen";
       for (const auto& d : study.file.space)
         point.values.emplace_back(d.key, trial.values.at(d.key));
       point.seed = seed;
       point.arguments = study.trial_arguments(expander, trial.values, seed, trial.number);
       plan.points.push_back(std::move(point));
     }
+  }
+  if (study.file.final_baseline.empty()) return plan;
+  // The baseline under the study's settings, over the same seeds: the paired tests' reference.
+  plan.variants = {"chosen", "baseline"};
+  plan.baseline = "baseline";
+  for (const uint64_t seed : plan.seeds) {
+    SweepPoint point;
+    point.group = "baseline";
+    point.id = fmt::format("baseline,seed={}", seed);
+    point.variant = "baseline";
+    point.seed = seed;
+    point.arguments =
+        seeded_train_arguments(expander, study.file.final_baseline, study.settings, seed,
+                               fmt::format("{}: final_baseline {}", study.file.file.string(),
+                                           study.file.final_baseline.string()));
+    plan.points.push_back(std::move(point));
   }
   return plan;
 }

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstring>
 #include <fstream>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -81,6 +82,14 @@ class EpochLogReader {
 
 enum class TrialOutcome { kComplete, kPruned, kFailed, kStopped };
 
+// A seed's `polyphony train` while the worker watches it.
+struct SeedRun {
+  pid_t pid;
+  EpochLogReader epochs;
+  bool pruned = false, stopped = false, exited = false;
+  int status = 0;
+};
+
 class Worker {
  public:
   Worker(const TuneStudy& study, const TuneWorkerOptions& options)
@@ -119,6 +128,11 @@ class Worker {
 
  private:
   TrialOutcome run_trial(const AskedTrial& asked);
+  // Starts (or resumes) the run of one seed of a trial; nothing when it is finished.
+  std::optional<pid_t> start_seed(const TrialRecord& record, uint64_t seed);
+  // Reports the validation epochs `run` has written since the last call (when `report`), and
+  // stops the run when Optuna prunes it.
+  void report_epochs(SeedRun& run, TrialRecord& record, bool report, std::set<int64_t>& reported);
   // Trains one seed of a trial; `report` says whether its validation curve goes to the pruner.
   TrialOutcome run_seed(TrialRecord& record, uint64_t seed, bool report,
                         std::set<int64_t>& reported);
@@ -169,16 +183,14 @@ TrialOutcome Worker::run_trial(const AskedTrial& asked) {
   return finish(record, TrialOutcome::kComplete);
 }
 
-TrialOutcome Worker::run_seed(TrialRecord& record, uint64_t seed, bool report,
-                              std::set<int64_t>& reported) {
+std::optional<pid_t> Worker::start_seed(const TrialRecord& record, uint64_t seed) {
   const fs::path run = study_.run_directory(record.number, seed);
   std::error_code ec;
-  if (fs::exists(run / run_file::kSummary, ec)) return TrialOutcome::kComplete;
   // A run another process still writes (a worker killed with -9 leaves its train running):
   // waited for.
-  while (run_writer(run) && !StopSignals::received())
+  while (!fs::exists(run / run_file::kSummary, ec) && run_writer(run) && !StopSignals::received())
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
-  if (fs::exists(run / run_file::kSummary, ec)) return TrialOutcome::kComplete;
+  if (fs::exists(run / run_file::kSummary, ec)) return std::nullopt;
   const bool resume = fs::exists(run / run_file::kConfigJson, ec);
   if (!resume) fs::remove_all(run, ec);  // a start that failed before the run existed
   std::vector<std::string> arguments{self_, "train"};
@@ -194,42 +206,49 @@ TrialOutcome Worker::run_seed(TrialRecord& record, uint64_t seed, bool report,
   const fs::path log = study_.run_log(record.number, seed);
   std::ofstream(log, std::ios::app)
       << fmt::format("==> {} tune: {}\n", utc_now_text(), fmt::join(arguments, " "));
-  const pid_t pid = spawn_logged(arguments, log);
-  EpochLogReader epochs(run / run_file::kEpochLog);
-  bool pruned = false, stopped = false, exited = false;
-  int status = 0;
+  return spawn_logged(arguments, log);
+}
+
+void Worker::report_epochs(SeedRun& run, TrialRecord& record, bool report,
+                           std::set<int64_t>& reported) {
+  const auto& metric = study_.file.objectives[0].metric;
+  for (const auto& entry : run.epochs.new_validations()) {
+    const int64_t epoch = entry.value("epoch", int64_t{0});
+    if (!run.pruned) record.last_epoch = std::max(record.last_epoch, epoch);
+    const auto& valid = entry["valid"];
+    if (!report || run.pruned || run.stopped || reported.count(epoch) || !valid.contains(metric) ||
+        !valid[metric].is_number())
+      continue;
+    reported.insert(epoch);
+    run.pruned = bridge_.report(record.number, epoch, valid[metric].get<double>()) && !run.exited;
+    if (run.pruned) ::kill(run.pid, SIGTERM);  // a checkpoint, then exit 75
+  }
+}
+
+TrialOutcome Worker::run_seed(TrialRecord& record, uint64_t seed, bool report,
+                              std::set<int64_t>& reported) {
+  const auto pid = start_seed(record, seed);
+  if (!pid) return TrialOutcome::kComplete;
+  SeedRun run{*pid,
+              EpochLogReader(study_.run_directory(record.number, seed) / run_file::kEpochLog)};
   // The curve goes to Optuna as it grows; what the run wrote just before it ended goes too, so
   // that the pruner compares later trials with whole curves.
-  const auto report_new_epochs = [&] {
-    for (const auto& entry : epochs.new_validations()) {
-      const int64_t epoch = entry.value("epoch", int64_t{0});
-      if (!pruned) record.last_epoch = std::max(record.last_epoch, epoch);
-      const auto& metric = study_.file.objectives[0].metric;
-      if (!report || pruned || stopped || reported.count(epoch) ||
-          !entry["valid"].contains(metric) || !entry["valid"][metric].is_number())
-        continue;
-      reported.insert(epoch);
-      if (bridge_.report(record.number, epoch, entry["valid"][metric].get<double>()) && !exited) {
-        ::kill(pid, SIGTERM);
-        pruned = true;
-      }
+  while (!run.exited) {
+    run.exited = ::waitpid(run.pid, &run.status, WNOHANG) == run.pid;
+    if (StopSignals::received() && !run.stopped && !run.exited) {
+      ::kill(run.pid, SIGTERM);  // a checkpoint, then exit 75: the next worker resumes it
+      run.stopped = true;
     }
-  };
-  while (!exited) {
-    exited = ::waitpid(pid, &status, WNOHANG) == pid;
-    if (StopSignals::received() && !stopped && !exited) {
-      ::kill(pid, SIGTERM);  // a checkpoint, then exit 75: the next worker resumes it
-      stopped = true;
-    }
-    report_new_epochs();
-    if (!exited) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    report_epochs(run, record, report, reported);
+    if (!run.exited) std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
-  if (stopped) return TrialOutcome::kStopped;
-  if (pruned) return TrialOutcome::kPruned;
-  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return TrialOutcome::kComplete;
-  record.error = WIFSIGNALED(status)
-                     ? fmt::format("seed {} killed by signal {} ({})", seed, WTERMSIG(status),
-                                   strsignal(WTERMSIG(status)))
+  if (run.stopped) return TrialOutcome::kStopped;
+  if (run.pruned) return TrialOutcome::kPruned;
+  if (WIFEXITED(run.status) && WEXITSTATUS(run.status) == 0) return TrialOutcome::kComplete;
+  const fs::path log = study_.run_log(record.number, seed);
+  record.error = WIFSIGNALED(run.status)
+                     ? fmt::format("seed {} killed by signal {} ({})", seed, WTERMSIG(run.status),
+                                   strsignal(WTERMSIG(run.status)))
                      : fmt::format("seed {}: {} (log: {})", seed, error_line(log), log.string());
   return TrialOutcome::kFailed;
 }
