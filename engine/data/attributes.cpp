@@ -12,6 +12,57 @@
 
 namespace polyphony {
 
+namespace {
+
+// An attribute file's header: its delimiter, its column names, which columns are sequences.
+struct AttributeHeader {
+  bool atomic = false;  // a RecBole .item / .user file: tab-separated, each field NAME:TYPE
+  char delimiter = 0;
+  std::vector<std::string> names;
+  std::vector<bool> sequence;
+};
+
+AttributeHeader read_header(const std::filesystem::path& path, std::string_view line,
+                            LineReader& reader) {
+  AttributeHeader h;
+  const auto extension = path.extension();
+  h.atomic = is_atomic_header(line) || extension == ".item" || extension == ".user";
+  h.delimiter = h.atomic ? '\t' : 0;
+  for (char c : {'\t', ',', ';', '|'})
+    if (!h.delimiter && line.find(c) != std::string_view::npos) h.delimiter = c;
+  if (!h.delimiter)
+    reader.fail_here("expected a header with at least two columns (tab, , ; or | separated)");
+  if (h.atomic) {
+    for (const auto& f : parse_atomic_header(line, h.delimiter, reader)) {
+      h.names.push_back(f.name);
+      h.sequence.push_back(f.type == AtomicType::token_seq || f.type == AtomicType::float_seq);
+    }
+    return h;
+  }
+  std::vector<std::string_view> fields;
+  std::vector<std::string> storage;
+  if (!split_quoted_fields(line, h.delimiter, fields, storage))
+    reader.fail_here("unterminated double quote");
+  h.names.assign(fields.begin(), fields.end());
+  h.sequence.assign(h.names.size(), false);
+  return h;
+}
+
+// The index of `column` among the header's names; the first column is the id.
+size_t attribute_index(const AttributeHeader& h, const std::string& column,
+                       const std::filesystem::path& path) {
+  const auto it = std::find(h.names.begin(), h.names.end(), column);
+  if (it != h.names.end() && it != h.names.begin())
+    return static_cast<size_t>(it - h.names.begin());
+  std::string listed;
+  for (size_t k = 1; k < h.names.size(); ++k)
+    listed += fmt::format("{}{}", k > 1 ? ", " : "", h.names[k]);
+  fail("{}:1: no attribute column '{}' (the first column is the id; attributes: {})", path.string(),
+       column, listed);
+}
+
+}  // namespace
+
 std::vector<std::string> read_attribute_column(const std::filesystem::path& path,
                                                const std::string& column,
                                                const std::vector<std::string>& ids) {
@@ -23,38 +74,14 @@ std::vector<std::string> read_attribute_column(const std::filesystem::path& path
   std::string_view line;
   if (!reader.next(line))
     fail("{}: empty file (expected a header naming the columns)", path.string());
-  // A RecBole .item / .user file: tab-separated, each header field NAME:TYPE.
-  const auto extension = path.extension();
-  const bool atomic = is_atomic_header(line) || extension == ".item" || extension == ".user";
-  char delimiter = atomic ? '\t' : 0;
-  for (char c : {'\t', ',', ';', '|'})
-    if (!delimiter && line.find(c) != std::string_view::npos) delimiter = c;
-  if (!delimiter)
-    reader.fail_here("expected a header with at least two columns (tab, , ; or | separated)");
+  const AttributeHeader header = read_header(path, line, reader);
+  const size_t wanted = attribute_index(header, column, path);
+  const size_t width = header.names.size();
+  const bool atomic = header.atomic;
+  const char delimiter = header.delimiter;
+  const auto& sequence = header.sequence;
   std::vector<std::string_view> fields;
-  std::vector<std::string> storage, names;
-  std::vector<bool> sequence;
-  if (atomic) {
-    for (const auto& f : parse_atomic_header(line, delimiter, reader)) {
-      names.push_back(f.name);
-      sequence.push_back(f.type == AtomicType::token_seq || f.type == AtomicType::float_seq);
-    }
-  } else {
-    if (!split_quoted_fields(line, delimiter, fields, storage))
-      reader.fail_here("unterminated double quote");
-    names.assign(fields.begin(), fields.end());
-    sequence.assign(names.size(), false);
-  }
-  const auto it = std::find(names.begin(), names.end(), column);
-  if (it == names.end() || it == names.begin()) {
-    std::string listed;
-    for (size_t k = 1; k < names.size(); ++k)
-      listed += fmt::format("{}{}", k > 1 ? ", " : "", names[k]);
-    fail("{}:1: no attribute column '{}' (the first column is the id; attributes: {})",
-         path.string(), column, listed);
-  }
-  const size_t wanted = static_cast<size_t>(it - names.begin());
-  const size_t width = names.size();
+  std::vector<std::string> storage;
 
   std::vector<std::string> values(ids.size());
   std::vector<bool> seen(ids.size(), false);

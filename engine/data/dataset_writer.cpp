@@ -216,6 +216,42 @@ std::vector<std::string> dataset_file_names(const Dataset& d, const std::string&
   return names;
 }
 
+// The RecBole files: NAME.inter, or the benchmark files NAME.train/.valid/.test.inter of a split,
+// and NAME.item with the item groups.
+std::vector<fs::path> write_recbole_files(const Dataset& d, const fs::path& folder,
+                                          const std::vector<std::string>& names,
+                                          const Split* split) {
+  std::vector<fs::path> written;
+  if (split) {
+    written.push_back(write_recbole_inter(d, split->train, folder / names[0]));
+    if (split->valid.size())
+      written.push_back(write_recbole_inter(d, split->valid, folder / names[1]));
+    written.push_back(
+        write_recbole_inter(d, split->test, folder / names[split->valid.size() ? 2 : 1]));
+  } else {
+    written.push_back(write_recbole_inter(d, d.interactions, folder / names[0]));
+  }
+  if (d.item_groups.group_of_item.defined())
+    written.push_back(write_item_groups(d, folder / names.back(), -1, /*recbole=*/true));
+  return written;
+}
+
+// The interactions in `format` (not recbole), into `first`, or the split's adjacency lists.
+fs::path write_interactions(const Dataset& d, const std::string& format, const fs::path& first,
+                            const fs::path& folder, const Split* split,
+                            std::vector<fs::path>& written) {
+  if (format == "movielens") return write_delimited(d, first, nullptr, "::", true, 5);
+  if (format == "ml100k") return write_delimited(d, first, nullptr, "\t", true, 5);
+  if (format == "lastfm-hetrec")
+    return write_delimited(d, first, "userID\tartistID\tweight", "\t", false, 1);
+  if (format == "lfm") return write_delimited(d, first, "user_id\titem_id\tcount", "\t", false, 1);
+  if (format == "csv") return write_csv(d, first);
+  // lightgcn
+  written.push_back(write_adjacency(split->train, folder / "train.txt"));
+  if (split->valid.size()) written.push_back(write_adjacency(split->valid, folder / "valid.txt"));
+  return write_adjacency(split->test, folder / "test.txt");
+}
+
 }  // namespace
 
 std::vector<fs::path> write_dataset(const Dataset& d, const std::string& format,
@@ -232,36 +268,9 @@ std::vector<fs::path> write_dataset(const Dataset& d, const std::string& format,
              (folder / name).string());
   fs::create_directories(folder, ec);
   if (ec) fail("{}: cannot create the folder: {}", folder.string(), ec.message());
+  if (format == "recbole") return write_recbole_files(d, folder, names, split);
   std::vector<fs::path> written;
-  const fs::path first = folder / names.front();
-  if (format == "movielens") {
-    written.push_back(write_delimited(d, first, nullptr, "::", true, 5));
-  } else if (format == "ml100k") {
-    written.push_back(write_delimited(d, first, nullptr, "\t", true, 5));
-  } else if (format == "lastfm-hetrec") {
-    written.push_back(write_delimited(d, first, "userID\tartistID\tweight", "\t", false, 1));
-  } else if (format == "lfm") {
-    written.push_back(write_delimited(d, first, "user_id\titem_id\tcount", "\t", false, 1));
-  } else if (format == "csv") {
-    written.push_back(write_csv(d, first));
-  } else if (format == "recbole") {
-    if (split) {
-      written.push_back(write_recbole_inter(d, split->train, folder / names[0]));
-      if (split->valid.size())
-        written.push_back(write_recbole_inter(d, split->valid, folder / names[1]));
-      written.push_back(
-          write_recbole_inter(d, split->test, folder / names[split->valid.size() ? 2 : 1]));
-    } else {
-      written.push_back(write_recbole_inter(d, d.interactions, first));
-    }
-    if (d.item_groups.group_of_item.defined())
-      written.push_back(write_item_groups(d, folder / names.back(), -1, /*recbole=*/true));
-    return written;
-  } else {  // lightgcn
-    written.push_back(write_adjacency(split->train, folder / "train.txt"));
-    if (split->valid.size()) written.push_back(write_adjacency(split->valid, folder / "valid.txt"));
-    written.push_back(write_adjacency(split->test, folder / "test.txt"));
-  }
+  written.push_back(write_interactions(d, format, folder / names.front(), folder, split, written));
   if (d.item_groups.group_of_item.defined())
     written.push_back(write_item_groups(d, folder / "items.tsv",
                                         format == "csv" ? -1 : (format == "lightgcn" ? 0 : 1)));

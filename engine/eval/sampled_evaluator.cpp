@@ -90,6 +90,58 @@ void set_candidate_rank_metrics(EvaluationResult& result, const ItemGroups& grou
   result.metrics["CandidateRankGap"] = under - over;
 }
 
+// Each evaluated user's HR, NDCG and MRR at each K ([users, K, 3]), from the 0-based ranks `r`
+// of the test items of `users`: per interaction, then averaged per user.
+struct RankMeans {
+  at::Tensor user_means;  // of the evaluated users
+  at::Tensor evaluated;   // [num_users] bool
+  int64_t n_users = 0;
+};
+
+RankMeans rank_means(const at::Tensor& r, const at::Tensor& users, int64_t num_users,
+                     const std::vector<int64_t>& ks) {
+  const auto double_opts = r.options();
+  const auto num_k = static_cast<int64_t>(ks.size());
+  auto per_user = at::zeros({num_users, num_k, 3}, double_opts);
+  for (int64_t q = 0; q < num_k; ++q) {
+    auto inside = (r < static_cast<double>(ks[q])).to(at::kDouble);
+    auto terms = at::stack({inside, inside / at::log2(r + 2.0), inside / (r + 1.0)}, 1);
+    per_user.select(1, q).index_add_(0, users, terms);
+  }
+  auto count =
+      at::zeros({num_users}, double_opts).index_add_(0, users, at::ones({r.numel()}, double_opts));
+  RankMeans m;
+  m.evaluated = count > 0;
+  m.n_users = m.evaluated.sum().item<int64_t>();
+  m.user_means = per_user.index({m.evaluated}) / count.index({m.evaluated}).view({-1, 1, 1});
+  return m;
+}
+
+// HR@K, NDCG@K and MRR@K averaged over the users (and each user's, when `per_user`).
+void set_rank_metrics(EvaluationResult& result, const RankMeans& m, const std::vector<int64_t>& ks,
+                      bool per_user) {
+  static const char* const names[] = {"HR", "NDCG", "MRR"};
+  const auto num_k = static_cast<int64_t>(ks.size());
+  const auto mean =
+      m.user_means.sum(0).cpu() / static_cast<double>(std::max<int64_t>(m.n_users, 1));
+  result.users_evaluated = m.n_users;
+  result.ks = ks;
+  for (int64_t q = 0; q < num_k; ++q)
+    for (int k = 0; k < 3; ++k)
+      result.metrics[fmt::format("{}@{}", names[k], ks[q])] =
+          m.n_users ? mean[q][k].item<double>() : std::numeric_limits<double>::quiet_NaN();
+  if (!per_user) return;
+  const auto users = at::nonzero(m.evaluated).view(-1).cpu();
+  result.per_user_users.assign(users.data_ptr<int64_t>(), users.data_ptr<int64_t>() + m.n_users);
+  const auto values = m.user_means.cpu().contiguous();
+  for (int64_t q = 0; q < num_k; ++q)
+    for (int k = 0; k < 3; ++k) {
+      const auto column = values.select(1, q).select(1, k).contiguous();
+      result.per_user_metrics[fmt::format("{}@{}", names[k], ks[q])].assign(
+          column.data_ptr<double>(), column.data_ptr<double>() + m.n_users);
+    }
+}
+
 }  // namespace
 
 SampledEvaluator::SampledEvaluator(ItemGroups groups, std::vector<int64_t> ks, int64_t negatives,
@@ -128,7 +180,6 @@ EvaluationResult SampledEvaluator::evaluate(Recommender& model, const UserItemIn
   const auto [t_users, t_items] = target_dev.entries_of(at::arange(num_users, long_opts));
   check_candidates(excluded, t_users, negatives_, num_items);
   const int64_t n = t_users.numel();
-  const auto num_k = static_cast<int64_t>(ks_.size());
   const int64_t num_groups =
       groups_.group_of_item.defined() ? static_cast<int64_t>(groups_.names.size()) : 0;
 
@@ -152,31 +203,11 @@ EvaluationResult SampledEvaluator::evaluate(Recommender& model, const UserItemIn
     if (candidate_rank) add_candidate_ranks(groups_, items, scores, value_rank_sum, value_count);
   }
 
-  // Per interaction HR, NDCG, MRR at each K; averaged per user, then over users.
   auto r = rank.to(at::kDouble);
-  auto per_user = at::zeros({num_users, num_k, 3}, double_opts);
-  for (int64_t q = 0; q < num_k; ++q) {
-    auto inside = (r < static_cast<double>(ks_[q])).to(at::kDouble);
-    auto terms = at::stack({inside, inside / at::log2(r + 2.0), inside / (r + 1.0)}, 1);
-    per_user.select(1, q).index_add_(0, t_users, terms);
-  }
-  auto count =
-      at::zeros({num_users}, double_opts).index_add_(0, t_users, at::ones({n}, double_opts));
-  auto evaluated = count > 0;
-  const int64_t n_users = evaluated.sum().item<int64_t>();
-  const auto user_means = per_user.index({evaluated}) / count.index({evaluated}).view({-1, 1, 1});
-  auto mean = user_means.sum(0).cpu() / static_cast<double>(std::max<int64_t>(n_users, 1));
-
   EvaluationResult result;
   result.split = split;
   result.protocol = fmt::format("sampled ({} uniform negatives per test item)", negatives_);
-  result.users_evaluated = n_users;
-  result.ks = ks_;
-  static const char* const names[] = {"HR", "NDCG", "MRR"};
-  for (int64_t q = 0; q < num_k; ++q)
-    for (int m = 0; m < 3; ++m)
-      result.metrics[fmt::format("{}@{}", names[m], ks_[q])] =
-          n_users ? mean[q][m].item<double>() : std::numeric_limits<double>::quiet_NaN();
+  set_rank_metrics(result, rank_means(r, t_users, num_users, ks_), ks_, per_user_metrics);
   if (num_groups > 0) {
     auto group = groups_.group_of_item.index_select(0, t_items);
     set_item_group_ranks(
@@ -184,17 +215,6 @@ EvaluationResult SampledEvaluator::evaluate(Recommender& model, const UserItemIn
         at::zeros({num_groups}, double_opts).index_add_(0, group, at::ones_like(r)), num_items);
   }
   if (candidate_rank) set_candidate_rank_metrics(result, groups_, value_rank_sum, value_count);
-  if (per_user_metrics) {
-    const auto users = at::nonzero(evaluated).view(-1).cpu();
-    result.per_user_users.assign(users.data_ptr<int64_t>(), users.data_ptr<int64_t>() + n_users);
-    const auto values = user_means.cpu().contiguous();
-    for (int64_t q = 0; q < num_k; ++q)
-      for (int m = 0; m < 3; ++m) {
-        const auto column = values.select(1, q).select(1, m).contiguous();
-        result.per_user_metrics[fmt::format("{}@{}", names[m], ks_[q])].assign(
-            column.data_ptr<double>(), column.data_ptr<double>() + n_users);
-      }
-  }
   return result;
 }
 
