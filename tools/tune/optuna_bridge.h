@@ -25,7 +25,7 @@ struct OptunaStudy {
   std::string sampler;                  // tpe, nsga2, random
   uint64_t seed = 0;
   std::string pruner;  // median, none
-  int64_t startup_trials = 5, warmup_epochs = 1;
+  int64_t startup_trials = 5, warmup_epochs = 0;
   nlohmann::json space;  // tools/tune/tune_file.h space_json
   int64_t trials = 0;    // no trial is asked beyond this many in the study
   nlohmann::json attributes = nlohmann::json::object();  // the study's user attributes

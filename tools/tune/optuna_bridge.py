@@ -66,8 +66,9 @@ class Bridge:
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         pruner = optuna.pruners.NopPruner()
         if request["pruner"] == "median":
+            # Steps are epochs, numbered from 1; Optuna prunes no step below n_warmup_steps.
             pruner = optuna.pruners.MedianPruner(n_startup_trials=request["startup_trials"],
-                                                 n_warmup_steps=request["warmup_epochs"])
+                                                 n_warmup_steps=request["warmup_epochs"] + 1)
         self.study = optuna.create_study(
             storage=storage_of(request["storage"]), study_name=request["study"],
             directions=request["directions"], load_if_exists=True, pruner=pruner,

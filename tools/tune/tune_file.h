@@ -66,7 +66,7 @@ struct TuneFile {
   std::string sampler = "tpe";  // tpe, nsga2, random
   std::string pruner = "median";
   int64_t pruner_startup_trials = 5;     // trials before the median pruner prunes
-  int64_t pruner_warmup_epochs = 1;      // epochs of a trial before it may be pruned
+  int64_t pruner_warmup_epochs = 0;      // epochs (by number) never pruned; 0: from the first
   uint64_t sampler_seed = 0;             // each worker adds its number
   std::vector<uint64_t> seeds;           // empty: the base config's
   std::vector<uint64_t> final_seeds;     // empty: 1, 2, 3 (open_tune_study)
