@@ -244,6 +244,20 @@ void check_point_count(const SweepFile& f) {
 
 }  // namespace
 
+void check_tables(const toml::table& root, const std::string& file,
+                  const std::vector<std::string>& tables, const std::string& expected) {
+  for (const auto& [key, node] : root) {
+    const std::string table(key.str());
+    if (std::find(tables.begin(), tables.end(), table) == tables.end()) {
+      const std::string guess = closest(table, tables);
+      fail("{}:{}: unknown table '{}'{} ({})", file, node.source().begin.line, table,
+           guess.empty() ? "" : fmt::format(" — did you mean '{}'?", guess), expected);
+    }
+    if (!node.is_table())
+      fail("{}:{}: '{}' must be a table ([{}])", file, node.source().begin.line, table, table);
+  }
+}
+
 std::string id_text(const std::string& value) {
   std::string out = value;
   for (char& c : out)
@@ -260,18 +274,8 @@ SweepFile read_sweep_file(const fs::path& file) {
   out.name = file.stem().string();
   const std::string name = file.string();
   const toml::table root = read_toml_file(file, "sweep file");
-  const std::vector<std::string> tables = {"sweep", "set", "axes", "variants"};
-  for (const auto& [key, node] : root) {
-    const std::string table(key.str());
-    if (std::find(tables.begin(), tables.end(), table) == tables.end()) {
-      const std::string guess = closest(table, tables);
-      fail("{}:{}: unknown table '{}'{} (a sweep has [sweep], [set], [axes] and [variants.NAME])",
-           name, node.source().begin.line, table,
-           guess.empty() ? "" : fmt::format(" — did you mean '{}'?", guess));
-    }
-    if (!node.is_table())
-      fail("{}:{}: '{}' must be a table ([{}])", name, node.source().begin.line, table, table);
-  }
+  check_tables(root, name, {"sweep", "set", "axes", "variants"},
+               "a sweep has [sweep], [set], [axes] and [variants.NAME]");
   const auto* sweep = root["sweep"].as_table();
   if (!sweep) fail("{}: no [sweep] table (it names the base config: base = \"...\")", name);
   read_sweep_table(*sweep, out);

@@ -80,6 +80,12 @@ SweepAxis read_axis(const TomlEntry& entry);
 std::filesystem::path base_config(const std::string& text, const std::filesystem::path& study_file,
                                   const std::string& where);
 
+// Refuses a top-level key of `root` that is not one of `tables` (suggesting the closest, and
+// saying `expected`, such as "a sweep has [sweep], [set], [axes] and [variants.NAME]"), or that
+// is not a table.
+void check_tables(const toml::table& root, const std::string& file,
+                  const std::vector<std::string>& tables, const std::string& expected);
+
 // seeds = N (1..N) or a list of distinct non-negative seeds.
 std::vector<uint64_t> read_seeds(const toml::node& node, const std::string& where);
 

@@ -224,18 +224,7 @@ TuneFile read_tune_file(const fs::path& file) {
   out.name = file.stem().string();
   const std::string name = file.string();
   const toml::table root = read_toml_file(file, "tune file");
-  const std::vector<std::string> tables = {"tune", "set", "space"};
-  for (const auto& [key, node] : root) {
-    const std::string table(key.str());
-    if (std::find(tables.begin(), tables.end(), table) == tables.end()) {
-      const std::string guess = closest(table, tables);
-      fail("{}:{}: unknown table '{}'{} (a tune file has [tune], [set] and [space])", name,
-           node.source().begin.line, table,
-           guess.empty() ? "" : fmt::format(" — did you mean '{}'?", guess));
-    }
-    if (!node.is_table())
-      fail("{}:{}: '{}' must be a table ([{}])", name, node.source().begin.line, table, table);
-  }
+  check_tables(root, name, {"tune", "set", "space"}, "a tune file has [tune], [set] and [space]");
   const auto* tune = root["tune"].as_table();
   if (!tune) fail("{}: no [tune] table (it names the base config and the objectives)", name);
   read_tune_table(*tune, out);
