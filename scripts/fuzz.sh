@@ -16,7 +16,7 @@ export ASAN_OPTIONS="quarantine_size_mb=64:allocator_may_return_null=1${ASAN_OPT
 # TARGET:MAX_LEN:RSS_LIMIT_MB. LibTorch's own libraries take part of the checkpoint target's memory.
 for entry in interaction_file:4096:2048 lightgcn_folder:4096:2048 recbole_folder:4096:2048 \
   attribute_file:4096:2048 \
-  config_file:4096:2048 sweep_file:4096:2048 report_files:8192:2048 tensorboard_events:8192:2048 \
+  config_file:4096:2048 sweep_file:4096:2048 tune_file:4096:2048 report_files:8192:2048 tensorboard_events:8192:2048 \
   run_json:8192:2048 dataset_cache:8192:2048 checkpoint_file:8192:3072; do
   IFS=: read -r target max_len rss_limit <<<"$entry"
   corpus=$build/corpus/$target

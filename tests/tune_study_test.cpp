@@ -44,8 +44,10 @@ TEST(TuneFile, ReadsTheSpaceInTheFilesOrder) {
   EXPECT_EQ(f.name, "study");
   EXPECT_EQ(f.trials, 20);
   ASSERT_EQ(f.objectives.size(), 2u);
-  EXPECT_TRUE(f.objectives[0].maximize);   // NDCG@10: utility
-  EXPECT_FALSE(f.objectives[1].maximize);  // ARP@10: popularity
+  // The directions, once the study is opened: the report's.
+  const auto opened = open_tune_study(file, dir.path() / "out", {}, "").file.objectives;
+  EXPECT_TRUE(opened[0].maximize);   // NDCG@10: utility
+  EXPECT_FALSE(opened[1].maximize);  // ARP@10: popularity
   EXPECT_EQ(f.sampler, "nsga2");
   EXPECT_EQ(f.seeds, (std::vector<uint64_t>{1, 2}));
   ASSERT_EQ(f.space.size(), 3u);
@@ -87,7 +89,7 @@ TEST(TuneFile, ErrorsNameTheFileLineAndKey) {
       open_tune_study(write_tune(dir, "bad.toml", tune, rest), dir.path() / "out", {}, "");
     });
   };
-  EXPECT_NE(error_for(tune, "[space]\ntrain.epochs = { low = -3, high = 5 }\n")
+  EXPECT_NE(opening_error("[space]\ntrain.epochs = { low = -3, high = 5 }\n")
                 .find("bad.toml:6: space.train.epochs: --set 'train.epochs=-3': "),
             std::string::npos);
   EXPECT_NE(opening_error("[space]\nmodel.dimm = { low = 8, high = 64 }\n")

@@ -10,8 +10,6 @@
 #include "common/error.h"
 #include "tools/options/closest_word.h"
 #include "tools/options/toml_file.h"
-#include "tools/report/sweep_report.h"
-#include "tools/sweep/sweep_plan.h"
 
 namespace polyphony::cli {
 namespace {
@@ -63,8 +61,7 @@ std::vector<TuneObjective> read_objectives(const toml::node& node, const std::st
     if (std::any_of(out.begin(), out.end(),
                     [&](const TuneObjective& o) { return o.metric == metric->get(); }))
       fail("{}: {} is listed twice", where, metric->get());
-    // The direction is the report's: utility up, popularity and gaps down.
-    out.push_back({metric->get(), higher_is_better(metric->get())});
+    out.push_back({metric->get(), true});  // the direction: tune_study.h, objective_directions
   }
   return out;
 }
@@ -124,13 +121,6 @@ void read_tune_table(const toml::table& table, TuneFile& out) {
     fail("{}: [tune] has no objectives = [\"METRIC\", ...] (validation metrics)", name);
 }
 
-// Each of `values` checked as the setting of `dimension` would be.
-void check_values(const SpaceDimension& dimension, const std::vector<std::string>& values) {
-  for (const auto& value : values)
-    assignment(value == "~" ? SweepSetting{"~" + dimension.key, "true", dimension.where}
-                            : SweepSetting{dimension.key, value, dimension.where});
-}
-
 // `step` and `log` of a numeric dimension whose bounds are read, and what they allow together.
 void read_step_and_log(const toml::table& table, bool integer, SpaceDimension& d) {
   if (const auto* step = table["step"].node()) {
@@ -165,7 +155,6 @@ void read_bounds(const toml::table& table, SpaceDimension& d) {
   d.high = high->value<double>().value_or(0);
   if (!(d.low < d.high)) fail("{}: low must be below high", d.where);
   read_step_and_log(table, integer, d);
-  check_values(d, {number_text(d.low, integer), number_text(d.high, integer)});
 }
 
 SpaceDimension read_dimension(const TomlEntry& entry) {
@@ -193,7 +182,6 @@ SpaceDimension read_dimension(const TomlEntry& entry) {
       d.choices.push_back(value);
     }
     if (d.choices.size() < 2) fail("{}: list at least two choices", d.where);
-    check_values(d, d.choices);
     return d;
   }
   read_bounds(*table, d);

@@ -41,8 +41,8 @@ namespace polyphony::cli {
 inline constexpr int64_t kMaxTrials = 10000;
 
 struct TuneObjective {
-  std::string metric;  // a validation metric, such as NDCG@10 or ARP@10
-  bool maximize = true;
+  std::string metric;    // a validation metric, such as NDCG@10 or ARP@10
+  bool maximize = true;  // set by open_tune_study (the report's direction of the metric)
 };
 
 enum class SpaceKind { kFloat, kInt, kCategorical };
@@ -76,9 +76,10 @@ struct TuneFile {
   std::vector<SpaceDimension> space;  // in the file's order
 };
 
-// Reads `file`: an unknown table or key, a value no option could take (each bound and choice is
-// checked as --set would check it), an empty space, pruning of a multi-objective study, an
-// unknown sampler or pruner are Errors naming the file and line.
+// Reads `file` as written, knowing nothing of the options (so that its fuzz target can read any
+// bytes): an unknown table or key, a malformed dimension, an empty space, pruning of a
+// multi-objective study, an unknown sampler or pruner are Errors naming the file and line.
+// open_tune_study (tools/tune/tune_study.h) checks the values against the options.
 TuneFile read_tune_file(const std::filesystem::path& file);
 
 // The search space as the Optuna bridge reads it: [{key, kind, low, high, log, step, choices}].

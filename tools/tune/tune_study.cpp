@@ -12,6 +12,7 @@
 #include "engine/io/atomic_file.h"
 #include "engine/run/run_directory.h"
 #include "tools/options/train_options.h"
+#include "tools/report/sweep_report.h"
 #include "tools/run/json_file.h"
 
 namespace polyphony::cli {
@@ -85,6 +86,13 @@ nlohmann::json validation_at(const fs::path& run, int64_t epoch) {
   return found;
 }
 
+// Each of `values` checked as the setting of `dimension` would be, as --set checks it.
+void check_values(const SpaceDimension& dimension, const std::vector<std::string>& values) {
+  for (const auto& value : values)
+    assignment(value == "~" ? SweepSetting{"~" + dimension.key, "true", dimension.where}
+                            : SweepSetting{dimension.key, value, dimension.where});
+}
+
 // A dimension's end values (or choices) as text.
 std::vector<std::string> end_values(const SpaceDimension& d) {
   if (d.kind == SpaceKind::kCategorical) return d.choices;
@@ -99,6 +107,7 @@ std::vector<std::string> end_values(const SpaceDimension& d) {
 // first: read as `polyphony train` reads them, so that a value no run accepts (a negative
 // dimension, a misspelt key) is an error naming its line before any worker starts.
 void check_space_values(const TuneStudy& study) {
+  for (const auto& d : study.file.space) check_values(d, end_values(d));
   ConfigurationExpander expander;
   std::map<std::string, std::string> first;
   for (const auto& d : study.file.space) first[d.key] = end_values(d).front();
@@ -187,6 +196,8 @@ TuneStudy open_tune_study(const fs::path& file, const fs::path& directory,
                           const std::vector<std::string>& settings, const std::string& storage) {
   TuneStudy study;
   study.file = read_tune_file(file);
+  // The direction is the report's: utility up, popularity and gaps down.
+  for (auto& o : study.file.objectives) o.maximize = higher_is_better(o.metric);
   study.settings = common_settings(study.file.settings, settings);
   std::error_code ec;
   study.directory = fs::absolute(directory, ec).lexically_normal();
