@@ -211,6 +211,21 @@ TEST(TuneStudy, ADirectoryKeepsItsStudy) {
       std::string("[set]\ntrain.epochs = 3\n[space]\ntrain.lr = { low = 0.01, high = 0.1 }\n"));
   EXPECT_NE(error_of([&] { open_tune_study(file, out, {"model.dim=8"}, ""); }).find("(space: "),
             std::string::npos);
+  // An edit of the base config's contents changes the study too.
+  {
+    const auto base = dir.path() / "base.toml";
+    std::ofstream(base) << "[model]\nname = \"mf\"\n[train]\nepochs = 3\neval_every = 1\n";
+    const auto edited = dir.path() / "edited.toml";
+    std::ofstream(edited) << "[tune]\nbase = \"" << base.string()
+                          << "\"\ntrials = 5\nobjectives = [\"NDCG@10\"]\n"
+                          << kSpace;
+    open_tune_study(edited, dir.path() / "edited", {}, "");
+    std::ofstream(base) << "[model]\nname = \"mf\"\n[train]\nepochs = 4\neval_every = 1\n";
+    EXPECT_NE(error_of([&] {
+                open_tune_study(edited, dir.path() / "edited", {}, "");
+              }).find("(base_arguments: "),
+              std::string::npos);
+  }
   // A trial's arguments: the base config expanded, the settings, the trial's values, the seed.
   ConfigurationExpander expander;
   const auto arguments = study.trial_arguments(

@@ -96,7 +96,7 @@ check "  the pruned curves are those the runs wrote" "$python" "$here/check_tune
 
 # A changed study is refused; so is pruning with two objectives, and a Python without Optuna.
 write_study "$scratch/single.toml" 6 5 '["NDCG@10"]' "final_baseline = \"$here/../configs/mf-bpr.toml\""
-check "a changed study is refused (exit 2)" expect_status 2 "$polyphony" tune "$scratch/single.toml" --out "$out"
+check "a changed study is refused (exit 2)" expect_status 2 "$polyphony" tune "$scratch/single.toml" --out "$scratch/single"
 check "  naming what changed" log_has "(settings: "
 write_study "$scratch/pruned2.toml" 2 2 '["NDCG@10", "ARP@10"]'
 check "pruning two objectives is refused (exit 2)" expect_status 2 "$polyphony" tune "$scratch/pruned2.toml" --out "$scratch/p2"

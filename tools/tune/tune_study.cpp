@@ -24,7 +24,7 @@ namespace fs = std::filesystem;
 // ones holds trials of another study.
 nlohmann::json defining_parts(const nlohmann::json& tune) {
   nlohmann::json out = nlohmann::json::object();
-  for (const char* key : {"base", "objectives", "space", "settings", "seeds"})
+  for (const char* key : {"base", "base_arguments", "objectives", "space", "settings", "seeds"})
     if (tune.contains(key)) out[key] = tune[key];
   return out;
 }
@@ -170,6 +170,8 @@ std::vector<std::string> TuneStudy::trial_arguments(
 }
 
 nlohmann::json TuneStudy::to_json() const {
+  // The base config expanded: an edit of its contents shows as a changed study.
+  ConfigurationExpander expander;
   nlohmann::json objectives = nlohmann::json::array();
   for (const auto& o : file.objectives)
     objectives.push_back(
@@ -177,6 +179,7 @@ nlohmann::json TuneStudy::to_json() const {
   return {{"file", file.file.string()},
           {"name", file.name},
           {"base", file.base.string()},
+          {"base_arguments", expander.expand({"--config", file.base.string()})},
           {"trials", file.trials},
           {"objectives", objectives},
           {"sampler", file.sampler},

@@ -50,8 +50,8 @@ struct TuneStudy {
 
 // Reads `file` with `settings` (--set) for the directory `directory` and the storage `storage`
 // (empty: DIR/study.journal, or the one the directory already uses). A directory started from
-// another study (other base, objectives, space, settings or seeds) is refused, naming what
-// changed; tune.json is written.
+// another study (other base config or its contents since edited, objectives, space, settings or
+// seeds) is refused, naming what changed; tune.json is written.
 TuneStudy open_tune_study(const std::filesystem::path& file, const std::filesystem::path& directory,
                           const std::vector<std::string>& settings, const std::string& storage);
 
