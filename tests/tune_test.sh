@@ -143,6 +143,23 @@ check "SIGTERM stops the tune (exit 75)" test $? -eq 75
 check "the next tune finishes the study (exit 0)" expect_status 0 "$polyphony" tune "$scratch/stop.toml" --out "$out" --no-final
 check "  as the storage has it" "$python" "$here/check_tune.py" "$out" --trials 1
 
+# The binary replaced while a study runs (a rebuild): the final runs still start, with the binary
+# that runs the study (/proc/self/exe).
+copy=$scratch/polyphony-copy
+cp "$polyphony" "$copy"
+write_study "$scratch/replaced.toml" 3 4 '["NDCG@10"]' 'pruner = "none"' 'final_seeds = [1]'
+sed -i '0,/^final_seeds = 2$/{/^final_seeds = 2$/d}' "$scratch/replaced.toml"
+"$copy" tune "$scratch/replaced.toml" --out "$scratch/replaced" > "$scratch/replaced.log" 2>&1 &
+tuner=$!
+for _ in $(seq 600); do
+  [[ -e $scratch/replaced/trials/0/trial.json ]] && break
+  sleep 0.05
+done
+cp "$copy" "$copy.new" && mv "$copy.new" "$copy"
+wait "$tuner"
+check "a study whose binary was replaced while it ran finishes (exit 0)" test $? -eq 0
+check "  with its final run" test -e "$scratch/replaced/final/points/trial="*",seed=1/summary.json"
+
 # Two objectives, NSGA-II, an SQLite database as the storage.
 write_study "$scratch/pareto.toml" 6 3 '["NDCG@10", "ARP@10"]' 'pruner = "none"' 'sampler = "nsga2"'
 out=$scratch/pareto

@@ -110,7 +110,7 @@ int print_status(const TuneStudy& study) {
 int run_workers(const TuneStudy& study, const std::vector<std::string>& worker_arguments,
                 int jobs) {
   StopSignals stop;
-  const std::string self = fs::read_symlink("/proc/self/exe").string();
+  const std::string self = self_executable();
   std::map<pid_t, int> workers;
   for (int k = 0; k < jobs; ++k) {
     std::vector<std::string> arguments{self, "tune"};

@@ -44,7 +44,7 @@ struct Evaluation {
 std::vector<Evaluation> missing_evaluations(const nlohmann::json& plan, const fs::path& sweep_dir,
                                             const std::string& relative,
                                             const Regrouping& regrouping) {
-  const std::string self = fs::read_symlink("/proc/self/exe").string();
+  const std::string self = self_executable();
   std::vector<Evaluation> out;
   std::error_code ec;
   for (const auto& point : plan["points"]) {

@@ -16,6 +16,14 @@ extern char** environ;
 
 namespace polyphony::cli {
 
+std::string self_executable() {
+  const std::string path = std::filesystem::read_symlink("/proc/self/exe").string();
+  const std::string deleted = " (deleted)";
+  const bool gone = path.size() > deleted.size() &&
+                    path.compare(path.size() - deleted.size(), deleted.size(), deleted) == 0;
+  return gone ? "/proc/self/exe" : path;
+}
+
 pid_t spawn_logged(const std::vector<std::string>& arguments, const std::filesystem::path& log) {
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);

@@ -10,6 +10,11 @@
 
 namespace polyphony::cli {
 
+// The running polyphony binary, to start its own subcommands with: its path, or /proc/self/exe
+// when that file has been replaced or removed since it started (a rebuild during a long sweep),
+// which still starts the binary this process runs.
+std::string self_executable();
+
 // Starts `arguments` (arguments[0] a path) with stdin from /dev/null and stdout and stderr
 // appended to `log`. An Error when it cannot start.
 pid_t spawn_logged(const std::vector<std::string>& arguments, const std::filesystem::path& log);

@@ -190,7 +190,7 @@ class SweepSession {
       : plan_(plan),
         directory_(directory),
         options_(options),
-        self_(fs::read_symlink("/proc/self/exe").string()),
+        self_(self_executable()),
         slot_busy_(static_cast<size_t>(options.jobs), false) {}
 
   // Sorts the chosen points: finished ones are counted, running ones left to their process,

@@ -95,7 +95,7 @@ class Worker {
   Worker(const TuneStudy& study, const TuneWorkerOptions& options)
       : study_(study),
         options_(options),
-        self_(fs::read_symlink("/proc/self/exe").string()),
+        self_(self_executable()),
         bridge_(bridge_python(options.python), study.optuna(options.worker),
                 study.directory / "logs" / fmt::format("optuna-worker-{}.log", options.worker)) {}
 
