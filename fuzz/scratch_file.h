@@ -38,6 +38,15 @@ inline std::filesystem::path write_scratch(const std::string& name, const uint8_
   return path;
 }
 
+// `base.toml` in the scratch folder, written once: the base config a fuzzed sweep or tune file
+// names (`base = "base.toml"`, as their seeds do).
+inline const std::filesystem::path& scratch_base_config() {
+  static const std::string text = "[model]\nname = \"mf\"\n";
+  static const auto path =
+      write_scratch("base.toml", reinterpret_cast<const uint8_t*>(text.data()), text.size());
+  return path;
+}
+
 // A broken contract is a finding: abort so that libFuzzer saves the input.
 inline void require(bool condition, const char* what) {
   if (condition) return;

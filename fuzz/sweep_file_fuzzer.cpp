@@ -13,9 +13,7 @@
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using polyphony::fuzz::require;
   namespace cli = polyphony::cli;
-  static const std::string base_config = "[model]\nname = \"mf\"\n";
-  static const auto base = polyphony::fuzz::write_scratch(
-      "base.toml", reinterpret_cast<const uint8_t*>(base_config.data()), base_config.size());
+  polyphony::fuzz::scratch_base_config();
   const auto path = polyphony::fuzz::write_scratch("sweep.toml", data, size);
   try {
     const auto sweep = cli::read_sweep_file(path);
@@ -43,6 +41,5 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       require(points <= static_cast<double>(cli::kMaxSweepPoints), "the point limit holds");
   } catch (const polyphony::Error&) {
   }
-  (void)base;
   return 0;
 }

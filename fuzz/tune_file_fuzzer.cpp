@@ -32,9 +32,7 @@ void check_dimension(const polyphony::cli::SpaceDimension& d, const std::string&
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using polyphony::fuzz::require;
   namespace cli = polyphony::cli;
-  static const std::string base_config = "[model]\nname = \"mf\"\n";
-  static const auto base = polyphony::fuzz::write_scratch(
-      "base.toml", reinterpret_cast<const uint8_t*>(base_config.data()), base_config.size());
+  polyphony::fuzz::scratch_base_config();
   const auto path = polyphony::fuzz::write_scratch("tune.toml", data, size);
   try {
     const auto tune = cli::read_tune_file(path);
@@ -54,6 +52,5 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     require(cli::space_json(tune.space).size() == tune.space.size(), "the space as JSON");
   } catch (const polyphony::Error&) {
   }
-  (void)base;
   return 0;
 }

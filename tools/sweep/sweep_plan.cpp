@@ -27,21 +27,6 @@ void check_setting(const std::string& text) {
   remove_setting(text, none);
 }
 
-// An axis's value "~" stands for points without the setting (its default).
-constexpr const char* kUnset = "~";
-
-// The setting of `axis` at `value`, as --set takes it.
-std::string axis_setting(const SweepAxis& axis, const std::string& value) {
-  return value == kUnset ? "~" + axis.key : axis.key + "=" + value;
-}
-
-// Every value of `axis` checked as --set would check it.
-void check_axis(const SweepAxis& axis) {
-  for (const auto& value : axis.values)
-    assignment(value == kUnset ? SweepSetting{"~" + axis.key, "true", axis.where}
-                               : SweepSetting{axis.key, value, axis.where});
-}
-
 // A variant's settings as SECTION.KEY=VALUE (an empty variant stands for a sweep without any).
 struct Variant {
   std::string name;
@@ -153,9 +138,9 @@ class VariantPoints {
     for (size_t a = 0; a < crossed.size(); ++a) {
       const std::string& value = crossed[a].values[at[a]];
       values.emplace_back(crossed[a].key, value);
-      point_settings.push_back(axis_setting(crossed[a], value));
+      point_settings.push_back(value_setting(crossed[a].key, value));
       parts.push_back(axis_label(crossed[a].key, plan_.axes) + "=" +
-                      (value == kUnset ? "unset" : id_text(value)));
+                      (value == "~" ? "unset" : id_text(value)));
     }
     const std::string group = fmt::format("{}", fmt::join(parts, ","));
     for (const uint64_t seed : seeds_) {
@@ -184,6 +169,16 @@ class VariantPoints {
 };
 
 }  // namespace
+
+std::string value_setting(const std::string& key, const std::string& value) {
+  return value == "~" ? "~" + key : key + "=" + value;
+}
+
+void check_axis(const SweepAxis& axis) {
+  for (const auto& value : axis.values)
+    assignment(value == "~" ? SweepSetting{"~" + axis.key, "true", axis.where}
+                            : SweepSetting{axis.key, value, axis.where});
+}
 
 std::string assignment(const SweepSetting& setting) {
   const bool removal = is_removal(setting.key);

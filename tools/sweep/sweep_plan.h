@@ -66,6 +66,14 @@ class ConfigurationExpander;
 // the removal ~SECTION.KEY; checked, errors starting with where it is.
 std::string assignment(const SweepSetting& setting);
 
+// The setting of `key` at `value` as --set takes it: KEY=VALUE, or the removal ~KEY for the value
+// "~" (an axis's or a search space's way to say "without the setting").
+std::string value_setting(const std::string& key, const std::string& value);
+
+// Every value of `axis` checked as --set would check it ("~": the removal), errors starting with
+// where the axis is.
+void check_axis(const SweepAxis& axis);
+
 // The settings of every run: a file's [set], then the command line's --set (each checked).
 std::vector<std::string> common_settings(const std::vector<SweepSetting>& file_settings,
                                          const std::vector<std::string>& settings);

@@ -86,13 +86,6 @@ nlohmann::json validation_at(const fs::path& run, int64_t epoch) {
   return found;
 }
 
-// Each of `values` checked as the setting of `dimension` would be, as --set checks it.
-void check_values(const SpaceDimension& dimension, const std::vector<std::string>& values) {
-  for (const auto& value : values)
-    assignment(value == "~" ? SweepSetting{"~" + dimension.key, "true", dimension.where}
-                            : SweepSetting{dimension.key, value, dimension.where});
-}
-
 // A dimension's end values (or choices) as text.
 std::vector<std::string> end_values(const SpaceDimension& d) {
   if (d.kind == SpaceKind::kCategorical) return d.choices;
@@ -107,7 +100,7 @@ std::vector<std::string> end_values(const SpaceDimension& d) {
 // first: read as `polyphony train` reads them, so that a value no run accepts (a negative
 // dimension, a misspelt key) is an error naming its line before any worker starts.
 void check_space_values(const TuneStudy& study) {
-  for (const auto& d : study.file.space) check_values(d, end_values(d));
+  for (const auto& d : study.file.space) check_axis({d.key, end_values(d), d.where});
   ConfigurationExpander expander;
   std::map<std::string, std::string> first;
   for (const auto& d : study.file.space) first[d.key] = end_values(d).front();
@@ -116,8 +109,7 @@ void check_space_values(const TuneStudy& study) {
       auto values = first;
       values[d.key] = value;
       std::vector<std::string> settings = study.settings;
-      for (const auto& [key, text] : values)
-        settings.push_back(text == "~" ? "~" + key : key + "=" + text);
+      for (const auto& [key, text] : values) settings.push_back(value_setting(key, text));
       seeded_train_arguments(expander, study.file.base, settings, study.file.seeds.front(),
                              fmt::format("{} ({})", d.where, value));
     }
@@ -163,7 +155,7 @@ std::vector<std::string> TuneStudy::trial_arguments(
   for (const auto& d : file.space) {
     const auto it = values.find(d.key);
     if (it == values.end()) fail("trial {} has no value for {}", number, d.key);
-    with_values.push_back(it->second == "~" ? "~" + d.key : d.key + "=" + it->second);
+    with_values.push_back(value_setting(d.key, it->second));
   }
   return seeded_train_arguments(expander, file.base, with_values, seed,
                                 fmt::format("{}: trial {}", file.file.string(), number));
