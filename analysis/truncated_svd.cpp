@@ -49,10 +49,20 @@ at::Tensor ppmi_matrix(const at::Tensor& users, const at::Tensor& items, int64_t
       .coalesce();
 }
 
+void check_options(const TruncatedSvdOptions& o) {
+  if (o.rank < 1) fail("truncated SVD: rank must be at least 1 (got {})", o.rank);
+  if (o.min_cooccurrence < 1)
+    fail("truncated SVD: min_cooccurrence must be at least 1 (got {})", o.min_cooccurrence);
+  if (o.oversampling < 0)
+    fail("truncated SVD: oversampling must be 0 or more (got {})", o.oversampling);
+  if (o.power_iterations < 0)
+    fail("truncated SVD: power_iterations must be 0 or more (got {})", o.power_iterations);
+}
+
 at::Tensor truncated_svd_item_embeddings(const at::Tensor& users, const at::Tensor& items,
                                          int64_t num_users, int64_t num_items,
                                          const TruncatedSvdOptions& o) {
-  if (o.rank < 1) fail("truncated SVD: rank must be at least 1 (got {})", o.rank);
+  check_options(o);
   const auto m = ppmi_matrix(users, items, num_users, num_items, o.min_cooccurrence);
   const int64_t rank = std::min(o.rank, num_items);
   const int64_t width = std::min(rank + o.oversampling, num_items);

@@ -22,6 +22,9 @@ struct TruncatedSvdOptions {
   uint64_t seed = 0;
 };
 
+// Refuses options the embedding cannot be computed with (before any data is read).
+void check_options(const TruncatedSvdOptions& options);
+
 // PPMI of item co-occurrence: C = XᵀX without its diagonal (X the binary user × item matrix),
 // pmi(i, j) = log(C_ij · T / (c_i · c_j)) with c_i = Σ_j C_ij and T = Σ_ij C_ij, kept where
 // C_ij ≥ min_cooccurrence and pmi > 0. Returns a coalesced sparse COO double [I, I]. The cost

@@ -8,12 +8,17 @@
 
 namespace polyphony {
 
-Acf::Acf(const ModelContext& context, AcfOptions options) : options_(options) {
-  const auto& o = options_;
+void check_options(const AcfOptions& o) {
   if (o.dim < 1) fail("model option dim must be at least 1 (got {})", o.dim);
   if (o.anchors < 1) fail("model option anchors must be at least 1 (got {})", o.anchors);
-  if (o.exclusiveness_weight < 0 || o.inclusiveness_weight < 0)
+  if (!(o.exclusiveness_weight >= 0) || !(o.inclusiveness_weight >= 0))
     fail("model options exclusiveness_weight and inclusiveness_weight must be 0 or more");
+  check_init_std(o.init_std);
+}
+
+Acf::Acf(const ModelContext& context, AcfOptions options) : options_(options) {
+  const auto& o = options_;
+  check_options(o);
   user_embedding_ = register_embedding_table("user_embedding",
                                              torch::randn({context.num_users, o.dim}) * o.init_std);
   item_embedding_ = register_embedding_table("item_embedding",

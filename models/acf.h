@@ -27,6 +27,8 @@ struct AcfOptions {
 
 // Its options (models/model_options.h), declared once.
 const std::vector<Option<AcfOptions>>& acf_option_list();
+// Refuses values the model cannot be built with (needs no data, so commands check them first).
+void check_options(const AcfOptions& options);
 
 class Acf : public Recommender {
  public:

@@ -7,11 +7,16 @@
 
 namespace polyphony {
 
+void check_options(const LightGcnOptions& o) {
+  if (o.dim < 1) fail("model option dim must be at least 1 (got {})", o.dim);
+  if (o.layers < 0) fail("model option layers must be 0 or more (got {})", o.layers);
+  if (!(o.decay >= 0)) fail("model option decay must be 0 or more (got {})", o.decay);
+  check_init_std(o.init_std);
+}
+
 LightGcn::LightGcn(const ModelContext& context, LightGcnOptions options)
     : options_(options), graph_(interaction_graph(context)) {
-  if (options_.dim < 1) fail("model option dim must be at least 1 (got {})", options_.dim);
-  if (options_.layers < 0) fail("model option layers must be 0 or more (got {})", options_.layers);
-  if (!(options_.decay >= 0)) fail("model option decay must be 0 or more (got {})", options_.decay);
+  check_options(options_);
   embedding_ = register_parameter(
       "embedding", torch::randn({graph_.num_nodes(), options_.dim}) * options_.init_std);
 }

@@ -25,6 +25,8 @@ struct LightGcnOptions {
 
 // Its options (models/model_options.h), declared once.
 const std::vector<Option<LightGcnOptions>>& lightgcn_option_list();
+// Refuses values the model cannot be built with (needs no data, so commands check them first).
+void check_options(const LightGcnOptions& options);
 
 class LightGcn : public Recommender {
  public:

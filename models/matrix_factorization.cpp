@@ -7,10 +7,15 @@
 
 namespace polyphony {
 
+void check_options(const MatrixFactorizationOptions& o) {
+  if (o.dim < 1) fail("model option dim must be at least 1 (got {})", o.dim);
+  check_init_std(o.init_std);
+}
+
 MatrixFactorization::MatrixFactorization(const ModelContext& context,
                                          MatrixFactorizationOptions options)
     : options_(options) {
-  if (options_.dim < 1) fail("model option dim must be at least 1 (got {})", options_.dim);
+  check_options(options_);
   user_embedding_ = register_embedding_table(
       "user_embedding", torch::randn({context.num_users, options_.dim}) * options_.init_std);
   item_embedding_ = register_embedding_table(

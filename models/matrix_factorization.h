@@ -17,6 +17,8 @@ struct MatrixFactorizationOptions {
 
 // Its options (models/model_options.h), declared once.
 const std::vector<Option<MatrixFactorizationOptions>>& matrix_factorization_option_list();
+// Refuses values the model cannot be built with (needs no data, so commands check them first).
+void check_options(const MatrixFactorizationOptions& options);
 
 class MatrixFactorization : public Recommender {
  public:

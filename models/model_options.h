@@ -70,6 +70,12 @@ void read_model_settings(const std::vector<Option<Owner>>& options, const nlohma
   }
 }
 
+// An initialisation's standard deviation: all-zero embeddings would never leave zero (every
+// gradient of a dot product is the other side's embedding), and a negative one is a typo.
+inline void check_init_std(double init_std) {
+  if (!(init_std > 0)) fail("model option init_std must be positive (got {})", init_std);
+}
+
 // A command-line shortcut to model settings: --dim 32 stands for --set model.dim=32.
 struct ModelShortcut {
   std::string flag;  // underscored, as the option names (ortho_user for --ortho-user)

@@ -6,15 +6,20 @@
 
 namespace polyphony {
 
-MultiInterest::MultiInterest(const ModelContext& context, MultiInterestOptions options)
-    : options_(options), graph_(interaction_graph(context)) {
-  const auto& o = options_;
+void check_options(const MultiInterestOptions& o) {
   if (o.dim < 1) fail("model option dim must be at least 1 (got {})", o.dim);
   if (o.layers < 1) fail("model option layers must be at least 1 (got {})", o.layers);
   if (o.interests < 1) fail("model option interests must be at least 1 (got {})", o.interests);
   if (!(o.temperature > 0))
     fail("model option temperature must be positive (got {})", o.temperature);
   if (!(o.epsilon >= 0)) fail("model option epsilon must be 0 or more (got {})", o.epsilon);
+  check_init_std(o.init_std);
+}
+
+MultiInterest::MultiInterest(const ModelContext& context, MultiInterestOptions options)
+    : options_(options), graph_(interaction_graph(context)) {
+  const auto& o = options_;
+  check_options(o);
   embedding_ =
       register_parameter("embedding", torch::randn({graph_.num_nodes(), o.dim}) * o.init_std);
   global_interests_ =

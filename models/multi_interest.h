@@ -38,6 +38,8 @@ struct MultiInterestOptions {
 
 // Its options (models/model_options.h), declared once.
 const std::vector<Option<MultiInterestOptions>>& multi_interest_option_list();
+// Refuses values the model cannot be built with (needs no data, so commands check them first).
+void check_options(const MultiInterestOptions& options);
 
 class MultiInterest : public Recommender {
  public:

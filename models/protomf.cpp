@@ -25,16 +25,22 @@ void check_k(int64_t k, const char* name, int64_t prototypes, const char* side) 
 
 }  // namespace
 
-ProtoMF::ProtoMF(const ModelContext& context, ProtoMFOptions options) : options_(options) {
-  const auto& o = options_;
+void check_options(const ProtoMFOptions& o) {
   if (o.dim < 1) fail("model option dim must be at least 1 (got {})", o.dim);
-  if (o.user_prototypes < 1) fail("model option user_prototypes must be at least 1");
-  if (o.item_prototypes < 1) fail("model option item_prototypes must be at least 1");
-  if (has_user_prototypes()) check_k(o.k_user, "k_user", o.user_prototypes, "user");
-  if (has_item_prototypes()) check_k(o.k_item, "k_item", o.item_prototypes, "item");
+  if (o.user_prototypes < 1)
+    fail("model option user_prototypes must be at least 1 (got {})", o.user_prototypes);
+  if (o.item_prototypes < 1)
+    fail("model option item_prototypes must be at least 1 (got {})", o.item_prototypes);
+  if (o.sides != PrototypeSides::kItem) check_k(o.k_user, "k_user", o.user_prototypes, "user");
+  if (o.sides != PrototypeSides::kUser) check_k(o.k_item, "k_item", o.item_prototypes, "item");
   for (double w : {o.user_proto_weight, o.user_batch_weight, o.item_proto_weight,
                    o.item_batch_weight, o.ortho_weight, o.user_ortho(), o.item_ortho()})
-    if (w < 0) fail("ProtoMF regulariser weights must be non-negative (got {})", w);
+    if (!(w >= 0)) fail("ProtoMF regulariser weights must be non-negative (got {})", w);
+}
+
+ProtoMF::ProtoMF(const ModelContext& context, ProtoMFOptions options) : options_(options) {
+  const auto& o = options_;
+  check_options(o);
 
   // ProtoMF initialisation: embeddings and prototypes N(0, 1); projections Kaiming-uniform.
   const int64_t user_dim = o.sides == PrototypeSides::kItem ? o.item_prototypes : o.dim;

@@ -49,6 +49,8 @@ struct ProtoMFOptions {
 
 // Its options (models/model_options.h), declared once; `sides` comes from the model's name.
 const std::vector<Option<ProtoMFOptions>>& protomf_option_list();
+// Refuses values the model cannot be built with (needs no data, so commands check them first).
+void check_options(const ProtoMFOptions& options);
 // --k-filter KU[,KT]: k_user and k_item at once (-1: off).
 const std::vector<ModelShortcut>& protomf_shortcuts();
 

@@ -48,12 +48,13 @@ ModelBuilder builder(const Options& options) {
 // The options of a model that has none.
 struct NoOptions {};
 
-// `settings` of `model` read through `options` into a builder of Model.
+// `settings` of `model` read through `options` and checked into a builder of Model.
 template <typename Model, typename Options>
 ModelBuilder read_builder(const std::vector<Option<Options>>& options,
                           const nlohmann::json& settings, const std::string& model,
                           Options defaults = {}) {
   read_model_settings(options, settings, model, defaults);
+  check_options(defaults);
   return builder<Model>(defaults);
 }
 
@@ -97,6 +98,7 @@ ModelBuilder model_builder(const std::string& name, const nlohmann::json& option
   if (resn_settings.empty()) return base;
   ResnOptions resn;
   read_model_settings(resn_option_list(), resn_settings, name, resn);
+  check_options(resn);
   if (resn.weight == 0) return base;
   return [base, resn](const ModelContext& context) -> std::shared_ptr<Recommender> {
     return std::make_shared<WithResn>(base(context), resn);

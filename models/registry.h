@@ -21,8 +21,8 @@ struct ModelInfo {
 const std::vector<ModelInfo>& available_models();
 
 // Checks `options` of `name` as make_model does (the model exists, every key is known and of the
-// right type) without data, so a command can refuse them before loading any; values are checked
-// when the model is built.
+// right type, every value one the model can be built with) without data, so a command can refuse
+// them before loading any.
 void check_model_options(const std::string& name, const nlohmann::json& options);
 
 // The command line's shortcuts to model settings (--dim, --k-filter, --ortho, --ortho-user,

@@ -56,10 +56,14 @@ at::Tensor resn_term(const ScoreFactors& f, const ResnOptions& options, Spectral
   fail("unknown ReSN form");
 }
 
+void check_options(const ResnOptions& o) {
+  if (!(o.weight >= 0)) fail("resn_weight must be non-negative (got {})", o.weight);
+  if (o.item_chunk < 1) fail("resn_item_chunk must be at least 1 (got {})", o.item_chunk);
+}
+
 WithResn::WithResn(std::shared_ptr<Recommender> model, ResnOptions options)
     : model_(register_module("model", std::move(model))), options_(options) {
-  if (options_.weight < 0) fail("resn_weight must be non-negative (got {})", options_.weight);
-  if (options_.item_chunk < 1) fail("resn_item_chunk must be at least 1");
+  check_options(options_);
   torch::NoGradGuard no_grad;  // a probe: is the model factorised, and in how many dimensions?
   const auto factors = model_->spectral_factors(torch::zeros({1}, torch::kLong));
   if (!factors)

@@ -37,6 +37,8 @@ struct ResnOptions {
 
 // Its options (models/model_options.h), declared once.
 const std::vector<Option<ResnOptions>>& resn_option_list();
+// Refuses values the term cannot be computed with (needs no data, so commands check them first).
+void check_options(const ResnOptions& options);
 
 // The ReSN term of the given factors, multiplied by β / B (B = batch users). `warm` keeps the power
 // iteration's vector between calls (power form only).

@@ -6,6 +6,9 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <string>
+#include <tuple>
+#include <vector>
 
 #include "common/error.h"
 #include "engine/run/run_directory.h"
@@ -119,13 +122,36 @@ TEST(Registry, RejectsUnknownModelsAndOptions) {
   EXPECT_THROW(make_model("mf", ctx, {{"dim", "big"}}), Error);
   EXPECT_THROW(make_model("mf", ctx, {{"dim", 0}}), Error);
   EXPECT_EQ(make_model("mf", ctx, {{"dim", 4}})->config()["dim"], 4);
-  // Names and types are checked without data; values when the model is built.
+  // Names, types and values are checked without data, as a sweep plans or before data loads.
   EXPECT_THROW(check_model_options("nope", nlohmann::json::object()), Error);
   EXPECT_THROW(check_model_options("mf", {{"dimension", 4}}), Error);
   EXPECT_THROW(check_model_options("uiprotomf", {{"k_user", "all"}}), Error);
   EXPECT_THROW(check_model_options("mf", {{"resn_form", "spiky"}}), Error);
   EXPECT_NO_THROW(check_model_options("uiprotomf", {{"k_user", 4}, {"resn_weight", 0.1}}));
-  EXPECT_NO_THROW(check_model_options("mf", {{"dim", 0}}));
+}
+
+TEST(Registry, EveryModelRefusesItsBadValuesWithoutData) {
+  const std::vector<std::tuple<std::string, nlohmann::json, std::string>> cases = {
+      {"mf", {{"dim", 0}}, "dim must be at least 1 (got 0)"},
+      {"mf", {{"init_std", -0.1}}, "init_std must be positive (got -0.1)"},
+      {"mf", {{"resn_weight", -1}}, "resn_weight must be non-negative (got -1)"},
+      {"uiprotomf", {{"k_user", 65}}, "k_user = 65 exceeds the 64 user prototypes"},
+      {"uprotomf", {{"k_user", 0}}, "k_user must be -1 (off) or at least 1 (got 0)"},
+      {"iprotomf", {{"item_prototypes", 0}}, "item_prototypes must be at least 1 (got 0)"},
+      {"iprotomf", {{"ortho_item_weight", -0.5}}, "must be non-negative (got -0.5)"},
+      {"acf", {{"anchors", 0}}, "anchors must be at least 1 (got 0)"},
+      {"acf", {{"init_std", 0}}, "init_std must be positive (got 0)"},
+      {"lightgcn", {{"layers", -1}}, "layers must be 0 or more (got -1)"},
+      {"multi-interest", {{"temperature", 0}}, "temperature must be positive (got 0)"},
+      {"svd", {{"oversampling", -5}}, "oversampling must be 0 or more (got -5)"},
+      {"svd", {{"min_cooccurrence", 0}}, "min_cooccurrence must be at least 1 (got 0)"},
+  };
+  for (const auto& [name, options, message] : cases)
+    EXPECT_CONTAINS(testing::error_of([&] { check_model_options(name, options); }), message)
+        << name << " " << options.dump();
+  // A side without prototypes does not read its k: I-ProtoMF keeps any k_user.
+  EXPECT_NO_THROW(check_model_options("iprotomf", {{"k_user", 0}}));
+  EXPECT_NO_THROW(check_model_options("svd", {{"oversampling", 0}, {"power_iterations", 0}}));
 }
 
 TEST(Registry, UnknownOptionsListTheKnownOnesAndTheListSaysWhichModelsTrain) {

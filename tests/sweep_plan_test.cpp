@@ -143,6 +143,9 @@ TEST(SweepPlan, ErrorsNameTheFileLineAndKey) {
   // A model option the model does not have: found before anything runs, with the point named.
   check(sweep_text("seeds = [5]\n[set]\nmodel.no_such_option = 3\n"),
         "bad.toml: point seed=5: model 'mf': unknown option 'no_such_option'");
+  // So is a value the model cannot be built with, before any point runs.
+  check(sweep_text("seeds = [5]\n[axes]\nmodel.dim = [16, -8]\n"),
+        "bad.toml: point dim=-8,seed=5: model option dim must be at least 1 (got -8)");
   EXPECT_NE(error_of([&] { read_sweep_plan(dir.path() / "none.toml"); }).find("no such file"),
             std::string::npos);
 }

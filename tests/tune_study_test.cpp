@@ -95,6 +95,10 @@ TEST(TuneFile, ErrorsNameTheFileLineAndKey) {
   EXPECT_NE(opening_error("[space]\nmodel.dimm = { low = 8, high = 64 }\n")
                 .find("bad.toml:6: space.model.dimm (8): "),
             std::string::npos);
+  // A value the model cannot be built with at one end of the range.
+  EXPECT_NE(opening_error("[space]\nmodel.dim = { low = 0, high = 64 }\n")
+                .find("bad.toml:6: space.model.dim (0): model option dim must be at least 1"),
+            std::string::npos);
   EXPECT_NE(error_for(tune, "[set]\nmodel.dim = 8\n[space]\nmodel.dim = { low = 8, high = 64 }\n")
                 .find("model.dim is searched in [space]"),
             std::string::npos);
