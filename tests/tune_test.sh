@@ -6,7 +6,8 @@
 #   over the final seeds, and `polyphony report` reads the directory;
 # - resumption: a worker killed with -9 in the middle of a trial (its run too) leaves the trial
 #   running in the storage; the next `polyphony tune` adopts it and resumes its run from its
-#   checkpoint; SIGTERM stops the workers with checkpoints (exit 75);
+#   checkpoint; a trial whose worker died before writing its record is adopted as well; SIGTERM
+#   stops the workers with checkpoints (exit 75);
 # - two objectives (NSGA-II) in an SQLite database: the Pareto front in the report and its chart,
 #   every front trial trained again;
 # - refusals: a changed study, pruning with two objectives, a Python without Optuna.
@@ -125,6 +126,32 @@ check "the next tune adopts it (exit 0)" expect_status 0 "$polyphony" tune "$scr
 check "  its run resumed from the checkpoint" grep -q "resuming from" "$out"/logs/trial=0,seed=*.log
 check "  the worker said so" grep -q "adopting trial 0" "$out/logs/worker-0.log"
 check "  one trial in all, as the storage has it" "$python" "$here/check_tune.py" "$out" --trials 1
+
+# A trial that Optuna gave a worker which died before writing its record (no trial.json, no
+# claim): adopted too, with the values Optuna gave it. A study of one trial, then of two, the
+# second asked here as that worker would have.
+write_study "$scratch/orphan.toml" 1 2 '["NDCG@10"]' 'pruner = "none"'
+out=$scratch/orphan
+check "a study of one trial (exit 0)" expect_status 0 "$polyphony" tune "$scratch/orphan.toml" --out "$out" --no-final
+sed -i 's/^trials = 1$/trials = 2/' "$scratch/orphan.toml"
+asked=$("$python" - "$out" <<'PY'
+import json, sys
+import optuna
+from optuna.distributions import CategoricalDistribution, FloatDistribution
+from optuna.storages import JournalStorage
+from optuna.storages.journal import JournalFileBackend
+tune = json.load(open(sys.argv[1] + "/tune.json"))
+study = optuna.load_study(study_name=tune["study"],
+                          storage=JournalStorage(JournalFileBackend(tune["storage"])))
+trial = study.ask({"train.lr": FloatDistribution(0.001, 0.3, log=True),
+                   "model.resn": CategoricalDistribution(["~", "0.5"])})
+print(trial.number)
+PY
+)
+check "trial 1 asked and left without a record" test "$asked" = 1 -a ! -e "$out/trials/1/trial.json"
+check "the next tune adopts it (exit 0)" expect_status 0 "$polyphony" tune "$scratch/orphan.toml" --out "$out" --no-final
+check "  the worker said so" grep -q "adopting trial 1" "$out/logs/worker-0.log"
+check "  two trials in all, as the storage has them" "$python" "$here/check_tune.py" "$out" --trials 2
 
 # SIGTERM: the workers stop their runs with checkpoints; exit 75; the next tune finishes.
 write_study "$scratch/stop.toml" 1 2 '["NDCG@10"]' 'pruner = "none"' \

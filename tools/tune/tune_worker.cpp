@@ -7,12 +7,14 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <fstream>
 #include <optional>
 #include <set>
 #include <thread>
+#include <vector>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -28,23 +30,30 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// TUNE_DIR/trials/N/claim, flock'ed for as long as a worker works on trial N.
-class TrialClaim {
+// An exclusive flock on `file` (created with its folder), held until destroyed: TUNE_DIR/
+// trials/N/claim while a worker works on trial N (taken or not: `wait` false), TUNE_DIR/ask.lock
+// while a worker asks for a trial and writes its record (waited for).
+class FileLock {
  public:
-  explicit TrialClaim(const fs::path& trial_directory) {
+  FileLock(const fs::path& file, bool wait) {
     std::error_code ec;
-    fs::create_directories(trial_directory, ec);
-    fd_ = ::open((trial_directory / "claim").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd_ >= 0 && ::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+    fs::create_directories(file.parent_path(), ec);
+    fd_ = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd_ < 0) fail("cannot open {}: {}", file.string(), std::strerror(errno));
+    int status;
+    do {
+      status = ::flock(fd_, LOCK_EX | (wait ? 0 : LOCK_NB));
+    } while (status != 0 && errno == EINTR && !StopSignals::received());
+    if (status != 0) {
       ::close(fd_);
       fd_ = -1;
     }
   }
-  ~TrialClaim() {
+  ~FileLock() {
     if (fd_ >= 0) ::close(fd_);  // closing releases the lock
   }
-  TrialClaim(const TrialClaim&) = delete;
-  TrialClaim& operator=(const TrialClaim&) = delete;
+  FileLock(const FileLock&) = delete;
+  FileLock& operator=(const FileLock&) = delete;
   bool held() const { return fd_ >= 0; }
 
  private:
@@ -104,21 +113,36 @@ class Worker {
     fmt::print("tune worker {}: study {} in {} (Optuna {})\n", options_.worker, study_.study_name,
                study_.storage, bridge_.optuna_version());
     std::fflush(stdout);
-    for (const auto& trial : bridge_.running()) {
+    // Under the ask lock no worker is between its ask and its claim, so a running trial whose
+    // claim is free was left by a worker that died, before or after writing its record.
+    std::vector<AskedTrial> running;
+    {
+      const FileLock asking(ask_lock(), /*wait=*/true);
+      if (!asking.held()) return kInterruptedExitStatus;
+      running = bridge_.running();
+    }
+    for (const auto& trial : running) {
       if (StopSignals::received()) return kInterruptedExitStatus;
-      // Only a trial whose worker wrote its record and let go of its claim is left.
-      if (!fs::exists(study_.trial_directory(trial.number) / "trial.json")) continue;
-      TrialClaim claim(study_.trial_directory(trial.number));
+      const FileLock claim(claim_file(trial.number), /*wait=*/false);
       if (!claim.held()) continue;
       fmt::print("tune worker {}: adopting trial {}, left running\n", options_.worker,
                  trial.number);
-      if (run_trial(trial) == TrialOutcome::kStopped) return kInterruptedExitStatus;
+      TrialRecord record = started_record(trial);
+      if (run_trial(record, trial.steps) == TrialOutcome::kStopped) return kInterruptedExitStatus;
     }
     while (!StopSignals::received()) {
-      const auto trial = bridge_.ask();
-      if (!trial) break;
-      TrialClaim claim(study_.trial_directory(trial->number));
-      if (run_trial(*trial) == TrialOutcome::kStopped) return kInterruptedExitStatus;
+      std::optional<AskedTrial> trial;
+      std::optional<FileLock> claim;
+      TrialRecord record;
+      {
+        const FileLock asking(ask_lock(), /*wait=*/true);
+        if (!asking.held()) break;
+        trial = bridge_.ask();
+        if (!trial) break;
+        claim.emplace(claim_file(trial->number), /*wait=*/false);
+        record = started_record(*trial);
+      }
+      if (run_trial(record, trial->steps) == TrialOutcome::kStopped) return kInterruptedExitStatus;
     }
     if (StopSignals::received()) return kInterruptedExitStatus;
     fmt::print("tune worker {}: the study has its {} trials\n", options_.worker,
@@ -127,7 +151,12 @@ class Worker {
   }
 
  private:
-  TrialOutcome run_trial(const AskedTrial& asked);
+  fs::path ask_lock() const { return study_.directory / "ask.lock"; }
+  fs::path claim_file(int64_t trial) const { return study_.trial_directory(trial) / "claim"; }
+  // The record of a trial about to run, written: its number and values, state "running".
+  TrialRecord started_record(const AskedTrial& asked);
+  // Trains the seeds of a trial in turn; `steps`: the epochs already reported to Optuna.
+  TrialOutcome run_trial(TrialRecord& record, const std::vector<int64_t>& steps);
   // Starts (or resumes) the run of one seed of a trial; nothing when it is finished.
   std::optional<pid_t> start_seed(const TrialRecord& record, uint64_t seed);
   // Reports the validation epochs `run` has written since the last call (when `report`), and
@@ -146,7 +175,7 @@ class Worker {
   bool failed_ = false;
 };
 
-TrialOutcome Worker::run_trial(const AskedTrial& asked) {
+TrialRecord Worker::started_record(const AskedTrial& asked) {
   TrialRecord record;
   record.number = asked.number;
   record.state = "running";
@@ -156,12 +185,16 @@ TrialOutcome Worker::run_trial(const AskedTrial& asked) {
     record.values[d.key] = trial_value_text(d, asked.params[d.key]);
   }
   write_trial_record(study_, record);
+  return record;
+}
+
+TrialOutcome Worker::run_trial(TrialRecord& record, const std::vector<int64_t>& steps) {
   std::vector<std::string> values;
   for (const auto& [key, value] : record.values) values.push_back(key + "=" + value);
   fmt::print("tune worker {}: trial {}: {}\n", options_.worker, record.number,
              fmt::join(values, ", "));
   std::fflush(stdout);
-  std::set<int64_t> reported(asked.steps.begin(), asked.steps.end());
+  std::set<int64_t> reported(steps.begin(), steps.end());
   std::vector<double> sums(study_.file.objectives.size(), 0.0);
   const bool prune = study_.file.pruner != "none";
   for (size_t i = 0; i < study_.file.seeds.size(); ++i) {

@@ -7,7 +7,8 @@
 // A trial left running by a worker that died (killed, its node lost, a Slurm task cancelled)
 // is adopted by the next worker that starts: its runs resume from their checkpoints. A worker
 // holds TUNE_DIR/trials/N/claim locked while it works on trial N, which is how the others know
-// the trial is not left.
+// the trial is not left; it asks for a trial and takes its claim under TUNE_DIR/ask.lock, so a
+// trial whose worker died between the two is not taken for one still being started.
 
 #include <cstdint>
 #include <string>
