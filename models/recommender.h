@@ -91,12 +91,13 @@ class Recommender : public torch::nn::Module {
   // default; models whose scores are inner products of table rows compute it in one kernel
   // (kernels/gathered_ranking_loss.h), with the same value and gradients.
   virtual at::Tensor ranking_loss(const Batch& batch, RankingLoss loss);
-  // Why a training step of this model cannot be captured as a CUDA graph (empty: it can): a
-  // step that reads values on the host or makes tensors whose shapes depend on the batch's
-  // values cannot be replayed. Not known to be capturable by default.
-  virtual std::string graph_capture_obstacle() const {
-    return "its step is not known to be capturable (host reads or batch-dependent shapes)";
-  }
+  // Why a training step of this model cannot be captured as a CUDA graph (empty: nothing known
+  // stops it): a step that reads values on the host, makes tensors whose shapes depend on the
+  // batch's values or keeps state a replay would not update cannot be replayed.
+  virtual std::string graph_capture_obstacle() const { return ""; }
+  // Whether its captured step has been shown to train as its eager steps do, on a GPU: only then
+  // does --cuda-graph auto capture it (try captures it regardless).
+  virtual bool graph_capture_shown() const { return false; }
   // Regularisation terms of a batch (none by default).
   virtual std::vector<RegularizationTerm> regularization(const Batch& /*batch*/) { return {}; }
   // A training step's objective of a batch: ranking_loss and regularization, by default each

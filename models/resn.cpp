@@ -93,6 +93,15 @@ const std::vector<Option<ResnOptions>>& resn_option_list() {
   return options;
 }
 
+std::string WithResn::graph_capture_obstacle() const {
+  if (options_.unique_users)
+    return "ReSN's resn_unique_users makes a shape from the batch's values (its distinct users)";
+  if (options_.form == ResnForm::kPower)
+    return "ReSN's power iteration keeps its warm start between steps, which a replay would not "
+           "update";
+  return model_->graph_capture_obstacle();
+}
+
 nlohmann::json WithResn::config() const {
   auto c = model_->config();
   c.update(options_json(resn_option_list(), options_));

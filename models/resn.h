@@ -72,6 +72,7 @@ class WithResn : public Recommender {
   }
   std::vector<RegularizationTerm> regularization(const Batch& batch) override;
   TrainingLoss training_loss(const Batch& batch, RankingLoss loss) override;
+  std::string graph_capture_obstacle() const override;
   std::vector<at::Tensor> embedding_tables() const override { return model_->embedding_tables(); }
   void set_row_sparse_gradients(bool on) override { model_->set_row_sparse_gradients(on); }
 

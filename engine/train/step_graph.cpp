@@ -15,6 +15,7 @@ namespace polyphony {
 std::optional<CudaGraphMode> parse_cuda_graph_mode(const std::string& text) {
   if (text == "auto") return CudaGraphMode::kAuto;
   if (text == "on") return CudaGraphMode::kOn;
+  if (text == "try") return CudaGraphMode::kTry;
   if (text == "off") return CudaGraphMode::kOff;
   return std::nullopt;
 }
@@ -25,6 +26,8 @@ const char* cuda_graph_mode_name(CudaGraphMode mode) {
       return "auto";
     case CudaGraphMode::kOn:
       return "on";
+    case CudaGraphMode::kTry:
+      return "try";
     case CudaGraphMode::kOff:
       return "off";
   }

@@ -14,9 +14,10 @@
 
 namespace polyphony {
 
-// --cuda-graph: auto (capture where the step can be captured, saying why not elsewhere), on
-// (capture, or fail saying why not), off (eager steps).
-enum class CudaGraphMode { kAuto, kOn, kOff };
+// --cuda-graph: auto (capture where the step can be captured and the model's step has been shown
+// to replay, saying why not elsewhere), on (capture, or fail saying why not), try (as auto, and
+// also a model whose step has not yet been shown to replay: how it is shown), off (eager steps).
+enum class CudaGraphMode { kAuto, kOn, kTry, kOff };
 
 std::optional<CudaGraphMode> parse_cuda_graph_mode(const std::string& text);
 const char* cuda_graph_mode_name(CudaGraphMode mode);

@@ -175,6 +175,11 @@ std::string Trainer::graph_obstacle() const {
   if (const auto why = optimizer_->graph_capture_obstacle(); !why.empty()) return why;
   if (const auto why = model_.graph_capture_obstacle(); !why.empty())
     return fmt::format("model {}: {}", model_.kind(), why);
+  if (!model_.graph_capture_shown() && options_.cuda_graph != CudaGraphMode::kTry)
+    return fmt::format(
+        "model {}: its step has not yet been shown to replay as a CUDA graph (--cuda-graph try "
+        "captures it)",
+        model_.kind());
   return "";
 }
 
@@ -187,6 +192,11 @@ void Trainer::plan_step_graph() {
     if (train_.users.is_cuda()) log(fmt::format("CUDA graph: off ({})", why));
     return;
   }
+  if (!model_.graph_capture_shown())
+    log(
+        fmt::format("CUDA graph: trying model {}, whose step has not yet been shown to replay "
+                    "(--cuda-graph try)",
+                    model_.kind()));
   optimizer_->use_device_learning_rate(train_.users.device());
   graph_ = std::make_unique<StepGraph>();
 }

@@ -60,9 +60,11 @@ const std::vector<Option<TrainerOptions>>& trainer_option_list() {
         O::choice("cuda_graph", &TrainerOptions::cuda_graph,
                   "capture the training step as a CUDA graph and replay it: auto (where the step "
                   "can be captured; the log says why not elsewhere), on (or fail saying why "
-                  "not), off",
+                  "not), try (as auto, and also a model whose step has not yet been shown to "
+                  "replay), off",
                   {{cuda_graph_mode_name(CudaGraphMode::kAuto), CudaGraphMode::kAuto},
                    {cuda_graph_mode_name(CudaGraphMode::kOn), CudaGraphMode::kOn},
+                   {cuda_graph_mode_name(CudaGraphMode::kTry), CudaGraphMode::kTry},
                    {cuda_graph_mode_name(CudaGraphMode::kOff), CudaGraphMode::kOff}}),
     });
     return out;
