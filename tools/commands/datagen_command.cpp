@@ -11,6 +11,7 @@
 #include "engine/data/dataset_writer.h"
 #include "engine/data/split.h"
 #include "tools/commands/commands.h"
+#include "tools/options/command_line.h"
 #include "tools/options/train_options.h"
 
 namespace polyphony::cli {
@@ -27,7 +28,7 @@ int datagen(int argc, char** argv) {
   // recbole's benchmark files, when --split is given).
   const std::vector<std::string> train_options = {"dataset", "split", "seed"};
   add_named_rows(spec, train_options);
-  auto args = spec.parse(argc, argv);
+  auto args = parse_command_line(spec, argc, argv);
   if (args.count("help")) {
     fmt::print("{}\n", spec.help());
     return 0;

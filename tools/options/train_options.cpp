@@ -13,6 +13,7 @@
 #include "engine/data/dataset_loader.h"
 #include "engine/eval/evaluator_options.h"
 #include "models/registry.h"
+#include "tools/options/command_line.h"
 #include "tools/options/config_file.h"
 #include "tools/options/data_options.h"
 
@@ -293,7 +294,7 @@ cxxopts::ParseResult parse_arguments(cxxopts::Options& spec, const std::string& 
                                      const std::vector<std::string>& arguments) {
   std::vector<char*> argv{const_cast<char*>(name.c_str())};
   for (const auto& a : arguments) argv.push_back(const_cast<char*>(a.c_str()));
-  auto args = spec.parse(static_cast<int>(argv.size()), argv.data());
+  auto args = parse_command_line(spec, static_cast<int>(argv.size()), argv.data());
   if (!args.unmatched().empty()) fail("unexpected argument '{}'", args.unmatched().front());
   return args;
 }

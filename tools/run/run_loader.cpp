@@ -12,6 +12,7 @@
 #include "engine/train/module_state.h"
 #include "engine/train/trainer.h"
 #include "models/registry.h"
+#include "tools/options/command_line.h"
 #include "tools/run/resume.h"
 #include "tools/run/run_config.h"
 
@@ -28,7 +29,7 @@ void add_run_argument(cxxopts::Options& spec) {
 std::optional<cxxopts::ParseResult> parse_run_command(cxxopts::Options& spec,
                                                       const std::string& command, int argc,
                                                       char** argv) {
-  auto args = spec.parse(argc, argv);
+  auto args = parse_command_line(spec, argc, argv);
   if (args.count("help")) {
     fmt::print("{}\n", spec.help());
     return std::nullopt;
