@@ -61,7 +61,7 @@ std::vector<TuneObjective> read_objectives(const toml::node& node, const std::st
     if (std::any_of(out.begin(), out.end(),
                     [&](const TuneObjective& o) { return o.metric == metric->get(); }))
       fail("{}: {} is listed twice", where, metric->get());
-    out.push_back({metric->get(), true});  // the direction: tune_study.h, objective_directions
+    out.push_back({metric->get(), true});  // the direction: set by open_tune_study
   }
   return out;
 }
